@@ -1,0 +1,43 @@
+"""What a method sees: exactly the inputs its ``needs`` declare (ARCHITECTURE.md, Method)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .method import Method, Need
+from .oracle import ORACLES, LabelSet
+from .spec import derive_seed
+from .store import GroundTruthStore
+from .task import Task
+
+
+@dataclass(frozen=True)
+class Context:
+    """Inputs of ``Method.fit``. Fields a method did not declare are None.
+
+    ``fit``: fitting subsets and labels; ``full: (n_targets,)`` = F(1);
+    ``loo: (K, n_targets)`` = F(1 - e_k); ``seed`` derived from the task and method keys.
+    """
+
+    task: Task
+    seed: int
+    fit: LabelSet | None = None
+    full: np.ndarray | None = None
+    loo: np.ndarray | None = None
+
+
+def build_context(task: Task, store: GroundTruthStore, method: Method) -> Context:
+    """Hand ``method`` what it declared, never evaluation subsets."""
+    seed = derive_seed(task.spec.key, method.key)
+    kwargs: dict = {}
+    if Need.FIT_LABELS in method.needs:
+        labels = getattr(method, "labels", "retrain")
+        if labels not in ORACLES:
+            raise ValueError(f"unknown label oracle {labels!r}. Available: {sorted(ORACLES)}")
+        kwargs["fit"] = ORACLES[labels](store, task.primary).fit_set()
+    if Need.LOO in method.needs:
+        kwargs["full"] = store.mean(task.primary, "full")[0]
+        kwargs["loo"] = store.mean(task.primary, "loo")
+    return Context(task=task, seed=seed, **kwargs)

@@ -1,0 +1,138 @@
+"""Training engines: many subset models at once (batched), or one at a time (loop, reference).
+
+A subset is a vector of per-example weights ``w: (n,)`` (zero = excluded; METHODS.md §0), so the
+objective of model b is ``sum_i w[b, i] * loss_i``. The batched engine stacks B models' parameters
+and trains them together with ``torch.func.functional_call`` + ``vmap``; because AdamW is
+elementwise, one optimiser over the stacked tensors is exactly B independent optimisers. Each
+model's included examples are gathered into a padded ``(B, n_max)`` index table, so excluded
+examples cost nothing beyond padding. The loop engine trains a plain ``nn.Module`` per model and
+is the reference both must agree with (tests/exact/test_engine_equivalence.py).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from torch.func import functional_call, stack_module_state, vmap
+
+from .spec import TrainSpec
+
+Params = dict[str, torch.Tensor]
+ENGINES = ("batched", "loop")
+
+
+@dataclass
+class Problem:
+    """What to train: a model factory, training inputs/labels and a per-example loss."""
+
+    make_model: Callable[[], nn.Module]
+    X: torch.Tensor
+    y: torch.Tensor
+    loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+    dtype: torch.dtype = torch.float32
+
+    def init(self, seed: int) -> nn.Module:
+        """A freshly initialised model; its parameters depend only on ``seed``."""
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            return self.make_model().to(self.dtype)
+
+
+def train(problem: Problem, weights: torch.Tensor, seeds: list[int], spec: TrainSpec,
+          engine: str = "batched") -> Params:
+    """Train ``len(seeds)`` models; ``weights: (B, n)``. Returns stacked params ``{name: (B, ...)}``."""
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r}. Available: {', '.join(ENGINES)}")
+    if weights.shape != (len(seeds), problem.X.shape[0]):
+        raise ValueError(f"weights must be (B={len(seeds)}, n={problem.X.shape[0]}), "
+                         f"got {tuple(weights.shape)}")
+    fn = train_batched if engine == "batched" else train_loop
+    return fn(problem, weights.to(problem.dtype), seeds, spec)
+
+
+def make_optimizer(params: list[torch.Tensor], spec: TrainSpec) -> torch.optim.Optimizer:
+    if spec.optimizer == "adamw":
+        return torch.optim.AdamW(params, lr=spec.lr, weight_decay=spec.weight_decay,
+                                 betas=spec.betas)
+    return torch.optim.SGD(params, lr=spec.lr, weight_decay=spec.weight_decay)
+
+
+def minibatch(w: torch.Tensor, size: int, gen: torch.Generator) -> torch.Tensor:
+    """Positions of one minibatch drawn with probability proportional to ``w`` (with replacement)."""
+    return torch.multinomial(w.double(), size, replacement=True, generator=gen)
+
+
+def _generators(seeds: list[int]) -> list[torch.Generator]:
+    return [torch.Generator().manual_seed((s + 1) % 2**63) for s in seeds]
+
+
+def pack(weights: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Gather table of included examples: ``idx, w: (B, n_max)``, padded with weight 0."""
+    counts = (weights > 0).sum(1)
+    n_max = int(counts.max())
+    order = torch.argsort((weights <= 0).to(torch.int8), dim=1, stable=True)[:, :n_max]
+    return order, torch.gather(weights, 1, order)
+
+
+def train_batched(problem: Problem, weights: torch.Tensor, seeds: list[int],
+                  spec: TrainSpec) -> Params:
+    """Train B models at once with vmap over stacked parameters."""
+    template = copy.deepcopy(problem.init(0)).to("meta")
+    params, _ = stack_module_state([problem.init(s) for s in seeds])
+    params = {k: v.detach().requires_grad_(True) for k, v in params.items()}
+    idx, w = pack(weights)
+    Xb, yb = problem.X[idx], problem.y[idx]
+
+    def model_loss(p: Params, x: torch.Tensor, y: torch.Tensor, wt: torch.Tensor) -> torch.Tensor:
+        return (wt * problem.loss(functional_call(template, p, (x,)), y)).sum()
+
+    batched_loss = vmap(model_loss)
+    opt = make_optimizer(list(params.values()), spec)
+    gens = _generators(seeds) if spec.batch_size else None
+    rows = torch.arange(len(seeds))[:, None]
+    for _ in range(spec.steps):
+        if gens is None:
+            x, y, wt = Xb, yb, w
+        else:
+            pos = torch.stack([minibatch(w[b], spec.batch_size, g) for b, g in enumerate(gens)])
+            x, y = Xb[rows, pos], yb[rows, pos]
+            wt = torch.full(pos.shape, 1.0 / spec.batch_size, dtype=w.dtype)
+        opt.zero_grad(set_to_none=True)
+        batched_loss(params, x, y, wt).sum().backward()
+        opt.step()
+    return {k: v.detach() for k, v in params.items()}
+
+
+def train_loop(problem: Problem, weights: torch.Tensor, seeds: list[int],
+               spec: TrainSpec) -> Params:
+    """Reference engine: one plain ``nn.Module`` at a time, same objective and optimiser."""
+    out: list[Params] = []
+    for b, seed in enumerate(seeds):
+        model = problem.init(seed)
+        opt = make_optimizer(list(model.parameters()), spec)
+        keep = weights[b] > 0
+        X, y, w = problem.X[keep], problem.y[keep], weights[b][keep]
+        gen = _generators([seed])[0] if spec.batch_size else None
+        for _ in range(spec.steps):
+            if gen is None:
+                x, yy, wt = X, y, w
+            else:
+                pos = minibatch(w, spec.batch_size, gen)
+                x, yy = X[pos], y[pos]
+                wt = torch.full((spec.batch_size,), 1.0 / spec.batch_size, dtype=w.dtype)
+            opt.zero_grad(set_to_none=True)
+            (wt * problem.loss(model(x), yy)).sum().backward()
+            opt.step()
+        out.append({k: v.detach().clone() for k, v in model.named_parameters()})
+    return {k: torch.stack([p[k] for p in out]) for k in out[0]}
+
+
+def batched_forward(problem: Problem, params: Params, X: torch.Tensor) -> torch.Tensor:
+    """Outputs of B stacked models on shared inputs: ``(B, n, ...)``."""
+    template = copy.deepcopy(problem.init(0)).to("meta")
+    with torch.no_grad():
+        return vmap(lambda p: functional_call(template, p, (X,)))(params)

@@ -1,0 +1,95 @@
+"""Method contract: a registered frozen dataclass whose fields are its hyper-parameters.
+
+``fit(ctx)`` does all the work and returns a fitted state; ``scores(fitted) -> (K, n_targets)``
+and ``predict(fitted, masks) -> (m, n_targets)`` only read it. Sign convention (METHODS.md §0):
+a score > 0 means including the unit raises the target quantity (the loss).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import MISSING, dataclass, fields
+from typing import Any, ClassVar
+
+import numpy as np
+
+from .registry import METHODS
+from .spec import SpecError, content_hash, to_plain
+
+
+class Need(enum.Enum):
+    """What a method asks its Context for (the runner provides exactly these)."""
+
+    FIT_LABELS = "fit_labels"  # (masks, F) of the fitting subsets from the label oracle
+    LOO = "loo"  # F(1) and F(1 - e_k) from retraining
+
+
+@dataclass(frozen=True)
+class Fitted:
+    """A fitted additive (or surrogate) model: ``scores: (K, n_targets)``, ``intercept: (n_targets,)``."""
+
+    scores: np.ndarray
+    intercept: np.ndarray
+    state: dict[str, Any]
+
+
+class Method:
+    """Base class of attribution methods (subclasses are frozen dataclasses)."""
+
+    registry_name: ClassVar[str]
+    needs: ClassVar[frozenset[Need]] = frozenset()
+    tiny: ClassVar[dict] = {}
+    reference_for: ClassVar[frozenset[str]] = frozenset()
+    label: ClassVar[str] = ""
+
+    def fit(self, ctx: Any) -> Fitted:
+        raise NotImplementedError
+
+    def scores(self, fitted: Fitted) -> np.ndarray:
+        """Unit scores ``(K, n_targets)``."""
+        return fitted.scores
+
+    def predict(self, fitted: Fitted, masks: np.ndarray) -> np.ndarray:
+        """Predicted F ``(m, n_targets)`` of subsets ``masks: (m, K)``; additive by default."""
+        return masks.astype(np.float64) @ fitted.scores + fitted.intercept
+
+    def skip(self, task: Any) -> str | None:
+        """A reason this method does not apply to ``task``, or None."""
+        return None
+
+    def config(self) -> dict:
+        return {f.name: to_plain(getattr(self, f.name)) for f in fields(self)}
+
+    def non_default(self) -> dict:
+        out = {}
+        for f in fields(self):
+            default = f.default if f.default is not MISSING else None
+            if getattr(self, f.name) != default:
+                out[f.name] = to_plain(getattr(self, f.name))
+        return out
+
+    @property
+    def key(self) -> str:
+        """``name[k=v,...]-hash8``: non-default fields in brackets, hash over all fields."""
+        inner = ",".join(f"{k}={v}" for k, v in sorted(self.non_default().items()))
+        name = self.registry_name + (f"[{inner}]" if inner else "")
+        return f"{name}-{content_hash([self.registry_name, self.config()], 8)}"
+
+    @property
+    def display(self) -> str:
+        """Short human label for tables and figures."""
+        return self.label or self.registry_name
+
+
+def make_method(name: str, params: dict | None = None) -> Method:
+    """Instantiate a registered method; unknown fields list the valid ones."""
+    cls = METHODS.get(name)
+    valid = [f.name for f in fields(cls)]
+    bad = sorted(set(params or {}) - set(valid))
+    if bad:
+        raise SpecError(f"invalid config field {name}.{bad[0]}: not one of {valid}")
+    method = cls(**(params or {}))
+    validate = getattr(method, "validate", None)
+    if validate:
+        validate()
+    return method

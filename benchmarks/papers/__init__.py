@@ -1,0 +1,1 @@
+"""One module per replicated paper: its cells, published numbers and claim checks."""

@@ -1,0 +1,100 @@
+"""Run one cell (task x method): fit, score, predict held-out subsets, compute metrics.
+
+Writes ``<cache>/results/<task_key>/<method_key>/`` with ``record.json`` (metric rows +
+provenance), ``scores.npy (K, n_targets)`` and ``predictions.npy (m_eval, n_targets)``. A cell
+whose record was written by the same code (code hash) is not recomputed.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .context import build_context
+from .evaluation import Evaluation
+from .method import Method
+from .provenance import code_hash, git_sha, now_iso
+from .registry import METRICS
+from .store import GroundTruthStore, cache_root
+from .task import Task
+
+
+def cell_dir(task: Task, method: Method) -> Path:
+    return cache_root() / "results" / task.spec.key / method.key
+
+
+def run_cell(task: Task, store: GroundTruthStore, method: Method, force: bool = False) -> dict:
+    """Fit ``method`` on ``task`` and evaluate every registered metric; returns the record."""
+    out = cell_dir(task, method)
+    cached = out / "record.json"
+    if cached.exists() and not force:
+        record = json.loads(cached.read_text())
+        if record.get("code_hash") == code_hash():
+            return record
+    reason = method.skip(task)
+    if reason:
+        return {"skipped": reason, "rows": []}
+    ctx = build_context(task, store, method)
+    t0 = time.perf_counter()
+    fitted = method.fit(ctx)
+    scores = method.scores(fitted)
+    eval_masks = store.rows.masks[store.rows.index("eval")]
+    predictions = method.predict(fitted, eval_masks)
+    cost = time.perf_counter() - t0
+    _check_shapes(method, scores, predictions, task.K, len(eval_masks), task.n_targets)
+    ev = Evaluation(eval_masks, store.mean(task.primary, "eval"), predictions, scores,
+                    _loo_delta(store, task), f"{task.spec.key}/{method.key}")
+    n_labels = ctx.fit.values.shape[0] if ctx.fit is not None else 0
+    rows = _metric_rows(ev, method, task, cost, n_labels)
+    record = {"task_key": task.spec.key, "method_key": method.key, "code_hash": code_hash(),
+              "config": method.config(), "state": _plain_state(fitted.state), "rows": rows}
+    out.mkdir(parents=True, exist_ok=True)
+    np.save(out / "scores.npy", scores)
+    np.save(out / "predictions.npy", predictions)
+    (out / "record.json").write_text(json.dumps(record, indent=1))
+    return record
+
+
+def _loo_delta(store: GroundTruthStore, task: Task) -> np.ndarray | None:
+    if not len(store.rows.index("loo")):
+        return None
+    return store.mean(task.primary, "full") - store.mean(task.primary, "loo")
+
+
+def _check_shapes(method: Method, scores: np.ndarray, pred: np.ndarray, K: int, m: int,
+                  n_t: int) -> None:
+    if scores.shape != (K, n_t):
+        raise ValueError(f"{method.key}: scores must be (K={K}, n_targets={n_t}), "
+                         f"got {scores.shape}")
+    if pred.shape != (m, n_t):
+        raise ValueError(f"{method.key}: predictions must be ({m}, {n_t}), got {pred.shape}")
+
+
+def _metric_rows(ev: Evaluation, method: Method, task: Task, cost: float,
+                 n_labels: int) -> list[dict]:
+    rows = []
+    for name, fn in METRICS.items():
+        if name in method.reference_for or (METRICS.meta(name).get("needs_loo")
+                                           and ev.loo_delta is None):
+            continue
+        for v in fn(ev):
+            rows.append({
+                "task": task.label, "task_key": task.spec.key, "task_family": task.spec.name,
+                "task_params": task.params_json, "method": method.registry_name,
+                "method_key": method.key, "method_label": method.display,
+                "labels": getattr(method, "labels", "none"), "metric": name,
+                "variant": v.variant, "split": v.split, "value": v.value,
+                "ci_low": v.ci_low, "ci_high": v.ci_high, "n_targets": v.n_targets,
+                "n_dropped": v.n_dropped,
+                "higher_is_better": METRICS.meta(name)["higher_is_better"],
+                "profile": task.spec.profile, "cost_s": round(cost, 4), "n_labels": n_labels,
+                "git_sha": git_sha(), "created": now_iso()})
+    return rows
+
+
+def _plain_state(state: dict) -> dict:
+    """The JSON-representable scalars of a fitted state (e.g. chosen gamma, lambda)."""
+    return {k: v for k, v in state.items() if isinstance(v, (int, float, str, bool))}

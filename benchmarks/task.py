@@ -1,0 +1,140 @@
+"""Task contract: K units, targets, and an F(s) oracle by retraining (ARCHITECTURE.md, Task).
+
+A task family registers a factory ``make(profile, overrides) -> Task``. ``Task.evaluate`` is the
+ground-truth oracle: it trains (or, for inference tasks, runs) one model per (mask, seed) and
+returns the target quantities ``{output: (B, n_targets)}``.
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .engine import Params, Problem, batched_forward, train
+from .registry import TASKS
+from .spec import PROFILES, SpecError, TaskSpec, apply_overrides, parse_value
+
+
+class Task(ABC):
+    """One benchmark task built from a frozen spec."""
+
+    outputs: tuple[str, ...] = ("loss",)
+    primary: str = "loss"
+
+    def __init__(self, spec: TaskSpec, overrides: dict | None = None) -> None:
+        self.spec = spec
+        self.overrides = dict(overrides or {})
+
+    @property
+    def K(self) -> int:
+        return self.membership.shape[0]
+
+    @property
+    @abstractmethod
+    def membership(self) -> np.ndarray:
+        """``(K, n_train)`` bool: which training examples belong to each unit."""
+
+    @property
+    @abstractmethod
+    def n_targets(self) -> int: ...
+
+    @abstractmethod
+    def evaluate(self, masks: np.ndarray, seeds: list[int], engine: str = "batched"
+                 ) -> dict[str, np.ndarray]:
+        """F for each (mask, seed): ``masks: (B, K)`` -> ``{output: (B, n_targets)}``."""
+
+    @property
+    def label(self) -> str:
+        """Display name: the registry name plus non-default overrides of the variant."""
+        variant = {k: v for k, v in self.overrides.items() if k.startswith("params.")}
+        if not variant:
+            return self.spec.name
+        inner = ",".join(f"{k.split('.', 1)[1]}={v}" for k, v in sorted(variant.items()))
+        return f"{self.spec.name}[{inner}]"
+
+    @property
+    def params_json(self) -> str:
+        return json.dumps({k.split(".", 1)[1]: v for k, v in sorted(self.overrides.items())
+                           if k.startswith("params.")})
+
+    def example_weights(self, masks: np.ndarray) -> np.ndarray:
+        """Per-example training weights ``(B, n_train)`` of subsets (METHODS.md §0)."""
+        M = self.membership.astype(np.float64)
+        active = masks.astype(np.float64) @ M
+        if self.spec.train.weighting == "examples":
+            inc = (active > 0).astype(np.float64)
+            return inc / np.maximum(inc.sum(1, keepdims=True), 1.0)
+        per_unit = (masks / M.sum(1)) @ M
+        return per_unit / np.maximum(masks.sum(1, keepdims=True), 1.0)
+
+
+class RetrainTask(Task):
+    """A task whose F(s) comes from training a model on the subset's examples."""
+
+    outputs = ("loss", "correct")
+
+    @abstractmethod
+    def problem(self, dtype: torch.dtype = torch.float32) -> Problem: ...
+
+    @abstractmethod
+    def targets(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Target inputs and labels ``(n_targets, ...)``, ``(n_targets,)``."""
+
+    @property
+    def n_targets(self) -> int:
+        return int(self.targets()[1].shape[0])
+
+    def train_models(self, masks: np.ndarray, seeds: list[int], engine: str = "batched",
+                     dtype: torch.dtype = torch.float32) -> tuple[Problem, Params]:
+        problem = self.problem(dtype)
+        weights = torch.as_tensor(self.example_weights(masks))
+        return problem, train(problem, weights, seeds, self.spec.train, engine)
+
+    def evaluate(self, masks: np.ndarray, seeds: list[int], engine: str = "batched"
+                 ) -> dict[str, np.ndarray]:
+        problem, params = self.train_models(masks, seeds, engine)
+        Xt, yt = self.targets()
+        logits = batched_forward(problem, params, Xt)
+        loss = torch.nn.functional.cross_entropy(
+            logits.flatten(0, 1), yt.repeat(len(seeds)), reduction="none").view(len(seeds), -1)
+        correct = (logits.argmax(-1) == yt).to(torch.float64)
+        return {"loss": loss.double().numpy(), "correct": correct.numpy()}
+
+
+@dataclass(frozen=True)
+class TaskFactory:
+    """Registered entry: builds a Task for a profile and dotted overrides."""
+
+    build: Callable[[str, dict], Task]
+    description: str
+
+
+def make_task(name: str, profile: str = "quick", overrides: dict | None = None) -> Task:
+    """Build a registered task; an unknown name or profile lists the available ones."""
+    factory: TaskFactory = TASKS.get(name)
+    if profile not in PROFILES:
+        raise SpecError(f"invalid config field profile: {profile!r} is not one of {PROFILES}")
+    return factory.build(profile, dict(overrides or {}))
+
+
+def parse_overrides(items: list[str] | None) -> dict:
+    """``["train.steps=500", "params.overlap=0.5"]`` -> ``{"train.steps": 500, ...}``."""
+    out = {}
+    for item in items or []:
+        if "=" not in item:
+            raise SpecError(f"invalid override {item!r}: expected field.path=value")
+        key, value = item.split("=", 1)
+        out[key.strip()] = parse_value(value.strip())
+    return out
+
+
+def finalize(spec: TaskSpec, overrides: dict) -> TaskSpec:
+    """Apply overrides to a profile's spec and validate it."""
+    spec = apply_overrides(spec, overrides)
+    spec.train.validate()
+    return spec

@@ -1,0 +1,1 @@
+"""Benchmark task families (one file per family, registered on import)."""

@@ -1,0 +1,92 @@
+"""Paper figures, drawn from the leaderboard CSVs only (never from methods or benchmarks).
+
+Each ``figures/fig_*.py`` module declares ``SLUG`` (output file stem), ``SOURCE``
+(``"results"`` or ``"predictions"``), ``select(df)`` (the data it draws; empty means
+nothing to draw) and ``make(df) -> Figure``. They are discovered here so adding a figure
+is adding a module.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
+import pandas as pd  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+SOURCES_ALLOWED = ("results", "predictions")
+
+
+def _discover() -> dict[str, ModuleType]:
+    """Import every ``fig_*`` module of this package, keyed by its ``SLUG``."""
+    found: dict[str, ModuleType] = {}
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda i: i.name):
+        if not info.name.startswith("fig_"):
+            continue
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        if module.SOURCE not in SOURCES_ALLOWED:
+            raise ValueError(f"{info.name}: SOURCE must be one of {SOURCES_ALLOWED}")
+        if module.SLUG in found:
+            raise ValueError(f"duplicate figure slug {module.SLUG!r}")
+        found[module.SLUG] = module
+    return found
+
+
+MODULES: dict[str, ModuleType] = _discover()
+FIGURES: dict[str, Callable[[pd.DataFrame], Figure]] = {
+    slug: module.make for slug, module in MODULES.items()
+}
+SOURCES: dict[str, str] = {slug: module.SOURCE for slug, module in MODULES.items()}
+
+
+def _read(path: Path | None) -> pd.DataFrame | None:
+    """The CSV at ``path``, or None when it is missing or has no rows."""
+    if path is None or not Path(path).is_file():
+        return None
+    try:
+        df = pd.read_csv(path)
+    except pd.errors.EmptyDataError:
+        return None
+    return None if df.empty else df
+
+
+def render_all(
+    results_csv: Path | None,
+    predictions_csv: Path | None,
+    out_dir: Path | None = None,
+) -> list[Path]:
+    """Save every figure as ``<out_dir>/<SLUG>.png`` (dpi 150); skip those lacking input.
+
+    ``out_dir`` defaults to this package's folder. Returns the paths written.
+    """
+    out = Path(out_dir) if out_dir is not None else PACKAGE_DIR
+    out.mkdir(parents=True, exist_ok=True)
+    frames = {"results": _read(results_csv), "predictions": _read(predictions_csv)}
+    written: list[Path] = []
+    for slug, module in MODULES.items():
+        df = frames[module.SOURCE]
+        if df is None or module.select(df).empty:
+            print(f"figures: skipping {slug}: no {module.SOURCE} rows for it")
+            continue
+        fig = module.make(df)
+        path = out / f"{slug}.png"
+        fig.savefig(path, dpi=150, bbox_inches="tight")
+        plt.close(fig)
+        written.append(path)
+    return written
+
+
+def main() -> None:
+    """Draw all figures from the default ``leaderboard/*.csv`` into this folder."""
+    board = PACKAGE_DIR.parent / "leaderboard"
+    for path in render_all(board / "results.csv", board / "predictions.csv"):
+        print(f"wrote {path}")

@@ -1,0 +1,1 @@
+"""Leaderboard stage: turns ``results.csv`` into Markdown and static HTML tables."""

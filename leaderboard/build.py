@@ -1,0 +1,70 @@
+"""Cell records -> ``leaderboard/results.csv`` and ``predictions.csv`` (tidy, upserted).
+
+Reads only files written by the runner (``<cache>/results/*/*/record.json`` and
+``predictions.npy``) plus the ground-truth arrays; never imports ``methods/``. Rows are keyed by
+(task_key, method_key, metric, variant, split, profile): a new record replaces its old row, rows of
+other tasks stay.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROW_KEY = ["task_key", "method_key", "metric", "variant", "split", "profile"]
+PRED_KEY = ["task_key", "method_key"]
+LEADERBOARD_DIR = Path(__file__).resolve().parent
+
+
+def record_rows(records: list[dict]) -> pd.DataFrame:
+    """The metric rows of cell records as one DataFrame."""
+    rows = [row for rec in records for row in rec.get("rows", [])]
+    return pd.DataFrame(rows)
+
+
+def upsert(csv_path: Path, new: pd.DataFrame, key: list[str]) -> pd.DataFrame:
+    """Replace rows of ``csv_path`` that share ``key`` with ``new``; keep the others."""
+    if new.empty and not csv_path.exists():
+        return new
+    if csv_path.exists() and csv_path.stat().st_size > 0:
+        old = pd.read_csv(csv_path, keep_default_na=False, na_values=[""])
+        if not new.empty:
+            stale = old.set_index(key).index.isin(new.set_index(key).index)
+            old = old[~stale]
+        new = pd.concat([old, new], ignore_index=True) if not new.empty else old
+    new = new.sort_values(key).reset_index(drop=True)
+    csv_path.parent.mkdir(parents=True, exist_ok=True)
+    new.to_csv(csv_path, index=False)
+    return new
+
+
+def prediction_rows(cell_dir: Path, meta: dict, eval_F: np.ndarray,
+                    max_targets: int = 24) -> pd.DataFrame:
+    """Predicted vs true F on evaluation subsets, for the first ``max_targets`` targets."""
+    pred = np.load(cell_dir / "predictions.npy")[:, :max_targets]
+    true = eval_F[:, :max_targets]
+    j, t = np.meshgrid(np.arange(pred.shape[0]), np.arange(pred.shape[1]), indexing="ij")
+    df = pd.DataFrame({"subset": j.ravel(), "target": t.ravel(), "predicted": pred.ravel(),
+                       "true": true.ravel()})
+    for k, v in meta.items():
+        df.insert(0, k, v)
+    return df
+
+
+def write(records: list[dict], predictions: list[pd.DataFrame],
+          out_dir: Path = LEADERBOARD_DIR) -> tuple[Path, Path]:
+    """Upsert ``results.csv`` and ``predictions.csv`` in ``out_dir``."""
+    res = out_dir / "results.csv"
+    upsert(res, record_rows(records), ROW_KEY)
+    pred = out_dir / "predictions.csv"
+    frames = [p for p in predictions if not p.empty]
+    upsert(pred, pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(),
+           PRED_KEY + ["subset", "target"])
+    return res, pred
+
+
+def load_records(paths: list[Path]) -> list[dict]:
+    return [json.loads(p.read_text()) for p in paths]

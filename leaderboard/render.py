@@ -1,0 +1,300 @@
+"""Render the leaderboard as Markdown and a static HTML page from ``results.csv``.
+
+This stage reads only the tidy results table written by the benchmark runs; it never
+imports ``methods`` or ``benchmarks``, so the stages stay decoupled through files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+PROFILE_ORDER = ("tiny", "quick", "paper")
+ROW_KEY = ["task_key", "method_key", "metric", "variant", "split", "profile"]
+DASH = "—"
+ARROWS = {True: " ↑", False: " ↓", None: ""}
+
+
+@dataclass(frozen=True)
+class Column:
+    """A metric column: the (metric, variant) rows feeding it, by split preference."""
+
+    title: str
+    metric: str
+    variant: str
+    splits: tuple[str, ...]
+    with_ci: bool = False
+
+
+METRIC_COLUMNS = (
+    Column("LDS (Spearman)", "lds", "spearman", ("eval",), with_ci=True),
+    Column("LOO Pearson", "loo_corr", "pearson", ("loo", "eval")),
+    Column("Residual NE", "residual", "ne", ("eval", "loo")),
+    Column("Residual repo", "residual", "repo", ("eval", "loo")),
+)
+
+
+@dataclass
+class Row:
+    """One method's line in a section table; ``bold`` flags the best cells."""
+
+    label: str
+    key: str
+    labels: str
+    cells: list[str]
+    bold: list[bool]
+
+
+@dataclass
+class Section:
+    """Everything needed to draw one (task, profile) table in any output format."""
+
+    task: str
+    profile: str
+    meta: dict[str, str]
+    header: list[str]
+    rows: list[Row]
+
+
+def _as_bool(series: pd.Series) -> pd.Series:
+    """Parse True/False written as bools, strings or 0/1; unknown stays NA."""
+    text = series.astype("string").str.strip().str.lower()
+    mapping = {"true": True, "1": True, "1.0": True, "false": False, "0": False, "0.0": False}
+    return text.map(mapping).astype("boolean")
+
+
+def prepare(df: pd.DataFrame) -> pd.DataFrame:
+    """Normalise dtypes and keep only the latest row per results key (by ``created``)."""
+    out = df.copy()
+    for name in ("value", "ci_low", "ci_high", "cost_s", "n_labels"):
+        out[name] = pd.to_numeric(out[name], errors="coerce")
+    out["higher_is_better"] = _as_bool(out["higher_is_better"])
+    for name in ("task", "method_label", "method_key", "profile", "git_sha", "created", "labels"):
+        out[name] = out[name].astype("string").fillna("")
+    out = out.sort_values("created", kind="stable")
+    return out.drop_duplicates(ROW_KEY, keep="last").reset_index(drop=True)
+
+
+def _column_values(group: pd.DataFrame, col: Column) -> pd.DataFrame:
+    """Rows of ``group`` for one column, one per method_key, preferred split first."""
+    sub = group[
+        (group["metric"] == col.metric)
+        & (group["variant"] == col.variant)
+        & group["split"].isin(col.splits)
+    ].copy()
+    sub["_rank"] = sub["split"].map({s: i for i, s in enumerate(col.splits)})
+    sub = sub.sort_values("_rank", kind="stable").drop_duplicates("method_key")
+    return sub.set_index("method_key")
+
+
+def _higher(values: pd.DataFrame) -> bool | None:
+    """A column's direction from its rows' ``higher_is_better`` (None if no rows say)."""
+    higher = values["higher_is_better"].dropna()
+    return None if higher.empty else bool(higher.iloc[0])
+
+
+def _best_keys(values: pd.DataFrame) -> set[str]:
+    """Method keys holding the best value of a column (ties all count)."""
+    finite = values["value"].dropna()
+    if finite.empty:
+        return set()
+    best = finite.min() if _higher(values) is False else finite.max()
+    return {key for key, v in finite.items() if math.isclose(v, best, rel_tol=1e-12)}
+
+
+def format_value(value: float, ci_low: float = math.nan, ci_high: float = math.nan) -> str:
+    """Format a metric as ``0.571`` or, when a CI is known, ``0.571 [0.52, 0.61]``."""
+    if pd.isna(value):
+        return DASH
+    ci = "" if pd.isna(ci_low) or pd.isna(ci_high) else f" [{ci_low:.2f}, {ci_high:.2f}]"
+    return f"{value:.3f}{ci}"
+
+
+def _format_cost(seconds: float) -> str:
+    """Wall-clock seconds, with more decimals for sub-second fits."""
+    return DASH if pd.isna(seconds) else f"{seconds:.{1 if seconds >= 1 else 3}f}"
+
+
+def _format_count(count: float) -> str:
+    """Integer count with thousands separators."""
+    return DASH if pd.isna(count) else f"{int(count):,}"
+
+
+def _meta(group: pd.DataFrame) -> dict[str, str]:
+    """Header facts for a section: profile, code version(s), task key, latest run."""
+    shas = sorted({s[:10] for s in group["git_sha"] if s}) or ["unknown"]
+    return {
+        "profile": str(group["profile"].iloc[0]),
+        "git": ", ".join(shas),
+        "task key": str(group["task_key"].iloc[0]),
+        "latest run": str(group["created"].max() or "unknown"),
+    }
+
+
+def _build_section(group: pd.DataFrame) -> Section:
+    """Assemble one (task, profile) table: a row per method, a cell per column."""
+    per_col = [_column_values(group, col) for col in METRIC_COLUMNS]
+    best = [_best_keys(values) for values in per_col]
+    methods = group.groupby("method_key", sort=False).agg(
+        label=("method_label", "first"),
+        labels=("labels", "first"),
+        cost_s=("cost_s", "max"),
+        n_labels=("n_labels", "max"),
+    )
+    lds = per_col[0]["value"].reindex(methods.index)
+    methods = methods.assign(_lds=lds).sort_values(["_lds", "label"], ascending=[False, True])
+    header = ["Method", "Key", "Labels"]
+    arrows = [ARROWS[_higher(values)] for values in per_col]
+    header += [col.title + a for col, a in zip(METRIC_COLUMNS, arrows, strict=True)]
+    header += ["Cost (s)", "F labels"]
+    rows = []
+    for key, info in methods.iterrows():
+        cells = [_cell(v, key, c) for c, v in zip(METRIC_COLUMNS, per_col, strict=True)]
+        cells += [_format_cost(info["cost_s"]), _format_count(info["n_labels"])]
+        bold = [key in keys for keys in best] + [False, False]
+        rows.append(Row(info["label"] or str(key), str(key), info["labels"], cells, bold))
+    first = group.iloc[0]
+    return Section(str(first["task"]), str(first["profile"]), _meta(group), header, rows)
+
+
+def _cell(values: pd.DataFrame, key: str, col: Column) -> str:
+    """One method's formatted value in one column (with its CI only in CI columns)."""
+    if key not in values.index:
+        return DASH
+    row = values.loc[key]
+    if not col.with_ci:
+        return format_value(row["value"])
+    return format_value(row["value"], row["ci_low"], row["ci_high"])
+
+
+def build_sections(df: pd.DataFrame) -> list[Section]:
+    """One section per (task, profile): by family and task, the most thorough profile first."""
+    data = prepare(df)
+    if data.empty:
+        return []
+    rank = {p: i for i, p in enumerate(PROFILE_ORDER)}
+    data["_shallowness"] = -data["profile"].map(rank).fillna(-1)
+    order = data.sort_values(["task_family", "task", "_shallowness", "profile"], kind="stable")
+    groups = order.groupby(["task_key", "profile"], sort=False)
+    return [_build_section(group) for _, group in groups]
+
+
+def _md_cell(text: str, code: bool = False) -> str:
+    """Escape a Markdown table cell; plain text also gets its angle brackets escaped."""
+    text = text.replace("|", "\\|").replace("\n", " ")
+    if code:
+        return f"`{text}`"
+    return text.replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _markdown_section(section: Section) -> str:
+    """A ``##`` heading, the header line and a pipe table."""
+    meta = " · ".join(f"{k}: `{v}`" for k, v in section.meta.items())
+    lines = [f"## {section.task} · {section.profile}", "", meta, ""]
+    lines.append("| " + " | ".join(section.header) + " |")
+    lines.append("|" + "|".join([" --- "] * 3 + [" ---: "] * (len(section.header) - 3)) + "|")
+    for row in section.rows:
+        cells = [_md_cell(c) for c in row.cells]
+        cells = [f"**{c}**" if b else c for c, b in zip(cells, row.bold, strict=True)]
+        lead = [_md_cell(row.label), _md_cell(row.key, code=True), _md_cell(row.labels or DASH)]
+        lines.append("| " + " | ".join(lead + cells) + " |")
+    return "\n".join(lines)
+
+
+INTRO = (
+    "Bold marks the best value in each metric column (↑ higher is better, ↓ lower is "
+    "better). LDS shows its 95% confidence interval in brackets."
+)
+
+
+def render_markdown(df: pd.DataFrame) -> str:
+    """The whole leaderboard as Markdown: one section per (task, profile)."""
+    sections = build_sections(df)
+    parts = ["# taskattr leaderboard", "", INTRO]
+    if not sections:
+        parts += ["", "_No results yet._"]
+    for section in sections:
+        parts += ["", _markdown_section(section)]
+    return "\n".join(parts) + "\n"
+
+
+CSS = """
+body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 70rem; color: #222; }
+table { border-collapse: collapse; margin: 0.5rem 0 2rem; }
+th, td { border-bottom: 1px solid #ddd; padding: 0.3rem 0.7rem; text-align: left; }
+th { background: #f4f4f4; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+small, .meta { color: #666; }
+"""
+
+
+def _html_section(section: Section) -> str:
+    """A ``<section>`` with heading, header line and table."""
+    esc = html.escape
+    meta = " · ".join(f"{esc(k)}: <code>{esc(v)}</code>" for k, v in section.meta.items())
+    heads = ["Method", "Labels"] + section.header[3:]
+    head = "".join(
+        f'<th class="num">{esc(h)}</th>' if i >= 2 else f"<th>{esc(h)}</th>"
+        for i, h in enumerate(heads)
+    )
+    body = []
+    for row in section.rows:
+        tds = [
+            f"<td>{esc(row.label)}<br><small>{esc(row.key)}</small></td>",
+            f"<td>{esc(row.labels or DASH)}</td>",
+        ]
+        for cell, bold in zip(row.cells, row.bold, strict=True):
+            text = f"<strong>{esc(cell)}</strong>" if bold else esc(cell)
+            tds.append(f'<td class="num">{text}</td>')
+        body.append("<tr>" + "".join(tds) + "</tr>")
+    return (
+        f"<section>\n<h2>{esc(section.task)} · {esc(section.profile)}</h2>\n"
+        f'<p class="meta">{meta}</p>\n<table>\n<thead><tr>{head}</tr></thead>\n'
+        "<tbody>\n" + "\n".join(body) + "\n</tbody>\n</table>\n</section>"
+    )
+
+
+def render_html(df: pd.DataFrame) -> str:
+    """The leaderboard as one static HTML page with inline CSS and no scripts."""
+    sections = build_sections(df)
+    content = [_html_section(s) for s in sections] or ["<p><em>No results yet.</em></p>"]
+    return (
+        '<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f"<title>taskattr leaderboard</title>\n<style>{CSS}</style>\n</head>\n<body>\n"
+        f"<h1>taskattr leaderboard</h1>\n<p>{html.escape(INTRO)}</p>\n"
+        + "\n".join(content)
+        + "\n</body>\n</html>\n"
+    )
+
+
+def write_all(results_csv: Path, out_dir: Path) -> list[Path]:
+    """Write ``LEADERBOARD.md`` and ``index.html`` for ``results_csv`` into ``out_dir``."""
+    df = pd.read_csv(results_csv)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    pages = {"LEADERBOARD.md": render_markdown(df), "index.html": render_html(df)}
+    for name, text in pages.items():
+        (out_dir / name).write_text(text, encoding="utf-8")
+    return [out_dir / name for name in pages]
+
+
+def main(argv: list[str] | None = None) -> None:
+    """CLI: ``python -m leaderboard.render [--results CSV] [--out DIR]``."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--results", type=Path, default=PACKAGE_DIR / "results.csv")
+    parser.add_argument("--out", type=Path, default=PACKAGE_DIR)
+    args = parser.parse_args(argv)
+    if not args.results.is_file():
+        parser.error(f"no results file at {args.results}")
+    for path in write_all(args.results, args.out):
+        print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,104 @@
+"""KernelSM: RBF kernel ridge regression on subset masks (METHODS.md §2.7; KernelSM paper).
+
+``gamma``/``lam`` = "cv" selects them by K-fold CV on the fitting subsets only (gamma around the
+median heuristic, lambda in 1e-6..1e2); numbers fix them (the repo: gamma = 1/K, lam = 1e-2,
+no centring). Unit scores are read off the fitted surrogate g:
+``loo`` (R1, default) g(1) - g(1 - e_k); ``main`` (R2) mean g over sampled subsets with s_k = 1
+minus with s_k = 0; ``contains`` (R3) mean g over subsets containing k; ``grad`` (R4) dg/ds_k
+at s = 1. Predictions for held-out subsets use g directly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from benchmarks.method import Fitted, Method, Need
+from benchmarks.registry import register_method
+from benchmarks.spec import SpecError, derive_seed
+from benchmarks.subsets import draw_mask
+from methods._common.krr import (
+    GAMMA_FACTORS,
+    LAMBDA_GRID,
+    KRR,
+    cv_select,
+    fit_krr,
+    median_gamma,
+    sq_dists,
+)
+
+READOFFS = ("loo", "main", "contains", "grad")
+
+
+@register_method("kernel_sm")
+@dataclass(frozen=True)
+class KernelSM(Method):
+    """Kernel surrogate model; hyper-parameters by CV unless fixed."""
+
+    gamma: float | str = "cv"
+    lam: float | str = "cv"
+    center: bool = True
+    folds: int = 5
+    readoff: str = "loo"
+    n_mc: int = 10_000
+    labels: str = "retrain"
+    needs = frozenset({Need.FIT_LABELS})
+    tiny = {"n_mc": 500}
+
+    def validate(self) -> None:
+        for name in ("gamma", "lam"):
+            v = getattr(self, name)
+            if not (v == "cv" or v == "auto" and name == "gamma"
+                    or isinstance(v, (int, float)) and v > 0):
+                raise SpecError(f"invalid config field kernel_sm.{name}: {v!r} must be 'cv', "
+                                f"a positive number" + (", or 'auto' (1/K)" if name == "gamma" else ""))
+        if self.readoff not in READOFFS:
+            raise SpecError(f"invalid config field kernel_sm.readoff: {self.readoff!r} not in "
+                            f"{READOFFS}")
+        if self.folds < 2:
+            raise SpecError("invalid config field kernel_sm.folds: must be >= 2")
+
+    @property
+    def display(self) -> str:
+        tuned = "CV" if "cv" in (self.gamma, self.lam) else f"γ={self.gamma}, λ={self.lam}"
+        suffix = "" if self.labels == "retrain" else f" [{self.labels}]"
+        return f"KernelSM ({tuned})" + suffix
+
+    def fit(self, ctx) -> Fitted:
+        S, Y = ctx.fit.masks, ctx.fit.values
+        K = S.shape[1]
+        gamma = 1.0 / K if self.gamma == "auto" else self.gamma
+        gammas = [median_gamma(S) * f for f in GAMMA_FACTORS] if gamma == "cv" else [gamma]
+        lams = list(LAMBDA_GRID) if self.lam == "cv" else [self.lam]
+        cv_err = None
+        if len(gammas) * len(lams) > 1:
+            gamma, lam, cv_err = cv_select(S, Y, gammas, lams, self.folds, ctx.seed)
+        else:
+            gamma, lam = gammas[0], lams[0]
+        krr = fit_krr(S, Y, gamma, lam, center=self.center)
+        scores = self._readoff(krr, K, ctx)
+        return Fitted(scores, np.zeros(Y.shape[1]),
+                      {"krr": krr, "gamma": gamma, "lam": lam, "cv_err": cv_err})
+
+    def predict(self, fitted: Fitted, masks: np.ndarray) -> np.ndarray:
+        return fitted.state["krr"].predict(masks)
+
+    def _readoff(self, krr: KRR, K: int, ctx) -> np.ndarray:
+        """Unit scores ``(K, n_targets)`` from the fitted surrogate (METHODS.md §2.7, R1-R4)."""
+        ones = np.ones((1, K), dtype=bool)
+        if self.readoff == "loo":
+            return krr.predict(ones) - krr.predict(~np.eye(K, dtype=bool))
+        if self.readoff == "grad":
+            kvec = np.exp(-krr.gamma * sq_dists(ones, krr.S))[0]
+            return -2.0 * krr.gamma * ((1.0 - krr.S) * kvec[:, None]).T @ krr.theta
+        design = ctx.task.spec.design
+        sample = np.stack([draw_mask(design, K, derive_seed(ctx.seed, "mc", u))
+                           for u in range(self.n_mc)])
+        g = krr.predict(sample)
+        inc = sample.astype(np.float64)
+        with_k = (inc.T @ g) / np.maximum(inc.sum(0), 1)[:, None]
+        if self.readoff == "contains":
+            return with_k
+        without_k = ((1 - inc).T @ g) / np.maximum((1 - inc).sum(0), 1)[:, None]
+        return with_k - without_k

@@ -1,0 +1,154 @@
+"""Tests for the figures package on small synthetic results and predictions tables."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import figures
+from figures import fig_interaction_gap, fig_pred_vs_true
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+# (method, method_key, label) -> LDS at overlap 0.0 and 0.5
+LDS = {
+    ("kernel_sm", "kernel_sm[gamma=cv]-aa", "KernelSM (CV)"): (0.60, 0.55),
+    ("kernel_sm", "kernel_sm[gamma=1]-bb", "KernelSM (gamma=1)"): (0.50, 0.58),
+    ("linear_surrogate", "linear_surrogate[ridge]-cc", "Linear (ridge+intercept)"): (0.58, 0.30),
+    ("loo", "loo-dd", "LOO"): (0.10, 0.05),
+}
+
+
+def _result(task: str, params: dict, method: tuple, metric: str, value: float) -> dict:
+    """One results.csv row at profile quick."""
+    name, key, label = method
+    return {
+        "task": task,
+        "task_key": f"{task}-key",
+        "task_family": "modular-addition",
+        "task_params": json.dumps(params),
+        "method": name,
+        "method_key": key,
+        "method_label": label,
+        "labels": "retrain",
+        "metric": metric,
+        "variant": "spearman" if metric == "lds" else "ne",
+        "split": "eval",
+        "value": value,
+        "ci_low": value - 0.05,
+        "ci_high": value + 0.05,
+        "n_targets": 20,
+        "n_dropped": 0,
+        "higher_is_better": metric == "lds",
+        "profile": "quick",
+        "cost_s": 1.0,
+        "n_labels": 256,
+        "git_sha": "abc",
+        "created": "2025-01-01T00:00:00",
+    }
+
+
+def results_frame() -> pd.DataFrame:
+    """LDS and residual rows for a default task (no overlap key) and overlap=0.5."""
+    tasks = [("modular-addition", {}), ("modular-addition[overlap=0.5]", {"overlap": 0.5})]
+    rows = []
+    for i, (task, params) in enumerate(tasks):
+        for method, values in LDS.items():
+            rows.append(_result(task, params, method, "lds", values[i]))
+            rows.append(_result(task, params, method, "residual", 0.3))
+    return pd.DataFrame(rows)
+
+
+def predictions_frame() -> pd.DataFrame:
+    """Predicted vs true F for two methods on one task: one exact, one noisy."""
+    rng = np.random.default_rng(0)
+    rows = []
+    for key, label, noise in [("kernel_sm-aa", "KernelSM (CV)", 0.0), ("lin-cc", "Linear", 0.5)]:
+        for subset in range(30):
+            for target in range(3):
+                true = float(rng.normal())
+                rows.append(
+                    {
+                        "task": "modular-addition",
+                        "task_key": "modular-addition-key",
+                        "method": key.split("-")[0],
+                        "method_key": key,
+                        "method_label": label,
+                        "subset": subset,
+                        "target": target,
+                        "true": true,
+                        "predicted": true + noise * float(rng.normal()),
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+@pytest.fixture
+def csvs(tmp_path: Path) -> tuple[Path, Path]:
+    results, predictions = tmp_path / "results.csv", tmp_path / "predictions.csv"
+    results_frame().to_csv(results, index=False)
+    predictions_frame().to_csv(predictions, index=False)
+    return results, predictions
+
+
+def test_registry_discovers_all_figures() -> None:
+    assert set(figures.FIGURES) == {"lds_by_method", "pred_vs_true", "interaction_gap"}
+    assert figures.SOURCES["pred_vs_true"] == "predictions"
+    assert figures.SOURCES["lds_by_method"] == "results"
+
+
+def test_render_all_writes_nonempty_pngs(csvs: tuple[Path, Path], tmp_path: Path) -> None:
+    out = tmp_path / "figs"
+    paths = figures.render_all(*csvs, out)
+    assert sorted(p.name for p in paths) == [
+        "interaction_gap.png",
+        "lds_by_method.png",
+        "pred_vs_true.png",
+    ]
+    for path in paths:
+        assert path.parent == out and path.stat().st_size > 1000
+        assert path.read_bytes()[:8] == PNG_MAGIC
+
+
+def test_missing_predictions_are_skipped(csvs, tmp_path: Path, capsys) -> None:
+    paths = figures.render_all(csvs[0], tmp_path / "absent.csv", tmp_path / "figs")
+    assert {p.stem for p in paths} == {"lds_by_method", "interaction_gap"}
+    assert "skipping pred_vs_true" in capsys.readouterr().out
+
+
+def test_results_without_lds_rows_are_skipped(csvs, tmp_path: Path, capsys) -> None:
+    df = results_frame()
+    no_lds = tmp_path / "no_lds.csv"
+    df[df["metric"] != "lds"].to_csv(no_lds, index=False)
+    paths = figures.render_all(no_lds, csvs[1], tmp_path / "figs")
+    assert [p.stem for p in paths] == ["pred_vs_true"]
+    out = capsys.readouterr().out
+    assert "skipping lds_by_method" in out and "skipping interaction_gap" in out
+
+
+def test_gap_table_takes_best_config_and_defaults_overlap() -> None:
+    table = fig_interaction_gap.gap_table(results_frame()).set_index("overlap")
+    assert list(table.index) == [0.0, 0.5]
+    assert table.loc[0.0, "kernel_sm"] == pytest.approx(0.60)
+    assert table.loc[0.5, "kernel_sm"] == pytest.approx(0.58)
+    assert table.loc[0.0, "gap"] == pytest.approx(0.02)
+    assert table.loc[0.5, "gap"] == pytest.approx(0.28)
+    assert fig_interaction_gap.overlap_of(float("nan")) == 0.0
+
+
+def test_normalised_error_is_zero_for_exact_and_one_for_mean() -> None:
+    df = predictions_frame()
+    exact = df[df["method_key"] == "kernel_sm-aa"]
+    assert fig_pred_vs_true.normalised_error(exact) == pytest.approx(0.0)
+    means = exact.groupby("target")["true"].transform("mean")
+    assert fig_pred_vs_true.normalised_error(exact.assign(predicted=means)) == pytest.approx(1.0)
+
+
+def test_pred_vs_true_titles_show_error_per_method() -> None:
+    fig = fig_pred_vs_true.make(predictions_frame())
+    titles = [ax.get_title() for ax in fig.axes]
+    assert titles[0] == "KernelSM (CV)\nNE = 0.000"
+    assert titles[1].startswith("Linear\nNE = ") and titles[1] != "Linear\nNE = 0.000"

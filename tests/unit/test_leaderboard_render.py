@@ -1,0 +1,188 @@
+"""Tests for leaderboard.render on a small synthetic results table."""
+
+from __future__ import annotations
+
+import json
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pandas as pd
+
+from leaderboard import render
+
+METHODS = {
+    "kernel_sm": ("kernel_sm[gamma=cv,lam=cv]-1a2b3c4d", "KernelSM (CV)", "retrain"),
+    "linear_surrogate": ("linear_surrogate[ridge]-5e6f7a8b", "Linear (ridge+intercept)", "retrain"),
+    "loo": ("loo-9c0d1e2f", "LOO <exact>", "none"),
+}
+LOO_MD = "LOO &lt;exact&gt;"  # the LOO label as escaped in Markdown
+# (metric, variant, split, higher_is_better) -> per-method value, ci_low, ci_high
+METRICS = {
+    ("lds", "spearman", "eval", True): {
+        "kernel_sm": (0.571, 0.52, 0.61),
+        "linear_surrogate": (0.402, 0.35, 0.45),
+        "loo": (0.120, 0.05, 0.19),
+    },
+    ("loo_corr", "pearson", "loo", True): {
+        "kernel_sm": (0.30, None, None),
+        "linear_surrogate": (0.45, None, None),
+        "loo": (0.88, None, None),
+    },
+    ("residual", "ne", "eval", False): {
+        "kernel_sm": (0.210, None, None),
+        "linear_surrogate": (0.630, None, None),
+    },
+    ("residual", "repo", "eval", False): {
+        "kernel_sm": (0.150, None, None),
+        "linear_surrogate": (0.720, None, None),
+    },
+}
+
+
+def _rows(task: str, params: dict, profile: str, shift: float = 0.0) -> list[dict]:
+    """Result rows for one task and profile; ``shift`` perturbs the LDS values."""
+    rows = []
+    for (metric, variant, split, higher), per_method in METRICS.items():
+        for method, (value, lo, hi) in per_method.items():
+            key, label, labels = METHODS[method]
+            bump = shift if metric == "lds" else 0.0
+            lo, hi = (None, None) if lo is None else (lo + bump, hi + bump)
+            rows.append(
+                {
+                    "task": task,
+                    "task_key": f"{task}-{profile}-key",
+                    "task_family": "modular-addition",
+                    "task_params": json.dumps(params),
+                    "method": method,
+                    "method_key": key,
+                    "method_label": label,
+                    "labels": labels,
+                    "metric": metric,
+                    "variant": variant,
+                    "split": split,
+                    "value": value + bump,
+                    "ci_low": lo,
+                    "ci_high": hi,
+                    "n_targets": 50,
+                    "n_dropped": 0,
+                    "higher_is_better": higher,
+                    "profile": profile,
+                    "cost_s": 12.5 if method == "loo" else 0.25,
+                    "n_labels": 4096,
+                    "git_sha": "abcdef1234567890",
+                    "created": "2025-01-02T03:04:05",
+                }
+            )
+    return rows
+
+
+def results_frame() -> pd.DataFrame:
+    """Two tasks at profile quick plus the first task at profile tiny."""
+    rows = _rows("modular-addition", {}, "quick")
+    rows += _rows("modular-addition[overlap=0.5]", {"overlap": 0.5}, "quick", shift=-0.2)
+    rows += _rows("modular-addition", {}, "tiny", shift=-0.3)
+    return pd.DataFrame(rows)
+
+
+def _section(md: str, heading: str) -> str:
+    """Text of the Markdown section whose heading line is exactly ``heading``."""
+    parts = md.split("\n## ")
+    matches = [p for p in parts if p.split("\n", 1)[0] == heading.removeprefix("## ")]
+    assert len(matches) == 1, f"expected one section {heading!r}"
+    return matches[0]
+
+
+def _table(section: str) -> dict[str, list[str]]:
+    """Body rows of a section table (header and rule skipped) keyed by method label."""
+    lines = [ln for ln in section.splitlines() if ln.startswith("| ")][2:]
+    cells = [[c.strip() for c in ln.strip("|").split(" | ")] for ln in lines]
+    return {row[0]: row for row in cells}
+
+
+def test_markdown_has_one_section_per_task_and_profile() -> None:
+    md = render.render_markdown(results_frame())
+    headings = [ln for ln in md.splitlines() if ln.startswith("## ")]
+    assert headings == [
+        "## modular-addition · quick",
+        "## modular-addition · tiny",
+        "## modular-addition[overlap=0.5] · quick",
+    ]
+    assert "profile: `quick`" in md and "git: `abcdef1234`" in md
+
+
+def test_markdown_bolds_best_respecting_direction() -> None:
+    md = render.render_markdown(results_frame())
+    table = _table(_section(md, "## modular-addition · quick"))
+    header_cols = 3
+    ksm, lin, loo = table["KernelSM (CV)"], table["Linear (ridge+intercept)"], table[LOO_MD]
+    assert ksm[header_cols] == "**0.571 [0.52, 0.61]**"
+    assert lin[header_cols] == "0.402 [0.35, 0.45]"
+    assert loo[header_cols + 1] == "**0.880**" and ksm[header_cols + 1] == "0.300"
+    # Residuals are lower-is-better: the smaller KernelSM value wins.
+    assert ksm[header_cols + 2] == "**0.210**" and lin[header_cols + 2] == "0.630"
+    assert ksm[header_cols + 3] == "**0.150**" and lin[header_cols + 3] == "0.720"
+    assert loo[header_cols + 2] == "—"
+    assert loo[-2:] == ["12.5", "4,096"] and ksm[-2] == "0.250"
+    assert list(table) == ["KernelSM (CV)", "Linear (ridge+intercept)", LOO_MD]
+
+
+def test_markdown_keeps_latest_duplicate_row() -> None:
+    df = results_frame()
+    stale = df[(df["metric"] == "lds") & (df["method"] == "loo")].iloc[[0]].copy()
+    stale["value"], stale["created"] = 0.999, "2024-01-01T00:00:00"
+    md = render.render_markdown(pd.concat([df, stale], ignore_index=True))
+    assert "0.999" not in md
+    fresh = stale.assign(created="2026-01-01T00:00:00")
+    md = render.render_markdown(pd.concat([df, fresh], ignore_index=True))
+    table = _table(_section(md, "## modular-addition · quick"))
+    assert table[LOO_MD][3] == "**0.999 [0.05, 0.19]**"
+
+
+class _TagChecker(HTMLParser):
+    """Checks that non-void tags nest and close properly; counts tables."""
+
+    VOID = {"meta", "br", "link", "img", "hr", "input"}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stack: list[str] = []
+        self.tables = 0
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        self.tables += tag == "table"
+        if tag not in self.VOID:
+            self.stack.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        assert self.stack and self.stack[-1] == tag, f"unbalanced </{tag}>"
+        self.stack.pop()
+
+
+def test_html_is_well_formed_with_one_table_per_section() -> None:
+    page = render.render_html(results_frame())
+    assert page.startswith("<!doctype html>")
+    checker = _TagChecker()
+    checker.feed(page)
+    assert checker.stack == [] and checker.tables == 3
+    assert "<strong>0.571 [0.52, 0.61]</strong>" in page
+    assert "<strong>0.210</strong>" in page and "<strong>0.630</strong>" not in page
+    assert "LOO &lt;exact&gt;" in page and "<exact>" not in page
+    assert "<script" not in page
+
+
+def test_write_all_and_main_write_both_files(tmp_path: Path) -> None:
+    csv = tmp_path / "results.csv"
+    results_frame().to_csv(csv, index=False)
+    paths = render.write_all(csv, tmp_path / "out")
+    assert [p.name for p in paths] == ["LEADERBOARD.md", "index.html"]
+    assert "## modular-addition[overlap=0.5] · quick" in paths[0].read_text(encoding="utf-8")
+    render.main(["--results", str(csv), "--out", str(tmp_path / "cli")])
+    assert (tmp_path / "cli" / "index.html").read_text(encoding="utf-8").count("<table>") == 3
+
+
+def test_empty_results_render_placeholder(tmp_path: Path) -> None:
+    csv = tmp_path / "results.csv"
+    results_frame().iloc[:0].to_csv(csv, index=False)
+    md_path, html_path = render.write_all(csv, tmp_path)
+    assert "_No results yet._" in md_path.read_text(encoding="utf-8")
+    assert "<table>" not in html_path.read_text(encoding="utf-8")
