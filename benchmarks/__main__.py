@@ -40,6 +40,8 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("replicate", help="regenerate the paper's results at a profile")
     p.add_argument("--task", action="append", default=None)
     p.add_argument("--no-figures", action="store_true")
+    p.add_argument("--out", type=Path, default=None,
+                   help="write results/leaderboard/figures here instead of leaderboard/")
     _common(p)
     sub.add_parser("leaderboard", help="render LEADERBOARD.md and index.html from results.csv")
     sub.add_parser("figures", help="render figures from results.csv and predictions.csv")

@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
 
 def replicate(args: argparse.Namespace) -> int:
     run_replicate(args.profile, args.task, args.workers, args.batch, args.engine,
-                  figures=not args.no_figures)
+                  out_dir=args.out or build.LEADERBOARD_DIR, figures=not args.no_figures)
     return 0
 
 

@@ -62,6 +62,8 @@ def run_ground_truth(task: Task, store: GroundTruthStore, batch: int = 32,
     todo = [c for ci, c in enumerate(chunks(store, batch))
             if ci % n == i and any(store.done[j, r] == 0 for j, r in c)]
     total = sum(len(c) for c in todo)
+    if not total:
+        return 0
     written = 0
     bar = tqdm(total=total, desc=f"ground truth {task.label}", unit="model", disable=not progress)
     for chunk in todo:

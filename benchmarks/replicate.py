@@ -61,7 +61,8 @@ def replicate(profile: str, tasks: list[str] | None, workers: int = 1, batch: in
     if figures:
         from figures import render_all
 
-        render_all(results_csv, pred_csv)
+        fig_dir = None if out_dir == build.LEADERBOARD_DIR else out_dir / "figures"
+        render_all(results_csv, pred_csv, fig_dir)
     table = pd.DataFrame([c.as_dict() for c in kernelsm.claims(
         pd.read_csv(results_csv), profile)])
     print_claims(table)

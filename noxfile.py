@@ -1,0 +1,60 @@
+"""Sessions: tests (default), lint, replicate, leaderboard, figures, bench.
+
+Each session's virtualenv is built once and reused. The CPU build of torch is installed in the
+same pip call as everything else: a bare ``torch`` requirement alone could pull a CUDA build.
+"""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.sessions = ["tests"]
+nox.options.reuse_existing_virtualenvs = True
+TORCH = "torch==2.13.0"
+
+
+def _install(session: nox.Session) -> None:
+    session.install(TORCH, "-e", ".[test]")
+
+
+@nox.session(name="tests", venv_backend="venv")
+def tests(session: nox.Session) -> None:
+    """Run the test suite (unit, exact, contract, e2e)."""
+    _install(session)
+    session.run("pytest", *session.posargs, env={"OMP_NUM_THREADS": "1"})
+
+
+@nox.session(venv_backend="venv", default=False)
+def lint(session: nox.Session) -> None:
+    """Lint with ruff."""
+    _install(session)
+    session.run("ruff", "check", ".", *session.posargs)
+
+
+@nox.session(venv_backend="venv", default=False)
+def replicate(session: nox.Session) -> None:
+    """Regenerate results: ``nox -s replicate -- --profile quick [--task modular-addition]``."""
+    _install(session)
+    args = session.posargs or ["--profile", "quick"]
+    session.run("python", "-m", "benchmarks", "replicate", *args)
+
+
+@nox.session(venv_backend="venv", default=False)
+def leaderboard(session: nox.Session) -> None:
+    """Render LEADERBOARD.md and index.html from leaderboard/results.csv."""
+    _install(session)
+    session.run("python", "-m", "benchmarks", "leaderboard", *session.posargs)
+
+
+@nox.session(venv_backend="venv", default=False)
+def figures(session: nox.Session) -> None:
+    """Render the figures from the committed CSVs."""
+    _install(session)
+    session.run("python", "-m", "benchmarks", "figures", *session.posargs)
+
+
+@nox.session(venv_backend="venv", default=False)
+def bench(session: nox.Session) -> None:
+    """Performance benchmarks (ratios side by side) -> leaderboard/bench.json."""
+    _install(session)
+    session.run("python", "-m", "benchmarks.bench", *session.posargs)

@@ -1,0 +1,35 @@
+"""End to end: ``python -m benchmarks replicate --profile tiny`` from an empty cache."""
+
+import subprocess
+import sys
+
+import pandas as pd
+
+REQUIRED_METRICS = {"lds", "loo_corr", "residual"}
+
+
+def test_replicate_tiny_end_to_end(tmp_path):
+    """Ground truth, every paper method, metrics, leaderboard, figures and the claims table."""
+    out = tmp_path / "out"
+    env = {"TASKATTR_CACHE": str(tmp_path / "cache"), "OMP_NUM_THREADS": "1", "PATH": ""}
+    cmd = [sys.executable, "-m", "benchmarks", "replicate", "--profile", "tiny",
+           "--task", "modular-addition", "--out", str(out)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "C2 LDS KernelSM > linear" in proc.stdout
+    df = pd.read_csv(out / "results.csv")
+    assert set(df.task_family) == {"modular-addition"}
+    assert "modular-addition[overlap=0.5]" in set(df.task)
+    assert REQUIRED_METRICS <= set(df.metric)
+    assert {"loo", "linear_surrogate", "kernel_sm"} <= set(df.method)
+    lds = df[(df.metric == "lds")]
+    assert lds.value.between(-1, 1).all() and (lds.n_targets > 0).all()
+    assert "## modular-addition" in (out / "LEADERBOARD.md").read_text()
+    assert (out / "index.html").read_text().lower().startswith("<!doctype html>")
+    assert any(p.suffix == ".png" and p.stat().st_size > 0 for p in (out / "figures").iterdir())
+    # a second run with a warm cache trains nothing and reproduces the same numbers
+    proc2 = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    assert proc2.returncode == 0, proc2.stderr[-3000:]
+    assert "model/s" not in proc2.stderr
+    df2 = pd.read_csv(out / "results.csv")
+    assert df2.value.equals(df.value)
