@@ -1,11 +1,17 @@
-"""Shared test fixtures: a per-test cache folder, single-threaded torch for speed."""
+"""Shared test fixtures: a per-test cache folder; single-threaded torch and BLAS for speed.
+
+On a busy 2-core machine, multi-threaded OpenBLAS on the tests' tiny float64 matrices is
+100x slower than one thread, so BLAS is limited to one thread for the whole session.
+"""
 
 from __future__ import annotations
 
 import pytest
 import torch
+from threadpoolctl import threadpool_limits
 
 torch.set_num_threads(1)
+_BLAS_LIMIT = threadpool_limits(limits=1, user_api="blas")
 
 
 @pytest.fixture
