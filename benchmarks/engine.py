@@ -44,7 +44,7 @@ class Problem:
 
 def train(problem: Problem, weights: torch.Tensor, seeds: list[int], spec: TrainSpec,
           engine: str = "batched") -> Params:
-    """Train ``len(seeds)`` models; ``weights: (B, n)``. Returns stacked params ``{name: (B, ...)}``."""
+    """Train ``len(seeds)`` models; ``weights: (B, n)``. Returns ``{name: (B, ...)}``."""
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}. Available: {', '.join(ENGINES)}")
     if weights.shape != (len(seeds), problem.X.shape[0]):
@@ -62,7 +62,7 @@ def make_optimizer(params: list[torch.Tensor], spec: TrainSpec) -> torch.optim.O
 
 
 def minibatch(w: torch.Tensor, size: int, gen: torch.Generator) -> torch.Tensor:
-    """Positions of one minibatch drawn with probability proportional to ``w`` (with replacement)."""
+    """Positions of one minibatch, drawn with replacement with probability proportional to w."""
     return torch.multinomial(w.double(), size, replacement=True, generator=gen)
 
 

@@ -26,7 +26,7 @@ class Need(enum.Enum):
 
 @dataclass(frozen=True)
 class Fitted:
-    """A fitted additive (or surrogate) model: ``scores: (K, n_targets)``, ``intercept: (n_targets,)``."""
+    """A fitted model: ``scores: (K, n_targets)``, ``intercept: (n_targets,)``, extra state."""
 
     scores: np.ndarray
     intercept: np.ndarray

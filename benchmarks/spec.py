@@ -175,6 +175,9 @@ def _set_path(obj: Any, parts: list[str], value: Any, full: str) -> Any:
         raise SpecError(f"invalid config field {full}: {head!r} is not one of {names}")
     if len(parts) == 1:
         current = getattr(obj, head)
+        if isinstance(value, bool) and not isinstance(current, bool):
+            raise SpecError(f"invalid config field {full}: expected {type(current).__name__}, "
+                            f"got {value!r}")
         if isinstance(current, tuple) and isinstance(value, list):
             value = tuple(value)
         elif isinstance(current, float) and isinstance(value, int) and not isinstance(value, bool):

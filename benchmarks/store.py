@@ -62,7 +62,7 @@ class GroundTruthStore:
     def pending(self) -> list[tuple[int, int]]:
         """(row, seed) pairs not yet done, in row-major order."""
         rows, seeds = np.nonzero(self.done == 0)
-        return list(zip(rows.tolist(), seeds.tolist()))
+        return list(zip(rows.tolist(), seeds.tolist(), strict=True))
 
     def write(self, row: int, seed: int, values: dict[str, np.ndarray]) -> None:
         """Write one model's outputs, flush, then mark it done."""

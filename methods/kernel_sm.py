@@ -20,8 +20,8 @@ from benchmarks.spec import SpecError, derive_seed
 from benchmarks.subsets import draw_mask
 from methods._common.krr import (
     GAMMA_FACTORS,
-    LAMBDA_GRID,
     KRR,
+    LAMBDA_GRID,
     cv_select,
     fit_krr,
     median_gamma,
@@ -46,13 +46,20 @@ class KernelSM(Method):
     needs = frozenset({Need.FIT_LABELS})
     tiny = {"n_mc": 500}
 
+    def __post_init__(self) -> None:
+        for name in ("gamma", "lam"):  # 1 and 1.0 are one configuration, with one key
+            v = getattr(self, name)
+            if isinstance(v, int) and not isinstance(v, bool):
+                object.__setattr__(self, name, float(v))
+
     def validate(self) -> None:
         for name in ("gamma", "lam"):
             v = getattr(self, name)
-            if not (v == "cv" or v == "auto" and name == "gamma"
-                    or isinstance(v, (int, float)) and v > 0):
-                raise SpecError(f"invalid config field kernel_sm.{name}: {v!r} must be 'cv', "
-                                f"a positive number" + (", or 'auto' (1/K)" if name == "gamma" else ""))
+            number = isinstance(v, (int, float)) and not isinstance(v, bool)
+            if not (v == "cv" or v == "auto" and name == "gamma" or number and v > 0):
+                extra = ", or 'auto' (1/K)" if name == "gamma" else ""
+                raise SpecError(f"invalid config field kernel_sm.{name}: {v!r} must be 'cv' "
+                                f"or a positive number{extra}")
         if self.readoff not in READOFFS:
             raise SpecError(f"invalid config field kernel_sm.readoff: {self.readoff!r} not in "
                             f"{READOFFS}")
@@ -73,7 +80,8 @@ class KernelSM(Method):
         lams = list(LAMBDA_GRID) if self.lam == "cv" else [self.lam]
         cv_err = None
         if len(gammas) * len(lams) > 1:
-            gamma, lam, cv_err = cv_select(S, Y, gammas, lams, self.folds, ctx.seed)
+            gamma, lam, cv_err = cv_select(S, Y, gammas, lams, self.folds, ctx.seed,
+                                           self.center)
         else:
             gamma, lam = gammas[0], lams[0]
         krr = fit_krr(S, Y, gamma, lam, center=self.center)

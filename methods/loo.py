@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
 from benchmarks.method import Fitted, Method, Need
 from benchmarks.registry import register_method
 

@@ -47,10 +47,18 @@ class KRR:
 
 def fit_krr(S: np.ndarray, Y: np.ndarray, gamma: float, lam: float, center: bool = True,
             jitter: float = 1e-8) -> KRR:
-    """Solve ``theta = (K + (lam + jitter) I)^-1 (Y - mu)`` by Cholesky."""
+    """Solve ``theta = (K + lam I)^-1 (Y - mu)`` by Cholesky.
+
+    ``jitter`` is only a numerical fallback: it is added to ``lam`` if the Cholesky factorisation
+    of ``K + lam I`` fails (the repo always adds 1e-8, which caps how exactly it interpolates).
+    """
     mu = Y.mean(0) if center else np.zeros(Y.shape[1])
     Kmat = np.exp(-gamma * sq_dists(S, S))
-    factor = cho_factor(Kmat + (lam + jitter) * np.eye(len(S)), lower=True)
+    eye = np.eye(len(S))
+    try:
+        factor = cho_factor(Kmat + lam * eye, lower=True)
+    except np.linalg.LinAlgError:
+        factor = cho_factor(Kmat + (lam + jitter) * eye, lower=True)
     return KRR(S.astype(np.float64), cho_solve(factor, Y - mu), mu, gamma, lam)
 
 
@@ -61,7 +69,7 @@ def folds(m: int, n_folds: int, seed: int) -> list[np.ndarray]:
 
 
 def cv_select(S: np.ndarray, Y: np.ndarray, gammas: list[float], lams: list[float],
-              n_folds: int, seed: int) -> tuple[float, float, np.ndarray]:
+              n_folds: int, seed: int, center: bool = True) -> tuple[float, float, np.ndarray]:
     """(gamma, lambda) minimising K-fold CV squared error summed over targets.
 
     Returns the pair and the ``(len(gammas), len(lams))`` table of CV mean squared errors.
@@ -70,7 +78,7 @@ def cv_select(S: np.ndarray, Y: np.ndarray, gammas: list[float], lams: list[floa
     err = np.zeros((len(gammas), len(lams)))
     for val in folds(len(S), n_folds, seed):
         tr = np.setdiff1d(np.arange(len(S)), val)
-        mu = Y[tr].mean(0)
+        mu = Y[tr].mean(0) if center else np.zeros(Y.shape[1])
         for gi, g in enumerate(gammas):
             w, V = np.linalg.eigh(np.exp(-g * D[np.ix_(tr, tr)]))
             proj = V.T @ (Y[tr] - mu)

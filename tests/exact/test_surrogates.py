@@ -138,9 +138,6 @@ def test_kernel_sm_nearly_interpolates_xor_corners(center):
     assert np.abs(m.predict(fitted, CORNERS) - Y).max() <= TOL_INTERP_JITTER
 
 
-@pytest.mark.xfail(strict=True, reason="methods/_common/krr.py fit_krr always adds jitter=1e-8 "
-                   "to lam and KernelSM cannot turn it off, so lam=1e-10 acts as 1.01e-8: "
-                   "XOR-corner error ~3e-8 > 1e-8 (METHODS.md §2.7 (a))")
 @pytest.mark.parametrize("center", [False, True])
 def test_kernel_sm_interpolates_xor_corners_to_spec(center):
     """§2.7 (a) through the method: lam = 1e-10 at gamma = 1/K interpolates to 1e-8."""

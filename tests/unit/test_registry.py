@@ -120,3 +120,9 @@ def test_make_method_valid_params():
     m = make_method("kernel_sm", {"gamma": "auto", "lam": 0.01, "readoff": "main"})
     assert (m.gamma, m.lam, m.readoff) == ("auto", 0.01, "main")
     assert make_method("linear_surrogate", {"fit_type": "ridge"}).fit_type == "ridge"
+
+
+def test_kernel_sm_rejects_bool_gamma():
+    """``gamma`` must be 'cv', 'auto' or a positive number, not a bool."""
+    with pytest.raises(SpecError, match=r"kernel_sm\.gamma"):
+        make_method("kernel_sm", {"gamma": True})

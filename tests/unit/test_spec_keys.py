@@ -147,8 +147,6 @@ def test_apply_overrides_wrong_type(path, value):
         apply_overrides(_spec(), {path: value})
 
 
-@pytest.mark.xfail(strict=True, reason="spec.py _set_path: bool passes isinstance(v, int), so "
-                   "train.steps=true is accepted as steps=True (validates as >= 1)")
 def test_apply_overrides_rejects_bool_for_int():
     """``--set train.steps=true`` parses to True; it must not be accepted as an int."""
     with pytest.raises(SpecError):

@@ -1,4 +1,4 @@
-"""Ground-truth store: create, reopen, refuse mismatches, write/done/pending (benchmarks/store.py)."""
+"""Ground-truth store: create, reopen, refuse mismatches, write/done/pending."""
 
 from __future__ import annotations
 
