@@ -6,16 +6,20 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+ACTIVATIONS = {"relu": F.relu, "square": torch.square}
+
 
 class EmbedMLP(nn.Module):
-    """Token embeddings of (x, y), concatenated, one hidden ReLU layer, logits over p classes.
+    """Token embeddings of (x, y), concatenated, one hidden layer, logits over p classes.
 
     The quick-profile model of modular arithmetic: small enough to train hundreds of subset
-    models on 2 cores, and it generalises to held-out pairs (datasets/modular_arithmetic.md).
+    models on 2 cores. ReLU generalises on addition, sub and mul; x^2+xy+y^2 needs a product of
+    the two embeddings, which the ``square`` activation provides (datasets/modular_arithmetic.md).
     """
 
-    def __init__(self, p: int, embed_dim: int, hidden: int) -> None:
+    def __init__(self, p: int, embed_dim: int, hidden: int, activation: str = "relu") -> None:
         super().__init__()
+        self.act = ACTIVATIONS[activation]
         self.embed = nn.Embedding(p, embed_dim)
         self.hidden = nn.Linear(2 * embed_dim, hidden)
         self.out = nn.Linear(hidden, p)
@@ -23,7 +27,7 @@ class EmbedMLP(nn.Module):
     def forward(self, xy: torch.Tensor) -> torch.Tensor:
         """``xy: (n, 2)`` integer pairs -> logits ``(n, p)``."""
         e = self.embed(xy).flatten(-2)
-        return self.out(F.relu(self.hidden(e)))
+        return self.out(self.act(self.hidden(e)))
 
 
 class Block(nn.Module):

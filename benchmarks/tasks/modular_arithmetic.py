@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from ..engine import Problem
-from ..models import EmbedMLP, TinyTransformer
+from ..models import ACTIVATIONS, EmbedMLP, TinyTransformer
 from ..registry import register_task
 from ..spec import SpecError, SubsetDesign, TaskSpec, TrainSpec, derive_seed
 from ..task import RetrainTask, TaskFactory, finalize
@@ -43,8 +43,9 @@ class ModularParams:
     overlap: float = 0.0
     split_seed: int = 33
     arch: str = "embed-mlp"
-    embed_dim: int = 32
-    hidden: int = 128
+    embed_dim: int = 16
+    hidden: int = 64
+    activation: str = "relu"
     layers: int = 2
     heads: int = 4
     mlp: int = 512
@@ -61,6 +62,8 @@ class ModularParams:
             raise SpecError("invalid config field params.overlap: must be in [0, 1]")
         if self.arch not in ("embed-mlp", "transformer"):
             raise SpecError("invalid config field params.arch: 'embed-mlp' or 'transformer'")
+        if self.activation not in ACTIVATIONS:
+            raise SpecError(f"invalid config field params.activation: not in {list(ACTIVATIONS)}")
 
 
 class ModularArithmetic(RetrainTask):
@@ -104,7 +107,7 @@ class ModularArithmetic(RetrainTask):
     def _model_factory(self):
         q = self.params
         if q.arch == "embed-mlp":
-            return lambda: EmbedMLP(q.p, q.embed_dim, q.hidden)
+            return lambda: EmbedMLP(q.p, q.embed_dim, q.hidden, q.activation)
         return lambda: TinyTransformer(q.p, q.embed_dim, q.heads, q.mlp, q.layers)
 
     def problem(self, dtype: torch.dtype = torch.float32) -> Problem:
@@ -126,10 +129,15 @@ def profile_spec(op: str, profile: str) -> TaskSpec:
                                             hidden=32),
                         TrainSpec(lr=1e-2, weight_decay=1.0, steps=60),
                         SubsetDesign(alpha=7 / 9, n_fit=12, n_eval=8, n_seeds=2), profile)
-    if profile == "quick":
-        return TaskSpec(name, ModularParams(op),
-                        TrainSpec(lr=1e-2, weight_decay=1.0, steps=1000),
+    if profile == "quick" and op == "quad":
+        return TaskSpec(name, ModularParams(op, train_frac=0.9, embed_dim=32,
+                                            activation="square"),
+                        TrainSpec(lr=1e-2, weight_decay=1.0, steps=2000),
                         SubsetDesign(alpha=0.875, n_fit=64, n_eval=48, n_seeds=2), profile)
+    if profile == "quick":
+        return TaskSpec(name, ModularParams(op, train_frac=0.8),
+                        TrainSpec(lr=1e-2, weight_decay=1.0, steps=1000),
+                        SubsetDesign(alpha=0.75, n_fit=96, n_eval=64, n_seeds=2), profile)
     lr = 1e-4 if op == "quad" else 1e-3
     return TaskSpec(name, ModularParams(op, p=97, block=20, arch="transformer", embed_dim=128),
                     TrainSpec(lr=lr, weight_decay=1.0, steps=37_000, batch_size=512),
