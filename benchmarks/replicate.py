@@ -13,6 +13,7 @@ import pandas as pd
 from leaderboard import build
 from leaderboard.render import write_all
 
+from .diagnostics import summarise_ground_truth
 from .executors import fill_ground_truth
 from .groundtruth import open_store
 from .method import make_method
@@ -22,11 +23,17 @@ from .task import Task, make_task
 
 
 def run_task_cell(task: Task, workers: int, batch: int, engine: str,
-                  methods=kernelsm.METHODS) -> tuple[list[dict], list[pd.DataFrame]]:
-    """Ground truth plus every method of the paper on one task; returns records and predictions."""
+                  methods=kernelsm.METHODS) -> tuple[list[dict], list[pd.DataFrame], dict]:
+    """Ground truth plus every method of the paper on one task.
+
+    Returns the cell records, predicted-vs-true rows and the ground-truth diagnostics.
+    """
     fill_ground_truth(task.spec.name, task.spec.profile, task.overrides, workers=workers,
                       batch=batch, engine=engine)
     store = open_store(task)
+    diag = summarise_ground_truth(task, store)
+    print("ground truth: " + ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}"
+                                       for k, v in diag.items()))
     records, preds = [], []
     pred_keys = {make_method(n, p).key for n, p in kernelsm.PREDICTION_METHODS}
     eval_F = store.mean(task.primary, "eval")
@@ -38,7 +45,7 @@ def run_task_cell(task: Task, workers: int, batch: int, engine: str,
             meta = {"method_label": method.display, "method_key": method.key,
                     "method": name, "task_key": task.spec.key, "task": task.label}
             preds.append(build.prediction_rows(cell_dir(task, method), meta, eval_F))
-    return records, preds
+    return records, preds, diag
 
 
 def replicate(profile: str, tasks: list[str] | None, workers: int = 1, batch: int = 32,
@@ -49,14 +56,16 @@ def replicate(profile: str, tasks: list[str] | None, workers: int = 1, batch: in
     for t in tasks or []:
         if t not in {c[0] for c in cells}:
             cells.append((t, {}))
-    records, preds = [], []
+    records, preds, diags = [], [], []
     for name, overrides in cells:
         task = make_task(name, profile, overrides)
         print(f"== {task.label} ({task.spec.key}): K={task.K}, targets={task.n_targets}")
-        r, p = run_task_cell(task, workers, batch, engine)
+        r, p, d = run_task_cell(task, workers, batch, engine)
         records += r
         preds += p
+        diags.append(d)
     results_csv, pred_csv = build.write(records, preds, out_dir)
+    build.upsert(out_dir / "groundtruth.csv", pd.DataFrame(diags), ["task_key", "profile"])
     write_all(results_csv, out_dir)
     if figures:
         from figures import render_all

@@ -116,6 +116,11 @@ class ModularArithmetic(RetrainTask):
                        y=torch.as_tensor(self._labels(train)), dtype=dtype,
                        loss=lambda logits, y: F.cross_entropy(logits, y, reduction="none"))
 
+    @property
+    def chance(self) -> float:
+        """Accuracy of guessing: 1/p."""
+        return 1.0 / self.params.p
+
     def targets(self) -> tuple[torch.Tensor, torch.Tensor]:
         _, held = self._split
         return torch.as_tensor(held), torch.as_tensor(self._labels(held))

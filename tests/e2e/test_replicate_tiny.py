@@ -25,6 +25,8 @@ def test_replicate_tiny_end_to_end(tmp_path):
     lds = df[(df.metric == "lds")]
     assert lds.value.between(-1, 1).all() and (lds.n_targets > 0).all()
     assert "## modular-addition" in (out / "LEADERBOARD.md").read_text()
+    gt = pd.read_csv(out / "groundtruth.csv")
+    assert len(gt) == 2 and gt.mean_acc.between(0, 1).all() and (gt.chance_acc == 1 / 11).all()
     assert (out / "index.html").read_text().lower().startswith("<!doctype html>")
     assert any(p.suffix == ".png" and p.stat().st_size > 0 for p in (out / "figures").iterdir())
     # a second run with a warm cache trains nothing and reproduces the same numbers
