@@ -124,7 +124,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--n-models", type=int, default=16)
     ap.add_argument("--steps", type=int, default=None, help="override train.steps")
     ap.add_argument("--out", type=Path, default=BENCH_JSON)
+    ap.add_argument("--threads", type=int, default=1,
+                    help="torch threads for all three ways and the matmul peak (ground truth "
+                         "runs one single-threaded worker per core)")
     args = ap.parse_args(argv)
+    torch.set_num_threads(args.threads)
     entry = run(args.task, args.n_models, args.steps)
     write_entry("engine", entry, args.out)
     keys = ("models_per_s", "speedup_vs_peer", "speedup_vs_loop", "frac_of_peak", "peak_mem_mb")
