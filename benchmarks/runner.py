@@ -47,7 +47,8 @@ def run_cell(task: Task, store: GroundTruthStore, method: Method, force: bool = 
     _check_shapes(method, scores, predictions, task.K, len(eval_masks), task.n_targets)
     ev = Evaluation(eval_masks, store.mean(task.primary, "eval"), predictions, scores,
                     _loo_delta(store, task), f"{task.spec.key}/{method.key}")
-    n_labels = ctx.fit.values.shape[0] if ctx.fit is not None else 0
+    n_labels = (ctx.fit.values.shape[0] if ctx.fit is not None else 0) + (
+        ctx.loo.shape[0] + 1 if ctx.loo is not None else 0)
     rows = _metric_rows(ev, method, task, cost, n_labels)
     record = {"task_key": task.spec.key, "method_key": method.key, "code_hash": code_hash(),
               "config": method.config(), "state": _plain_state(fitted.state), "rows": rows}
