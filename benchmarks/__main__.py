@@ -19,7 +19,8 @@ def _common(p: argparse.ArgumentParser) -> None:
                    help="override a task spec field, e.g. train.steps=500, params.overlap=0.5")
     p.add_argument("--workers", type=int, default=1, help="ground-truth processes")
     p.add_argument("--batch", type=int, default=32, help="models trained per engine call")
-    p.add_argument("--engine", default="batched", choices=("batched", "loop"))
+    p.add_argument("--engine", default="auto", choices=("auto", "batched", "loop"),
+                   help="auto = the task's measured choice (datasets/ cards)")
 
 
 def parser() -> argparse.ArgumentParser:

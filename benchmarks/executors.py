@@ -25,7 +25,7 @@ def _worker(name: str, profile: str, overrides: dict, shard: tuple[int, int], ba
 
 
 def fill_ground_truth(name: str, profile: str, overrides: dict, workers: int = 1,
-                      shard: tuple[int, int] = (0, 1), batch: int = 32, engine: str = "batched",
+                      shard: tuple[int, int] = (0, 1), batch: int = 32, engine: str = "auto",
                       path: Path | None = None, threads: int | None = None) -> int:
     """Train this shard's pending models with ``workers`` processes; returns models written."""
     if workers <= 1:

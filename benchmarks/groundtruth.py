@@ -55,9 +55,13 @@ def parse_shard(text: str | None) -> tuple[int, int]:
 
 
 def run_ground_truth(task: Task, store: GroundTruthStore, batch: int = 32,
-                     shard: tuple[int, int] = (0, 1), engine: str = "batched",
+                     shard: tuple[int, int] = (0, 1), engine: str = "auto",
                      progress: bool = True) -> int:
-    """Train this shard's pending chunks; returns the number of models written."""
+    """Train this shard's pending chunks; returns the number of models written.
+
+    ``engine="auto"`` uses the task's measured choice (``Task.engine``).
+    """
+    engine = task.engine if engine == "auto" else engine
     i, n = shard
     todo = [c for ci, c in enumerate(chunks(store, batch))
             if ci % n == i and any(store.done[j, r] == 0 for j, r in c)]

@@ -49,7 +49,7 @@ def run_task_cell(task: Task, workers: int, batch: int, engine: str,
 
 
 def replicate(profile: str, tasks: list[str] | None, workers: int = 1, batch: int = 32,
-              engine: str = "batched", out_dir: Path = build.LEADERBOARD_DIR,
+              engine: str = "auto", out_dir: Path = build.LEADERBOARD_DIR,
               figures: bool = True) -> pd.DataFrame:
     """Run the paper's cells at ``profile`` (optionally only ``tasks``); returns the claims."""
     cells = [(t, o) for t, o in kernelsm.cells(profile) if not tasks or t in tasks]

@@ -25,6 +25,7 @@ class Task(ABC):
 
     outputs: tuple[str, ...] = ("loss",)
     primary: str = "loss"
+    engine: str = "batched"
 
     def __init__(self, spec: TaskSpec, overrides: dict | None = None) -> None:
         self.spec = spec
