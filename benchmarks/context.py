@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .fullmodel import TrainedModel, full_model
 from .method import Method, Need
 from .oracle import ORACLES, LabelSet
 from .spec import derive_seed
@@ -18,7 +19,8 @@ class Context:
     """Inputs of ``Method.fit``. Fields a method did not declare are None.
 
     ``fit``: fitting subsets and labels; ``full: (n_targets,)`` = F(1);
-    ``loo: (K, n_targets)`` = F(1 - e_k); ``seed`` derived from the task and method keys.
+    ``loo: (K, n_targets)`` = F(1 - e_k); ``model``: the full-set model; ``seed`` derived from
+    the task and method keys.
     """
 
     task: Task
@@ -26,6 +28,7 @@ class Context:
     fit: LabelSet | None = None
     full: np.ndarray | None = None
     loo: np.ndarray | None = None
+    model: TrainedModel | None = None
 
 
 def build_context(task: Task, store: GroundTruthStore, method: Method) -> Context:
@@ -40,4 +43,6 @@ def build_context(task: Task, store: GroundTruthStore, method: Method) -> Contex
     if Need.LOO in method.needs:
         kwargs["full"] = store.mean(task.primary, "full")[0]
         kwargs["loo"] = store.mean(task.primary, "loo")
+    if Need.MODEL in method.needs:
+        kwargs["model"] = full_model(task, store)
     return Context(task=task, seed=seed, **kwargs)

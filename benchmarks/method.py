@@ -22,6 +22,7 @@ class Need(enum.Enum):
 
     FIT_LABELS = "fit_labels"  # (masks, F) of the fitting subsets from the label oracle
     LOO = "loo"  # F(1) and F(1 - e_k) from retraining
+    MODEL = "model"  # the full-set model, its training data and targets (benchmarks/fullmodel.py)
 
 
 @dataclass(frozen=True)

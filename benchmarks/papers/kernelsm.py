@@ -25,6 +25,10 @@ METHODS: tuple[tuple[str, dict], ...] = (
     ("linear_surrogate", {"fit_type": "minnorm"}),
     ("kernel_sm", {}),
     ("kernel_sm", {"gamma": "auto", "lam": 0.01, "center": False}),
+    ("influence", {}),
+    ("influence", {"solver": "cg"}),
+    ("grad_dot", {}),
+    ("grad_cos", {}),
 )
 PREDICTION_METHODS = (("linear_surrogate", {"fit_type": "ridge"}), ("kernel_sm", {}))
 

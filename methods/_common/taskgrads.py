@@ -1,0 +1,76 @@
+"""Gradients at the full-set model and the task-level conversion of sample scores.
+
+Sample scores are linear in the training gradient, so a unit's score is the score of its summed
+(weighted) gradient (METHODS.md §1.5): ``unit_grads = membership-weighted sums of g_i``.
+Sign convention (§0): ``a_k > 0`` means including unit k raises the target loss, so first-order
+scores are ``a = -(unit gradient) K (target gradient)`` for a positive-definite kernel K.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from benchmarks.fullmodel import TrainedModel
+from benchmarks.method import Fitted
+from benchmarks.task import RetrainTask
+
+from .grads import stacked_grads
+
+
+def needs_retraining_task(task) -> str | None:
+    """Skip reason for tasks without a trained model (e.g. inference-only tasks)."""
+    if task is not None and not isinstance(task, RetrainTask):
+        return f"{type(task).__name__} has no trained model to differentiate"
+    return None
+
+
+@dataclass(frozen=True)
+class TaskGradients:
+    """float64 gradients at the full model: ``train (n, d)``, ``target (n_t, d)``,
+    ``units (K, d)`` = sum over unit members of w_i g_i, ``phi (n_t,)`` target losses."""
+
+    train: torch.Tensor
+    target: torch.Tensor
+    units: torch.Tensor
+    phi: torch.Tensor
+    params: dict[str, torch.Tensor]
+
+
+def _ce(out: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    return F.cross_entropy(out, t, reduction="none")
+
+
+def task_gradients(model: TrainedModel, aggregate: str = "sum") -> TaskGradients:
+    """Per-example gradients in float64 and their unit sums (or means, the authors' flag)."""
+    module = model.module.double()
+    params = {k: v.double() for k, v in model.params.items()}
+    X, y = model.problem.X, model.problem.y
+    G = stacked_grads(module, params, X, y, _ce)
+    Gt = stacked_grads(module, params, model.Xt, model.yt, _ce)
+    M = torch.as_tensor(model.membership, dtype=torch.float64)
+    w = torch.as_tensor(model.weights, dtype=torch.float64)
+    units = (M * w) @ G
+    if aggregate == "mean":
+        units = units / M.sum(1, keepdim=True)
+    with torch.no_grad():
+        out = torch.func.functional_call(module, params, (model.Xt,))
+        phi = _ce(out, model.yt)
+    return TaskGradients(G, Gt, units, phi, params)
+
+
+def additive_fitted(scores: torch.Tensor, phi: torch.Tensor, state: dict) -> Fitted:
+    """``Fitted`` whose prediction is ``phi(full) - sum_{k not in s} a_k`` (exact at s = 1)."""
+    a = scores.numpy()
+    return Fitted(a, phi.numpy() - a.sum(0), state)
+
+
+def cosine_rows(G: torch.Tensor) -> torch.Tensor:
+    return G / G.norm(dim=1, keepdim=True).clamp_min(1e-300)
+
+
+def as_array(x: torch.Tensor) -> np.ndarray:
+    return x.detach().numpy()

@@ -1,0 +1,30 @@
+"""Gradient dot product (METHODS.md §2.4 with one checkpoint and H = I): a cheap baseline.
+
+``a_k = -(sum_{i in T_k} w_i g_i) . grad phi_t`` at the full-set model, where w is the full-set
+training weight: the first-order change in the target loss from one gradient step on unit k.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from benchmarks.method import Fitted, Method, Need
+from benchmarks.registry import register_method
+from methods._common.taskgrads import additive_fitted, needs_retraining_task, task_gradients
+
+
+@register_method("grad_dot")
+@dataclass(frozen=True)
+class GradDot(Method):
+    """Unit gradient dotted with the target gradient."""
+
+    aggregate: str = "sum"
+    needs = frozenset({Need.MODEL})
+    label = "Grad-Dot"
+
+    def skip(self, task) -> str | None:
+        return needs_retraining_task(task)
+
+    def fit(self, ctx) -> Fitted:
+        tg = task_gradients(ctx.model, self.aggregate)
+        return additive_fitted(-(tg.units @ tg.target.T), tg.phi, {})
