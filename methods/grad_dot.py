@@ -20,11 +20,12 @@ class GradDot(Method):
 
     aggregate: str = "sum"
     needs = frozenset({Need.MODEL})
+    normalize = False  # per-example gradients to unit length (GradCos)
     label = "Grad-Dot"
 
     def skip(self, task) -> str | None:
         return needs_retraining_task(task)
 
     def fit(self, ctx) -> Fitted:
-        tg = task_gradients(ctx.model, self.aggregate)
+        tg = task_gradients(ctx.model, self.aggregate, self.normalize)
         return additive_fitted(-(tg.units @ tg.target.T), tg.phi, {})

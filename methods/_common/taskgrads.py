@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -44,13 +43,19 @@ def _ce(out: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
     return F.cross_entropy(out, t, reduction="none")
 
 
-def task_gradients(model: TrainedModel, aggregate: str = "sum") -> TaskGradients:
-    """Per-example gradients in float64 and their unit sums (or means, the authors' flag)."""
+def task_gradients(model: TrainedModel, aggregate: str = "sum",
+                   normalize: bool = False) -> TaskGradients:
+    """Per-example gradients in float64 and their unit sums (or means, the authors' flag).
+
+    ``normalize``: scale every per-example gradient to unit length first (cosine variants).
+    """
     module = model.module.double()
     params = {k: v.double() for k, v in model.params.items()}
     X, y = model.problem.X, model.problem.y
     G = stacked_grads(module, params, X, y, _ce)
     Gt = stacked_grads(module, params, model.Xt, model.yt, _ce)
+    if normalize:
+        G, Gt = cosine_rows(G), cosine_rows(Gt)
     M = torch.as_tensor(model.membership, dtype=torch.float64)
     w = torch.as_tensor(model.weights, dtype=torch.float64)
     units = (M * w) @ G
@@ -70,7 +75,3 @@ def additive_fitted(scores: torch.Tensor, phi: torch.Tensor, state: dict) -> Fit
 
 def cosine_rows(G: torch.Tensor) -> torch.Tensor:
     return G / G.norm(dim=1, keepdim=True).clamp_min(1e-300)
-
-
-def as_array(x: torch.Tensor) -> np.ndarray:
-    return x.detach().numpy()
