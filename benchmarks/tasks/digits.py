@@ -1,0 +1,117 @@
+"""Sample-level tasks ``digits-logreg`` and ``digits-mlp`` on scikit-learn's bundled 8x8 digits.
+
+The field's standard sample-level benchmark (MNIST + logistic regression / MLP, as in TRAK and
+dattri) scaled to data that ships with scikit-learn (1,797 images, 10 classes, no download).
+Units are single training examples (K = n_train); targets are held-out images (F = their
+cross-entropy); LDS uses fixed-size subsets of half the training set (alpha = 0.5).
+Dataset card: datasets/digits.md.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, replace
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from sklearn.datasets import load_digits
+from torch import nn
+
+from ..engine import Problem
+from ..registry import register_task
+from ..spec import SpecError, SubsetDesign, TaskSpec, TrainSpec
+from ..task import RetrainTask, TaskFactory, finalize
+
+
+@dataclass(frozen=True)
+class DigitsParams:
+    """Data split and model of a digits task (``hidden = 0``: logistic regression)."""
+
+    n_train: int = 500
+    n_targets: int = 100
+    split_seed: int = 0
+    hidden: int = 0
+
+    def validate(self) -> None:
+        if not (2 <= self.n_train and 1 <= self.n_targets
+                and self.n_train + self.n_targets <= 1797):
+            raise SpecError("invalid config field params.n_train/n_targets: need n_train >= 2, "
+                            "n_targets >= 1 and n_train + n_targets <= 1797")
+        if self.hidden < 0:
+            raise SpecError("invalid config field params.hidden: must be >= 0")
+
+
+def make_model(hidden: int) -> nn.Module:
+    if hidden == 0:
+        return nn.Linear(64, 10)
+    return nn.Sequential(nn.Linear(64, hidden), nn.ReLU(), nn.Linear(hidden, 10))
+
+
+class Digits(RetrainTask):
+    """8x8 digits; units = training examples."""
+
+    def __init__(self, spec: TaskSpec, overrides: dict | None = None) -> None:
+        super().__init__(spec, overrides)
+        self.params: DigitsParams = spec.params
+        self.params.validate()
+        self.spec.design.validate(self.K)
+
+    @functools.cached_property
+    def _data(self) -> tuple[np.ndarray, ...]:
+        X, y = load_digits(return_X_y=True)
+        perm = np.random.default_rng(self.params.split_seed).permutation(len(y))
+        tr = perm[: self.params.n_train]
+        te = perm[self.params.n_train: self.params.n_train + self.params.n_targets]
+        mu, sd = X[tr].mean(0), X[tr].std(0) + 1.0  # +1: blank pixels have zero spread
+        Z = ((X - mu) / sd).astype(np.float32)
+        return Z[tr], y[tr], Z[te], y[te]
+
+    @functools.cached_property
+    def membership(self) -> np.ndarray:
+        return np.eye(self.params.n_train, dtype=bool)
+
+    @property
+    def chance(self) -> float:
+        return 0.1
+
+    def problem(self, dtype: torch.dtype = torch.float32) -> Problem:
+        Xtr, ytr, _, _ = self._data
+        return Problem(make_model=lambda: make_model(self.params.hidden),
+                       X=torch.as_tensor(Xtr).to(dtype), y=torch.as_tensor(ytr), dtype=dtype,
+                       loss=lambda logits, y: F.cross_entropy(logits, y, reduction="none"))
+
+    def targets(self) -> tuple[torch.Tensor, torch.Tensor]:
+        _, _, Xte, yte = self._data
+        return torch.as_tensor(Xte), torch.as_tensor(yte)
+
+
+def profile_spec(hidden: int, profile: str) -> TaskSpec:
+    """tiny / quick / paper settings (datasets/digits.md)."""
+    name = "digits-logreg" if hidden == 0 else "digits-mlp"
+    width = 0 if hidden == 0 else hidden
+    if profile == "tiny":
+        return TaskSpec(name, DigitsParams(n_train=40, n_targets=10, hidden=min(width, 8)),
+                        TrainSpec(lr=0.05, weight_decay=0.01, steps=40),
+                        SubsetDesign(alpha=0.5, n_fit=24, n_eval=16, n_seeds=2), profile)
+    if profile == "quick":
+        return TaskSpec(name, DigitsParams(hidden=width),
+                        TrainSpec(lr=0.02, weight_decay=0.01, steps=300),
+                        SubsetDesign(alpha=0.5, n_fit=1000, n_eval=100, n_seeds=2), profile)
+    return TaskSpec(name, DigitsParams(n_train=1000, n_targets=200, hidden=width),
+                    TrainSpec(lr=0.02, weight_decay=0.01, steps=1000),
+                    SubsetDesign(alpha=0.5, n_fit=5000, n_eval=200, n_seeds=5), profile)
+
+
+def _builder(hidden: int):
+    def build(profile: str, overrides: dict) -> Digits:
+        spec = finalize(profile_spec(hidden, profile), overrides)
+        return Digits(replace(spec, profile=profile), overrides)
+
+    return build
+
+
+register_task("digits-logreg")(TaskFactory(
+    _builder(0), "sklearn 8x8 digits, logistic regression; units = training examples"))
+register_task("digits-mlp")(TaskFactory(
+    _builder(64), "sklearn 8x8 digits, MLP 64-64-10; units = training examples"))
