@@ -29,6 +29,7 @@ class Context:
     full: np.ndarray | None = None
     loo: np.ndarray | None = None
     model: TrainedModel | None = None
+    store: GroundTruthStore | None = None
 
 
 def build_context(task: Task, store: GroundTruthStore, method: Method) -> Context:
@@ -45,4 +46,5 @@ def build_context(task: Task, store: GroundTruthStore, method: Method) -> Contex
         kwargs["loo"] = store.mean(task.primary, "loo")
     if Need.MODEL in method.needs:
         kwargs["model"] = full_model(task, store)
+        kwargs["store"] = store
     return Context(task=task, seed=seed, **kwargs)

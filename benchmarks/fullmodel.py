@@ -34,6 +34,13 @@ class TrainedModel:
     membership: np.ndarray
     weights: np.ndarray
 
+    def inputs(self, dtype: torch.dtype = torch.float64) -> tuple[torch.Tensor, torch.Tensor]:
+        """Training and target inputs, floating-point ones cast to ``dtype`` (indices kept)."""
+        def cast(x: torch.Tensor) -> torch.Tensor:
+            return x.to(dtype) if x.is_floating_point() else x
+
+        return cast(self.problem.X), cast(self.Xt)
+
 
 def full_model(task: RetrainTask, store: GroundTruthStore, r: int = 0) -> TrainedModel:
     """Load (or train and cache) the full-set model of seed ``r``."""

@@ -33,7 +33,7 @@ def make_hvp(model, params: dict[str, torch.Tensor], kind: str = "ggn", chunk: i
     shapes = [params[k].shape for k in names]
     sizes = [params[k].numel() for k in names]
     theta = torch.cat([params[k].reshape(-1) for k in names])
-    X, y = model.problem.X, model.problem.y
+    (X, _), y = model.inputs(), model.problem.y
     w = torch.as_tensor(model.weights, dtype=torch.float64)
     module = model.module.double()
 

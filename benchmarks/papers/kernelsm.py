@@ -31,6 +31,7 @@ METHODS: tuple[tuple[str, dict], ...] = (
     ("influence", {"solver": "cg"}),
     ("grad_dot", {}),
     ("grad_cos", {}),
+    ("trak", {}),
 )
 PREDICTION_METHODS = (("linear_surrogate", {"fit_type": "ridge"}), ("kernel_sm", {}))
 

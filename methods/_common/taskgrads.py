@@ -51,9 +51,9 @@ def task_gradients(model: TrainedModel, aggregate: str = "sum",
     """
     module = model.module.double()
     params = {k: v.double() for k, v in model.params.items()}
-    X, y = model.problem.X, model.problem.y
+    (X, Xt), y = model.inputs(), model.problem.y
     G = stacked_grads(module, params, X, y, _ce)
-    Gt = stacked_grads(module, params, model.Xt, model.yt, _ce)
+    Gt = stacked_grads(module, params, Xt, model.yt, _ce)
     if normalize:
         G, Gt = cosine_rows(G), cosine_rows(Gt)
     M = torch.as_tensor(model.membership, dtype=torch.float64)
@@ -62,7 +62,7 @@ def task_gradients(model: TrainedModel, aggregate: str = "sum",
     if aggregate == "mean":
         units = units / M.sum(1, keepdim=True)
     with torch.no_grad():
-        out = torch.func.functional_call(module, params, (model.Xt,))
+        out = torch.func.functional_call(module, params, (Xt,))
         phi = _ce(out, model.yt)
     return TaskGradients(G, Gt, units, phi, params)
 

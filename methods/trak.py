@@ -1,0 +1,91 @@
+"""TRAK (Park et al. 2023; METHODS.md §2.5) on the full-set models of M seeds.
+
+Per model m: features ``phi(z) = Pᵀ grad_theta margin(z)`` (margin = f_y - logsumexp_{j!=y} f_j),
+``tau_m(z_t) = phi(z_t)ᵀ (PhiᵀPhi + reg I)^-1 Phiᵀ`` over training examples; the ensemble is
+``mean_m tau_m ⊙ mean_m Q_m`` with ``Q = 1 - p_y`` (the library's order of averaging). TRAK scores
+are positive for examples that raise the target *margin*; our target is the loss, so the sign is
+flipped (§0). Unit scores sum (or, the authors' flag, average) the example scores of a unit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from benchmarks.fullmodel import full_model
+from benchmarks.method import Fitted, Method, Need
+from benchmarks.registry import register_method
+from benchmarks.spec import SpecError
+from methods._common.grads import Projector, flat_dim, stacked_grads
+from methods._common.taskgrads import additive_fitted, needs_retraining_task
+
+
+def margin(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """``f_y - logsumexp_{j != y} f_j`` per example."""
+    true = logits.gather(-1, y[:, None])[:, 0]
+    others = logits.scatter(-1, y[:, None], float("-inf"))
+    return true - torch.logsumexp(others, -1)
+
+
+@register_method("trak")
+@dataclass(frozen=True)
+class TRAK(Method):
+    """TRAK with projection dimension ``proj_dim`` and an ensemble of ``n_models`` seeds."""
+
+    proj_dim: int = 512
+    n_models: int = 1
+    reg: float = 1e-6
+    projection: str = "gaussian"
+    aggregate: str = "sum"
+    needs = frozenset({Need.MODEL})
+    tiny = {"proj_dim": 16}
+
+    def validate(self) -> None:
+        if self.proj_dim < 1 or self.n_models < 1:
+            raise SpecError("invalid config field trak.proj_dim/n_models: must be >= 1")
+        if self.reg < 0:
+            raise SpecError("invalid config field trak.reg: must be >= 0")
+        if self.aggregate not in ("sum", "mean"):
+            raise SpecError("invalid config field trak.aggregate: 'sum' or 'mean'")
+
+    @property
+    def display(self) -> str:
+        return f"TRAK (k={self.proj_dim}, M={self.n_models})"
+
+    def skip(self, task) -> str | None:
+        return needs_retraining_task(task)
+
+    def fit(self, ctx) -> Fitted:
+        taus, qs, phis = [], [], []
+        for r in range(self.n_models):
+            model = ctx.model if r == 0 else full_model(ctx.task, ctx.store, r)
+            tau, q, phi = self._one(model, f"{ctx.seed}/{r}")
+            taus.append(tau)
+            qs.append(q)
+            phis.append(phi)
+        tau = torch.stack(taus).mean(0) * torch.stack(qs).mean(0)[None, :]  # (n_t, n)
+        M = torch.as_tensor(ctx.model.membership, dtype=torch.float64)
+        units = M @ tau.T  # (K, n_t)
+        if self.aggregate == "mean":
+            units = units / M.sum(1, keepdim=True)
+        return additive_fitted(-units, torch.stack(phis).mean(0), {})
+
+    def _one(self, model, key: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        module = model.module.double()
+        params = {k: v.double() for k, v in model.params.items()}
+        (X, Xt), y = model.inputs(), model.problem.y
+        G = stacked_grads(module, params, X, y, margin)
+        Gt = stacked_grads(module, params, Xt, model.yt, margin)
+        d = flat_dim(params)
+        if self.proj_dim < d:
+            proj = Projector(d, self.proj_dim, key, self.projection, dtype=torch.float64)
+            G, Gt = proj(G), proj(Gt)
+        A = G.T @ G + self.reg * torch.eye(G.shape[1], dtype=torch.float64)
+        tau = Gt @ torch.linalg.solve(A, G.T)  # (n_t, n)
+        with torch.no_grad():
+            logits = torch.func.functional_call(module, params, (X,))
+            q = 1.0 - torch.softmax(logits, -1).gather(-1, y[:, None])[:, 0]
+            lt = torch.func.functional_call(module, params, (Xt,))
+            phi = torch.nn.functional.cross_entropy(lt, model.yt, reduction="none")
+        return tau, q, phi
