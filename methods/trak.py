@@ -1,7 +1,8 @@
 """TRAK (Park et al. 2023; METHODS.md §2.5) on the full-set models of M seeds.
 
 Per model m: features ``phi(z) = Pᵀ grad_theta margin(z)`` (margin = f_y - logsumexp_{j!=y} f_j),
-``tau_m(z_t) = phi(z_t)ᵀ (PhiᵀPhi + reg I)^-1 Phiᵀ`` over training examples; the ensemble is
+``tau_m(z_t) = phi(z_t)ᵀ (PhiᵀPhi + ridge I)^-1 Phiᵀ`` over training examples, with
+``ridge = reg + reg_rel * trace(PhiᵀPhi) / k`` (Phi is rank-deficient when k > n); the ensemble is
 ``mean_m tau_m ⊙ mean_m Q_m`` with ``Q = 1 - p_y`` (the library's order of averaging). TRAK scores
 are positive for examples that raise the target *margin*; our target is the loss, so the sign is
 flipped (§0). Unit scores sum (or, the authors' flag, average) the example scores of a unit.
@@ -35,7 +36,8 @@ class TRAK(Method):
 
     proj_dim: int = 512
     n_models: int = 1
-    reg: float = 1e-6
+    reg: float = 0.0
+    reg_rel: float = 1e-3
     projection: str = "gaussian"
     aggregate: str = "sum"
     needs = frozenset({Need.MODEL})
@@ -44,8 +46,8 @@ class TRAK(Method):
     def validate(self) -> None:
         if self.proj_dim < 1 or self.n_models < 1:
             raise SpecError("invalid config field trak.proj_dim/n_models: must be >= 1")
-        if self.reg < 0:
-            raise SpecError("invalid config field trak.reg: must be >= 0")
+        if self.reg < 0 or self.reg_rel < 0 or self.reg + self.reg_rel == 0:
+            raise SpecError("invalid config field trak.reg/reg_rel: must be >= 0, not both 0")
         if self.aggregate not in ("sum", "mean"):
             raise SpecError("invalid config field trak.aggregate: 'sum' or 'mean'")
 
@@ -81,7 +83,9 @@ class TRAK(Method):
         if self.proj_dim < d:
             proj = Projector(d, self.proj_dim, key, self.projection, dtype=torch.float64)
             G, Gt = proj(G), proj(Gt)
-        A = G.T @ G + self.reg * torch.eye(G.shape[1], dtype=torch.float64)
+        A = G.T @ G
+        ridge = self.reg + self.reg_rel * float(torch.trace(A)) / A.shape[0]
+        A = A + ridge * torch.eye(A.shape[0], dtype=torch.float64)
         tau = Gt @ torch.linalg.solve(A, G.T)  # (n_t, n)
         with torch.no_grad():
             logits = torch.func.functional_call(module, params, (X,))

@@ -15,7 +15,7 @@ def test_trak_identity_projection_matches_loo_margin_change():
     problem, M, Xt, yt = logreg(n=300, d=10, c=2, K=300)
     w = np.ones(problem.X.shape[0])
     tm = trained(problem, M, Xt, yt, w, LAM)
-    method = TRAK(proj_dim=10_000, reg=LAM)  # proj_dim >= d: no projection (P = I)
+    method = TRAK(proj_dim=10_000, reg=LAM, reg_rel=0.0)  # proj_dim >= d: no projection (P = I)
     tau, q, _ = method._one(tm, "k")
     scores = (tau * q[None, :]).numpy()  # (n_t, n): > 0 raises the target margin
     with torch.no_grad():
