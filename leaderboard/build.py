@@ -25,14 +25,20 @@ def record_rows(records: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def upsert(csv_path: Path, new: pd.DataFrame, key: list[str]) -> pd.DataFrame:
-    """Replace rows of ``csv_path`` that share ``key`` with ``new``; keep the others."""
+def upsert(csv_path: Path, new: pd.DataFrame, key: list[str],
+           groups: list[str] | None = None) -> pd.DataFrame:
+    """Replace rows of ``csv_path`` that share ``key`` with ``new``; keep the others.
+
+    With ``groups`` (e.g. task_key + profile), every old row of a group present in ``new`` is
+    replaced, so a method variant a new run no longer produces leaves the table.
+    """
     if new.empty and not csv_path.exists():
         return new
     if csv_path.exists() and csv_path.stat().st_size > 0:
         old = pd.read_csv(csv_path, keep_default_na=False, na_values=[""])
         if not new.empty:
-            stale = old.set_index(key).index.isin(new.set_index(key).index)
+            by = groups or key
+            stale = old.set_index(by).index.isin(new.set_index(by).index)
             old = old[~stale]
         new = pd.concat([old, new], ignore_index=True) if not new.empty else old
     new = new.sort_values(key).reset_index(drop=True)
@@ -58,11 +64,11 @@ def write(records: list[dict], predictions: list[pd.DataFrame],
           out_dir: Path = LEADERBOARD_DIR) -> tuple[Path, Path]:
     """Upsert ``results.csv`` and ``predictions.csv`` in ``out_dir``."""
     res = out_dir / "results.csv"
-    upsert(res, record_rows(records), ROW_KEY)
+    upsert(res, record_rows(records), ROW_KEY, ["task_key", "profile"])
     pred = out_dir / "predictions.csv"
     frames = [p for p in predictions if not p.empty]
     upsert(pred, pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(),
-           PRED_KEY + ["subset", "target"])
+           PRED_KEY + ["subset", "target"], ["task_key"])
     return res, pred
 
 

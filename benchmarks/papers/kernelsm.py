@@ -42,9 +42,12 @@ REPO_LINEAR = "Linear (repo: min-norm, no intercept)"
 KERNEL = "KernelSM (CV)"
 
 
+SAMPLE_LEVEL = ("digits-logreg", "digits-mlp")  # the field's standard sample-level benchmark
+
+
 def cells(profile: str) -> list[tuple[str, dict]]:
     """(task name, overrides) pairs that ``replicate`` runs at ``profile``."""
-    out = [(t, {}) for t in TASKS]
+    out = [(t, {}) for t in TASKS + SAMPLE_LEVEL]
     out += [(OVERLAP_TASK, {"params.overlap": rho}) for rho in OVERLAPS[profile]]
     return out
 
