@@ -32,6 +32,7 @@ METHODS: tuple[tuple[str, dict], ...] = (
     ("grad_dot", {}),
     ("grad_cos", {}),
     ("trak", {}),
+    ("influence_dual", {}),
 )
 PREDICTION_METHODS = (("linear_surrogate", {"fit_type": "ridge"}), ("kernel_sm", {}))
 

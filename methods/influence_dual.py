@@ -1,0 +1,101 @@
+"""Dual ("kernel-trick") influence functions (Sun & Valaee; METHODS.md §2.3).
+
+The same scores as ``influence`` with the Gauss-Newton curvature
+``H = sum_i w_i J_iᵀ Λ_i J_i + damping I``, computed from the empirical NTK ``K = J Jᵀ`` (an
+``nc x nc`` matrix) instead of a ``d x d`` one, by the Woodbury identity with the symmetric
+factor ``w_i Λ_i = B_i B_iᵀ`` (valid for the singular softmax Λ):
+``v_tᵀ H^-1 u = (1/λ) [v_tᵀ u - (Bᵀ J v_t)ᵀ (λI + BᵀKB)^-1 (Bᵀ J u)]``.
+The cost scales with n·c, not d: it applies when ``n * c <= max_nc``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch.func import functional_call, jacrev, vmap
+
+from benchmarks.method import Fitted, Method, Need
+from benchmarks.registry import register_method
+from benchmarks.spec import SpecError
+from methods._common.taskgrads import additive_fitted, needs_retraining_task
+
+
+def jacobians(module, params: dict[str, torch.Tensor], X: torch.Tensor,
+              chunk: int = 256) -> torch.Tensor:
+    """Per-example output Jacobians ``(n, c, d)`` (flattened in ``params`` order)."""
+    names = list(params)
+
+    def f(p: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+        return functional_call(module, p, (x[None],))[0]
+
+    jac = vmap(jacrev(f), in_dims=(None, 0))
+    out = []
+    for s in range(0, X.shape[0], chunk):
+        J = jac(params, X[s:s + chunk])
+        out.append(torch.cat([J[k].flatten(2) for k in names], dim=2))
+    return torch.cat(out)
+
+
+def softmax_factor(logits: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    """``B_i (c, c)`` with ``B_i B_iᵀ = w_i (diag p_i - p_i p_iᵀ)``, negatives clipped."""
+    p = torch.softmax(logits, -1)
+    lam = w[:, None, None] * (torch.diag_embed(p) - p[:, :, None] * p[:, None, :])
+    e, V = torch.linalg.eigh(lam)
+    return V * e.clamp_min(0).sqrt()[:, None, :]
+
+
+@register_method("influence_dual")
+@dataclass(frozen=True)
+class InfluenceDual(Method):
+    """Task-level Gauss-Newton influence through the n·c x n·c kernel."""
+
+    damping: float = 1e-3
+    max_nc: int = 8000
+    aggregate: str = "sum"
+    needs = frozenset({Need.MODEL})
+    label = "IF dual (kernel trick)"
+
+    def validate(self) -> None:
+        if self.damping <= 0:
+            raise SpecError("invalid config field influence_dual.damping: must be > 0")
+        if self.aggregate not in ("sum", "mean"):
+            raise SpecError("invalid config field influence_dual.aggregate: 'sum' or 'mean'")
+
+    def skip(self, task) -> str | None:
+        reason = needs_retraining_task(task)
+        if reason is None and task is not None:
+            nc = task.membership.shape[1] * task.problem().init(0)(task.targets()[0][:1]).shape[1]
+            if nc > self.max_nc:
+                reason = f"n*c = {nc} > max_nc = {self.max_nc}: the dual kernel is too large"
+        return reason
+
+    def fit(self, ctx) -> Fitted:
+        tm = ctx.model
+        module = tm.module.double()
+        params = {k: v.double() for k, v in tm.params.items()}
+        (X, Xt), y = tm.inputs(), tm.problem.y
+        with torch.no_grad():
+            out, out_t = (functional_call(module, params, (z,)) for z in (X, Xt))
+        n, c = out.shape
+        w = torch.as_tensor(tm.weights, dtype=torch.float64)
+        R = torch.softmax(out, -1) - torch.nn.functional.one_hot(y, c)  # dloss/dlogits (n, c)
+        Rt = torch.softmax(out_t, -1) - torch.nn.functional.one_hot(tm.yt, c)
+        J = jacobians(module, params, X).reshape(n * c, -1)
+        Jt = jacobians(module, params, Xt).reshape(-1, J.shape[1])
+        K, Kx = J @ J.T, J @ Jt.T  # the only uses of d
+        B = torch.block_diag(*softmax_factor(out, w))  # (nc, nc)
+        Z = B.T @ (Kx.view(n * c, -1, c) * Rt[None]).sum(-1)  # Bᵀ J v_t: (nc, n_t)
+        KR = (K.view(n * c, n, c) * R[None]).sum(-1)  # J J_iᵀ r_i: (nc, n)
+        Mw = torch.as_tensor(tm.membership, dtype=torch.float64) * w  # (K, n)
+        Y = B.T @ KR @ Mw.T  # Bᵀ J u_k: (nc, K)
+        D = torch.einsum("ia,iatb,tb->it", R, Kx.view(n, c, -1, c), Rt)  # r_iᵀK(i,t)r_t
+        lam = self.damping
+        Kt = B.T @ K @ B + lam * torch.eye(n * c, dtype=torch.float64)
+        L = torch.linalg.cholesky(Kt)
+        quad = Y.T @ torch.cholesky_solve(Z, L)  # (K, n_t)
+        scores = -(Mw @ D - quad) / lam
+        if self.aggregate == "mean":
+            scores = scores / torch.as_tensor(tm.membership, dtype=torch.float64).sum(1)[:, None]
+        phi = torch.nn.functional.cross_entropy(out_t, tm.yt, reduction="none")
+        return additive_fitted(scores, phi, {"nc": n * c})
