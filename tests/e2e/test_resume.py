@@ -22,8 +22,14 @@ def _env(cache: Path) -> dict:
     return {**os.environ, "TASKATTR_CACHE": str(cache), "OMP_NUM_THREADS": "1"}
 
 
+def _stores(cache: Path) -> list[Path]:
+    """Finished store folders (a store is created in a hidden temporary folder, then renamed)."""
+    root = cache / "gt"
+    return [p for p in root.iterdir() if not p.name.startswith(".")] if root.exists() else []
+
+
 def _store(cache: Path) -> Path:
-    (path,) = (cache / "gt").iterdir()
+    (path,) = _stores(cache)
     return path
 
 
@@ -39,8 +45,7 @@ def test_kill_and_resume_is_bit_identical(tmp_path):
                             stderr=subprocess.DEVNULL)
     partial = None
     while proc.poll() is None:
-        done_file = run / "gt"
-        if done_file.exists() and any(done_file.iterdir()):
+        if _stores(run):
             done = np.load(_store(run) / "done.npy")
             if 0 < done.sum() < done.size:
                 proc.send_signal(signal.SIGKILL)
