@@ -58,3 +58,4 @@ def bench(session: nox.Session) -> None:
     """Performance benchmarks (ratios side by side) -> leaderboard/bench.json."""
     _install(session)
     session.run("python", "-m", "benchmarks.bench", *session.posargs)
+    session.run("python", "-m", "benchmarks.bench_attribution")
