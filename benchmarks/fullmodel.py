@@ -45,12 +45,12 @@ class TrainedModel:
 def full_model(task: RetrainTask, store: GroundTruthStore, r: int = 0) -> TrainedModel:
     """Load (or train and cache) the full-set model of seed ``r``."""
     problem = task.problem(torch.float32)
+    weights = task.example_weights(np.ones((1, task.K), dtype=bool))
     path = store.path / "models" / f"full_r{r}.pt"
     if path.exists():
         params = torch.load(path, weights_only=True)
     else:
-        full = np.ones((1, task.K), dtype=bool)
-        w = torch.as_tensor(task.example_weights(full))
+        w = torch.as_tensor(weights)
         seed = model_seed(task, store.rows, 0, r)
         stacked = train(problem, w, [seed], task.spec.train, "loop")
         params = {k: v[0].clone() for k, v in stacked.items()}
@@ -59,6 +59,4 @@ def full_model(task: RetrainTask, store: GroundTruthStore, r: int = 0) -> Traine
         torch.save(params, tmp)
         os.replace(tmp, path)
     Xt, yt = task.targets()
-    full = np.ones((1, task.K), dtype=bool)
-    return TrainedModel(problem, problem.init(0), params, Xt, yt, task.membership,
-                        task.example_weights(full)[0])
+    return TrainedModel(problem, problem.init(0), params, Xt, yt, task.membership, weights[0])

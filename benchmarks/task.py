@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -75,9 +75,19 @@ class Task(ABC):
 
 
 class RetrainTask(Task):
-    """A task whose F(s) comes from training a model on the subset's examples."""
+    """A task whose F(s) comes from training a model on the subset's examples.
+
+    ``spec.params`` is the family's frozen parameter dataclass; it and the subset design are
+    validated on construction.
+    """
 
     outputs = ("loss", "correct")
+
+    def __init__(self, spec: TaskSpec, overrides: dict | None = None) -> None:
+        super().__init__(spec, overrides)
+        self.params = spec.params
+        self.params.validate()
+        self.spec.design.validate(self.K)
 
     @abstractmethod
     def problem(self, dtype: torch.dtype = torch.float32) -> Problem: ...
@@ -121,6 +131,17 @@ def make_task(name: str, profile: str = "quick", overrides: dict | None = None) 
     if profile not in PROFILES:
         raise SpecError(f"invalid config field profile: {profile!r} is not one of {PROFILES}")
     return factory.build(profile, dict(overrides or {}))
+
+
+def register_family(name: str, cls: type[Task], make_spec: Callable[[str], TaskSpec],
+                    description: str) -> None:
+    """Register task ``name``: ``make_spec(profile)`` plus overrides, validated, as ``cls``."""
+
+    def build(profile: str, overrides: dict) -> Task:
+        spec = finalize(make_spec(profile), overrides)
+        return cls(replace(spec, profile=profile), overrides)
+
+    TASKS.register(name)(TaskFactory(build, description))
 
 
 def parse_overrides(items: list[str] | None) -> dict:

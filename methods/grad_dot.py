@@ -8,23 +8,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from benchmarks.method import Fitted, Method, Need
+from benchmarks.method import Fitted
 from benchmarks.registry import register_method
-from methods._common.taskgrads import additive_fitted, needs_retraining_task, task_gradients
+from methods._common.taskgrads import GradientMethod, additive_fitted, task_gradients
 
 
 @register_method("grad_dot")
 @dataclass(frozen=True)
-class GradDot(Method):
+class GradDot(GradientMethod):
     """Unit gradient dotted with the target gradient."""
 
-    aggregate: str = "sum"
-    needs = frozenset({Need.MODEL})
     normalize = False  # per-example gradients to unit length (GradCos)
     label = "Grad-Dot"
-
-    def skip(self, task) -> str | None:
-        return needs_retraining_task(task)
 
     def fit(self, ctx) -> Fitted:
         tg = task_gradients(ctx.model, self.aggregate, self.normalize)

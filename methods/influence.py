@@ -15,14 +15,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from torch.func import functional_call, grad, jvp, vjp, vmap
 
-from benchmarks.method import Fitted, Method, Need
+from benchmarks.method import Fitted
 from benchmarks.registry import register_method
 from benchmarks.spec import SpecError
 from methods._common.ihvp import power_iteration, solve_cg, solve_exact, solve_lissa
-from methods._common.taskgrads import additive_fitted, needs_retraining_task, task_gradients
+from methods._common.taskgrads import GradientMethod, additive_fitted, task_gradients
 
 SOLVERS = ("exact", "cg", "lissa")
 
@@ -42,7 +41,7 @@ def make_hvp(model, params: dict[str, torch.Tensor], kind: str = "ggn", chunk: i
         return functional_call(module, p, (X,))
 
     def loss(flat: torch.Tensor) -> torch.Tensor:
-        return (w * F.cross_entropy(logits(flat), y, reduction="none")).sum()
+        return (w * model.problem.loss(logits(flat), y)).sum()
 
     def hv(v: torch.Tensor) -> torch.Tensor:
         return jvp(grad(loss), (theta,), (v,))[1]
@@ -65,7 +64,7 @@ def make_hvp(model, params: dict[str, torch.Tensor], kind: str = "ggn", chunk: i
 
 @register_method("influence")
 @dataclass(frozen=True)
-class Influence(Method):
+class Influence(GradientMethod):
     """Task-level influence functions with an exact, CG or LiSSA inverse-Hessian solve."""
 
     solver: str = "exact"
@@ -73,11 +72,10 @@ class Influence(Method):
     damping: float = 1e-3
     cg_iters: int = 100
     lissa_depth: int = 1000
-    aggregate: str = "sum"
-    needs = frozenset({Need.MODEL})
     tiny = {"cg_iters": 10, "lissa_depth": 20}
 
     def validate(self) -> None:
+        super().validate()
         if self.solver not in SOLVERS:
             raise SpecError(f"invalid config field influence.solver: {self.solver!r} not in "
                             f"{SOLVERS}")
@@ -85,15 +83,10 @@ class Influence(Method):
             raise SpecError("invalid config field influence.hessian: 'ggn' or 'exact'")
         if self.damping <= 0:
             raise SpecError("invalid config field influence.damping: must be > 0")
-        if self.aggregate not in ("sum", "mean"):
-            raise SpecError("invalid config field influence.aggregate: 'sum' or 'mean'")
 
     @property
     def display(self) -> str:
         return f"IF ({self.solver}, {self.hessian.upper()}, λ={self.damping:g})"
-
-    def skip(self, task) -> str | None:
-        return needs_retraining_task(task)
 
     def fit(self, ctx) -> Fitted:
         tg = task_gradients(ctx.model, self.aggregate)

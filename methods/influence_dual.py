@@ -15,10 +15,10 @@ from dataclasses import dataclass
 import torch
 from torch.func import functional_call, jacrev, vmap
 
-from benchmarks.method import Fitted, Method, Need
+from benchmarks.method import Fitted
 from benchmarks.registry import register_method
 from benchmarks.spec import SpecError
-from methods._common.taskgrads import additive_fitted, needs_retraining_task
+from methods._common.taskgrads import GradientMethod, additive_fitted, per_unit
 
 
 def jacobians(module, params: dict[str, torch.Tensor], X: torch.Tensor,
@@ -47,23 +47,20 @@ def softmax_factor(logits: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
 
 @register_method("influence_dual")
 @dataclass(frozen=True)
-class InfluenceDual(Method):
+class InfluenceDual(GradientMethod):
     """Task-level Gauss-Newton influence through the n·c x n·c kernel."""
 
     damping: float = 1e-3
     max_nc: int = 8000
-    aggregate: str = "sum"
-    needs = frozenset({Need.MODEL})
     label = "IF dual (kernel trick)"
 
     def validate(self) -> None:
+        super().validate()
         if self.damping <= 0:
             raise SpecError("invalid config field influence_dual.damping: must be > 0")
-        if self.aggregate not in ("sum", "mean"):
-            raise SpecError("invalid config field influence_dual.aggregate: 'sum' or 'mean'")
 
     def skip(self, task) -> str | None:
-        reason = needs_retraining_task(task)
+        reason = super().skip(task)
         if reason is None and task is not None:
             nc = task.membership.shape[1] * task.problem().init(0)(task.targets()[0][:1]).shape[1]
             if nc > self.max_nc:
@@ -94,8 +91,6 @@ class InfluenceDual(Method):
         Kt = B.T @ K @ B + lam * torch.eye(n * c, dtype=torch.float64)
         L = torch.linalg.cholesky(Kt)
         quad = Y.T @ torch.cholesky_solve(Z, L)  # (K, n_t)
-        scores = -(Mw @ D - quad) / lam
-        if self.aggregate == "mean":
-            scores = scores / torch.as_tensor(tm.membership, dtype=torch.float64).sum(1)[:, None]
-        phi = torch.nn.functional.cross_entropy(out_t, tm.yt, reduction="none")
+        scores = per_unit(-(Mw @ D - quad) / lam, tm.membership, self.aggregate)
+        phi = tm.problem.loss(out_t, tm.yt)
         return additive_fitted(scores, phi, {"nc": n * c})

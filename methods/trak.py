@@ -15,11 +15,11 @@ from dataclasses import dataclass
 import torch
 
 from benchmarks.fullmodel import full_model
-from benchmarks.method import Fitted, Method, Need
+from benchmarks.method import Fitted
 from benchmarks.registry import register_method
 from benchmarks.spec import SpecError
 from methods._common.grads import Projector, flat_dim, stacked_grads
-from methods._common.taskgrads import additive_fitted, needs_retraining_task
+from methods._common.taskgrads import GradientMethod, additive_fitted, per_unit
 
 
 def margin(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -31,7 +31,7 @@ def margin(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 @register_method("trak")
 @dataclass(frozen=True)
-class TRAK(Method):
+class TRAK(GradientMethod):
     """TRAK with projection dimension ``proj_dim`` and an ensemble of ``n_models`` seeds."""
 
     proj_dim: int = 512
@@ -39,24 +39,18 @@ class TRAK(Method):
     reg: float = 0.0
     reg_rel: float = 1e-3
     projection: str = "gaussian"
-    aggregate: str = "sum"
-    needs = frozenset({Need.MODEL})
     tiny = {"proj_dim": 16}
 
     def validate(self) -> None:
+        super().validate()
         if self.proj_dim < 1 or self.n_models < 1:
             raise SpecError("invalid config field trak.proj_dim/n_models: must be >= 1")
         if self.reg < 0 or self.reg_rel < 0 or self.reg + self.reg_rel == 0:
             raise SpecError("invalid config field trak.reg/reg_rel: must be >= 0, not both 0")
-        if self.aggregate not in ("sum", "mean"):
-            raise SpecError("invalid config field trak.aggregate: 'sum' or 'mean'")
 
     @property
     def display(self) -> str:
         return f"TRAK (k={self.proj_dim}, M={self.n_models})"
-
-    def skip(self, task) -> str | None:
-        return needs_retraining_task(task)
 
     def fit(self, ctx) -> Fitted:
         taus, qs, phis = [], [], []
@@ -68,9 +62,7 @@ class TRAK(Method):
             phis.append(phi)
         tau = torch.stack(taus).mean(0) * torch.stack(qs).mean(0)[None, :]  # (n_t, n)
         M = torch.as_tensor(ctx.model.membership, dtype=torch.float64)
-        units = M @ tau.T  # (K, n_t)
-        if self.aggregate == "mean":
-            units = units / M.sum(1, keepdim=True)
+        units = per_unit(M @ tau.T, ctx.model.membership, self.aggregate)  # (K, n_t)
         return additive_fitted(-units, torch.stack(phis).mean(0), {})
 
     def _one(self, model, key: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -91,5 +83,5 @@ class TRAK(Method):
             logits = torch.func.functional_call(module, params, (X,))
             q = 1.0 - torch.softmax(logits, -1).gather(-1, y[:, None])[:, 0]
             lt = torch.func.functional_call(module, params, (Xt,))
-            phi = torch.nn.functional.cross_entropy(lt, model.yt, reduction="none")
+            phi = model.problem.loss(lt, model.yt)
         return tau, q, phi

@@ -10,7 +10,7 @@ Dataset card: datasets/digits.md.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -19,9 +19,8 @@ from sklearn.datasets import load_digits
 from torch import nn
 
 from ..engine import Problem
-from ..registry import register_task
 from ..spec import SpecError, SubsetDesign, TaskSpec, TrainSpec
-from ..task import RetrainTask, TaskFactory, finalize
+from ..task import RetrainTask, register_family
 
 
 @dataclass(frozen=True)
@@ -51,11 +50,7 @@ def make_model(hidden: int) -> nn.Module:
 class Digits(RetrainTask):
     """8x8 digits; units = training examples."""
 
-    def __init__(self, spec: TaskSpec, overrides: dict | None = None) -> None:
-        super().__init__(spec, overrides)
-        self.params: DigitsParams = spec.params
-        self.params.validate()
-        self.spec.design.validate(self.K)
+    params: DigitsParams
 
     @functools.cached_property
     def _data(self) -> tuple[np.ndarray, ...]:
@@ -103,15 +98,7 @@ def profile_spec(hidden: int, profile: str) -> TaskSpec:
                     SubsetDesign(alpha=0.5, n_fit=5000, n_eval=200, n_seeds=5), profile)
 
 
-def _builder(hidden: int):
-    def build(profile: str, overrides: dict) -> Digits:
-        spec = finalize(profile_spec(hidden, profile), overrides)
-        return Digits(replace(spec, profile=profile), overrides)
-
-    return build
-
-
-register_task("digits-logreg")(TaskFactory(
-    _builder(0), "sklearn 8x8 digits, logistic regression; units = training examples"))
-register_task("digits-mlp")(TaskFactory(
-    _builder(64), "sklearn 8x8 digits, MLP 64-64-10; units = training examples"))
+register_family("digits-logreg", Digits, functools.partial(profile_spec, 0),
+                "sklearn 8x8 digits, logistic regression; units = training examples")
+register_family("digits-mlp", Digits, functools.partial(profile_spec, 64),
+                "sklearn 8x8 digits, MLP 64-64-10; units = training examples")

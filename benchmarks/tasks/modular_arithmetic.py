@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -20,9 +20,8 @@ import torch.nn.functional as F
 
 from ..engine import Problem
 from ..models import ACTIVATIONS, EmbedMLP, TinyTransformer
-from ..registry import register_task
 from ..spec import SpecError, SubsetDesign, TaskSpec, TrainSpec, derive_seed
-from ..task import RetrainTask, TaskFactory, finalize
+from ..task import RetrainTask, register_family
 
 OPS = {
     "addition": lambda x, y, p: (x + y) % p,
@@ -69,11 +68,7 @@ class ModularParams:
 class ModularArithmetic(RetrainTask):
     """Modular arithmetic with block units; see the module docstring."""
 
-    def __init__(self, spec: TaskSpec, overrides: dict | None = None) -> None:
-        super().__init__(spec, overrides)
-        self.params: ModularParams = spec.params
-        self.params.validate()
-        self.spec.design.validate(self.K)
+    params: ModularParams
 
     @functools.cached_property
     def _split(self) -> tuple[np.ndarray, np.ndarray]:
@@ -156,14 +151,6 @@ def profile_spec(op: str, profile: str) -> TaskSpec:
                     SubsetDesign(alpha=0.88, n_fit=40, n_eval=10, n_seeds=1), profile)
 
 
-def _builder(op: str):
-    def build(profile: str, overrides: dict) -> ModularArithmetic:
-        spec = finalize(profile_spec(op, profile), overrides)
-        return ModularArithmetic(replace(spec, profile=profile), overrides)
-
-    return build
-
-
 for _op in OPS:
-    register_task(f"modular-{_op}")(TaskFactory(
-        _builder(_op), f"modular arithmetic ({_op}) mod p, units = blocks of the (x, y) grid"))
+    register_family(f"modular-{_op}", ModularArithmetic, functools.partial(profile_spec, _op),
+                    f"modular arithmetic ({_op}) mod p, units = blocks of the (x, y) grid")

@@ -11,10 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 
 from benchmarks.fullmodel import TrainedModel
-from benchmarks.method import Fitted
+from benchmarks.method import Fitted, Method, Need
+from benchmarks.spec import SpecError
 from benchmarks.task import RetrainTask
 
 from .grads import stacked_grads
@@ -39,8 +39,28 @@ class TaskGradients:
     params: dict[str, torch.Tensor]
 
 
-def _ce(out: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-    return F.cross_entropy(out, t, reduction="none")
+@dataclass(frozen=True)
+class GradientMethod(Method):
+    """Base of methods differentiating the full-set model: ``aggregate`` turns example scores
+    into unit scores by ``sum`` (default, §1.5) or ``mean`` (the KernelSM scripts' flag)."""
+
+    aggregate: str = "sum"
+    needs = frozenset({Need.MODEL})
+
+    def validate(self) -> None:
+        if self.aggregate not in ("sum", "mean"):
+            raise SpecError(f"invalid config field {self.registry_name}.aggregate: "
+                            f"'sum' or 'mean'")
+
+    def skip(self, task) -> str | None:
+        return needs_retraining_task(task)
+
+
+def per_unit(x: torch.Tensor, membership, aggregate: str) -> torch.Tensor:
+    """Unit sums ``x: (K, ...)`` unchanged for ``sum``; divided by unit sizes for ``mean``."""
+    if aggregate != "mean":
+        return x
+    return x / torch.as_tensor(membership, dtype=x.dtype).sum(1).reshape(-1, *[1] * (x.ndim - 1))
 
 
 def task_gradients(model: TrainedModel, aggregate: str = "sum",
@@ -52,18 +72,16 @@ def task_gradients(model: TrainedModel, aggregate: str = "sum",
     module = model.module.double()
     params = {k: v.double() for k, v in model.params.items()}
     (X, Xt), y = model.inputs(), model.problem.y
-    G = stacked_grads(module, params, X, y, _ce)
-    Gt = stacked_grads(module, params, Xt, model.yt, _ce)
+    loss = model.problem.loss
+    G = stacked_grads(module, params, X, y, loss)
+    Gt = stacked_grads(module, params, Xt, model.yt, loss)
     if normalize:
         G, Gt = cosine_rows(G), cosine_rows(Gt)
     M = torch.as_tensor(model.membership, dtype=torch.float64)
     w = torch.as_tensor(model.weights, dtype=torch.float64)
-    units = (M * w) @ G
-    if aggregate == "mean":
-        units = units / M.sum(1, keepdim=True)
+    units = per_unit((M * w) @ G, model.membership, aggregate)
     with torch.no_grad():
-        out = torch.func.functional_call(module, params, (Xt,))
-        phi = _ce(out, model.yt)
+        phi = loss(torch.func.functional_call(module, params, (Xt,)), model.yt)
     return TaskGradients(G, Gt, units, phi, params)
 
 
