@@ -6,13 +6,14 @@ and trains them together with ``torch.func.functional_call`` + ``vmap``; because
 elementwise, one optimiser over the stacked tensors is exactly B independent optimisers. Each
 model's included examples are gathered into a padded ``(B, n_max)`` index table, so excluded
 examples cost nothing beyond padding. The loop engine trains a plain ``nn.Module`` per model and
-is the reference both must agree with (tests/exact/test_engine_equivalence.py).
+is the reference both must agree with (tests/exact/test_engine_equivalence.py); it can also
+return parameter snapshots along training (``train_with_checkpoints``, for TracIn, §2.4).
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -110,25 +111,67 @@ def train_batched(problem: Problem, weights: torch.Tensor, seeds: list[int],
 def train_loop(problem: Problem, weights: torch.Tensor, seeds: list[int],
                spec: TrainSpec) -> Params:
     """Reference engine: one plain ``nn.Module`` at a time, same objective and optimiser."""
-    out: list[Params] = []
-    for b, seed in enumerate(seeds):
-        model = problem.init(seed)
-        opt = make_optimizer(list(model.parameters()), spec)
-        keep = weights[b] > 0
-        X, y, w = problem.X[keep], problem.y[keep], weights[b][keep]
-        gen = _generators([seed])[0] if spec.batch_size else None
-        for _ in range(spec.steps):
-            if gen is None:
-                x, yy, wt = X, y, w
-            else:
-                pos = minibatch(w, spec.batch_size, gen)
-                x, yy = X[pos], y[pos]
-                wt = torch.full((spec.batch_size,), 1.0 / spec.batch_size, dtype=w.dtype)
-            opt.zero_grad(set_to_none=True)
-            (wt * problem.loss(model(x), yy)).sum().backward()
-            opt.step()
-        out.append({k: v.detach().clone() for k, v in model.named_parameters()})
+    out = [_train_one(problem, weights[b], seed, spec)[0] for b, seed in enumerate(seeds)]
     return {k: torch.stack([p[k] for p in out]) for k in out[0]}
+
+
+def train_with_checkpoints(problem: Problem, weights_row: torch.Tensor, seed: int,
+                           spec: TrainSpec, steps_at: Sequence[int]) -> list[Params]:
+    """Loop-engine training of one model, returning its parameters after each of ``steps_at``
+    optimiser steps (strictly increasing, in ``[0, spec.steps]``; 0 = the initialisation).
+
+    Training always runs all ``spec.steps``, exactly as ``train(..., "loop")``, so a snapshot at
+    ``spec.steps`` is bit-identical to the model that returns.
+    """
+    steps_at = [int(s) for s in steps_at]
+    if steps_at != sorted(set(steps_at)) or not all(0 <= s <= spec.steps for s in steps_at):
+        raise ValueError(f"steps_at must be strictly increasing in [0, {spec.steps}], "
+                         f"got {steps_at}")
+    return _train_one(problem, weights_row.to(problem.dtype), seed, spec, steps_at)[1]
+
+
+def lr_at(spec: TrainSpec, step: int) -> float:
+    """Learning rate of optimiser step ``step`` (1-based); constant: there is no schedule."""
+    return spec.lr
+
+
+def interval_lrs(spec: TrainSpec, steps_at: Sequence[int]) -> list[float]:
+    """Mean learning rate over each interval ``(steps_at[c-1], steps_at[c]]`` (from step 0)."""
+    out, prev = [], 0
+    for s in steps_at:
+        rates = [lr_at(spec, t) for t in range(prev + 1, s + 1)] or [lr_at(spec, max(s, 1))]
+        out.append(rates[0] if len(set(rates)) == 1 else sum(rates) / len(rates))
+        prev = s
+    return out
+
+
+def _snapshot(model: nn.Module) -> Params:
+    return {k: v.detach().clone() for k, v in model.named_parameters()}
+
+
+def _train_one(problem: Problem, w_row: torch.Tensor, seed: int, spec: TrainSpec,
+               steps_at: Sequence[int] = ()) -> tuple[Params, list[Params]]:
+    """The loop body: final parameters and snapshots after each of ``steps_at`` steps."""
+    model = problem.init(seed)
+    opt = make_optimizer(list(model.parameters()), spec)
+    keep = w_row > 0
+    X, y, w = problem.X[keep], problem.y[keep], w_row[keep]
+    gen = _generators([seed])[0] if spec.batch_size else None
+    want = set(steps_at)
+    snaps = [_snapshot(model)] if 0 in want else []
+    for step in range(1, spec.steps + 1):
+        if gen is None:
+            x, yy, wt = X, y, w
+        else:
+            pos = minibatch(w, spec.batch_size, gen)
+            x, yy = X[pos], y[pos]
+            wt = torch.full((spec.batch_size,), 1.0 / spec.batch_size, dtype=w.dtype)
+        opt.zero_grad(set_to_none=True)
+        (wt * problem.loss(model(x), yy)).sum().backward()
+        opt.step()
+        if step in want:
+            snaps.append(_snapshot(model))
+    return _snapshot(model), snaps
 
 
 def batched_forward(problem: Problem, params: Params, X: torch.Tensor) -> torch.Tensor:

@@ -19,7 +19,8 @@ from .spec import derive_seed
 class Evaluation:
     """What a metric may read. Shapes: ``eval_masks (m_e, K)``, ``eval_F (m_e, n_targets)``
     (seed-averaged truth), ``predictions (m_e, n_targets)``, ``scores (K, n_targets)``,
-    ``loo_delta (K, n_targets)`` = F(1) - F(1 - e_k) from retraining."""
+    ``loo_delta (K, n_targets)`` = F(1) - F(1 - e_k) from retraining; ``self_influence (K,)``
+    from the method (if it has one) and ``flipped (K,)`` from the task (if it has label noise)."""
 
     eval_masks: np.ndarray
     eval_F: np.ndarray
@@ -27,6 +28,8 @@ class Evaluation:
     scores: np.ndarray
     loo_delta: np.ndarray | None
     seed_key: str
+    self_influence: np.ndarray | None = None
+    flipped: np.ndarray | None = None
 
 
 @dataclass(frozen=True)

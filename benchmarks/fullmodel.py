@@ -4,21 +4,27 @@ Trained once per (task, seed) with the loop engine from the same seed as the sto
 row, and cached as ``<store>/models/full_r<r>.pt`` (loaded with ``weights_only=True``). Training
 is chaotic, so this model need not be bit-identical to the batched run that produced F(1);
 gradient methods are evaluated at this model, and the method reads ``phi_full`` from it.
+``full_model_checkpoints`` trains the same model again keeping snapshots along the way (TracIn).
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import torch
 from torch import nn
 
-from .engine import Params, Problem, train
+from .engine import Params, Problem, interval_lrs, train, train_with_checkpoints
 from .groundtruth import model_seed
 from .store import GroundTruthStore
 from .task import RetrainTask
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -46,17 +52,57 @@ def full_model(task: RetrainTask, store: GroundTruthStore, r: int = 0) -> Traine
     """Load (or train and cache) the full-set model of seed ``r``."""
     problem = task.problem(torch.float32)
     weights = task.example_weights(np.ones((1, task.K), dtype=bool))
-    path = store.path / "models" / f"full_r{r}.pt"
-    if path.exists():
-        params = torch.load(path, weights_only=True)
-    else:
-        w = torch.as_tensor(weights)
+
+    def make() -> Params:
         seed = model_seed(task, store.rows, 0, r)
-        stacked = train(problem, w, [seed], task.spec.train, "loop")
-        params = {k: v[0].clone() for k, v in stacked.items()}
-        path.parent.mkdir(exist_ok=True)
-        tmp = path.with_suffix(f".tmp{os.getpid()}")
-        torch.save(params, tmp)
-        os.replace(tmp, path)
+        stacked = train(problem, torch.as_tensor(weights), [seed], task.spec.train, "loop")
+        return {k: v[0].clone() for k, v in stacked.items()}
+
+    params = _cached(store.path / "models" / f"full_r{r}.pt", make)
+    return _trained(task, problem, params, weights[0])
+
+
+def checkpoint_steps(steps: int, n: int) -> list[int]:
+    """``n`` evenly spaced step counts ``round(c * steps / n)``, c = 1..n (the last = steps)."""
+    if not 1 <= n <= steps:
+        raise ValueError(f"number of checkpoints must be in [1, {steps}] (train.steps), got {n}")
+    return [round(c * steps / n) for c in range(1, n + 1)]
+
+
+def full_model_checkpoints(task: RetrainTask, store: GroundTruthStore, r: int = 0,
+                           n: int = 5) -> tuple[list[TrainedModel], list[float]]:
+    """The full-set model of seed ``r`` after each of ``checkpoint_steps(T, n)`` steps, and the
+    learning rate in effect over each interval (TracIn's eta_c, METHODS.md §2.4).
+
+    Same seed and loop engine as ``full_model``, so the last checkpoint is that model, bit for
+    bit. Cached as ``<store>/models/full_r<r>_ckpt<n>.pt``.
+    """
+    problem = task.problem(torch.float32)
+    weights = task.example_weights(np.ones((1, task.K), dtype=bool))
+    spec = task.spec.train
+    steps = checkpoint_steps(spec.steps, n)
+
+    def make() -> list[Params]:
+        seed = model_seed(task, store.rows, 0, r)
+        return train_with_checkpoints(problem, torch.as_tensor(weights[0]), seed, spec, steps)
+
+    snaps = _cached(store.path / "models" / f"full_r{r}_ckpt{n}.pt", make)
+    return [_trained(task, problem, p, weights[0]) for p in snaps], interval_lrs(spec, steps)
+
+
+def _cached(path: Path, make: Callable[[], T]) -> T:
+    """``torch.load(path)`` if it exists, else ``make()`` saved atomically (write + rename)."""
+    if path.exists():
+        return torch.load(path, weights_only=True)
+    value = make()
+    path.parent.mkdir(exist_ok=True)
+    tmp = path.with_suffix(f".tmp{os.getpid()}")
+    torch.save(value, tmp)
+    os.replace(tmp, path)
+    return value
+
+
+def _trained(task: RetrainTask, problem: Problem, params: Params,
+             weights: np.ndarray) -> TrainedModel:
     Xt, yt = task.targets()
-    return TrainedModel(problem, problem.init(0), params, Xt, yt, task.membership, weights[0])
+    return TrainedModel(problem, problem.init(0), params, Xt, yt, task.membership, weights)

@@ -27,11 +27,17 @@ class Need(enum.Enum):
 
 @dataclass(frozen=True)
 class Fitted:
-    """A fitted model: ``scores: (K, n_targets)``, ``intercept: (n_targets,)``, extra state."""
+    """A fitted model: ``scores: (K, n_targets)``, ``intercept: (n_targets,)``, extra state.
+
+    ``self_influence: (K,)``, for methods that have one (METHODS.md §3.7): the score of unit k
+    on its own training loss in the §0 sign convention (negative: including k lowers its own
+    loss), used by the ``mislabel_auc`` metric.
+    """
 
     scores: np.ndarray
     intercept: np.ndarray
     state: dict[str, Any]
+    self_influence: np.ndarray | None = None
 
 
 class Method:

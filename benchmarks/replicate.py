@@ -6,6 +6,7 @@ A second run with a warm cache trains nothing and only re-renders.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -13,6 +14,7 @@ import pandas as pd
 from leaderboard import build
 from leaderboard.render import write_all
 
+from . import agreement
 from .diagnostics import summarise_ground_truth
 from .executors import fill_ground_truth
 from .groundtruth import open_store
@@ -22,12 +24,20 @@ from .runner import cell_dir, run_cell
 from .task import Task, make_task
 
 
-def run_task_cell(task: Task, workers: int, batch: int, engine: str,
-                  methods=kernelsm.METHODS) -> tuple[list[dict], list[pd.DataFrame], dict]:
-    """Ground truth plus every method of the paper on one task.
+@dataclass
+class CellRun:
+    """What one task cell produced: method records, predicted-vs-true rows, ground-truth
+    diagnostics and (C1 tasks) the side-by-side score table."""
 
-    Returns the cell records, predicted-vs-true rows and the ground-truth diagnostics.
-    """
+    records: list[dict]
+    preds: list[pd.DataFrame]
+    diag: dict
+    scores: pd.DataFrame | None = None
+
+
+def run_task_cell(task: Task, workers: int, batch: int, engine: str,
+                  methods=None) -> CellRun:
+    """Ground truth plus every method of the paper on one task."""
     fill_ground_truth(task.spec.name, task.spec.profile, task.overrides, workers=workers,
                       batch=batch, engine=engine)
     store = open_store(task)
@@ -37,7 +47,7 @@ def run_task_cell(task: Task, workers: int, batch: int, engine: str,
     records, preds = [], []
     pred_keys = {make_method(n, p).key for n, p in kernelsm.PREDICTION_METHODS}
     eval_F = store.mean(task.primary, "eval")
-    for name, params in methods:
+    for name, params in methods or kernelsm.methods_for(task.spec.name, task.overrides):
         method = make_method(name, params)
         record = run_cell(task, store, method)
         records.append(record)
@@ -45,7 +55,20 @@ def run_task_cell(task: Task, workers: int, batch: int, engine: str,
             meta = {"method_label": method.display, "method_key": method.key,
                     "method": name, "task_key": task.spec.key, "task": task.label}
             preds.append(build.prediction_rows(cell_dir(task, method), meta, eval_F))
-    return records, preds, diag
+    run = CellRun(records, preds, diag)
+    if kernelsm.has_c1(task.spec.name, task.overrides):
+        add_c1(run, task)
+    return run
+
+
+def add_c1(run: CellRun, task: Task) -> None:
+    """The β̂-vs-IF agreement row and the C1 score table (benchmarks/agreement.py)."""
+    linear_key = make_method(*kernelsm.C1_ROLES["linear"]).key
+    template = next(r for rec in run.records for r in rec["rows"]
+                    if r["method_key"] == linear_key)
+    run.scores = agreement.score_table(task, kernelsm.C1_ROLES)
+    row = agreement.if_agreement_row(run.scores, kernelsm.C1_ROLES["linear"], template)
+    run.records.append({"rows": [row]})
 
 
 def replicate(profile: str, tasks: list[str] | None, workers: int = 1, batch: int = 32,
@@ -56,22 +79,23 @@ def replicate(profile: str, tasks: list[str] | None, workers: int = 1, batch: in
     for t in tasks or []:
         if t not in {c[0] for c in cells}:
             cells.append((t, {}))
-    records, preds, diags = [], [], []
+    runs = []
     for name, overrides in cells:
         task = make_task(name, profile, overrides)
         print(f"== {task.label} ({task.spec.key}): K={task.K}, targets={task.n_targets}")
-        r, p, d = run_task_cell(task, workers, batch, engine)
-        records += r
-        preds += p
-        diags.append(d)
-    results_csv, pred_csv = build.write(records, preds, out_dir)
+        runs.append(run_task_cell(task, workers, batch, engine))
+    records = [rec for run in runs for rec in run.records]
+    results_csv, pred_csv = build.write(records, [p for run in runs for p in run.preds], out_dir)
+    agreement.write_scores([run.scores for run in runs if run.scores is not None],
+                           out_dir / "scores.csv")
+    diags = [run.diag for run in runs]
     build.upsert(out_dir / "groundtruth.csv", pd.DataFrame(diags), ["task_key", "profile"])
     write_all(results_csv, out_dir)
     if figures:
         from figures import render_all
 
         fig_dir = None if out_dir == build.LEADERBOARD_DIR else out_dir / "figures"
-        render_all(results_csv, pred_csv, fig_dir)
+        render_all(results_csv, pred_csv, fig_dir, out_dir / "scores.csv")
     table = pd.DataFrame([c.as_dict() for c in kernelsm.claims(
         pd.read_csv(results_csv), profile)])
     print_claims(table)

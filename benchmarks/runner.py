@@ -1,8 +1,9 @@
 """Run one cell (task x method): fit, score, predict held-out subsets, compute metrics.
 
 Writes ``<cache>/results/<task_key>/<method_key>/`` with ``record.json`` (metric rows +
-provenance), ``scores.npy (K, n_targets)`` and ``predictions.npy (m_eval, n_targets)``. A cell
-whose record was written by the same code (code hash) is not recomputed.
+provenance), ``scores.npy (K, n_targets)``, ``predictions.npy (m_eval, n_targets)`` and, where
+the method has one, ``self_influence.npy (K,)``. A cell whose record was written by the same
+code (code hash) is not recomputed.
 """
 
 from __future__ import annotations
@@ -46,7 +47,8 @@ def run_cell(task: Task, store: GroundTruthStore, method: Method, force: bool = 
     cost = time.perf_counter() - t0
     _check_shapes(method, scores, predictions, task.K, len(eval_masks), task.n_targets)
     ev = Evaluation(eval_masks, store.mean(task.primary, "eval"), predictions, scores,
-                    _loo_delta(store, task), f"{task.spec.key}/{method.key}")
+                    _loo_delta(store, task), f"{task.spec.key}/{method.key}",
+                    fitted.self_influence, task.flipped)
     n_labels = (ctx.fit.values.shape[0] if ctx.fit is not None else 0) + (
         ctx.loo.shape[0] + 1 if ctx.loo is not None else 0)
     rows = _metric_rows(ev, method, task, cost, n_labels)
@@ -55,6 +57,8 @@ def run_cell(task: Task, store: GroundTruthStore, method: Method, force: bool = 
     out.mkdir(parents=True, exist_ok=True)
     np.save(out / "scores.npy", scores)
     np.save(out / "predictions.npy", predictions)
+    if fitted.self_influence is not None:
+        np.save(out / "self_influence.npy", fitted.self_influence)
     (out / "record.json").write_text(json.dumps(record, indent=1))
     return record
 

@@ -44,6 +44,12 @@ class Task(ABC):
     @abstractmethod
     def n_targets(self) -> int: ...
 
+    @property
+    def flipped(self) -> np.ndarray | None:
+        """``(K,)`` bool: units whose labels were corrupted on purpose (METHODS.md §3.7), or
+        None for tasks without label noise."""
+        return None
+
     @abstractmethod
     def evaluate(self, masks: np.ndarray, seeds: list[int], engine: str = "batched"
                  ) -> dict[str, np.ndarray]:

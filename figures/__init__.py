@@ -23,7 +23,7 @@ import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 PACKAGE_DIR = Path(__file__).resolve().parent
-SOURCES_ALLOWED = ("results", "predictions")
+SOURCES_ALLOWED = ("results", "predictions", "scores")
 
 
 def _discover() -> dict[str, ModuleType]:
@@ -63,14 +63,19 @@ def render_all(
     results_csv: Path | None,
     predictions_csv: Path | None,
     out_dir: Path | None = None,
+    scores_csv: Path | None = None,
 ) -> list[Path]:
     """Save every figure as ``<out_dir>/<SLUG>.png`` (dpi 150); skip those lacking input.
 
-    ``out_dir`` defaults to this package's folder. Returns the paths written.
+    ``out_dir`` defaults to this package's folder; ``scores_csv`` (the C1 unit scores) defaults
+    to the one next to ``results_csv``. Returns the paths written.
     """
     out = Path(out_dir) if out_dir is not None else PACKAGE_DIR
     out.mkdir(parents=True, exist_ok=True)
-    frames = {"results": _read(results_csv), "predictions": _read(predictions_csv)}
+    if scores_csv is None and results_csv is not None:
+        scores_csv = Path(results_csv).with_name("scores.csv")
+    frames = {"results": _read(results_csv), "predictions": _read(predictions_csv),
+              "scores": _read(scores_csv)}
     written: list[Path] = []
     for slug, module in MODULES.items():
         df = frames[module.SOURCE]

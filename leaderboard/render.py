@@ -37,6 +37,7 @@ METRIC_COLUMNS = (
     Column("LOO Pearson", "loo_corr", "pearson", ("loo", "eval")),
     Column("Residual NE", "residual", "ne", ("eval", "loo")),
     Column("Residual repo", "residual", "repo", ("eval", "loo")),
+    Column("Mislabel AUC", "mislabel_auc", "auc", ("train",)),
 )
 
 

@@ -23,4 +23,6 @@ class GradDot(GradientMethod):
 
     def fit(self, ctx) -> Fitted:
         tg = task_gradients(ctx.model, self.aggregate, self.normalize)
-        return additive_fitted(-(tg.units @ tg.target.T), tg.phi, {})
+        # unit gradient on itself (§3.7); constant, so meaningless, for unit-length gradients
+        own = None if self.normalize else -(tg.units * tg.units).sum(1)
+        return additive_fitted(-(tg.units @ tg.target.T), tg.phi, {}, own)

@@ -21,6 +21,12 @@ class LeaveOneOut(Method):
     reference_for = frozenset({"loo_corr"})
     label = "LOO (retrain)"
 
+    def skip(self, task) -> str | None:
+        design = getattr(task.spec, "design", None)
+        if design is not None and not design.loo:
+            return "the task's subset design has no leave-one-out rows (design.loo = false)"
+        return None
+
     def fit(self, ctx) -> Fitted:
         delta = ctx.full[None, :] - ctx.loo
         return Fitted(scores=delta, intercept=ctx.full - delta.sum(0),

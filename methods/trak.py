@@ -53,19 +53,20 @@ class TRAK(GradientMethod):
         return f"TRAK (k={self.proj_dim}, M={self.n_models})"
 
     def fit(self, ctx) -> Fitted:
-        taus, qs, phis = [], [], []
-        for r in range(self.n_models):
-            model = ctx.model if r == 0 else full_model(ctx.task, ctx.store, r)
-            tau, q, phi = self._one(model, f"{ctx.seed}/{r}")
-            taus.append(tau)
-            qs.append(q)
-            phis.append(phi)
-        tau = torch.stack(taus).mean(0) * torch.stack(qs).mean(0)[None, :]  # (n_t, n)
+        runs = [self._one(ctx.model if r == 0 else full_model(ctx.task, ctx.store, r),
+                          f"{ctx.seed}/{r}") for r in range(self.n_models)]
+        q = torch.stack([run[1] for run in runs]).mean(0)  # (n,)
+        tau = torch.stack([run[0] for run in runs]).mean(0) * q[None, :]  # (n_t, n)
         M = torch.as_tensor(ctx.model.membership, dtype=torch.float64)
         units = per_unit(M @ tau.T, ctx.model.membership, self.aggregate)  # (K, n_t)
-        return additive_fitted(-units, torch.stack(phis).mean(0), {})
+        own = torch.stack([_self_tau(M, G, A, q) for _, _, _, G, A in runs]).mean(0)
+        phi = torch.stack([run[2] for run in runs]).mean(0)
+        return additive_fitted(-units, phi, {}, -per_unit(own, ctx.model.membership,
+                                                          self.aggregate))
 
-    def _one(self, model, key: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def _one(self, model, key: str) -> tuple[torch.Tensor, ...]:
+        """``tau (n_t, n)``, ``Q (n,)``, target losses ``(n_t,)``, train features ``(n, k)``
+        and the regularised ``PhiᵀPhi (k, k)`` of one model."""
         module = model.module.double()
         params = {k: v.double() for k, v in model.params.items()}
         (X, Xt), y = model.inputs(), model.problem.y
@@ -84,4 +85,12 @@ class TRAK(GradientMethod):
             q = 1.0 - torch.softmax(logits, -1).gather(-1, y[:, None])[:, 0]
             lt = torch.func.functional_call(module, params, (Xt,))
             phi = model.problem.loss(lt, model.yt)
-        return tau, q, phi
+        return tau, q, phi, G, A
+
+
+def _self_tau(M: torch.Tensor, G: torch.Tensor, A: torch.Tensor, q: torch.Tensor
+              ) -> torch.Tensor:
+    """Self-influence ``(K,)``: ``sum_{i,j in T_k} phi_iᵀ A^-1 phi_j Q_j`` (§3.7), the score of
+    a unit's examples on their own margins with the ensemble's Q on the training side."""
+    U = M @ G  # (K, k)
+    return (torch.linalg.solve(A, U.T).T * (M @ (q[:, None] * G))).sum(1)

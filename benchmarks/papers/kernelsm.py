@@ -33,8 +33,31 @@ METHODS: tuple[tuple[str, dict], ...] = (
     ("grad_cos", {}),
     ("trak", {}),
     ("influence_dual", {}),
+    ("tracin", {}),
+)
+# sample-level extras (the field's MNIST-LR table): ensembles, the authors' mean flag, LiSSA
+SAMPLE_EXTRAS: tuple[tuple[str, dict], ...] = (
+    ("trak", {"n_models": 10}),
+    ("influence", {"solver": "lissa"}),
+    ("grad_dot", {"aggregate": "mean"}),
+)
+TASK_EXTRAS: tuple[tuple[str, dict], ...] = (
+    ("trak", {"aggregate": "mean"}),
+    ("grad_dot", {"aggregate": "mean"}),
+)
+# flipped-label variants exist for mislabel_auc: methods with a self-influence, plus surrogates
+FLIP_METHODS: tuple[tuple[str, dict], ...] = (
+    ("linear_surrogate", {"fit_type": "ridge"}),
+    ("influence", {}),
+    ("grad_dot", {}),
+    ("trak", {}),
+    ("trak", {"n_models": 10}),
+    ("tracin", {}),
 )
 PREDICTION_METHODS = (("linear_surrogate", {"fit_type": "ridge"}), ("kernel_sm", {}))
+
+C1_ROLES = {"loo": ("loo", {}), "linear": ("linear_surrogate", {"fit_type": "ridge"}),
+            "influence": ("influence", {})}
 
 STRONG_LINEAR = "Linear (ridge CV+intercept)"
 INFLUENCE = "IF (exact, GGN, λ=0.001)"
@@ -44,13 +67,28 @@ KERNEL = "KernelSM (CV)"
 
 
 SAMPLE_LEVEL = ("digits-logreg", "digits-mlp")  # the field's standard sample-level benchmark
+FLIPPED = ("digits-logreg-flip", "digits-mlp-flip")  # mislabel detection (METHODS.md §3.7)
 
 
 def cells(profile: str) -> list[tuple[str, dict]]:
     """(task name, overrides) pairs that ``replicate`` runs at ``profile``."""
-    out = [(t, {}) for t in TASKS + SAMPLE_LEVEL]
+    out = [(t, {}) for t in TASKS + SAMPLE_LEVEL + FLIPPED]
     out += [(OVERLAP_TASK, {"params.overlap": rho}) for rho in OVERLAPS[profile]]
     return out
+
+
+def has_c1(task: str, overrides: dict | None = None) -> bool:
+    """C1 is checked at task level on the modular cells without an overlap variant."""
+    return task in TASKS and not overrides
+
+
+def methods_for(task: str, overrides: dict | None = None) -> tuple[tuple[str, dict], ...]:
+    """The (method, params) rows ``replicate`` runs on a task cell."""
+    if task in FLIPPED:
+        return FLIP_METHODS
+    if task in SAMPLE_LEVEL:
+        return METHODS + SAMPLE_EXTRAS
+    return METHODS + (TASK_EXTRAS if not overrides else ())
 
 
 @dataclass(frozen=True)
@@ -81,6 +119,10 @@ def claims(results: pd.DataFrame, profile: str) -> list[ClaimRow]:
             if r == r:
                 rows.append(ClaimRow("C1 scores ≈ LOO (pooled Pearson)", f"{task}: {what}",
                                      f"{r:.3f}", paper, ">= 0.9", bool(r >= 0.9)))
+        r = _value(g, STRONG_LINEAR, "if_agreement", "pearson_pooled")
+        if r == r:
+            rows.append(ClaimRow("C1 scores ≈ LOO (pooled Pearson)", f"{task}: β̂ vs IF",
+                                 f"{r:.3f}", "0.961", ">= 0.9", bool(r >= 0.9)))
         k_lds = _value(g, KERNEL, "lds", "spearman")
         k_ne = _value(g, KERNEL, "residual", "repo")
         for name, label in (("repo linear", REPO_LINEAR), ("ridge linear", STRONG_LINEAR)):

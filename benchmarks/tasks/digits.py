@@ -9,6 +9,7 @@ Dataset card: datasets/digits.md.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from dataclasses import dataclass
 
@@ -19,7 +20,7 @@ from sklearn.datasets import load_digits
 from torch import nn
 
 from ..engine import Problem
-from ..spec import SpecError, SubsetDesign, TaskSpec, TrainSpec
+from ..spec import SpecError, SubsetDesign, TaskSpec, TrainSpec, derive_seed
 from ..task import RetrainTask, register_family
 
 
@@ -41,6 +42,19 @@ class DigitsParams:
             raise SpecError("invalid config field params.hidden: must be >= 0")
 
 
+@dataclass(frozen=True)
+class FlipDigitsParams(DigitsParams):
+    """Digits with ``round(flip_rate * n_train)`` training labels flipped uniformly to another
+    class (METHODS.md §3.7); a separate class so the clean tasks' keys do not change."""
+
+    flip_rate: float = 0.1
+
+    def validate(self) -> None:
+        super().validate()
+        if not 0.0 < self.flip_rate < 1.0:
+            raise SpecError("invalid config field params.flip_rate: must be in (0, 1)")
+
+
 def make_model(hidden: int) -> nn.Module:
     if hidden == 0:
         return nn.Linear(64, 10)
@@ -60,7 +74,10 @@ class Digits(RetrainTask):
         te = perm[self.params.n_train: self.params.n_train + self.params.n_targets]
         mu, sd = X[tr].mean(0), X[tr].std(0) + 1.0  # +1: blank pixels have zero spread
         Z = ((X - mu) / sd).astype(np.float32)
-        return Z[tr], y[tr], Z[te], y[te]
+        return Z[tr], self._train_labels(y[tr]), Z[te], y[te]
+
+    def _train_labels(self, y: np.ndarray) -> np.ndarray:
+        return y
 
     @functools.cached_property
     def membership(self) -> np.ndarray:
@@ -81,6 +98,25 @@ class Digits(RetrainTask):
         return torch.as_tensor(Xte), torch.as_tensor(yte)
 
 
+class FlippedDigits(Digits):
+    """Digits whose training set has deliberately flipped labels (mislabel detection)."""
+
+    params: FlipDigitsParams
+
+    @functools.cached_property
+    def flipped(self) -> np.ndarray:
+        n = self.params.n_train
+        rng = np.random.default_rng(derive_seed(self.spec.base_key, "flip"))
+        out = np.zeros(n, dtype=bool)
+        out[rng.choice(n, size=max(1, round(self.params.flip_rate * n)), replace=False)] = True
+        return out
+
+    def _train_labels(self, y: np.ndarray) -> np.ndarray:
+        rng = np.random.default_rng(derive_seed(self.spec.base_key, "flip-to"))
+        shift = rng.integers(1, 10, size=len(y))  # never back to the true class
+        return np.where(self.flipped, (y + shift) % 10, y)
+
+
 def profile_spec(hidden: int, profile: str) -> TaskSpec:
     """tiny / quick / paper settings (datasets/digits.md)."""
     name = "digits-logreg" if hidden == 0 else "digits-mlp"
@@ -98,7 +134,21 @@ def profile_spec(hidden: int, profile: str) -> TaskSpec:
                     SubsetDesign(alpha=0.5, n_fit=5000, n_eval=200, n_seeds=5), profile)
 
 
+def flip_spec(hidden: int, profile: str) -> TaskSpec:
+    """The clean profile with 10% flipped labels, fewer fitting subsets and no LOO rows (the
+    variant exists for ``mislabel_auc``; its LDS rows come along at little cost)."""
+    spec = profile_spec(hidden, profile)
+    params = FlipDigitsParams(**dataclasses.asdict(spec.params))
+    design = dataclasses.replace(spec.design, loo=False,
+                                 n_fit=min(spec.design.n_fit, 200))
+    return dataclasses.replace(spec, name=spec.name + "-flip", params=params, design=design)
+
+
 register_family("digits-logreg", Digits, functools.partial(profile_spec, 0),
                 "sklearn 8x8 digits, logistic regression; units = training examples")
 register_family("digits-mlp", Digits, functools.partial(profile_spec, 64),
                 "sklearn 8x8 digits, MLP 64-64-10; units = training examples")
+register_family("digits-logreg-flip", FlippedDigits, functools.partial(flip_spec, 0),
+                "digits-logreg with 10% of training labels flipped (mislabel detection)")
+register_family("digits-mlp-flip", FlippedDigits, functools.partial(flip_spec, 64),
+                "digits-mlp with 10% of training labels flipped (mislabel detection)")

@@ -85,10 +85,13 @@ def task_gradients(model: TrainedModel, aggregate: str = "sum",
     return TaskGradients(G, Gt, units, phi, params)
 
 
-def additive_fitted(scores: torch.Tensor, phi: torch.Tensor, state: dict) -> Fitted:
-    """``Fitted`` whose prediction is ``phi(full) - sum_{k not in s} a_k`` (exact at s = 1)."""
+def additive_fitted(scores: torch.Tensor, phi: torch.Tensor, state: dict,
+                    self_influence: torch.Tensor | None = None) -> Fitted:
+    """``Fitted`` whose prediction is ``phi(full) - sum_{k not in s} a_k`` (exact at s = 1);
+    ``self_influence: (K,)`` optional (see ``Fitted``)."""
     a = scores.numpy()
-    return Fitted(a, phi.numpy() - a.sum(0), state)
+    own = None if self_influence is None else self_influence.numpy()
+    return Fitted(a, phi.numpy() - a.sum(0), state, own)
 
 
 def cosine_rows(G: torch.Tensor) -> torch.Tensor:

@@ -75,6 +75,16 @@ def test_scores_and_predictions_shape_finite(name, tiny, fits):
 
 
 @pytest.mark.parametrize("name", METHODS.names())
+def test_self_influence_is_a_finite_unit_vector(name, tiny, fits):
+    """Where a method reports self-influence (mislabel_auc), it is ``(K,)`` and finite."""
+    task, _ = tiny
+    own = fits[name][1].self_influence
+    if own is None:
+        pytest.skip(f"{name} reports no self-influence")
+    assert own.shape == (task.K,) and np.isfinite(own).all()
+
+
+@pytest.mark.parametrize("name", METHODS.names())
 def test_fit_is_deterministic(name, tiny, fits):
     """Fitting again on the same task gives bit-identical scores and predictions."""
     _, _, scores, preds = fits[name]
@@ -194,7 +204,8 @@ def _random_evaluation(seed: int, loo: bool = True) -> Evaluation:
     masks = rng.random((m, K)) < 0.5
     return Evaluation(masks, rng.normal(size=(m, T)), rng.normal(size=(m, T)),
                       rng.normal(size=(K, T)), rng.normal(size=(K, T)) if loo else None,
-                      "contract/random")
+                      "contract/random", self_influence=-rng.random(K),
+                      flipped=np.arange(K) < 2)
 
 
 @pytest.mark.parametrize("name", METRICS.names())

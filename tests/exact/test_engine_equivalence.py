@@ -1,10 +1,12 @@
 """The batched (vmap) engine trains the same models as the plain loop engine, in float64."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
 
-from benchmarks.engine import pack, train
+from benchmarks.engine import pack, train, train_with_checkpoints
 from benchmarks.subsets import build_rows
 from benchmarks.task import make_task
 
@@ -38,6 +40,26 @@ def test_batched_equals_loop_float64(overrides):
     # training moved the parameters: the test compares trained models, not initialisations
     init = problem.init(SEEDS[0])
     assert float((a["out.weight"][0] - init.out.weight.detach()).abs().max()) > 1e-3
+
+
+@pytest.mark.parametrize("overrides", [{}, {"train.batch_size": 16}],
+                         ids=["full-batch", "minibatch"])
+def test_checkpoints_are_the_loop_engine_models(overrides):
+    """Snapshots after s steps are bit-identical to ``train(..., "loop")`` run for s steps, in
+    float32 (the full model's dtype), so the last one is the final model."""
+    task = make_task("modular-quad", "tiny", {"train.steps": 12, **overrides})
+    problem = task.problem(torch.float32)
+    w = torch.as_tensor(task.example_weights(np.ones((1, task.K), dtype=bool)))
+    snaps = train_with_checkpoints(problem, w[0], SEEDS[0], task.spec.train, [0, 5, 12])
+    for steps, snap in zip([5, 12], snaps[1:], strict=True):
+        spec = dataclasses.replace(task.spec.train, steps=steps)
+        ref = train(problem, w, [SEEDS[0]], spec, "loop")
+        for name, value in ref.items():
+            assert torch.equal(snap[name], value[0]), (steps, name)
+    init = dict(problem.init(SEEDS[0]).named_parameters())
+    assert all(torch.equal(snaps[0][k], init[k]) for k in init)
+    with pytest.raises(ValueError, match="strictly increasing"):
+        train_with_checkpoints(problem, w[0], SEEDS[0], task.spec.train, [5, 5])
 
 
 def test_pack_gathers_included_examples_in_order():

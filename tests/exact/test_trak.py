@@ -7,7 +7,12 @@ from logreg_fixture import fit, logreg, trained
 
 from methods.trak import TRAK, margin
 
-MIN_PEARSON_TRAK_LOO = 0.8  # measured 0.83 here; METHODS.md reference 0.984 (open, issue 3)
+# Measured 0.83 (Spearman 0.90) here against METHODS.md's reference 0.984. The gap is TRAK's own
+# approximation, not the ridge: reg from 1e-2 to 1 moves Pearson by < 1e-4, and lam = 1 gives
+# 0.85. TRAK drops the Newton weights R = p(1 - p) from X^T R X (Park et al. 2023, §3), and this
+# fixture's 15% flipped labels spread p widely, so that simplification costs more than on the
+# (unspecified) data of the reference run.
+MIN_PEARSON_TRAK_LOO = 0.8
 LAM = 1e-2
 
 
@@ -16,7 +21,7 @@ def test_trak_identity_projection_matches_loo_margin_change():
     w = np.ones(problem.X.shape[0])
     tm = trained(problem, M, Xt, yt, w, LAM)
     method = TRAK(proj_dim=10_000, reg=LAM, reg_rel=0.0)  # proj_dim >= d: no projection (P = I)
-    tau, q, _ = method._one(tm, "k")
+    tau, q = method._one(tm, "k")[:2]
     scores = (tau * q[None, :]).numpy()  # (n_t, n): > 0 raises the target margin
     with torch.no_grad():
         base = margin(fit(problem, w, LAM)(Xt), yt).numpy()

@@ -95,7 +95,9 @@ def csvs(tmp_path: Path) -> tuple[Path, Path]:
 
 
 def test_registry_discovers_all_figures() -> None:
-    assert set(figures.FIGURES) == {"lds_by_method", "pred_vs_true", "interaction_gap"}
+    assert set(figures.FIGURES) == {"lds_by_method", "pred_vs_true", "interaction_gap",
+                                    "c1_scatter"}
+    assert figures.SOURCES["c1_scatter"] == "scores"
     assert figures.SOURCES["pred_vs_true"] == "predictions"
     assert figures.SOURCES["lds_by_method"] == "results"
 
@@ -152,3 +154,15 @@ def test_pred_vs_true_titles_show_error_per_method() -> None:
     titles = [ax.get_title() for ax in fig.axes]
     assert titles[0] == "KernelSM (CV)\nNE = 0.000"
     assert titles[1].startswith("Linear\nNE = ") and titles[1] != "Linear\nNE = 0.000"
+
+
+def test_c1_scatter_reports_pooled_pearson(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    loo = rng.normal(size=200)
+    df = pd.DataFrame({"task": "t", "profile": "quick", "task_key": "t-1", "unit": range(200),
+                       "target": 0, "loo": loo, "linear": loo, "influence": -loo})
+    df.to_csv(tmp_path / "scores.csv", index=False)
+    paths = figures.render_all(None, None, tmp_path / "figs", tmp_path / "scores.csv")
+    assert [p.name for p in paths] == ["c1_scatter.png"]
+    titles = [ax.get_title() for ax in figures.FIGURES["c1_scatter"](df).axes]
+    assert titles[0].endswith("r = 1.000") and titles[1].endswith("r = -1.000")

@@ -1,0 +1,100 @@
+"""TracIn, checkpoint version (Pruthi et al. 2020; METHODS.md §2.4), at task level.
+
+``a_k = -sum_c eta_c u_k(theta_c) . grad phi_t(theta_c)`` with ``u_k = sum_{i in T_k} w_i g_i``
+the unit gradient of ``task_gradients`` (w = full-set training weights, so the ``1/n`` of the
+mean objective is inside u_k; ``aggregate="mean"`` divides by the unit size) and ``phi_t`` the
+target loss, so a positive TracIn (proponent) is a negative score (§0). Checkpoints are the
+full-set model after ``round(c T / C)`` of its T steps, c = 1..C (the last is the full model);
+``eta_c`` is the learning rate over each interval. For AdamW, eta_c is the nominal lr and the
+gradients are plain (SGD-style) loss gradients, without Adam's preconditioning (§2.4 Numerics).
+Variants: TracIn-last (C = 1), projected (``proj_dim = k``: one Gaussian P_c per checkpoint) and
+cosine (per-example gradients normalised at each checkpoint, in the full parameter space, before
+any projection). Self-influence (§3.7): ``-sum_c eta_c ||u_k(theta_c)||^2``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from benchmarks.engine import interval_lrs
+from benchmarks.fullmodel import TrainedModel, full_model_checkpoints
+from benchmarks.method import Fitted
+from benchmarks.registry import register_method
+from benchmarks.spec import SpecError
+from methods._common.grads import Projector, flat_dim
+from methods._common.taskgrads import GradientMethod, additive_fitted, task_gradients
+
+GRADIENTS_NOTE = "sgd-style loss gradients; eta_c = nominal lr (no Adam preconditioning)"
+
+
+def checkpoint_scores(model: TrainedModel, eta: float, aggregate: str = "sum",
+                      normalize: bool = False, proj: Projector | None = None
+                      ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """One checkpoint's terms: scores ``-eta u_k . g_t`` (K, n_t), self-influence
+    ``-eta ||u_k||^2`` (K,) and the target losses ``phi`` (n_t,) at ``model``."""
+    tg = task_gradients(model, aggregate, normalize)
+    units, target = tg.units, tg.target
+    if proj is not None:
+        both = proj(torch.cat([units, target]))
+        units, target = both[:units.shape[0]], both[units.shape[0]:]
+    return -eta * (units @ target.T), -eta * (units * units).sum(1), tg.phi
+
+
+@register_method("tracin")
+@dataclass(frozen=True)
+class TracIn(GradientMethod):
+    """TracInCP over ``n_checkpoints`` checkpoints of the full-set model."""
+
+    n_checkpoints: int = 5
+    proj_dim: int = 0
+    normalize: bool = False
+    tiny = {"n_checkpoints": 2}
+
+    def validate(self) -> None:
+        super().validate()
+        if not isinstance(self.n_checkpoints, int) or self.n_checkpoints < 1:
+            raise SpecError("invalid config field tracin.n_checkpoints: must be an integer >= 1")
+        if not isinstance(self.proj_dim, int) or self.proj_dim < 0:
+            raise SpecError("invalid config field tracin.proj_dim: must be an integer >= 0 "
+                            "(0 = no projection)")
+        if not isinstance(self.normalize, bool):
+            raise SpecError("invalid config field tracin.normalize: must be true or false")
+
+    @property
+    def display(self) -> str:
+        parts = [f"C={self.n_checkpoints}"] + ([f"k={self.proj_dim}"] if self.proj_dim else [])
+        parts += (["cos"] if self.normalize else []) + ([self.aggregate]
+                                                         if self.aggregate != "sum" else [])
+        return f"TracIn ({', '.join(parts)})"
+
+    def fit(self, ctx) -> Fitted:
+        models, etas = self.checkpoints(ctx)
+        scores = own = phi = None
+        for c, (model, eta) in enumerate(zip(models, etas, strict=True)):
+            s, o, phi = checkpoint_scores(model, eta, self.aggregate, self.normalize,
+                                          self.projector(model, f"{ctx.seed}/tracin/{c}"))
+            scores, own = (s, o) if scores is None else (scores + s, own + o)
+        spec = ctx.task.spec.train
+        d = flat_dim(ctx.model.params)
+        state = {"optimizer": spec.optimizer, "eta": etas, "eta_mean": sum(etas) / len(etas),
+                 "gradients": GRADIENTS_NOTE, "d": d, "projected": 0 < self.proj_dim < d}
+        # unit-length gradients make ||u_k|| meaningless (as in grad_cos): no self-influence
+        return additive_fitted(scores, phi, state, None if self.normalize else own)
+
+    def checkpoints(self, ctx) -> tuple[list[TrainedModel], list[float]]:
+        """The C checkpoint models and their learning rates; the last is ``ctx.model`` (the
+        cached full model, identical to the last checkpoint), so phi comes from it."""
+        spec = ctx.task.spec.train
+        if self.n_checkpoints == 1:
+            return [ctx.model], interval_lrs(spec, [spec.steps])
+        models, etas = full_model_checkpoints(ctx.task, ctx.store, 0, self.n_checkpoints)
+        return models[:-1] + [ctx.model], etas
+
+    def projector(self, model: TrainedModel, key: str) -> Projector | None:
+        """Gaussian ``P_c`` of checkpoint ``key``, or None when ``proj_dim`` is 0 or >= d."""
+        d = flat_dim(model.params)
+        if not 0 < self.proj_dim < d:
+            return None
+        return Projector(d, self.proj_dim, key, "gaussian", dtype=torch.float64)
