@@ -7,7 +7,14 @@ matrix ``sum_i w_i J_iᵀ Λ_i J_i``, positive semi-definite by construction (§
 ``"exact"`` the true Hessian, which is indefinite away from a minimum. Including unit k is a step
 of +1 in its weight, so the score is the up-weighting derivative itself (§2.2, sign convention
 §0). Solvers: ``exact`` (matrix from HVPs, Cholesky), ``cg`` (conjugate gradient on HVPs),
-``lissa`` (the recursion on full-batch HVPs; fixed point (H + scale*damping I)^-1).
+``lissa`` (the recursion on full-batch HVPs; fixed point (H + scale*damping I)^-1), ``ekfac``
+(§2.2.5, methods/_common/ekfac.py: block-diagonal EK-FAC of the same weighted GGN over the
+``nn.Linear`` layers; pseudo-gradients exact in expectation; ``damping`` is the absolute λ added to
+the fitted eigenvalues Λ*; parameters outside Linear layers, e.g. embeddings, are left out of
+the score and the fitted state records the covered share).
+
+Self-influence (``Fitted.self_influence``, §3.7): ``a_kk = -u_kᵀ (H + damping I)^-1 u_k`` for the
+unit gradient ``u_k``, solved with the same solver when ``K·d <= SELF_INFLUENCE_MAX``.
 """
 
 from __future__ import annotations
@@ -20,10 +27,17 @@ from torch.func import functional_call, grad, jvp, vjp, vmap
 from benchmarks.method import Fitted
 from benchmarks.registry import register_method
 from benchmarks.spec import SpecError
+from methods._common.ekfac import fit_ekfac, is_softmax_ce, precondition
 from methods._common.ihvp import power_iteration, solve_cg, solve_exact, solve_lissa
-from methods._common.taskgrads import GradientMethod, additive_fitted, task_gradients
+from methods._common.taskgrads import (
+    GradientMethod,
+    TaskGradients,
+    additive_fitted,
+    task_gradients,
+)
 
-SOLVERS = ("exact", "cg", "lissa")
+SOLVERS = ("exact", "cg", "lissa", "ekfac")
+SELF_INFLUENCE_MAX = 2 * 10**7  # K·d entries of the extra right-hand sides (160 MB in float64)
 
 
 def make_hvp(model, params: dict[str, torch.Tensor], kind: str = "ggn", chunk: int = 128):
@@ -65,7 +79,7 @@ def make_hvp(model, params: dict[str, torch.Tensor], kind: str = "ggn", chunk: i
 @register_method("influence")
 @dataclass(frozen=True)
 class Influence(GradientMethod):
-    """Task-level influence functions with an exact, CG or LiSSA inverse-Hessian solve."""
+    """Task-level influence functions with an exact, CG, LiSSA or EK-FAC inverse-curvature."""
 
     solver: str = "exact"
     hessian: str = "ggn"
@@ -83,6 +97,9 @@ class Influence(GradientMethod):
             raise SpecError("invalid config field influence.hessian: 'ggn' or 'exact'")
         if self.damping <= 0:
             raise SpecError("invalid config field influence.damping: must be > 0")
+        if self.solver == "ekfac" and self.hessian != "ggn":
+            raise SpecError("invalid config field influence.hessian: solver 'ekfac' approximates "
+                            "the Gauss-Newton matrix, use 'ggn'")
 
     @property
     def display(self) -> str:
@@ -90,17 +107,45 @@ class Influence(GradientMethod):
 
     def fit(self, ctx) -> Fitted:
         tg = task_gradients(ctx.model, self.aggregate)
+        if self.solver == "ekfac":
+            return self._fit_ekfac(ctx.model, tg)
         hvp, d = make_hvp(ctx.model, tg.params, self.hessian)
-        V = tg.target.T.contiguous()  # (d, n_t)
-        state: dict = {"d": d}
+        own = tg.units.numel() <= SELF_INFLUENCE_MAX
+        state: dict = {"d": d, "self_influence_computed": own}
+        U = self._solve(hvp, d, [tg.target, tg.units] if own else [tg.target], ctx.seed, state)
+        self_inf = -(tg.units * U[1].T).sum(1) if own else None
+        return additive_fitted(-(tg.units @ U[0]), tg.phi, state, self_inf)
+
+    def _solve(self, hvp, d: int, rows: list[torch.Tensor], seed: int,
+               state: dict) -> list[torch.Tensor]:
+        """``(H + damping I)^-1 Vᵀ`` for each ``V`` in ``rows`` (exact: one H, one Cholesky;
+        CG and LiSSA: one solve per block, so the target columns run as before)."""
+        Vs = [V.T.contiguous() for V in rows]
         if self.solver == "exact":
             H = hvp(torch.eye(d, dtype=torch.float64))
-            U = solve_exact(H, V, self.damping)
-        elif self.solver == "cg":
-            U, res = solve_cg(hvp, V, self.damping, tol=1e-6, max_iter=self.cg_iters)
-            state["cg_max_residual"] = float(res.max())
-        else:
-            scale = 1.1 * power_iteration(hvp, d, iters=30, seed=ctx.seed % 2**31)
-            U = solve_lissa(hvp, V, scale, self.damping / scale, self.lissa_depth)
-            state["lissa_scale"] = scale
-        return additive_fitted(-(tg.units @ U), tg.phi, state)
+            U = solve_exact(H, torch.cat(Vs, 1), self.damping)
+            return list(U.split([V.shape[1] for V in Vs], 1))
+        if self.solver == "cg":
+            out = [solve_cg(hvp, V, self.damping, tol=1e-6, max_iter=self.cg_iters) for V in Vs]
+            state["cg_max_residual"] = float(out[0][1].max())
+            if len(out) > 1:
+                state["cg_max_residual_self"] = float(out[1][1].max())
+            return [U for U, _ in out]
+        scale = 1.1 * power_iteration(hvp, d, iters=30, seed=seed % 2**31)
+        state["lissa_scale"] = scale
+        return [solve_lissa(hvp, V, scale, self.damping / scale, self.lissa_depth) for V in Vs]
+
+    def _fit_ekfac(self, model, tg: TaskGradients) -> Fitted:
+        """Scores ``-u_kᵀ P(∇φ_t)`` with P the EK-FAC preconditioner at absolute damping."""
+        (X, _), y = model.inputs(), model.problem.y
+        module = model.module.double()
+        with torch.no_grad():
+            head = functional_call(module, tg.params, (X[:64],))
+        if not is_softmax_ce(model.problem.loss, head, y[:64]):
+            raise ValueError("influence.solver='ekfac' assumes the softmax cross-entropy loss; "
+                             "for other losses call fit_ekfac with that loss's Λ^{1/2}")
+        fac = fit_ekfac(module, tg.params, X, torch.as_tensor(model.weights, dtype=torch.float64))
+        P = precondition(fac, tg.target, self.damping)  # (n_t, d), 0 outside Linear layers
+        own = -(tg.units * precondition(fac, tg.units, self.damping)).sum(1)
+        state = {"d": tg.units.shape[1], "self_influence_computed": True, **fac.state()}
+        return additive_fitted(-(tg.units @ P.T), tg.phi, state, own)

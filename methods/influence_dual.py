@@ -92,5 +92,8 @@ class InfluenceDual(GradientMethod):
         L = torch.linalg.cholesky(Kt)
         quad = Y.T @ torch.cholesky_solve(Z, L)  # (K, n_t)
         scores = per_unit(-(Mw @ D - quad) / lam, tm.membership, self.aggregate)
+        RKR = torch.einsum("ia,iaj->ij", R, KR.view(n, c, n))  # r_iᵀ K(i,j) r_j: (n, n)
+        own = ((Mw @ RKR) * Mw).sum(1) - (Y * torch.cholesky_solve(Y, L)).sum(0)  # u_kᵀH⁻¹u_k
         phi = tm.problem.loss(out_t, tm.yt)
-        return additive_fitted(scores, phi, {"nc": n * c})
+        return additive_fitted(scores, phi, {"nc": n * c},
+                               -per_unit(own, tm.membership, self.aggregate) / lam)

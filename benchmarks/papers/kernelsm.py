@@ -29,6 +29,7 @@ METHODS: tuple[tuple[str, dict], ...] = (
     ("kernel_sm", {"gamma": "auto", "lam": 0.01, "center": False}),
     ("influence", {}),
     ("influence", {"solver": "cg"}),
+    ("influence", {"solver": "ekfac"}),
     ("grad_dot", {}),
     ("grad_cos", {}),
     ("trak", {}),
