@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from .registry import METHODS
-from .spec import SpecError, content_hash, to_plain
+from .spec import SpecError, content_hash, keyed_fields, to_plain
 
 
 class Need(enum.Enum):
@@ -80,7 +80,8 @@ class Method:
         """``name[k=v,...]-hash8``: non-default fields in brackets, hash over all fields."""
         inner = ",".join(f"{k}={v}" for k, v in sorted(self.non_default().items()))
         name = self.registry_name + (f"[{inner}]" if inner else "")
-        return f"{name}-{content_hash([self.registry_name, self.config()], 8)}"
+        keyed = {k: to_plain(v) for k, v in keyed_fields(self).items()}
+        return f"{name}-{content_hash([self.registry_name, keyed], 8)}"
 
     @property
     def display(self) -> str:

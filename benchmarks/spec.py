@@ -16,10 +16,25 @@ from typing import Any
 PROFILES = ("tiny", "quick", "paper")
 
 
+EXTENSION = {"extension": True}  # field metadata: left out of content keys at its default
+
+
+def extension(default: Any) -> Any:
+    """A field added after caches exist: at its default it is left out of content keys, so
+    existing task and method keys (and their stored ground truth) stay valid."""
+    return field(default=default, metadata=EXTENSION)
+
+
+def keyed_fields(obj: Any) -> dict[str, Any]:
+    """The fields of a dataclass that enter its content key (extensions only off-default)."""
+    return {f.name: getattr(obj, f.name) for f in fields(obj)
+            if not (f.metadata.get("extension") and getattr(obj, f.name) == f.default)}
+
+
 def to_plain(obj: Any) -> Any:
     """Dataclasses, tuples and mappings -> JSON-compatible plain data (sorted later)."""
     if is_dataclass(obj) and not isinstance(obj, type):
-        return {f.name: to_plain(getattr(obj, f.name)) for f in fields(obj)}
+        return {k: to_plain(v) for k, v in keyed_fields(obj).items()}
     if isinstance(obj, dict):
         return {str(k): to_plain(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
@@ -49,9 +64,17 @@ def derive_seed(key: str, *path: Any) -> int:
     return int(hashlib.sha256(text.encode()).hexdigest()[:16], 16) & (2**63 - 1)
 
 
+SHARPNESS = ("none", "sam", "nso")
+
+
 @dataclass(frozen=True)
 class TrainSpec:
     """How one subset model is trained (the recipe; METHODS.md §0 for ``weighting``).
+
+    ``sharpness``: the Hessian-regularisation recipe of the ablation (METHODS.md §3.5) on top of
+    the base optimizer: ``"sam"`` (gradient at W + rho g/||g||) or ``"nso"`` (noise stability:
+    mean gradient at W ± U, U ~ N(0, sigma² I); ``nso_one_sided`` keeps only W + U, as the
+    authors' code).
 
     ``weighting="examples"``: mean loss over the union of the active units' examples (the
     authors' scripts). ``"tasks"``: mean over active units of per-unit mean losses (§0, Eq. 1).
@@ -65,9 +88,16 @@ class TrainSpec:
     batch_size: int = 0
     weighting: str = "examples"
     betas: tuple[float, float] = (0.9, 0.98)
+    sharpness: str = extension("none")
+    sam_rho: float = extension(0.05)
+    nso_sigma: float = extension(0.01)
+    nso_one_sided: bool = extension(False)
 
     def validate(self) -> None:
         _check(self.optimizer in ("adamw", "sgd"), "train.optimizer", "must be adamw or sgd")
+        _check(self.sharpness in SHARPNESS, "train.sharpness", f"must be one of {SHARPNESS}")
+        _check(self.sam_rho > 0, "train.sam_rho", "must be > 0")
+        _check(self.nso_sigma > 0, "train.nso_sigma", "must be > 0")
         _check(self.lr > 0, "train.lr", "must be > 0")
         _check(self.steps >= 1, "train.steps", "must be >= 1")
         _check(self.batch_size >= 0, "train.batch_size", "must be >= 0 (0 = full batch)")

@@ -161,3 +161,15 @@ def test_validate_names_the_field():
         SubsetDesign(n_eval=2).validate(8)
     with pytest.raises(SpecError, match=r"train\.steps"):
         TrainSpec(steps=0).validate()
+
+
+def test_extension_fields_leave_keys_unchanged_at_their_default():
+    """Fields added after caches exist (spec.extension) do not move existing task keys."""
+    from dataclasses import replace
+
+    from benchmarks.spec import TrainSpec, content_hash, to_plain
+
+    base = TrainSpec()
+    assert content_hash(base) == content_hash(replace(base, sam_rho=0.05))
+    assert content_hash(base) != content_hash(replace(base, sharpness="sam"))
+    assert "sharpness" not in to_plain(base)
