@@ -8,22 +8,34 @@ model's included examples are gathered into a padded ``(B, n_max)`` index table,
 examples cost nothing beyond padding. The loop engine trains a plain ``nn.Module`` per model and
 is the reference both must agree with (tests/exact/test_engine_equivalence.py); it can also
 return parameter snapshots along training (``train_with_checkpoints``, for TracIn, §2.4).
+
+Sharpness recipes (``spec.sharpness``, METHODS.md §3.5) change only the gradient handed to the
+base optimiser: ``"sam"`` takes it at ``W + rho g/||g||`` (Foret et al. 2021; ``||g||`` over all
+of one model's parameters), ``"nso"`` at ``W ± U``, ``U ~ N(0, sigma² I)`` (Zhang, Li, Ju 2024),
+averaged over the pair, or at ``W + U`` only with ``nso_one_sided``. The noise of model ``seed``
+comes from its own generator (``_noise_generators``), a stream separate from the minibatch one,
+drawn parameter by parameter in ``named_parameters`` order, so both engines draw the same U.
+``"none"`` runs the plain ``backward()`` step and draws nothing.
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Sequence
+import functools
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 from torch.func import functional_call, stack_module_state, vmap
 
-from .spec import TrainSpec
+from .spec import TrainSpec, derive_seed
 
 Params = dict[str, torch.Tensor]
 ENGINES = ("batched", "loop")
+SAM_EPS = 1e-12  # added to ||g|| in SAM's rho / ||g|| (Foret et al.'s implementation)
+NOISE_STREAM = "nso-noise"  # derive_seed key of the NSO noise generators
 
 
 @dataclass
@@ -71,6 +83,29 @@ def _generators(seeds: list[int]) -> list[torch.Generator]:
     return [torch.Generator().manual_seed((s + 1) % 2**63) for s in seeds]
 
 
+def _noise_generators(seeds: list[int]) -> list[torch.Generator]:
+    """NSO noise streams, one per model, independent of the minibatch ones (``_generators``)."""
+    return [torch.Generator().manual_seed(derive_seed(NOISE_STREAM, s)) for s in seeds]
+
+
+def _draw_noise(like: Sequence[torch.Tensor], gen: torch.Generator,
+                sigma: float) -> list[torch.Tensor]:
+    """``U ~ N(0, sigma² I)`` shaped like ``like`` (one model's parameters, in order)."""
+    return [sigma * torch.randn(t.shape, generator=gen, dtype=t.dtype) for t in like]
+
+
+def _pair_mean(a: Sequence[torch.Tensor], b: Sequence[torch.Tensor]) -> list[torch.Tensor]:
+    return [(x + y) / 2 for x, y in zip(a, b, strict=True)]
+
+
+def _set_grads_and_step(opt: torch.optim.Optimizer, params: Sequence[torch.Tensor],
+                        grads: Sequence[torch.Tensor]) -> None:
+    opt.zero_grad(set_to_none=True)
+    for p, g in zip(params, grads, strict=True):
+        p.grad = g
+    opt.step()
+
+
 def pack(weights: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Gather table of included examples: ``idx, w: (B, n_max)``, padded with weight 0."""
     counts = (weights > 0).sum(1)
@@ -92,8 +127,13 @@ def train_batched(problem: Problem, weights: torch.Tensor, seeds: list[int],
         return (wt * problem.loss(functional_call(template, p, (x,)), y)).sum()
 
     batched_loss = vmap(model_loss)
+
+    def total_loss(p: Params, x: torch.Tensor, y: torch.Tensor, wt: torch.Tensor) -> torch.Tensor:
+        return batched_loss(p, x, y, wt).sum()
+
     opt = make_optimizer(list(params.values()), spec)
     gens = _generators(seeds) if spec.batch_size else None
+    noise = _noise_generators(seeds) if spec.sharpness == "nso" else None
     rows = torch.arange(len(seeds))[:, None]
     for _ in range(spec.steps):
         if gens is None:
@@ -102,10 +142,38 @@ def train_batched(problem: Problem, weights: torch.Tensor, seeds: list[int],
             pos = torch.stack([minibatch(w[b], spec.batch_size, g) for b, g in enumerate(gens)])
             x, y = Xb[rows, pos], yb[rows, pos]
             wt = torch.full(pos.shape, 1.0 / spec.batch_size, dtype=w.dtype)
-        opt.zero_grad(set_to_none=True)
-        batched_loss(params, x, y, wt).sum().backward()
-        opt.step()
+        loss_of = functools.partial(total_loss, x=x, y=y, wt=wt)
+        if spec.sharpness == "none":
+            opt.zero_grad(set_to_none=True)
+            loss_of(params).backward()
+            opt.step()
+        else:
+            grads = sharpness_grad_batched(loss_of, params, spec, noise)
+            _set_grads_and_step(opt, list(params.values()), grads)
     return {k: v.detach() for k, v in params.items()}
+
+
+def sharpness_grad_batched(loss_of: Callable[[Params], torch.Tensor], params: Params,
+                           spec: TrainSpec, noise: list[torch.Generator] | None
+                           ) -> list[torch.Tensor]:
+    """SAM / NSO gradient of B stacked models (METHODS.md §3.5): ``loss_of(p)`` is the sum of
+    the B models' losses, so its gradient at a shifted point is each model's own gradient there;
+    shifts (SAM's per-model ``rho g/||g||``, NSO's per-model noise) act on each model's slice."""
+    leaves = list(params.values())
+
+    def grad_at(shift: Sequence[torch.Tensor], sign: float = 1.0) -> tuple[torch.Tensor, ...]:
+        moved = {k: v + sign * d for (k, v), d in zip(params.items(), shift, strict=True)}
+        return torch.autograd.grad(loss_of(moved), leaves)
+
+    if spec.sharpness == "sam":
+        g = torch.autograd.grad(loss_of(params), leaves)
+        norm = torch.stack([t.flatten(1).pow(2).sum(1) for t in g]).sum(0).sqrt()
+        scale = spec.sam_rho / (norm + SAM_EPS)
+        return list(grad_at([t * scale.view(-1, *[1] * (t.dim() - 1)) for t in g]))
+    draws = [_draw_noise([v[0] for v in leaves], gen, spec.nso_sigma) for gen in noise]
+    u = [torch.stack(per_param) for per_param in zip(*draws, strict=True)]
+    g_plus = grad_at(u)
+    return list(g_plus) if spec.nso_one_sided else _pair_mean(g_plus, grad_at(u, -1.0))
 
 
 def train_loop(problem: Problem, weights: torch.Tensor, seeds: list[int],
@@ -149,6 +217,11 @@ def _snapshot(model: nn.Module) -> Params:
     return {k: v.detach().clone() for k, v in model.named_parameters()}
 
 
+def _weighted_loss(problem: Problem, model: nn.Module, x: torch.Tensor, y: torch.Tensor,
+                   wt: torch.Tensor) -> torch.Tensor:
+    return (wt * problem.loss(model(x), y)).sum()
+
+
 def _train_one(problem: Problem, w_row: torch.Tensor, seed: int, spec: TrainSpec,
                steps_at: Sequence[int] = ()) -> tuple[Params, list[Params]]:
     """The loop body: final parameters and snapshots after each of ``steps_at`` steps."""
@@ -157,6 +230,7 @@ def _train_one(problem: Problem, w_row: torch.Tensor, seed: int, spec: TrainSpec
     keep = w_row > 0
     X, y, w = problem.X[keep], problem.y[keep], w_row[keep]
     gen = _generators([seed])[0] if spec.batch_size else None
+    noise = _noise_generators([seed])[0] if spec.sharpness == "nso" else None
     want = set(steps_at)
     snaps = [_snapshot(model)] if 0 in want else []
     for step in range(1, spec.steps + 1):
@@ -166,12 +240,52 @@ def _train_one(problem: Problem, w_row: torch.Tensor, seed: int, spec: TrainSpec
             pos = minibatch(w, spec.batch_size, gen)
             x, yy = X[pos], y[pos]
             wt = torch.full((spec.batch_size,), 1.0 / spec.batch_size, dtype=w.dtype)
-        opt.zero_grad(set_to_none=True)
-        (wt * problem.loss(model(x), yy)).sum().backward()
-        opt.step()
+        loss_of = functools.partial(_weighted_loss, problem, model, x, yy, wt)
+        if spec.sharpness == "none":
+            opt.zero_grad(set_to_none=True)
+            loss_of().backward()
+            opt.step()
+        else:
+            params = list(model.parameters())
+            _set_grads_and_step(opt, params, sharpness_grad_loop(loss_of, params, spec, noise))
         if step in want:
             snaps.append(_snapshot(model))
     return _snapshot(model), snaps
+
+
+@contextmanager
+def _shifted(params: Sequence[torch.Tensor], shift: Sequence[torch.Tensor],
+             sign: float = 1.0) -> Iterator[None]:
+    """Move a module's parameters in place to ``W + sign * shift``; restore W exactly after."""
+    saved = [p.detach().clone() for p in params]
+    with torch.no_grad():
+        for p, d in zip(params, shift, strict=True):
+            p.add_(d, alpha=sign)
+    try:
+        yield
+    finally:
+        with torch.no_grad():
+            for p, w in zip(params, saved, strict=True):
+                p.copy_(w)
+
+
+def sharpness_grad_loop(loss_of: Callable[[], torch.Tensor], params: list[torch.Tensor],
+                        spec: TrainSpec, noise: torch.Generator | None) -> list[torch.Tensor]:
+    """SAM / NSO gradient of one plain module (METHODS.md §3.5): perturb its parameters in
+    place, take the gradient of ``loss_of()`` there, restore them."""
+
+    def grad_at(shift: Sequence[torch.Tensor], sign: float = 1.0) -> tuple[torch.Tensor, ...]:
+        with _shifted(params, shift, sign):
+            return torch.autograd.grad(loss_of(), params)
+
+    if spec.sharpness == "sam":
+        g = torch.autograd.grad(loss_of(), params)
+        norm = torch.stack([t.pow(2).sum() for t in g]).sum().sqrt()
+        scale = spec.sam_rho / (norm + SAM_EPS)
+        return list(grad_at([t * scale for t in g]))
+    u = _draw_noise(params, noise, spec.nso_sigma)
+    g_plus = grad_at(u)
+    return list(g_plus) if spec.nso_one_sided else _pair_mean(g_plus, grad_at(u, -1.0))
 
 
 def batched_forward(problem: Problem, params: Params, X: torch.Tensor) -> torch.Tensor:

@@ -29,9 +29,14 @@ def open_store(task: Task, path: Path | None = None) -> GroundTruthStore:
 
 def model_seed(task: Task, rows: Rows, row: int, r: int) -> int:
     """Training seed of (row, r): shared across rows (common random numbers) or per row."""
+    return seed_of(task, rows.names[row], r)
+
+
+def seed_of(task: Task, name: str, r: int) -> int:
+    """Training seed of seed index r for a subset named ``name`` (see ``model_seed``)."""
     if task.spec.design.seed_scheme == "shared":
         return derive_seed(task.spec.base_key, "train", r)
-    return derive_seed(task.spec.base_key, "train", rows.names[row], r)
+    return derive_seed(task.spec.base_key, "train", name, r)
 
 
 def chunks(store: GroundTruthStore, batch: int) -> list[list[tuple[int, int]]]:

@@ -21,6 +21,7 @@ from .groundtruth import open_store
 from .method import make_method
 from .papers import kernelsm
 from .runner import cell_dir, run_cell
+from .selection_run import run_selection
 from .task import Task, make_task
 
 
@@ -58,6 +59,9 @@ def run_task_cell(task: Task, workers: int, batch: int, engine: str,
     run = CellRun(records, preds, diag)
     if kernelsm.has_c1(task.spec.name, task.overrides):
         add_c1(run, task)
+    if kernelsm.has_selection(task.spec.name, task.overrides):
+        rows = run_selection(task, store, kernelsm.SELECTION_METHODS, kernelsm.SELECTION)
+        run.records.append({"rows": rows})
     return run
 
 

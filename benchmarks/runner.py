@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from .context import build_context
-from .evaluation import Evaluation
+from .evaluation import Evaluation, MetricValue
 from .method import Method
 from .provenance import code_hash, git_sha, now_iso
 from .registry import METRICS
@@ -85,19 +86,35 @@ def _metric_rows(ev: Evaluation, method: Method, task: Task, cost: float,
         if name in method.reference_for or (METRICS.meta(name).get("needs_loo")
                                            and ev.loo_delta is None):
             continue
-        for v in fn(ev):
-            rows.append({
-                "task": task.label, "task_key": task.spec.key, "task_family": task.spec.name,
-                "task_params": task.params_json, "method": method.registry_name,
-                "method_key": method.key, "method_label": method.display,
-                "labels": getattr(method, "labels", "none"), "metric": name,
-                "variant": v.variant, "split": v.split, "value": v.value,
-                "ci_low": v.ci_low, "ci_high": v.ci_high, "n_targets": v.n_targets,
-                "n_dropped": v.n_dropped,
-                "higher_is_better": METRICS.meta(name)["higher_is_better"],
-                "profile": task.spec.profile, "cost_s": round(cost, 4), "n_labels": n_labels,
-                "git_sha": git_sha(), "created": now_iso()})
+        ident = MethodIdentity(method.registry_name, method.key, method.display,
+                               getattr(method, "labels", "none"))
+        rows += result_rows(task, ident, name, fn(ev), METRICS.meta(name)["higher_is_better"],
+                            cost, n_labels)
     return rows
+
+
+@dataclass(frozen=True)
+class MethodIdentity:
+    """The method columns of a results row (a registered method or a selection baseline)."""
+
+    name: str
+    key: str
+    label: str
+    labels: str = "none"
+
+
+def result_rows(task: Task, method: MethodIdentity, metric: str, values: list[MetricValue],
+                higher_is_better: bool, cost: float, n_labels: int) -> list[dict]:
+    """Rows of ``results.csv`` (the schema every stage writes) for one metric's values."""
+    return [{
+        "task": task.label, "task_key": task.spec.key, "task_family": task.spec.name,
+        "task_params": task.params_json, "method": method.name, "method_key": method.key,
+        "method_label": method.label, "labels": method.labels, "metric": metric,
+        "variant": v.variant, "split": v.split, "value": v.value, "ci_low": v.ci_low,
+        "ci_high": v.ci_high, "n_targets": v.n_targets, "n_dropped": v.n_dropped,
+        "higher_is_better": higher_is_better, "profile": task.spec.profile,
+        "cost_s": round(cost, 4), "n_labels": n_labels, "git_sha": git_sha(),
+        "created": now_iso()} for v in values]
 
 
 def _plain_state(state: dict) -> dict:

@@ -38,6 +38,10 @@ METRIC_COLUMNS = (
     Column("Residual NE", "residual", "ne", ("eval", "loo")),
     Column("Residual repo", "residual", "repo", ("eval", "loo")),
     Column("Mislabel AUC", "mislabel_auc", "auc", ("train",)),
+    Column("RelErr %", "relerr", "est", ("eval",)),
+    Column("Sel. loss@k", "selection", "loss@k", ("retrain",)),
+    Column("Sel. gain@k", "selection", "gain@k", ("retrain",)),
+    Column("β̂ vs IF r", "if_agreement", "pearson_pooled", ("scores",)),
 )
 
 
@@ -139,8 +143,11 @@ def _meta(group: pd.DataFrame) -> dict[str, str]:
 
 
 def _build_section(group: pd.DataFrame) -> Section:
-    """Assemble one (task, profile) table: a row per method, a cell per column."""
-    per_col = [_column_values(group, col) for col in METRIC_COLUMNS]
+    """Assemble one (task, profile) table: a row per method, a cell per column that has
+    values in this table (LDS always first)."""
+    shown = [(col, values) for col in METRIC_COLUMNS
+             if not (values := _column_values(group, col)).empty or col is METRIC_COLUMNS[0]]
+    columns, per_col = [c for c, _ in shown], [v for _, v in shown]
     best = [_best_keys(values) for values in per_col]
     methods = group.groupby("method_key", sort=False).agg(
         label=("method_label", "first"),
@@ -152,11 +159,11 @@ def _build_section(group: pd.DataFrame) -> Section:
     methods = methods.assign(_lds=lds).sort_values(["_lds", "label"], ascending=[False, True])
     header = ["Method", "Key", "Labels"]
     arrows = [ARROWS[_higher(values)] for values in per_col]
-    header += [col.title + a for col, a in zip(METRIC_COLUMNS, arrows, strict=True)]
+    header += [col.title + a for col, a in zip(columns, arrows, strict=True)]
     header += ["Cost (s)", "F labels"]
     rows = []
     for key, info in methods.iterrows():
-        cells = [_cell(v, key, c) for c, v in zip(METRIC_COLUMNS, per_col, strict=True)]
+        cells = [_cell(v, key, c) for c, v in zip(columns, per_col, strict=True)]
         cells += [_format_cost(info["cost_s"]), _format_count(info["n_labels"])]
         bold = [key in keys for keys in best] + [False, False]
         rows.append(Row(info["label"] or str(key), str(key), info["labels"], cells, bold))

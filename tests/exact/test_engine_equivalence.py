@@ -28,7 +28,15 @@ def _setup(overrides):
     {"train.weighting": "tasks"},
     {"train.optimizer": "sgd", "train.lr": 0.5, "train.weight_decay": 0.01},
     {"params.overlap": 0.5},
-], ids=["full-batch", "minibatch", "task-weighting", "sgd", "overlap"])
+    {"train.sharpness": "sam"},
+    {"train.sharpness": "sam", "train.batch_size": 16},
+    {"train.sharpness": "sam", "train.optimizer": "sgd", "train.lr": 0.5,
+     "train.weight_decay": 0.01},
+    {"train.sharpness": "nso", "train.nso_sigma": 0.05},
+    {"train.sharpness": "nso", "train.nso_sigma": 0.05, "train.batch_size": 16},
+    {"train.sharpness": "nso", "train.nso_sigma": 0.05, "train.nso_one_sided": True},
+], ids=["full-batch", "minibatch", "task-weighting", "sgd", "overlap", "sam", "sam-minibatch",
+        "sam-sgd", "nso", "nso-minibatch", "nso-one-sided"])
 def test_batched_equals_loop_float64(overrides):
     task, problem, weights = _setup(overrides)
     a = train(problem, weights, SEEDS, task.spec.train, "batched")
@@ -42,8 +50,10 @@ def test_batched_equals_loop_float64(overrides):
     assert float((a["out.weight"][0] - init.out.weight.detach()).abs().max()) > 1e-3
 
 
-@pytest.mark.parametrize("overrides", [{}, {"train.batch_size": 16}],
-                         ids=["full-batch", "minibatch"])
+@pytest.mark.parametrize("overrides", [
+    {}, {"train.batch_size": 16}, {"train.sharpness": "sam"},
+    {"train.sharpness": "nso", "train.batch_size": 16},
+], ids=["full-batch", "minibatch", "sam", "nso-minibatch"])
 def test_checkpoints_are_the_loop_engine_models(overrides):
     """Snapshots after s steps are bit-identical to ``train(..., "loop")`` run for s steps, in
     float32 (the full model's dtype), so the last one is the final model."""
