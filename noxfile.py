@@ -1,4 +1,4 @@
-"""Sessions: tests (default), lint, replicate, leaderboard, figures, bench.
+"""Sessions: tests (default), crosscheck, lint, replicate, leaderboard, figures, bench.
 
 Each session's virtualenv is built once and reused. The CPU build of torch is installed in the
 same pip call as everything else: a bare ``torch`` requirement alone could pull a CUDA build.
@@ -22,6 +22,15 @@ def tests(session: nox.Session) -> None:
     """Run the test suite (unit, exact, contract, e2e)."""
     _install(session)
     session.run("pytest", *session.posargs, env={"OMP_NUM_THREADS": "1"})
+
+
+@nox.session(venv_backend="venv", default=False)
+def crosscheck(session: nox.Session) -> None:
+    """Cross-check IF and TRAK scores against dattri (optional extra)."""
+    _install(session)
+    session.install(TORCH, "dattri")  # torch pinned in the same call: keeps the CPU build
+    session.run("pytest", "tests/crosscheck", "-m", "slow", *session.posargs,
+                env={"OMP_NUM_THREADS": "1"})
 
 
 @nox.session(venv_backend="venv", default=False)

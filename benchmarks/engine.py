@@ -14,7 +14,7 @@ base optimiser: ``"sam"`` takes it at ``W + rho g/||g||`` (Foret et al. 2021; ``
 of one model's parameters), ``"nso"`` at ``W ± U``, ``U ~ N(0, sigma² I)`` (Zhang, Li, Ju 2024),
 averaged over the pair, or at ``W + U`` only with ``nso_one_sided``. The noise of model ``seed``
 comes from its own generator (``_noise_generators``), a stream separate from the minibatch one,
-drawn parameter by parameter in ``named_parameters`` order, so both engines draw the same U.
+one flat draw per step split in ``named_parameters`` order, so both engines draw the same U.
 ``"none"`` runs the plain ``backward()`` step and draws nothing.
 """
 
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import math
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -88,10 +89,13 @@ def _noise_generators(seeds: list[int]) -> list[torch.Generator]:
     return [torch.Generator().manual_seed(derive_seed(NOISE_STREAM, s)) for s in seeds]
 
 
-def _draw_noise(like: Sequence[torch.Tensor], gen: torch.Generator,
-                sigma: float) -> list[torch.Tensor]:
-    """``U ~ N(0, sigma² I)`` shaped like ``like`` (one model's parameters, in order)."""
-    return [sigma * torch.randn(t.shape, generator=gen, dtype=t.dtype) for t in like]
+def _draw_noise(shapes: Sequence[torch.Size], gens: Sequence[torch.Generator], sigma: float,
+                dtype: torch.dtype) -> list[torch.Tensor]:
+    """``U ~ N(0, sigma² I)`` for each generator's model: one flat draw per model, split into
+    its parameters in order. Returns one ``(len(gens), *shape)`` tensor per parameter."""
+    sizes = [math.prod(s) for s in shapes]
+    flat = sigma * torch.stack([torch.randn(sum(sizes), generator=g, dtype=dtype) for g in gens])
+    return [t.reshape(len(gens), *s) for t, s in zip(flat.split(sizes, 1), shapes, strict=True)]
 
 
 def _pair_mean(a: Sequence[torch.Tensor], b: Sequence[torch.Tensor]) -> list[torch.Tensor]:
@@ -170,8 +174,7 @@ def sharpness_grad_batched(loss_of: Callable[[Params], torch.Tensor], params: Pa
         norm = torch.stack([t.flatten(1).pow(2).sum(1) for t in g]).sum(0).sqrt()
         scale = spec.sam_rho / (norm + SAM_EPS)
         return list(grad_at([t * scale.view(-1, *[1] * (t.dim() - 1)) for t in g]))
-    draws = [_draw_noise([v[0] for v in leaves], gen, spec.nso_sigma) for gen in noise]
-    u = [torch.stack(per_param) for per_param in zip(*draws, strict=True)]
+    u = _draw_noise([v.shape[1:] for v in leaves], noise, spec.nso_sigma, leaves[0].dtype)
     g_plus = grad_at(u)
     return list(g_plus) if spec.nso_one_sided else _pair_mean(g_plus, grad_at(u, -1.0))
 
@@ -283,7 +286,8 @@ def sharpness_grad_loop(loss_of: Callable[[], torch.Tensor], params: list[torch.
         norm = torch.stack([t.pow(2).sum() for t in g]).sum().sqrt()
         scale = spec.sam_rho / (norm + SAM_EPS)
         return list(grad_at([t * scale for t in g]))
-    u = _draw_noise(params, noise, spec.nso_sigma)
+    u = [t[0] for t in _draw_noise([p.shape for p in params], [noise], spec.nso_sigma,
+                                   params[0].dtype)]
     g_plus = grad_at(u)
     return list(g_plus) if spec.nso_one_sided else _pair_mean(g_plus, grad_at(u, -1.0))
 

@@ -14,7 +14,8 @@ the fitted eigenvalues Λ*; parameters outside Linear layers, e.g. embeddings, a
 the score and the fitted state records the covered share).
 
 Self-influence (``Fitted.self_influence``, §3.7): ``a_kk = -u_kᵀ (H + damping I)^-1 u_k`` for the
-unit gradient ``u_k``, solved with the same solver when ``K·d <= SELF_INFLUENCE_MAX``.
+unit gradient ``u_k``, solved with the same solver when ``K·d <= SELF_INFLUENCE_MAX`` (CG and
+LiSSA only on tasks with flipped labels, where ``mislabel_auc`` reads it).
 """
 
 from __future__ import annotations
@@ -110,11 +111,17 @@ class Influence(GradientMethod):
         if self.solver == "ekfac":
             return self._fit_ekfac(ctx.model, tg)
         hvp, d = make_hvp(ctx.model, tg.params, self.hessian)
-        own = tg.units.numel() <= SELF_INFLUENCE_MAX
+        task = getattr(ctx, "task", None)
+        own = tg.units.numel() <= SELF_INFLUENCE_MAX and self._wants_self(task)
         state: dict = {"d": d, "self_influence_computed": own}
         U = self._solve(hvp, d, [tg.target, tg.units] if own else [tg.target], ctx.seed, state)
         self_inf = -(tg.units * U[1].T).sum(1) if own else None
         return additive_fitted(-(tg.units @ U[0]), tg.phi, state, self_inf)
+
+    def _wants_self(self, task) -> bool:
+        """Self-influence costs K extra right-hand sides: iterative solvers pay it only where
+        ``mislabel_auc`` reads it (tasks with flipped labels; no task = a direct call)."""
+        return self.solver == "exact" or task is None or task.flipped is not None
 
     def _solve(self, hvp, d: int, rows: list[torch.Tensor], seed: int,
                state: dict) -> list[torch.Tensor]:

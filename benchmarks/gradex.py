@@ -1,0 +1,183 @@
+"""First-order (GradEx) estimates of F(s) at the full-set model W0 (METHODS.md §2.8).
+
+The network is linearised at W0 and the displacement restricted to ``W - W0 = P z``:
+``f_W(x) ~ f_W0(x) + Psi(x) z`` with ``Psi(x) = J_W0(x) P (c, k)``. Training on subset s becomes
+the convex k-dimensional GLM of ``gradex_solve.solve`` (multinomial logistic regression with the
+base logits as a fixed offset and the task's per-example weights), and the estimate of the
+target quantity is the loss (or correctness) of ``f_W0(x_t) + Psi(x_t) z*_s`` (§2.8, step 3).
+Features are computed once, in float64; every subset then costs one small solve.
+
+``relative_error`` is the §3.4 formula shared by the ``relerr`` metric and RE_lin.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass, fields, replace
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch.func import functional_call, jacrev, vmap
+
+from .fullmodel import TrainedModel
+from .gradex_solve import Solution, solve
+from .spec import SpecError
+
+PROJECTIONS = ("rademacher", "gaussian", "identity")
+MAX_DENSE_P = 2**26  # entries of P materialised once; larger P is regenerated per chunk
+
+
+@dataclass(frozen=True)
+class GradExConfig:
+    """``proj_dim`` = k (ignored for ``projection="identity"``, P = I), ``lam_z`` the ridge on
+    z, ``n_subsets`` = m labels the oracle produces, ``projection`` the kind of P."""
+
+    proj_dim: int
+    lam_z: float
+    n_subsets: int
+    projection: str = "rademacher"
+
+    def validate(self) -> GradExConfig:
+        if self.projection not in PROJECTIONS:
+            raise SpecError(f"invalid config field gradex.projection: {self.projection!r} not "
+                            f"in {PROJECTIONS}")
+        if self.proj_dim < 1 or self.n_subsets < 1:
+            raise SpecError("invalid config field gradex.proj_dim/n_subsets: must be >= 1")
+        if not (self.lam_z > 0 and math.isfinite(self.lam_z)):
+            raise SpecError(f"invalid config field gradex.lam_z: {self.lam_z!r} must be > 0")
+        return self
+
+
+# Per-profile defaults. lam_z = 1e-2 was chosen by the relative error (§3.4) of the estimates
+# on the FITTING subsets of modular-addition quick (retrained labels; evaluation subsets never
+# used), sweeping {1e-3, 1e-2, 1e-1, 1, 10} at k = 256 (table in the module's reply/bench note:
+# benchmarks/bench_gradex.py --sweep). The quick m is capped by the number of distinct subsets.
+PROFILE_DEFAULTS = {
+    "tiny": GradExConfig(proj_dim=32, lam_z=1e-2, n_subsets=64),
+    "quick": GradExConfig(proj_dim=256, lam_z=1e-2, n_subsets=2000),
+    "paper": GradExConfig(proj_dim=1024, lam_z=1e-2, n_subsets=5000),
+}
+ALIASES = {"k": "proj_dim", "m": "n_subsets", "lam": "lam_z", "proj": "projection"}
+
+
+def gradex_config(profile: str, overrides: dict | None = None) -> GradExConfig:
+    """The profile's defaults with ``overrides`` (field names or aliases k, m, lam, proj);
+    a value of 0 (or None) keeps the default. Unknown fields raise SpecError."""
+    base = PROFILE_DEFAULTS.get(profile, PROFILE_DEFAULTS["quick"])
+    valid = [f.name for f in fields(GradExConfig)]
+    out = {}
+    for name, value in (overrides or {}).items():
+        field = ALIASES.get(name, name)
+        if field not in valid:
+            raise SpecError(f"invalid config field gradex.{name}: not one of "
+                            f"{valid + sorted(ALIASES)}")
+        if value not in (0, None, ""):
+            out[field] = _typed(field, value)
+    return replace(base, **out).validate()
+
+
+def _typed(field: str, value):
+    kind = {"proj_dim": int, "n_subsets": int, "lam_z": float, "projection": str}[field]
+    try:
+        if kind is int and float(value) != int(float(value)):
+            raise ValueError
+        return kind(float(value)) if kind is int else kind(value)
+    except (TypeError, ValueError):
+        raise SpecError(f"invalid config field gradex.{field}: {value!r} is not "
+                        f"{kind.__name__}") from None
+
+
+@dataclass(frozen=True)
+class Features:
+    """float64 features at W0: ``base (n, c)`` logits and ``psi (n, c, k)`` projected Jacobians
+    of the training examples, ``base_t``/``psi_t`` of the targets, labels ``y``/``yt``."""
+
+    base: torch.Tensor
+    psi: torch.Tensor
+    y: torch.Tensor
+    base_t: torch.Tensor
+    psi_t: torch.Tensor
+    yt: torch.Tensor
+
+    @property
+    def k(self) -> int:
+        return self.psi.shape[-1]
+
+
+def projected_jacobians(module, params: dict[str, torch.Tensor], X: torch.Tensor, project,
+                        chunk: int = 64) -> torch.Tensor:
+    """``J(x) P`` for every input: ``(n, c, k)``; ``project: (r, d) -> (r, k)`` (§2.8 step 1).
+
+    The Jacobian of each chunk (``vmap(jacrev)``, flattened in ``params`` order) is projected
+    before the next is computed, so ``(n, c, d)`` is never held."""
+    names = list(params)
+
+    def f(p: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+        return functional_call(module, p, (x[None],))[0]
+
+    jac = vmap(jacrev(f), in_dims=(None, 0))
+    out = []
+    for s in range(0, X.shape[0], chunk):
+        J = jac(params, X[s:s + chunk])
+        J = torch.cat([J[k].flatten(2) for k in names], dim=2)  # (r, c, d)
+        out.append(project(J.flatten(0, 1)).view(J.shape[0], J.shape[1], -1))
+    return torch.cat(out)
+
+
+def projection(d: int, config: GradExConfig, key: str):
+    """``(r, d) -> (r, k)``: identity, or ``x @ P`` with P from ``Projector`` seeded by
+    ``key`` (materialised once when it has at most ``MAX_DENSE_P`` entries)."""
+    if config.projection == "identity":
+        return lambda G: G
+    from methods._common.grads import Projector
+
+    proj = Projector(d, config.proj_dim, key, config.projection, dtype=torch.float64)
+    if d * config.proj_dim > MAX_DENSE_P:
+        return proj
+    P = proj.matrix()
+    return lambda G: G @ P
+
+
+def features(tm: TrainedModel, config: GradExConfig, key: str) -> Features:
+    """Base logits and projected Jacobians at W0 for training examples and targets."""
+    module = copy.deepcopy(tm.module).double()
+    params = {k: v.detach().double() for k, v in tm.params.items()}
+    X, Xt = tm.inputs()
+    d = sum(p.numel() for p in params.values())
+    project = projection(d, config, key)
+    with torch.no_grad():
+        base, base_t = (functional_call(module, params, (z,)) for z in (X, Xt))
+    psi = projected_jacobians(module, params, X, project)
+    psi_t = projected_jacobians(module, params, Xt, project)
+    return Features(base, psi, tm.problem.y, base_t, psi_t, tm.yt)
+
+
+def solve_subsets(feat: Features, weights: np.ndarray, lam_z: float, tol: float = 1e-8
+                  ) -> Solution:
+    """``z*`` of every subset: ``weights (B, n)`` per-example training weights (rows sum to 1,
+    ``task.example_weights``), so the objective is the weighted mean loss + (lam_z/2)||z||²."""
+    W = torch.as_tensor(weights, dtype=torch.float64)
+    return solve(feat.psi, feat.base, feat.y, W, lam_z, tol)
+
+
+def estimate(feat: Features, Z: torch.Tensor, batch: int = 256) -> dict[str, np.ndarray]:
+    """Estimated outputs of each subset's linearised model on the targets (§2.8 step 3):
+    ``{"loss": (B, n_t), "correct": (B, n_t)}``, cross-entropy and argmax correctness."""
+    loss, correct = [], []
+    yt = feat.yt
+    for s in range(0, Z.shape[0], batch):
+        z = Z[s:s + batch]
+        logits = feat.base_t[None] + torch.einsum("tck,bk->btc", feat.psi_t, z)
+        ce = F.cross_entropy(logits.flatten(0, 1), yt.repeat(len(z)), reduction="none")
+        loss.append(ce.view(len(z), -1))
+        correct.append((logits.argmax(-1) == yt).double())
+    return {"loss": torch.cat(loss).numpy(), "correct": torch.cat(correct).numpy()}
+
+
+def relative_error(true: np.ndarray, approx: np.ndarray, eps: float = 1e-8) -> np.ndarray:
+    """Elementwise squared relative error of METHODS.md §3.4 (mean it and x100 for %):
+    ``(|true - approx| / (max(|true|, |approx|) + eps))²``."""
+    true, approx = np.asarray(true, np.float64), np.asarray(approx, np.float64)
+    return (np.abs(true - approx) / (np.maximum(np.abs(true), np.abs(approx)) + eps)) ** 2

@@ -1,0 +1,160 @@
+"""Batched float64 solver of the GradEx GLM (METHODS.md §2.8, step 2).
+
+For each subset b: ``z*_b = argmin_z sum_i W[b, i] CE(base_i + Psi_i z, y_i) + (lam/2)||z||²``,
+multinomial logistic regression with a fixed offset and one z shared by the classes. B subsets
+are solved together: logits of all of them come from one ``(n c, k) @ (k, B)`` product.
+
+Method: damped (quasi-)Newton. The Hessian at z = 0 of subset b is
+``sum_g W[b, g] H_g + lam I``, where examples are grouped by their column of weights (all
+subsets weight a group alike, e.g. the examples of one unit), so ``H_g`` (k x k) is computed
+once for all subsets. Steps ``-H^-1 grad`` use that matrix (a chord method: cheap, linear
+convergence), with an Armijo backtracking line search; subsets still unconverged every
+``refresh`` iterations get their exact Hessian at the current z (Newton). Converged when the
+KKT residual ``||grad|| <= tol`` (1e-8, §2.8 Numerics).
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+MAX_GROUP_ENTRIES = 2**25  # G k² floats of group Hessians; beyond, Hessians per subset
+ARMIJO = 1e-4
+
+
+@dataclass(frozen=True)
+class Solution:
+    """``Z (B, k)``; ``residual (B,)`` = final ||grad||; ``iterations`` = most of any batch."""
+
+    Z: torch.Tensor
+    residual: torch.Tensor
+    iterations: int
+
+    @property
+    def max_residual(self) -> float:
+        return float(self.residual.max()) if len(self.residual) else 0.0
+
+
+@dataclass(frozen=True)
+class _Problem:
+    A: torch.Tensor  # (n c, k) flattened Psi
+    base: torch.Tensor  # (n, c)
+    y: torch.Tensor  # (n,)
+    lam: float
+
+
+def value_grad(pb: _Problem, W: torch.Tensor, Z: torch.Tensor
+               ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Objective ``(B,)`` and gradient ``(k, B)``; ``W (n, B)`` weights, ``Z (k, B)``."""
+    n, c = pb.base.shape
+    logits = pb.base[:, :, None] + (pb.A @ Z).view(n, c, -1)
+    lse = torch.logsumexp(logits, 1)
+    rows = torch.arange(n)
+    f = (W * (lse - logits[rows, pb.y])).sum(0) + 0.5 * pb.lam * (Z * Z).sum(0)
+    R = torch.exp(logits - lse[:, None, :])
+    R[rows, pb.y] -= 1.0
+    R *= W[:, None, :]
+    return f, pb.A.T @ R.view(n * c, -1) + pb.lam * Z
+
+
+def hessian(pb: _Problem, w: torch.Tensor, z: torch.Tensor | None) -> torch.Tensor:
+    """``sum_i w_i Psi_iᵀ (diag p_i - p_i p_iᵀ) Psi_i`` (k x k) at z (None: z = 0)."""
+    n, c = pb.base.shape
+    keep = w > 0
+    A = pb.A.view(n, c, -1)[keep]
+    logits = pb.base[keep] + (A @ z if z is not None else 0.0)
+    p = torch.softmax(logits, -1) * w[keep, None]  # w_i p_i
+    Q = torch.einsum("ick,ic->ik", A, p)
+    Aw = (A * p[..., None]).flatten(0, 1)
+    return Aw.T @ A.flatten(0, 1) - Q.T @ (Q / w[keep, None])
+
+
+class _BaseHessians:
+    """Hessians at z = 0 without the ridge for rows of ``W (m, n)``: examples with equal
+    weight columns form groups (e.g. the examples of one unit), whose Hessians are computed
+    once; with too many groups for memory, each subset's Hessian is computed directly."""
+
+    def __init__(self, pb: _Problem, W: torch.Tensor) -> None:
+        k = pb.A.shape[1]
+        pattern, inv = np.unique(W.T.numpy(), axis=0, return_inverse=True)  # (G, m), (n,)
+        self.pb, self.W, self.k = pb, W, k
+        self.Hg = None
+        if len(pattern) * k * k <= MAX_GROUP_ENTRIES:
+            inv = torch.as_tensor(inv.reshape(-1))
+            self.pattern = torch.as_tensor(pattern)
+            self.Hg = torch.stack([hessian(pb, (inv == g).double(), None)
+                                   for g in range(len(pattern))]).view(len(pattern), -1)
+
+    def rows(self, lo: int, hi: int) -> torch.Tensor:
+        """``(hi - lo, k, k)``."""
+        if self.Hg is None:
+            return torch.stack([hessian(self.pb, w, None) for w in self.W[lo:hi]])
+        return (self.pattern[:, lo:hi].T @ self.Hg).view(-1, self.k, self.k)
+
+
+def _cholesky(H: torch.Tensor, lam: float) -> torch.Tensor:
+    eye = torch.eye(H.shape[-1], dtype=H.dtype)
+    return torch.linalg.cholesky(0.5 * (H + H.mT) + lam * eye)
+
+
+def _line_search(pb: _Problem, W, Z, f, g, D) -> tuple[torch.Tensor, ...]:
+    """Armijo backtracking per column from step 1; returns the accepted (Z, f, g)."""
+    slope = (g * D).sum(0)
+    t = torch.ones(Z.shape[1], dtype=Z.dtype)
+    for _ in range(50):
+        Zn = Z + D * t
+        fn, gn = value_grad(pb, W, Zn)
+        ok = fn <= f + ARMIJO * t * slope + 1e-13 * f.abs()
+        if ok.all():
+            break
+        t = torch.where(ok, t, t / 2)
+    return Zn, fn, gn
+
+
+def _solve_batch(pb: _Problem, W: torch.Tensor, H0: torch.Tensor, tol: float, max_iter: int,
+                 refresh: int) -> tuple[torch.Tensor, torch.Tensor, int]:
+    """One batch: ``W (n, B)``, ``H0 (B, k, k)`` ridge-free Hessians at 0."""
+    k, B = pb.A.shape[1], W.shape[1]
+    L = _cholesky(H0, pb.lam)
+    Z = torch.zeros(k, B, dtype=torch.float64)
+    f, g = value_grad(pb, W, Z)
+    res = g.norm(dim=0)
+    it = 0
+    for it in range(1, max_iter + 1):
+        act = torch.nonzero(res > tol).flatten()
+        if not len(act):
+            break
+        if it % refresh == 0:
+            H = torch.stack([hessian(pb, W[:, b], Z[:, b]) for b in act.tolist()])
+            L[act] = _cholesky(H, pb.lam)
+        D = -torch.cholesky_solve(g[:, act].T[..., None], L[act])[..., 0].T
+        Z[:, act], f[act], g[:, act] = _line_search(pb, W[:, act], Z[:, act], f[act],
+                                                    g[:, act], D)
+        res[act] = g[:, act].norm(dim=0)
+    return Z.T, res, it
+
+
+def solve(psi: torch.Tensor, base: torch.Tensor, y: torch.Tensor, W: torch.Tensor, lam: float,
+          tol: float = 1e-8, max_iter: int = 200, refresh: int = 8,
+          batch: int | None = None) -> Solution:
+    """z* of every subset: ``psi (n, c, k)``, ``base (n, c)``, ``W (m, n)`` weights."""
+    n, c, k = psi.shape
+    pb = _Problem(psi.reshape(n * c, k), base, y, float(lam))
+    batch = batch or max(8, min(256, 2**24 // (k * k)))
+    H0 = _BaseHessians(pb, W)
+    Zs, res, iters = [], [], 0
+    for s in range(0, W.shape[0], batch):
+        Wb = W[s:s + batch]
+        Z, r, it = _solve_batch(pb, Wb.T.contiguous(), H0.rows(s, s + len(Wb)), tol, max_iter,
+                                refresh)
+        Zs.append(Z)
+        res.append(r)
+        iters = max(iters, it)
+    sol = Solution(torch.cat(Zs), torch.cat(res), iters)
+    if sol.max_residual > tol:
+        warnings.warn(f"GradEx solve: max KKT residual {sol.max_residual:.2e} > {tol:.0e} "
+                      f"after {max_iter} iterations", stacklevel=2)
+    return sol
