@@ -15,6 +15,7 @@ from leaderboard import build
 from leaderboard.render import write_all
 
 from . import agreement
+from .ablation import trace_rows
 from .diagnostics import summarise_ground_truth
 from .executors import fill_ground_truth
 from .groundtruth import open_store
@@ -59,6 +60,9 @@ def run_task_cell(task: Task, workers: int, batch: int, engine: str,
     run = CellRun(records, preds, diag)
     if kernelsm.has_c1(task.spec.name, task.overrides):
         add_c1(run, task)
+    if kernelsm.is_ablation(task.overrides):
+        probes = kernelsm.ABLATION[task.spec.profile].probes
+        run.records.append({"rows": trace_rows(task, store, probes)})
     if kernelsm.has_selection(task.spec.name, task.overrides):
         rows = run_selection(task, store, kernelsm.SELECTION_METHODS, kernelsm.SELECTION)
         run.records.append({"rows": rows})

@@ -19,6 +19,8 @@ from .engine import Params, Problem, batched_forward, train
 from .registry import TASKS
 from .spec import PROFILES, SpecError, TaskSpec, apply_overrides, parse_value
 
+VARIANT_PREFIXES = ("params.", "train.")
+
 
 class Task(ABC):
     """One benchmark task built from a frozen spec."""
@@ -57,8 +59,9 @@ class Task(ABC):
 
     @property
     def label(self) -> str:
-        """Display name: the registry name plus non-default overrides of the variant."""
-        variant = {k: v for k, v in self.overrides.items() if k.startswith("params.")}
+        """Display name: the registry name plus the variant's ``params.*`` and ``train.*``
+        overrides (design overrides change sizes, not the task)."""
+        variant = {k: v for k, v in self.overrides.items() if k.startswith(VARIANT_PREFIXES)}
         if not variant:
             return self.spec.name
         inner = ",".join(f"{k.split('.', 1)[1]}={v}" for k, v in sorted(variant.items()))
@@ -66,8 +69,10 @@ class Task(ABC):
 
     @property
     def params_json(self) -> str:
-        return json.dumps({k.split(".", 1)[1]: v for k, v in sorted(self.overrides.items())
-                           if k.startswith("params.")})
+        """The variant as JSON: ``params.*`` keys without their prefix, ``train.*`` with it."""
+        return json.dumps({k.split(".", 1)[1] if k.startswith("params.") else k: v
+                           for k, v in sorted(self.overrides.items())
+                           if k.startswith(VARIANT_PREFIXES)})
 
     def example_weights(self, masks: np.ndarray) -> np.ndarray:
         """Per-example training weights ``(B, n_train)`` of subsets (METHODS.md §0)."""

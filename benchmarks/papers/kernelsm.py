@@ -16,7 +16,9 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from ..ablation import AblationDesign
 from ..selection import SelectionDesign
+from .kernelsm_c5 import c5_rows
 
 TASKS = ("modular-addition", "modular-quad")
 OVERLAP_TASK = "modular-addition"
@@ -77,7 +79,7 @@ def cells(profile: str) -> list[tuple[str, dict]]:
     """(task name, overrides) pairs that ``replicate`` runs at ``profile``."""
     out = [(t, {}) for t in TASKS + SAMPLE_LEVEL + FLIPPED]
     out += [(OVERLAP_TASK, {"params.overlap": rho}) for rho in OVERLAPS[profile]]
-    return out
+    return out + ABLATION[profile].cells()
 
 
 SELECTION = SelectionDesign(groups=4, max_drop=4, random_draws=5)
@@ -94,6 +96,27 @@ SELECTION_METHODS: tuple[tuple[str, dict], ...] = (
 )
 
 
+RECIPES = (("adamw", {}), ("sam", {"train.sharpness": "sam"}),
+           ("nso", {"train.sharpness": "nso"}))
+ABLATION = {
+    "tiny": AblationDesign("modular-addition", RECIPES, (20, 40), (
+        ("design.n_fit", 12), ("design.n_eval", 8), ("design.loo", False))),
+    "quick": AblationDesign("modular-addition", RECIPES, (500, 1000, 2000), (
+        ("design.n_fit", 48), ("design.n_eval", 32), ("design.loo", False))),
+    "paper": AblationDesign("modular-addition", RECIPES, (9250, 18500, 27750, 37000), ()),
+}
+ABLATION_METHODS: tuple[tuple[str, dict], ...] = (
+    ("linear_surrogate", {"fit_type": "ridge"}),
+    ("kernel_sm", {}),
+    ("influence", {}),
+)
+
+
+def is_ablation(overrides: dict | None) -> bool:
+    """Ablation cells are the ones that override the training recipe."""
+    return any(k.startswith("train.") for k in overrides or {})
+
+
 def has_c1(task: str, overrides: dict | None = None) -> bool:
     """C1 is checked at task level on the modular cells without an overlap variant."""
     return task in TASKS and not overrides
@@ -108,6 +131,8 @@ def methods_for(task: str, overrides: dict | None = None) -> tuple[tuple[str, di
     """The (method, params) rows ``replicate`` runs on a task cell."""
     if task in FLIPPED:
         return FLIP_METHODS
+    if is_ablation(overrides):
+        return ABLATION_METHODS
     if task in SAMPLE_LEVEL:
         return METHODS + SAMPLE_EXTRAS
     return METHODS + (TASK_EXTRAS if not overrides else ())
@@ -132,10 +157,12 @@ def _value(df: pd.DataFrame, label: str, metric: str, variant: str) -> float:
 
 
 def claims(results: pd.DataFrame, profile: str) -> list[ClaimRow]:
-    """C1 (where IF/linear rows exist), C2 and C3 on every task of ``profile``."""
-    rows: list[ClaimRow] = []
+    """C5 on the ablation; C1 (where IF/linear rows exist), C2, C3 and C6 (where selection
+    rows exist) on every main cell of ``profile`` (not the ablation or flipped-label ones)."""
     df = results[results.profile == profile]
-    for task, g in df.groupby("task", sort=True):
+    rows: list[ClaimRow] = c5_rows(df, ClaimRow)
+    main = ~df.task_family.isin(FLIPPED) & ~df.task_params.fillna("").str.contains('"train.')
+    for task, g in df[main].groupby("task", sort=True):
         for label, (what, paper) in C1_PAPER.items():
             r = _value(g, label, "loo_corr", "pearson_pooled")
             if r == r:

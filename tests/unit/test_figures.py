@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 import figures
-from figures import fig_interaction_gap, fig_pred_vs_true
+from figures import fig_ablation, fig_interaction_gap, fig_pred_vs_true
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 # (method, method_key, label) -> LDS at overlap 0.0 and 0.5
@@ -96,7 +96,7 @@ def csvs(tmp_path: Path) -> tuple[Path, Path]:
 
 def test_registry_discovers_all_figures() -> None:
     assert set(figures.FIGURES) == {"lds_by_method", "pred_vs_true", "interaction_gap",
-                                    "c1_scatter"}
+                                    "c1_scatter", "ablation"}
     assert figures.SOURCES["c1_scatter"] == "scores"
     assert figures.SOURCES["pred_vs_true"] == "predictions"
     assert figures.SOURCES["lds_by_method"] == "results"
@@ -166,3 +166,16 @@ def test_c1_scatter_reports_pooled_pearson(tmp_path: Path) -> None:
     assert [p.name for p in paths] == ["c1_scatter.png"]
     titles = [ax.get_title() for ax in figures.FIGURES["c1_scatter"](df).axes]
     assert titles[0].endswith("r = 1.000") and titles[1].endswith("r = -1.000")
+
+
+def test_ablation_figure_reads_recipe_and_steps() -> None:
+    rows = []
+    for recipe, steps, value in (("none", 500, 10.0), ("none", 1000, 100.0), ("sam", 500, 5.0)):
+        params = {"train.steps": steps} | ({"train.sharpness": recipe} if recipe != "none"
+                                           else {})
+        rows.append({"task_params": json.dumps(params), "metric": "hessian_trace",
+                     "variant": "hutchinson", "method": "model", "value": value})
+    df = pd.DataFrame(rows)
+    sel = fig_ablation.select(df)
+    assert sorted(zip(sel.recipe, sel.steps)) == [("none", 500), ("none", 1000), ("sam", 500)]
+    assert fig_ablation.make(df).axes[0].get_yscale() == "log"

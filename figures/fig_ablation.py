@@ -1,0 +1,66 @@
+"""Hessian-regularisation ablation (claim C5), three panels against training length.
+
+Hessian trace of the full-set model (log scale), the linear surrogate's residual (repo NE), and
+LDS of the linear surrogate, influence and KernelSM; one colour per recipe (AdamW, SAM, NSO),
+one line style per method in the LDS panel. Drawn from ``results.csv`` rows of cells whose
+variant sets ``train.steps``.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+from matplotlib.figure import Figure
+
+SLUG = "ablation"
+SOURCE = "results"
+RECIPES = {"none": "AdamW", "sam": "SAM", "nso": "NSO"}
+METHODS = {"linear_surrogate": "-", "influence": ":", "kernel_sm": "--"}
+
+
+def select(df: pd.DataFrame) -> pd.DataFrame:
+    """Ablation rows with their recipe and training length as columns."""
+    params = df["task_params"].fillna("{}").map(
+        lambda t: json.loads(t) if isinstance(t, str) and t.startswith("{") else {})
+    keep = params.map(lambda p: "train.steps" in p)
+    out = df[keep].copy()
+    out["recipe"] = params[keep].map(lambda p: p.get("train.sharpness", "none"))
+    out["steps"] = params[keep].map(lambda p: int(p["train.steps"]))
+    out["value"] = pd.to_numeric(out["value"], errors="coerce")
+    return out
+
+
+def _lines(ax, rows: pd.DataFrame, style: str = "-", label_suffix: str = "") -> None:
+    for i, (recipe, name) in enumerate(RECIPES.items()):
+        r = rows[rows.recipe == recipe].groupby("steps").value.first().sort_index()
+        if len(r):
+            ax.plot(r.index, r.values, style, marker="o", color=f"C{i}",
+                    label=name + label_suffix)
+
+
+def make(df: pd.DataFrame) -> Figure:
+    """Trace, residual and LDS against training steps."""
+    data = select(df)
+    if data.empty:
+        raise ValueError("no ablation rows to plot")
+    fig = Figure(figsize=(13, 3.8), layout="constrained")
+    ax_tr, ax_ne, ax_lds = fig.subplots(1, 3)
+    _lines(ax_tr, data[data.metric == "hessian_trace"])
+    ax_tr.set_yscale("log")
+    ax_tr.set_title("Hessian trace (full-set model, Hutchinson)", fontsize=9)
+    linear = data[(data.method == "linear_surrogate") & (data.metric == "residual")
+                  & (data.variant == "repo")]
+    _lines(ax_ne, linear)
+    ax_ne.set_title("Linear surrogate residual (repo NE)", fontsize=9)
+    for method, style in METHODS.items():
+        rows = data[(data.method == method) & (data.metric == "lds")
+                    & (data.variant == "spearman")]
+        _lines(ax_lds, rows, style, f" · {method}")
+    ax_lds.set_title("LDS (solid linear, dotted IF, dashed KernelSM)", fontsize=9)
+    for ax in (ax_tr, ax_ne, ax_lds):
+        ax.set_xlabel("training steps", fontsize=8)
+        ax.tick_params(labelsize=7)
+    ax_tr.legend(fontsize=7)
+    fig.suptitle("C5: Hessian regularisation vs training length (modular addition)")
+    return fig
