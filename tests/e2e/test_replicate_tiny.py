@@ -5,7 +5,9 @@ import sys
 
 import pandas as pd
 
-REQUIRED_METRICS = {"lds", "loo_corr", "residual"}
+REQUIRED_METRICS = {"lds", "loo_corr", "residual", "selection", "if_agreement",
+                    "hessian_trace"}
+CLAIMS = ("C1 scores", "C2 LDS KernelSM > linear", "C5 plain training", "C6 selection")
 
 
 def test_replicate_tiny_end_to_end(tmp_path):
@@ -16,7 +18,7 @@ def test_replicate_tiny_end_to_end(tmp_path):
            "--task", "modular-addition", "--out", str(out)]
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "C2 LDS KernelSM > linear" in proc.stdout
+    assert all(claim in proc.stdout for claim in CLAIMS), proc.stdout[-3000:]
     df = pd.read_csv(out / "results.csv")
     assert set(df.task_family) == {"modular-addition"}
     assert "modular-addition[overlap=0.5]" in set(df.task)
@@ -25,8 +27,10 @@ def test_replicate_tiny_end_to_end(tmp_path):
     lds = df[(df.metric == "lds")]
     assert lds.value.between(-1, 1).all() and (lds.n_targets > 0).all()
     assert "## modular-addition" in (out / "LEADERBOARD.md").read_text()
+    assert "modular-addition[sharpness=sam,steps=40]" in set(df.task)  # the C5 ablation
+    assert (out / "scores.csv").exists()  # C1 unit scores for the scatter figure
     gt = pd.read_csv(out / "groundtruth.csv")
-    assert len(gt) == 2 and gt.mean_acc.between(0, 1).all() and (gt.chance_acc == 1 / 11).all()
+    assert len(gt) == 2 + 6 and gt.mean_acc.between(0, 1).all() and (gt.chance_acc == 1 / 11).all()
     assert (out / "index.html").read_text().lower().startswith("<!doctype html>")
     assert any(p.suffix == ".png" and p.stat().st_size > 0 for p in (out / "figures").iterdir())
     # a second run with a warm cache trains nothing and reproduces the same numbers

@@ -177,5 +177,6 @@ def test_ablation_figure_reads_recipe_and_steps() -> None:
                      "variant": "hutchinson", "method": "model", "value": value})
     df = pd.DataFrame(rows)
     sel = fig_ablation.select(df)
-    assert sorted(zip(sel.recipe, sel.steps)) == [("none", 500), ("none", 1000), ("sam", 500)]
+    pairs = sorted(zip(sel.recipe, sel.steps, strict=True))
+    assert pairs == [("none", 500), ("none", 1000), ("sam", 500)]
     assert fig_ablation.make(df).axes[0].get_yscale() == "log"
