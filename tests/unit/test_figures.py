@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 import figures
-from figures import fig_ablation, fig_interaction_gap, fig_pred_vs_true
+from figures import fig_ablation, fig_interaction_gap, fig_pred_vs_true, fig_selection
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 # (method, method_key, label) -> LDS at overlap 0.0 and 0.5
@@ -96,7 +96,7 @@ def csvs(tmp_path: Path) -> tuple[Path, Path]:
 
 def test_registry_discovers_all_figures() -> None:
     assert set(figures.FIGURES) == {"lds_by_method", "pred_vs_true", "interaction_gap",
-                                    "c1_scatter", "ablation"}
+                                    "c1_scatter", "ablation", "selection"}
     assert figures.SOURCES["c1_scatter"] == "scores"
     assert figures.SOURCES["pred_vs_true"] == "predictions"
     assert figures.SOURCES["lds_by_method"] == "results"
@@ -180,3 +180,14 @@ def test_ablation_figure_reads_recipe_and_steps() -> None:
     pairs = sorted(zip(sel.recipe, sel.steps, strict=True))
     assert pairs == [("none", 500), ("none", 1000), ("sam", 500)]
     assert fig_ablation.make(df).axes[0].get_yscale() == "log"
+
+
+def test_selection_figure_draws_methods_and_baselines() -> None:
+    rows = [{"task": "t", "profile": "quick", "metric": "selection", "variant": "loss@k",
+             "method": m, "method_key": k, "method_label": k, "value": v}
+            for m, k, v in (("kernel_sm", "ksm", 1.0), ("baseline", "random-k", 2.0),
+                            ("baseline", "all-units", 0.5))]
+    fig = fig_selection.make(pd.DataFrame(rows))
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["ksm"]
+    assert len(ax.get_lines()) == 2  # random-k and all-units reference lines
