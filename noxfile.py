@@ -68,3 +68,4 @@ def bench(session: nox.Session) -> None:
     _install(session)
     session.run("python", "-m", "benchmarks.bench", *session.posargs)
     session.run("python", "-m", "benchmarks.bench_attribution")
+    session.run("python", "-m", "benchmarks.bench_gradex")

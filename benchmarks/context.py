@@ -8,7 +8,7 @@ import numpy as np
 
 from .fullmodel import TrainedModel, full_model
 from .method import Method, Need
-from .oracle import ORACLES, LabelSet
+from .oracle import LabelSet, make_oracle
 from .spec import derive_seed
 from .store import GroundTruthStore
 from .task import Task
@@ -38,9 +38,8 @@ def build_context(task: Task, store: GroundTruthStore, method: Method) -> Contex
     kwargs: dict = {}
     if Need.FIT_LABELS in method.needs:
         labels = getattr(method, "labels", "retrain")
-        if labels not in ORACLES:
-            raise ValueError(f"unknown label oracle {labels!r}. Available: {sorted(ORACLES)}")
-        kwargs["fit"] = ORACLES[labels](store, task.primary).fit_set()
+        labels_set = make_oracle(labels, task, store, task.primary).fit_set()
+        kwargs["fit"] = labels_set.head(getattr(method, "max_labels", 0))
     if Need.LOO in method.needs:
         kwargs["full"] = store.mean(task.primary, "full")[0]
         kwargs["loo"] = store.mean(task.primary, "loo")

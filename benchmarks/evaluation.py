@@ -20,7 +20,8 @@ class Evaluation:
     """What a metric may read. Shapes: ``eval_masks (m_e, K)``, ``eval_F (m_e, n_targets)``
     (seed-averaged truth), ``predictions (m_e, n_targets)``, ``scores (K, n_targets)``,
     ``loo_delta (K, n_targets)`` = F(1) - F(1 - e_k) from retraining; ``self_influence (K,)``
-    from the method (if it has one) and ``flipped (K,)`` from the task (if it has label noise)."""
+    from the method (if it has one) and ``flipped (K,)`` from the task (if it has label noise);
+    ``method_state``: the method's fitted state (e.g. GradEx's ``re_lin``), or None."""
 
     eval_masks: np.ndarray
     eval_F: np.ndarray
@@ -30,6 +31,7 @@ class Evaluation:
     seed_key: str
     self_influence: np.ndarray | None = None
     flipped: np.ndarray | None = None
+    method_state: dict | None = None
 
 
 @dataclass(frozen=True)

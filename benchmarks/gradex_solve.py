@@ -4,13 +4,15 @@ For each subset b: ``z*_b = argmin_z sum_i W[b, i] CE(base_i + Psi_i z, y_i) + (
 multinomial logistic regression with a fixed offset and one z shared by the classes. B subsets
 are solved together: logits of all of them come from one ``(n c, k) @ (k, B)`` product.
 
-Method: damped (quasi-)Newton. The Hessian at z = 0 of subset b is
-``sum_g W[b, g] H_g + lam I``, where examples are grouped by their column of weights (all
-subsets weight a group alike, e.g. the examples of one unit), so ``H_g`` (k x k) is computed
-once for all subsets. Steps ``-H^-1 grad`` use that matrix (a chord method: cheap, linear
-convergence), with an Armijo backtracking line search; subsets still unconverged every
-``refresh`` iterations get their exact Hessian at the current z (Newton). Converged when the
-KKT residual ``||grad|| <= tol`` (1e-8, §2.8 Numerics).
+Method: damped (quasi-)Newton from a shared reference point. First the problem with the mean
+weights of all subsets is solved by Newton's method, giving z_ref. Examples are grouped by their
+column of weights (all subsets weight a group alike, e.g. the examples of one unit), so the
+Hessian of subset b at z_ref is ``sum_g W[b, g] H_g(z_ref) + lam I`` with ``H_g`` (k x k)
+computed once for all subsets. Every subset starts at z_ref and steps ``-H^-1 grad`` with that
+matrix (a chord method: cheap, fast linear convergence because subsets' solutions are close),
+with an Armijo backtracking line search; subsets still unconverged every ``refresh``
+iterations get their exact Hessian at the current z (Newton). Converged when the KKT residual
+``||grad|| <= tol`` (1e-8, §2.8 Numerics).
 """
 
 from __future__ import annotations
@@ -72,27 +74,31 @@ def hessian(pb: _Problem, w: torch.Tensor, z: torch.Tensor | None) -> torch.Tens
     return Aw.T @ A.flatten(0, 1) - Q.T @ (Q / w[keep, None])
 
 
-class _BaseHessians:
-    """Hessians at z = 0 without the ridge for rows of ``W (m, n)``: examples with equal
-    weight columns form groups (e.g. the examples of one unit), whose Hessians are computed
-    once; with too many groups for memory, each subset's Hessian is computed directly."""
+class _GroupHessians:
+    """Ridge-free Hessians of rows of ``W (m, n)`` at a shared point z: examples with equal
+    weight columns form groups (e.g. the examples of one unit) whose Hessians ``H_g(z)`` serve
+    every subset; with too many groups for memory, each subset's Hessian is computed directly.
+    """
 
     def __init__(self, pb: _Problem, W: torch.Tensor) -> None:
-        k = pb.A.shape[1]
         pattern, inv = np.unique(W.T.numpy(), axis=0, return_inverse=True)  # (G, m), (n,)
-        self.pb, self.W, self.k = pb, W, k
-        self.Hg = None
-        if len(pattern) * k * k <= MAX_GROUP_ENTRIES:
-            inv = torch.as_tensor(inv.reshape(-1))
-            self.pattern = torch.as_tensor(pattern)
-            self.Hg = torch.stack([hessian(pb, (inv == g).double(), None)
-                                   for g in range(len(pattern))]).view(len(pattern), -1)
+        self.pb, self.W, self.k = pb, W, pb.A.shape[1]
+        self.pattern, self.inv = torch.as_tensor(pattern), torch.as_tensor(inv.reshape(-1))
+        self.grouped = len(pattern) * self.k**2 <= MAX_GROUP_ENTRIES
+        self._cache: tuple[torch.Tensor, torch.Tensor] | None = None
 
-    def rows(self, lo: int, hi: int) -> torch.Tensor:
-        """``(hi - lo, k, k)``."""
-        if self.Hg is None:
-            return torch.stack([hessian(self.pb, w, None) for w in self.W[lo:hi]])
-        return (self.pattern[:, lo:hi].T @ self.Hg).view(-1, self.k, self.k)
+    def _groups(self, z: torch.Tensor) -> torch.Tensor:
+        if self._cache is None or not torch.equal(self._cache[0], z):
+            Hg = torch.stack([hessian(self.pb, (self.inv == g).double(), z)
+                              for g in range(len(self.pattern))])
+            self._cache = (z.clone(), Hg.view(len(Hg), -1))
+        return self._cache[1]
+
+    def rows(self, idx: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """``(len(idx), k, k)`` for global row indices ``idx``, all at ``z (k,)``."""
+        if not self.grouped:
+            return torch.stack([hessian(self.pb, self.W[i], z) for i in idx.tolist()])
+        return (self.pattern[:, idx].T @ self._groups(z)).view(-1, self.k, self.k)
 
 
 def _cholesky(H: torch.Tensor, lam: float) -> torch.Tensor:
@@ -114,12 +120,14 @@ def _line_search(pb: _Problem, W, Z, f, g, D) -> tuple[torch.Tensor, ...]:
     return Zn, fn, gn
 
 
-def _solve_batch(pb: _Problem, W: torch.Tensor, H0: torch.Tensor, tol: float, max_iter: int,
-                 refresh: int) -> tuple[torch.Tensor, torch.Tensor, int]:
-    """One batch: ``W (n, B)``, ``H0 (B, k, k)`` ridge-free Hessians at 0."""
-    k, B = pb.A.shape[1], W.shape[1]
-    L = _cholesky(H0, pb.lam)
-    Z = torch.zeros(k, B, dtype=torch.float64)
+def _solve_batch(pb: _Problem, hess: _GroupHessians, rows: torch.Tensor, z0: torch.Tensor,
+                 tol: float, max_iter: int, refresh: int) -> tuple[torch.Tensor, ...]:
+    """Subsets ``rows`` of ``hess.W`` from ``z0 (k,)``; every ``refresh`` iterations the
+    Hessians of unconverged subsets are rebuilt at their mean z. Returns Z (B, k), residuals,
+    iterations."""
+    W = hess.W[rows].T.contiguous()  # (n, B)
+    L = _cholesky(hess.rows(rows, z0), pb.lam)
+    Z = z0[:, None].repeat(1, len(rows))
     f, g = value_grad(pb, W, Z)
     res = g.norm(dim=0)
     it = 0
@@ -128,8 +136,7 @@ def _solve_batch(pb: _Problem, W: torch.Tensor, H0: torch.Tensor, tol: float, ma
         if not len(act):
             break
         if it % refresh == 0:
-            H = torch.stack([hessian(pb, W[:, b], Z[:, b]) for b in act.tolist()])
-            L[act] = _cholesky(H, pb.lam)
+            L[act] = _cholesky(hess.rows(rows[act], Z[:, act].mean(1)), pb.lam)
         D = -torch.cholesky_solve(g[:, act].T[..., None], L[act])[..., 0].T
         Z[:, act], f[act], g[:, act] = _line_search(pb, W[:, act], Z[:, act], f[act],
                                                     g[:, act], D)
@@ -138,18 +145,20 @@ def _solve_batch(pb: _Problem, W: torch.Tensor, H0: torch.Tensor, tol: float, ma
 
 
 def solve(psi: torch.Tensor, base: torch.Tensor, y: torch.Tensor, W: torch.Tensor, lam: float,
-          tol: float = 1e-8, max_iter: int = 200, refresh: int = 8,
+          tol: float = 1e-8, max_iter: int = 200, refresh: int = 4,
           batch: int | None = None) -> Solution:
     """z* of every subset: ``psi (n, c, k)``, ``base (n, c)``, ``W (m, n)`` weights."""
     n, c, k = psi.shape
     pb = _Problem(psi.reshape(n * c, k), base, y, float(lam))
+    ref = _GroupHessians(pb, W.mean(0, keepdim=True))  # one subset: its exact Hessian
+    z_ref = _solve_batch(pb, ref, torch.tensor([0]), torch.zeros(k, dtype=torch.float64), tol,
+                         max_iter, 1)[0][0]
+    hess = _GroupHessians(pb, W)
     batch = batch or max(8, min(256, 2**24 // (k * k)))
-    H0 = _BaseHessians(pb, W)
     Zs, res, iters = [], [], 0
     for s in range(0, W.shape[0], batch):
-        Wb = W[s:s + batch]
-        Z, r, it = _solve_batch(pb, Wb.T.contiguous(), H0.rows(s, s + len(Wb)), tol, max_iter,
-                                refresh)
+        Z, r, it = _solve_batch(pb, hess, torch.arange(s, min(s + batch, W.shape[0])), z_ref,
+                                tol, max_iter, refresh)
         Zs.append(Z)
         res.append(r)
         iters = max(iters, it)

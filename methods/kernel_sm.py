@@ -15,8 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from benchmarks.method import Fitted, Method, Need
+from benchmarks.oracle import label_source
 from benchmarks.registry import register_method
-from benchmarks.spec import SpecError, derive_seed
+from benchmarks.spec import SpecError, derive_seed, extension
 from benchmarks.subsets import draw_mask
 from methods._common.krr import (
     GAMMA_FACTORS,
@@ -43,6 +44,7 @@ class KernelSM(Method):
     readoff: str = "loo"
     n_mc: int = 10_000
     labels: str = "retrain"
+    max_labels: int = extension(0)
     needs = frozenset({Need.FIT_LABELS})
     tiny = {"n_mc": 500}
 
@@ -53,6 +55,9 @@ class KernelSM(Method):
                 object.__setattr__(self, name, float(v))
 
     def validate(self) -> None:
+        if not isinstance(self.max_labels, int) or self.max_labels < 0:
+            raise SpecError("invalid config field kernel_sm.max_labels: an integer >= 0 "
+                            "(0 = every label the oracle has)")
         for name in ("gamma", "lam"):
             v = getattr(self, name)
             number = isinstance(v, (int, float)) and not isinstance(v, bool)
@@ -69,7 +74,7 @@ class KernelSM(Method):
     @property
     def display(self) -> str:
         tuned = "CV" if "cv" in (self.gamma, self.lam) else f"γ={self.gamma}, λ={self.lam}"
-        suffix = "" if self.labels == "retrain" else f" [{self.labels}]"
+        suffix = label_source(self.labels, self.max_labels)
         return f"KernelSM ({tuned})" + suffix
 
     def fit(self, ctx) -> Fitted:

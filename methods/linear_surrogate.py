@@ -15,8 +15,9 @@ import numpy as np
 from sklearn.linear_model import RidgeCV
 
 from benchmarks.method import Fitted, Method, Need
+from benchmarks.oracle import label_source
 from benchmarks.registry import register_method
-from benchmarks.spec import SpecError
+from benchmarks.spec import SpecError, extension
 
 RIDGE_GRID = tuple(float(a) for a in np.logspace(-4, 3, 15))
 _LABELS = {"ols": "Linear (OLS+intercept)", "ridge": "Linear (ridge CV+intercept)",
@@ -30,16 +31,20 @@ class LinearSurrogate(Method):
 
     fit_type: str = "ols"
     labels: str = "retrain"
+    max_labels: int = extension(0)
     needs = frozenset({Need.FIT_LABELS})
 
     def validate(self) -> None:
+        if not isinstance(self.max_labels, int) or self.max_labels < 0:
+            raise SpecError("invalid config field linear_surrogate.max_labels: an integer >= 0 "
+                            "(0 = every label the oracle has)")
         if self.fit_type not in _LABELS:
             raise SpecError(f"invalid config field linear_surrogate.fit_type: "
                             f"{self.fit_type!r} not in {sorted(_LABELS)}")
 
     @property
     def display(self) -> str:
-        return _LABELS[self.fit_type] + ("" if self.labels == "retrain" else f" [{self.labels}]")
+        return _LABELS[self.fit_type] + label_source(self.labels, self.max_labels)
 
     def fit(self, ctx) -> Fitted:
         S = ctx.fit.masks.astype(np.float64)

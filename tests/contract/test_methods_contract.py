@@ -205,7 +205,7 @@ def _random_evaluation(seed: int, loo: bool = True) -> Evaluation:
     return Evaluation(masks, rng.normal(size=(m, T)), rng.normal(size=(m, T)),
                       rng.normal(size=(K, T)), rng.normal(size=(K, T)) if loo else None,
                       "contract/random", self_influence=-rng.random(K),
-                      flipped=np.arange(K) < 2)
+                      flipped=np.arange(K) < 2, method_state={"re_lin": 1.5})
 
 
 @pytest.mark.parametrize("name", METRICS.names())

@@ -10,7 +10,13 @@ import pandas as pd
 import pytest
 
 import figures
-from figures import fig_ablation, fig_interaction_gap, fig_pred_vs_true, fig_selection
+from figures import (
+    fig_ablation,
+    fig_interaction_gap,
+    fig_label_curve,
+    fig_pred_vs_true,
+    fig_selection,
+)
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 # (method, method_key, label) -> LDS at overlap 0.0 and 0.5
@@ -96,7 +102,8 @@ def csvs(tmp_path: Path) -> tuple[Path, Path]:
 
 def test_registry_discovers_all_figures() -> None:
     assert set(figures.FIGURES) == {"lds_by_method", "pred_vs_true", "interaction_gap",
-                                    "c1_scatter", "ablation", "selection"}
+                                    "c1_scatter", "ablation", "selection",
+                                    "label_curve"}
     assert figures.SOURCES["c1_scatter"] == "scores"
     assert figures.SOURCES["pred_vs_true"] == "predictions"
     assert figures.SOURCES["lds_by_method"] == "results"
@@ -191,3 +198,16 @@ def test_selection_figure_draws_methods_and_baselines() -> None:
     ax = fig.axes[0]
     assert [t.get_text() for t in ax.get_yticklabels()] == ["ksm"]
     assert len(ax.get_lines()) == 2  # random-k and all-units reference lines
+
+
+def test_label_curve_needs_two_label_counts_per_source() -> None:
+    base = {"task": "t", "task_key": "t-1", "profile": "quick", "metric": "lds",
+            "variant": "spearman", "ci_low": 0.1, "ci_high": 0.6}
+    rows = [base | {"method_label": "KernelSM (CV)" + s, "labels": src, "n_labels": n,
+                    "value": v}
+            for s, src, n, v in (("", "retrain", 96, 0.5), (" [m=16]", "retrain", 16, 0.3),
+                                 (" [gradex]", "gradex", 1756, 0.2))]
+    df = pd.DataFrame(rows)
+    assert len(fig_label_curve.select(df)) == 3
+    assert fig_label_curve.select(df[df.labels == "gradex"]).empty
+    assert fig_label_curve.make(df).axes[0].get_xscale() == "log"
