@@ -36,8 +36,10 @@ def summarise_ground_truth(task: Task, store: GroundTruthStore) -> dict:
     row["seed_reliability"] = seed_reliability(loss)
     if "correct" in store.outputs:
         acc = store.array("correct")[idx].mean(-1).ravel()
+        has_full = len(store.rows.index("full")) > 0  # designs without LOO rows have none
+        full = float(store.mean("correct", "full").mean()) if has_full else float("nan")
         row.update(mean_acc=float(acc.mean()), p10_acc=float(np.percentile(acc, 10)),
-                   full_acc=float(store.mean("correct", "full").mean()))
+                   full_acc=full)
     chance = getattr(task, "chance", None)
     if chance is not None:
         row["chance_acc"] = chance

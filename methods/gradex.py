@@ -55,7 +55,8 @@ class GradEx(Method):
 
     @property
     def display(self) -> str:
-        inner = ", ".join(f"{k}={v}" for k, v in self._overrides().items() if v)
+        inner = ", ".join(f"{k}={v}" for k, v in self.non_default().items()
+                          if k in self._overrides())
         return self.label + (f" [{inner}]" if inner else "")
 
     def _overrides(self) -> dict:

@@ -102,8 +102,7 @@ class Influence(GradientMethod):
             raise SpecError("invalid config field influence.hessian: solver 'ekfac' approximates "
                             "the Gauss-Newton matrix, use 'ggn'")
 
-    @property
-    def display(self) -> str:
+    def describe(self) -> str:
         return f"IF ({self.solver}, {self.hessian.upper()}, λ={self.damping:g})"
 
     def fit(self, ctx) -> Fitted:

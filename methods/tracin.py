@@ -62,12 +62,9 @@ class TracIn(GradientMethod):
         if not isinstance(self.normalize, bool):
             raise SpecError("invalid config field tracin.normalize: must be true or false")
 
-    @property
-    def display(self) -> str:
+    def describe(self) -> str:
         parts = [f"C={self.n_checkpoints}"] + ([f"k={self.proj_dim}"] if self.proj_dim else [])
-        parts += (["cos"] if self.normalize else []) + ([self.aggregate]
-                                                         if self.aggregate != "sum" else [])
-        return f"TracIn ({', '.join(parts)})"
+        return f"TracIn ({', '.join(parts + (['cos'] if self.normalize else []))})"
 
     def fit(self, ctx) -> Fitted:
         models, etas = self.checkpoints(ctx)

@@ -48,8 +48,7 @@ class TRAK(GradientMethod):
         if self.reg < 0 or self.reg_rel < 0 or self.reg + self.reg_rel == 0:
             raise SpecError("invalid config field trak.reg/reg_rel: must be >= 0, not both 0")
 
-    @property
-    def display(self) -> str:
+    def describe(self) -> str:
         return f"TRAK (k={self.proj_dim}, M={self.n_models})"
 
     def fit(self, ctx) -> Fitted:

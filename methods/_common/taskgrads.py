@@ -55,6 +55,15 @@ class GradientMethod(Method):
     def skip(self, task) -> str | None:
         return needs_retraining_task(task)
 
+    @property
+    def display(self) -> str:
+        """``describe()`` plus ``[mean]`` for the authors' aggregation flag."""
+        return self.describe() + (" [mean]" if self.aggregate == "mean" else "")
+
+    def describe(self) -> str:
+        """The method's label without the aggregation flag."""
+        return self.label or self.registry_name
+
 
 def per_unit(x: torch.Tensor, membership, aggregate: str) -> torch.Tensor:
     """Unit sums ``x: (K, ...)`` unchanged for ``sum``; divided by unit sizes for ``mean``."""
