@@ -1,7 +1,8 @@
 """Predicted vs true F on held-out evaluation subsets: a row per task, a column per method.
 
-Shows where a surrogate (typically linear vs KernelSM) misses the measured outcomes,
-with each panel's normalised error (per target, then averaged) in its title.
+Shows where a surrogate (linear, KernelSM) or the first-order GradEx estimate misses the measured
+outcomes, with each panel's normalised error (per target, then averaged) and relative error
+(METHODS.md §3.4, the C4 number) in its title.
 """
 
 from __future__ import annotations
@@ -41,6 +42,12 @@ def normalised_error(rows: pd.DataFrame) -> float:
     return float(ratios.mean()) if len(ratios) else float("nan")
 
 
+def relative_error(rows: pd.DataFrame) -> float:
+    """METHODS.md §3.4 in %: mean of (|t - p| / (max(|t|, |p|) + 1e-8))² over the pairs."""
+    p, t = rows["predicted"].to_numpy(), rows["true"].to_numpy()
+    return float(100 * np.mean((np.abs(t - p) / (np.maximum(np.abs(t), np.abs(p)) + 1e-8)) ** 2))
+
+
 def _limits(rows: pd.DataFrame) -> tuple[float, float]:
     """A range for both axes (shared along a task's row), padded off the frame."""
     low = float(min(rows["true"].min(), rows["predicted"].min()))
@@ -72,7 +79,8 @@ def _panel(ax: Axes, rows: pd.DataFrame, title: str, lims: tuple[float, float]) 
     ax.set_xlim(*lims)
     ax.set_ylim(*lims)
     ax.set_aspect("equal", adjustable="box")
-    ax.set_title(f"{title}\nNE = {normalised_error(rows):.3f}", fontsize=9)
+    ax.set_title(f"{title}\nNE = {normalised_error(rows):.3f}, RE = {relative_error(rows):.1f}%",
+                 fontsize=9)
     ax.tick_params(labelsize=7)
 
 

@@ -159,7 +159,7 @@ def test_normalised_error_is_zero_for_exact_and_one_for_mean() -> None:
 def test_pred_vs_true_titles_show_error_per_method() -> None:
     fig = fig_pred_vs_true.make(predictions_frame())
     titles = [ax.get_title() for ax in fig.axes]
-    assert titles[0] == "KernelSM (CV)\nNE = 0.000"
+    assert titles[0] == "KernelSM (CV)\nNE = 0.000, RE = 0.0%"
     assert titles[1].startswith("Linear\nNE = ") and titles[1] != "Linear\nNE = 0.000"
 
 
@@ -211,3 +211,8 @@ def test_label_curve_needs_two_label_counts_per_source() -> None:
     assert len(fig_label_curve.select(df)) == 3
     assert fig_label_curve.select(df[df.labels == "gradex"]).empty
     assert fig_label_curve.make(df).axes[0].get_xscale() == "log"
+
+
+def test_relative_error_matches_methods_formula() -> None:
+    rows = pd.DataFrame({"predicted": [1.0, 2.0], "true": [1.0, 1.0]})
+    assert fig_pred_vs_true.relative_error(rows) == pytest.approx(100 * (0.5**2) / 2)
