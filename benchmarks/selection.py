@@ -13,6 +13,7 @@ size-k subsets (``random_draws`` draws) and with all units.
 from __future__ import annotations
 
 import itertools
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,11 +47,22 @@ def budget(task: Task) -> int:
     return fixed_size(task.spec.design.alpha, task.K)
 
 
-def candidates(K: int, k: int, max_drop: int) -> np.ndarray:
-    """All masks ``(c, K)`` of size ``>= min(k, K - max_drop)``, the full set first."""
+def candidates(K: int, k: int, max_drop: int, cap: int = 300_000) -> np.ndarray:
+    """All masks ``(c, K)`` of size ``>= min(k, K - max_drop)``, the full set first.
+
+    When that space exceeds ``cap`` masks (many units, e.g. 50 candidate demonstrations), only
+    the size-k masks are enumerated (then "best" is the budget proposal); a size-k space larger
+    than ``cap`` is refused with the numbers, rather than searched approximately in silence.
+    """
     low = min(k, K - max_drop)
+    sizes = range(K, low - 1, -1)
+    if sum(math.comb(K, size) for size in sizes) > cap:
+        if math.comb(K, k) > cap:
+            raise ValueError(f"selection: C({K}, {k}) = {math.comb(K, k):,} candidate subsets "
+                             f"exceed the cap of {cap:,}; lower the budget or raise the cap")
+        sizes = range(k, k - 1, -1)
     masks = []
-    for size in range(K, low - 1, -1):
+    for size in sizes:
         for keep in itertools.combinations(range(K), size):
             m = np.zeros(K, dtype=bool)
             m[list(keep)] = True

@@ -62,3 +62,10 @@ def test_retrained_loss_matches_the_task_oracle(tiny):
     got = retrained_loss(task, store, mask)
     full = store.mean(task.primary, "full")
     np.testing.assert_allclose(got, full, rtol=1e-5, atol=1e-6)
+
+
+def test_large_unit_spaces_enumerate_only_the_budget_size():
+    c = candidates(20, 2, 4, cap=1000)  # sizes 16..20 would be 6,196 masks
+    assert len(c) == 190 and set(c.sum(1)) == {2}
+    with pytest.raises(ValueError, match="exceed the cap"):
+        candidates(50, 4, 4, cap=1000)
