@@ -206,6 +206,8 @@ def _c6(g: pd.DataFrame, task: str) -> list[ClaimRow]:
     rows = []
     for name, label in (("ridge linear", STRONG_LINEAR), ("IF", INFLUENCE)):
         other = _value(g, label, "selection", "loss@k")
+        if other != other:  # the method does not apply to this task (e.g. IF on ICL)
+            continue
         red = (other - k) / other if other else float("nan")
         rows.append(ClaimRow("C6 selection: KernelSM lowers loss", f"{task} vs {name}",
                              f"{k:.3f} vs {other:.3f} ({red:+.0%})", "~40% lower",
