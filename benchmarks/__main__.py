@@ -1,4 +1,5 @@
-"""``python -m benchmarks {list,ground-truth,run,replicate,leaderboard,figures}``."""
+"""``python -m benchmarks {list,ground-truth,run,replicate,import-gt,export-gt,leaderboard,
+figures}``."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from .gt_formats import FORMATS
 from .registry import METHODS, METRICS, TASKS, UnknownNameError
 from .spec import PROFILES, SpecError
 from .store import StoreMismatchError
@@ -44,9 +46,31 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=None,
                    help="write results/leaderboard/figures here instead of leaderboard/")
     _common(p)
+    _gt_io_parsers(sub)
     sub.add_parser("leaderboard", help="render LEADERBOARD.md and index.html from results.csv")
     sub.add_parser("figures", help="render figures from results.csv and predictions.csv")
     return ap
+
+
+def _gt_io_parsers(sub) -> None:
+    """``import-gt`` and ``export-gt`` (formats: benchmarks/gt_formats.py)."""
+    p = sub.add_parser("import-gt", help="import (subset masks, targets) as a task")
+    p.add_argument("file", type=Path, help="NPZ, masks CSV, JSON, KernelSM or ICL ids JSON")
+    p.add_argument("--name", required=True, help="task name (ICL layout: NAME-split0..)")
+    p.add_argument("--format", dest="fmt", default="auto", choices=FORMATS)
+    p.add_argument("--targets", type=Path, default=None, help="CSV/ICL score file")
+    p.add_argument("--n-fit", type=int, default=None, help="first N rows fit (no split given)")
+    p.add_argument("--n-units", type=int, default=None, help="ICL: K (default max id + 1)")
+    p.add_argument("--splits", type=int, default=5, help="ICL: random re-splits")
+    p.add_argument("--seed", type=int, default=0, help="ICL: seed of the re-splits")
+    p.add_argument("--dedupe", action="store_true", help="drop duplicate subsets (warns)")
+    p.add_argument("--force", action="store_true", help="replace an import with other content")
+    p = sub.add_parser("export-gt", help="write a task's ground truth as NPZ + JSON manifest")
+    p.add_argument("task")
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--jsonl", action="store_true", help="also write rows.jsonl")
+    p.add_argument("--profile", default="quick", choices=PROFILES)
+    p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE")
 
 
 def main(argv: list[str] | None = None) -> int:

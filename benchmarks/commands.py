@@ -9,8 +9,10 @@ import pandas as pd
 from leaderboard import build
 from leaderboard.render import write_all
 
+from . import gt_io
 from .executors import fill_ground_truth
 from .groundtruth import open_store, parse_shard
+from .gt_io import ImportOptions
 from .method import make_method
 from .registry import METHODS, METRICS, TASKS
 from .replicate import replicate as run_replicate
@@ -57,6 +59,26 @@ def run(args: argparse.Namespace) -> int:
 def replicate(args: argparse.Namespace) -> int:
     run_replicate(args.profile, args.task, args.workers, args.batch, args.engine,
                   out_dir=args.out or build.LEADERBOARD_DIR, figures=not args.no_figures)
+    return 0
+
+
+def import_gt(args: argparse.Namespace) -> int:
+    """Validate a file and register it as a task (or ICL re-splits as several)."""
+    opts = ImportOptions(args.fmt, args.targets, args.n_fit, args.n_units, args.splits,
+                         args.seed, args.dedupe, args.force)
+    for name in gt_io.import_gt(args.file, args.name, opts):
+        entry = gt_io.load_entry(name)
+        print(f"imported {name}: K={entry['K']}, n_fit={entry['n_fit']}, "
+              f"n_eval={entry['n_eval']}, seeds={entry['n_seeds']}, "
+              f"targets={entry['n_targets']} ({entry['format']}, {entry['content_hash']})")
+    return 0
+
+
+def export_gt(args: argparse.Namespace) -> int:
+    """Write a task's (complete) ground truth to ``--out``."""
+    task = make_task(args.task, args.profile, parse_overrides(args.set))
+    for path in gt_io.export_gt(task, open_store(task), args.out, args.jsonl):
+        print(f"wrote {path}")
     return 0
 
 

@@ -23,7 +23,7 @@ from .task import Task
 
 def open_store(task: Task, path: Path | None = None) -> GroundTruthStore:
     """The store of ``task`` (created if absent; refused if written for another spec)."""
-    rows = build_rows(task.spec.design, task.K, task.spec.base_key)
+    rows = task.fixed_rows() or build_rows(task.spec.design, task.K, task.spec.base_key)
     return GroundTruthStore.open(task.spec, rows, task.outputs, task.n_targets, path)
 
 

@@ -64,7 +64,9 @@ def run_task_cell(task: Task, workers: int, batch: int, engine: str,
         probes = kernelsm.ABLATION[task.spec.profile].probes
         run.records.append({"rows": trace_rows(task, store, probes)})
     if kernelsm.has_selection(task.spec.name, task.overrides):
-        rows = run_selection(task, store, kernelsm.SELECTION_METHODS, kernelsm.SELECTION)
+        methods = kernelsm.ICL_METHODS if task.spec.name in kernelsm.ICL else \
+            kernelsm.SELECTION_METHODS
+        rows = run_selection(task, store, methods, kernelsm.selection_design(task.spec.name))
         run.records.append({"rows": rows})
     return run
 

@@ -46,6 +46,11 @@ class Task(ABC):
     @abstractmethod
     def n_targets(self) -> int: ...
 
+    def fixed_rows(self):
+        """The task's own ground-truth rows (``subsets.Rows``) when they are given rather than
+        sampled from the design (imported ground truth), else None."""
+        return None
+
     @property
     def flipped(self) -> np.ndarray | None:
         """``(K,)`` bool: units whose labels were corrupted on purpose (METHODS.md §3.7), or

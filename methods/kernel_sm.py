@@ -28,6 +28,7 @@ from methods._common.krr import (
     median_gamma,
     sq_dists,
 )
+from methods._common.taskgrads import needs_retraining_task
 
 READOFFS = ("loo", "main", "contains", "grad")
 
@@ -53,6 +54,10 @@ class KernelSM(Method):
             v = getattr(self, name)
             if isinstance(v, int) and not isinstance(v, bool):
                 object.__setattr__(self, name, float(v))
+
+    def skip(self, task) -> str | None:
+        """GradEx labels need a trained model; retrained labels need only the store."""
+        return needs_retraining_task(task) if self.labels != "retrain" else None
 
     def validate(self) -> None:
         if not isinstance(self.max_labels, int) or self.max_labels < 0:

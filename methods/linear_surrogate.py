@@ -18,6 +18,7 @@ from benchmarks.method import Fitted, Method, Need
 from benchmarks.oracle import label_source
 from benchmarks.registry import register_method
 from benchmarks.spec import SpecError, extension
+from methods._common.taskgrads import needs_retraining_task
 
 RIDGE_GRID = tuple(float(a) for a in np.logspace(-4, 3, 15))
 _LABELS = {"ols": "Linear (OLS+intercept)", "ridge": "Linear (ridge CV+intercept)",
@@ -33,6 +34,10 @@ class LinearSurrogate(Method):
     labels: str = "retrain"
     max_labels: int = extension(0)
     needs = frozenset({Need.FIT_LABELS})
+
+    def skip(self, task) -> str | None:
+        """GradEx labels need a trained model; retrained labels need only the store."""
+        return needs_retraining_task(task) if self.labels != "retrain" else None
 
     def validate(self) -> None:
         if not isinstance(self.max_labels, int) or self.max_labels < 0:

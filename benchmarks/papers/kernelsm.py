@@ -78,11 +78,20 @@ KERNEL = "KernelSM (CV)"
 
 SAMPLE_LEVEL = ("digits-logreg", "digits-mlp")  # the field's standard sample-level benchmark
 FLIPPED = ("digits-logreg-flip", "digits-mlp-flip")  # mislabel detection (METHODS.md §3.7)
+ICL = ("icl-coin-flip", "icl-sentiment")  # demonstrations of a packaged LM (issue 5)
+ICL_METHODS: tuple[tuple[str, dict], ...] = (
+    ("linear_surrogate", {}),
+    ("linear_surrogate", {"fit_type": "ridge"}),
+    ("linear_surrogate", {"fit_type": "minnorm"}),
+    ("kernel_sm", {}),
+    ("kernel_sm", {"gamma": "auto", "lam": 0.1, "center": False}),  # the authors' ICL setting
+)
+ICL_SELECTION = SelectionDesign(groups=4, max_drop=0, random_draws=20)
 
 
 def cells(profile: str) -> list[tuple[str, dict]]:
     """(task name, overrides) pairs that ``replicate`` runs at ``profile``."""
-    out = [(t, {}) for t in TASKS + SAMPLE_LEVEL + FLIPPED]
+    out = [(t, {}) for t in TASKS + SAMPLE_LEVEL + FLIPPED + ICL]
     out += [(OVERLAP_TASK, {"params.overlap": rho}) for rho in OVERLAPS[profile]]
     return out + ABLATION[profile].cells()
 
@@ -128,14 +137,21 @@ def has_c1(task: str, overrides: dict | None = None) -> bool:
 
 
 def has_selection(task: str, overrides: dict | None = None, profile: str = "quick") -> bool:
-    """C6 (downstream selection) runs on the modular cells without an overlap variant."""
-    return task in TASKS and not overrides
+    """C6 (downstream selection) runs on the modular and ICL cells without a variant."""
+    return task in TASKS + ICL and not overrides
+
+
+def selection_design(task: str) -> SelectionDesign:
+    """Demonstration selection draws more random prompts (METHODS.md §3.6)."""
+    return ICL_SELECTION if task in ICL else SELECTION
 
 
 def methods_for(task: str, overrides: dict | None = None) -> tuple[tuple[str, dict], ...]:
     """The (method, params) rows ``replicate`` runs on a task cell."""
     if task in FLIPPED:
         return FLIP_METHODS
+    if task in ICL:
+        return ICL_METHODS
     if is_ablation(overrides):
         return ABLATION_METHODS
     if task in SAMPLE_LEVEL:

@@ -1,0 +1,133 @@
+"""Tasks whose ground truth was imported from files (``python -m benchmarks import-gt``).
+
+Each entry ``<cache>/imported/<name>.json`` (written by ``benchmarks.gt_io``) becomes task
+``name``: K = the masks' columns (units are the columns, membership is the identity),
+n_targets = the targets' columns, one output ``loss`` (the imported values, whatever they
+measure). Its store is a normal ground-truth store, content-keyed by the imported arrays' hash,
+with ``eval`` then ``fit`` rows, R = the file's seeds, every row done. There is no oracle:
+``evaluate`` refuses, so methods needing a trained model or leave-one-out rows skip.
+
+The store's rows are the imported masks, not sampled ones (``Task.fixed_rows``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .. import groundtruth
+from ..gt_io import imported_dir, load_entry, load_split
+from ..registry import TASKS
+from ..spec import SpecError, SubsetDesign, TaskSpec
+from ..subsets import Rows
+from ..task import Task, TaskFactory
+
+
+@dataclass(frozen=True)
+class ImportedParams:
+    """Identity of an import: its name, content hash and where the split came from."""
+
+    name: str
+    content_hash: str
+    source_format: str
+    split: str
+
+
+class ImportedTask(Task):
+    """Ground truth from a file: no model, no oracle."""
+
+    engine = "loop"
+
+    def __init__(self, spec: TaskSpec, rows: Rows, n_targets: int) -> None:
+        super().__init__(spec, {})
+        self.params = spec.params
+        self.rows = rows
+        self._n_targets = n_targets
+
+    def fixed_rows(self) -> Rows:
+        return self.rows
+
+    @property
+    def membership(self) -> np.ndarray:
+        return np.eye(self.rows.masks.shape[1], dtype=bool)
+
+    @property
+    def K(self) -> int:
+        return int(self.rows.masks.shape[1])
+
+    @property
+    def n_targets(self) -> int:
+        return self._n_targets
+
+    def evaluate(self, masks: np.ndarray, seeds: list[int], engine: str = "batched"
+                 ) -> dict[str, np.ndarray]:
+        raise SpecError(f"task {self.spec.name!r} holds imported ground truth and has no oracle: "
+                        f"it cannot train models for new subsets (re-import with more rows)")
+
+
+def build(name: str, profile: str, overrides: dict) -> ImportedTask:
+    """Task ``name`` from its registry entry; its store is filled on first use."""
+    if overrides:
+        raise SpecError(f"imported task {name!r} takes no --set overrides, got "
+                        f"{sorted(overrides)}")
+    entry = load_entry(name)
+    if entry is None:
+        raise SpecError(f"imported task {name!r} has no entry in {imported_dir()}; "
+                        f"run `python -m benchmarks import-gt FILE --name {name}`")
+    s = load_split(entry)
+    rows = Rows(np.concatenate([s.masks_eval, s.masks_fit]).astype(bool),
+                ("eval",) * len(s.masks_eval) + ("fit",) * len(s.masks_fit),
+                tuple(f"eval/{j}" for j in range(len(s.masks_eval)))
+                + tuple(f"fit/{j}" for j in range(len(s.masks_fit))))
+    density = float(np.clip(s.masks_fit.mean(), 0.01, 0.99))
+    design = SubsetDesign(sampler="bernoulli", alpha=round(density, 4), n_fit=len(s.masks_fit),
+                          n_eval=len(s.masks_eval), n_seeds=int(s.targets_fit.shape[1]),
+                          loo=False)
+    params = ImportedParams(name, entry["content_hash"], entry["format"], entry["split"])
+    spec = TaskSpec(name=name, params=params, design=design, profile=profile)
+    task = ImportedTask(spec, rows, int(s.targets_fit.shape[2]))
+    fill_store(task, np.concatenate([s.targets_eval, s.targets_fit]))
+    return task
+
+
+def fill_store(task: ImportedTask, values: np.ndarray, path: Path | None = None) -> None:
+    """Create the task's store (if absent) and write every row's values, then its done flags."""
+    store = groundtruth.open_store(task, path)
+    if store.complete:
+        return
+    arr = np.load(store.path / f"{task.primary}.npy", mmap_mode="r+")
+    arr[:] = values
+    arr.flush()
+    done = np.load(store.path / "done.npy", mmap_mode="r+")
+    done[:] = 1
+    done.flush()
+
+
+_FACTORIES: dict[str, TaskFactory] = {}
+
+
+def is_imported(name: str) -> bool:
+    """Whether ``name`` was registered by this module (not a built-in task)."""
+    return name in _FACTORIES
+
+
+def register_imported(name: str) -> None:
+    """Register task ``name`` (once per process; the factory reads the entry when called)."""
+    if name not in _FACTORIES:
+        _FACTORIES[name] = TaskFactory(lambda profile, overrides: build(name, profile, overrides),
+                                       f"imported ground truth ({name})")
+        TASKS.register(name)(_FACTORIES[name])
+
+
+def discover_imported() -> list[str]:
+    """Register every imported task of the current cache; returns their names."""
+    folder = imported_dir()
+    names = sorted(p.stem for p in folder.glob("*.json")) if folder.exists() else []
+    for name in names:
+        register_imported(name)
+    return names
+
+
+discover_imported()
