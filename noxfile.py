@@ -71,3 +71,4 @@ def bench(session: nox.Session) -> None:
     session.run("python", "-m", "benchmarks.bench", *session.posargs)
     session.run("python", "-m", "benchmarks.bench_attribution")
     session.run("python", "-m", "benchmarks.bench_gradex")
+    session.run("python", "-m", "benchmarks.bench_icl")
