@@ -19,7 +19,7 @@ from dataclasses import dataclass, fields, replace
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch.func import functional_call, jacrev, vmap
+from torch.func import functional_call
 
 from .fullmodel import TrainedModel
 from .gradex_solve import Solution, solve
@@ -129,17 +129,10 @@ def projected_jacobians(module, params: dict[str, torch.Tensor], X: torch.Tensor
 
     The Jacobian of each chunk (``vmap(jacrev)``, flattened in ``params`` order) is projected
     before the next is computed, so ``(n, c, d)`` is never held."""
-    names = list(params)
+    from methods._common.grads import jacobian_chunks
 
-    def f(p: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
-        return functional_call(module, p, (x[None],))[0]
-
-    jac = vmap(jacrev(f), in_dims=(None, 0))
-    out = []
-    for s in range(0, X.shape[0], chunk):
-        J = jac(params, X[s:s + chunk])
-        J = torch.cat([J[k].flatten(2) for k in names], dim=2)  # (r, c, d)
-        out.append(project(J.flatten(0, 1)).view(J.shape[0], J.shape[1], -1))
+    out = [project(J.flatten(0, 1)).view(J.shape[0], J.shape[1], -1)  # J: (r, c, d)
+           for J in jacobian_chunks(module, params, X, chunk)]
     return torch.cat(out)
 
 

@@ -16,8 +16,6 @@ from __future__ import annotations
 import itertools
 import json
 import math
-import os
-import shutil
 import tempfile
 import time
 from dataclasses import dataclass
@@ -29,7 +27,7 @@ from .fullmodel import full_model
 from .gradex import estimate, features, gradex_config, solve_subsets
 from .provenance import provenance
 from .spec import SpecError, SubsetDesign, content_key, derive_seed, fixed_size, to_plain
-from .store import GroundTruthStore
+from .store import GroundTruthStore, publish_dir
 from .subsets import draw_mask
 from .task import RetrainTask, Task
 
@@ -148,12 +146,7 @@ def _write_atomic(folder: Path, meta: dict, arrays: dict) -> None:
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
     np.savez(tmp / "labels.npz", **arrays)
     (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
-    try:
-        os.rename(tmp, folder)
-    except OSError:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if not (folder / "meta.json").exists():
-            raise
+    publish_dir(tmp, folder, "meta.json")
 
 
 def gradex_masks(design: SubsetDesign, store: GroundTruthStore, m: int, key: str

@@ -82,12 +82,11 @@ def _check_shapes(method: Method, scores: np.ndarray, pred: np.ndarray, K: int, 
 def _metric_rows(ev: Evaluation, method: Method, task: Task, cost: float,
                  n_labels: int) -> list[dict]:
     rows = []
+    ident = MethodIdentity.of(method)
     for name, fn in METRICS.items():
         if name in method.reference_for or (METRICS.meta(name).get("needs_loo")
                                            and ev.loo_delta is None):
             continue
-        ident = MethodIdentity(method.registry_name, method.key, method.display,
-                               getattr(method, "labels", "none"))
         rows += result_rows(task, ident, name, fn(ev), METRICS.meta(name)["higher_is_better"],
                             cost, n_labels)
     return rows
@@ -101,6 +100,12 @@ class MethodIdentity:
     key: str
     label: str
     labels: str = "none"
+
+    @classmethod
+    def of(cls, method: Method) -> MethodIdentity:
+        """The columns of a registered method (``labels`` = its label oracle, if any)."""
+        return cls(method.registry_name, method.key, method.display,
+                   getattr(method, "labels", "none"))
 
 
 def result_rows(task: Task, method: MethodIdentity, metric: str, values: list[MetricValue],

@@ -62,8 +62,7 @@ def run_selection(task: Task, store: GroundTruthStore, methods: tuple[tuple[str,
         method = make_method(name, params)
         pred = predicted(task, store, method, cands)
         if pred is not None:
-            ident = MethodIdentity(name, method.key, method.display,
-                                   getattr(method, "labels", "none"))
+            ident = MethodIdentity.of(method)
             proposals[ident] = propose(group_means(pred, groups), cands, k)
     rand = random_masks(task, k, design.random_draws)
     full = np.ones((1, task.K), dtype=bool)

@@ -105,9 +105,15 @@ def _create(path: Path, spec: TaskSpec, plain: dict, rows: Rows, outputs: tuple[
                 "row_roles": list(rows.roles), "outputs": list(outputs), "n_targets": n_targets,
                 "provenance": provenance()}
     (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1))
+    publish_dir(tmp, path, "manifest.json")
+
+
+def publish_dir(tmp: Path, path: Path, marker: str) -> None:
+    """Rename a fully written temporary folder to ``path``; if a concurrent writer got there
+    first (its ``marker`` file exists), drop this copy, else re-raise."""
     try:
         os.rename(tmp, path)
     except OSError:
         shutil.rmtree(tmp, ignore_errors=True)
-        if not (path / "manifest.json").exists():
+        if not (path / marker).exists():
             raise

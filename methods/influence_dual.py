@@ -13,28 +13,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-from torch.func import functional_call, jacrev, vmap
+from torch.func import functional_call
 
 from benchmarks.method import Fitted
 from benchmarks.registry import register_method
 from benchmarks.spec import SpecError
+from methods._common.grads import jacobian_chunks
 from methods._common.taskgrads import GradientMethod, additive_fitted, per_unit
 
 
 def jacobians(module, params: dict[str, torch.Tensor], X: torch.Tensor,
               chunk: int = 256) -> torch.Tensor:
     """Per-example output Jacobians ``(n, c, d)`` (flattened in ``params`` order)."""
-    names = list(params)
-
-    def f(p: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
-        return functional_call(module, p, (x[None],))[0]
-
-    jac = vmap(jacrev(f), in_dims=(None, 0))
-    out = []
-    for s in range(0, X.shape[0], chunk):
-        J = jac(params, X[s:s + chunk])
-        out.append(torch.cat([J[k].flatten(2) for k in names], dim=2))
-    return torch.cat(out)
+    return torch.cat(list(jacobian_chunks(module, params, X, chunk)))
 
 
 def softmax_factor(logits: torch.Tensor, w: torch.Tensor) -> torch.Tensor:

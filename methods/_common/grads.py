@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 
 import torch
 from torch import nn
-from torch.func import functional_call, grad, vmap
+from torch.func import functional_call, grad, jacrev, vmap
 
 from benchmarks.spec import derive_seed
 
@@ -41,6 +41,21 @@ def per_example_grads(model: nn.Module, params: Params, X: torch.Tensor, y: torc
     for start in range(0, X.shape[0], chunk):
         g = g_fn(detached, X[start:start + chunk], y[start:start + chunk])
         yield torch.cat([g[k].reshape(g[k].shape[0], -1) for k in names], dim=1)
+
+
+def jacobian_chunks(model: nn.Module, params: Params, X: torch.Tensor,
+                    chunk: int = 256) -> Iterator[torch.Tensor]:
+    """Yield per-example output Jacobians ``(r, c, d)`` for chunks of inputs (``vmap(jacrev)``,
+    flattened in ``params`` order), so callers can reduce each chunk before the next."""
+    names = list(params)
+
+    def f(p: Params, x: torch.Tensor) -> torch.Tensor:
+        return functional_call(model, p, (x[None],))[0]
+
+    jac = vmap(jacrev(f), in_dims=(None, 0))
+    for start in range(0, X.shape[0], chunk):
+        J = jac(params, X[start:start + chunk])
+        yield torch.cat([J[k].flatten(2) for k in names], dim=2)
 
 
 def stacked_grads(model: nn.Module, params: Params, X: torch.Tensor, y: torch.Tensor,
