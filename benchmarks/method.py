@@ -70,7 +70,8 @@ class Method:
     def non_default(self) -> dict:
         out = {}
         for f in fields(self):
-            default = f.default if f.default is not MISSING else None
+            default = f.default if f.default is not MISSING else (
+                f.default_factory() if f.default_factory is not MISSING else None)
             if getattr(self, f.name) != default:
                 out[f.name] = to_plain(getattr(self, f.name))
         return out

@@ -28,7 +28,8 @@ from torch.func import functional_call, grad, jvp, vjp, vmap
 from benchmarks.method import Fitted
 from benchmarks.registry import register_method
 from benchmarks.spec import SpecError
-from methods._common.ekfac import fit_ekfac, is_softmax_ce, precondition
+from methods._common.ekfac import EKFAC, fit_ekfac, is_softmax_ce, precondition
+from methods._common.groups import GroupContributions, ParamGroups
 from methods._common.ihvp import power_iteration, solve_cg, solve_exact, solve_lissa
 from methods._common.taskgrads import (
     GradientMethod,
@@ -141,8 +142,31 @@ class Influence(GradientMethod):
         state["lissa_scale"] = scale
         return [solve_lissa(hvp, V, scale, self.damping / scale, self.lissa_depth) for V in Vs]
 
-    def _fit_ekfac(self, model, tg: TaskGradients) -> Fitted:
-        """Scores ``-u_kᵀ P(∇φ_t)`` with P the EK-FAC preconditioner at absolute damping."""
+    def group_contributions(self, ctx, granularity: str, queries: torch.Tensor
+                            ) -> GroupContributions:
+        """The scores split by parameter group (§2.9, 𝐊 = (H + damping I)^-1 applied once on
+        the training side): ``-u_k,j . g_t,j`` with ``u_k`` the preconditioned unit gradient, and
+        the proponent scores ``g_q,j . (K g_n)_j`` of each query. ``exact`` and ``ekfac`` only
+        (the others would need one iterative solve per training example)."""
+        if self.solver not in ("exact", "ekfac"):
+            raise SpecError(f"invalid config field influence.solver: per-group scores "
+                            f"precondition every training gradient, use 'exact' or 'ekfac', "
+                            f"not {self.solver!r}")
+        tg = task_gradients(ctx.model, self.aggregate)
+        train = torch.cat([tg.units, tg.train])
+        K = tg.units.shape[0]
+        if self.solver == "ekfac":
+            P = precondition(self._ekfac(ctx.model, tg), train, self.damping)
+        else:
+            hvp, d = make_hvp(ctx.model, tg.params, self.hessian)
+            P = self._solve(hvp, d, [train], ctx.seed, {})[0].T
+        groups = ParamGroups.of_params(tg.params, granularity)
+        return GroupContributions(groups.names, -groups.dot(P[:K], tg.target),
+                                  groups.dot(tg.train[queries], P[K:]), queries,
+                                  -groups.rowdot(tg.units, P[:K]), tg.phi, {})
+
+    def _ekfac(self, model, tg: TaskGradients) -> EKFAC:
+        """The fitted EK-FAC factors of the weighted GGN (softmax cross-entropy only)."""
         (X, _), y = model.inputs(), model.problem.y
         module = model.module.double()
         with torch.no_grad():
@@ -150,7 +174,11 @@ class Influence(GradientMethod):
         if not is_softmax_ce(model.problem.loss, head, y[:64]):
             raise ValueError("influence.solver='ekfac' assumes the softmax cross-entropy loss; "
                              "for other losses call fit_ekfac with that loss's Λ^{1/2}")
-        fac = fit_ekfac(module, tg.params, X, torch.as_tensor(model.weights, dtype=torch.float64))
+        return fit_ekfac(module, tg.params, X, torch.as_tensor(model.weights, dtype=torch.float64))
+
+    def _fit_ekfac(self, model, tg: TaskGradients) -> Fitted:
+        """Scores ``-u_kᵀ P(∇φ_t)`` with P the EK-FAC preconditioner at absolute damping."""
+        fac = self._ekfac(model, tg)
         P = precondition(fac, tg.target, self.damping)  # (n_t, d), 0 outside Linear layers
         own = -(tg.units * precondition(fac, tg.units, self.damping)).sum(1)
         state = {"d": tg.units.shape[1], "self_influence_computed": True, **fac.state()}

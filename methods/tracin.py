@@ -24,6 +24,7 @@ from benchmarks.method import Fitted
 from benchmarks.registry import register_method
 from benchmarks.spec import SpecError
 from methods._common.grads import Projector, flat_dim
+from methods._common.groups import GroupContributions, ParamGroups
 from methods._common.taskgrads import GradientMethod, additive_fitted, task_gradients
 
 GRADIENTS_NOTE = "sgd-style loss gradients; eta_c = nominal lr (no Adam preconditioning)"
@@ -79,6 +80,25 @@ class TracIn(GradientMethod):
                  "gradients": GRADIENTS_NOTE, "d": d, "projected": 0 < self.proj_dim < d}
         # unit-length gradients make ||u_k|| meaningless (as in grad_cos): no self-influence
         return additive_fitted(scores, phi, state, None if self.normalize else own)
+
+    def group_contributions(self, ctx, granularity: str, queries: torch.Tensor
+                            ) -> GroupContributions:
+        """The scores split by parameter group (§2.9, 𝐊 = I): per checkpoint, the group's
+        share ``-eta_c u_k,j . g_t,j`` of each score and ``eta_c g_q,j . g_n,j`` of the training
+        examples' proponent scores for each query q; unprojected only (a dense P mixes groups)."""
+        if 0 < self.proj_dim < flat_dim(ctx.model.params):
+            raise SpecError("invalid config field tracin.proj_dim: per-group scores need the "
+                            "unprojected gradients (proj_dim=0)")
+        total = None
+        for model, eta in zip(*self.checkpoints(ctx), strict=True):
+            tg = task_gradients(model, self.aggregate, self.normalize)
+            groups = ParamGroups.of_params(tg.params, granularity)
+            own = None if self.normalize else -eta * groups.rowdot(tg.units, tg.units)
+            term = GroupContributions(groups.names, -eta * groups.dot(tg.units, tg.target),
+                                      eta * groups.dot(tg.train[queries], tg.train), queries,
+                                      own, tg.phi, {})
+            total = term if total is None else total + term
+        return total
 
     def checkpoints(self, ctx) -> tuple[list[TrainedModel], list[float]]:
         """The C checkpoint models and their learning rates; the last is ``ctx.model`` (the

@@ -6,6 +6,8 @@ Per model m: features ``phi(z) = Pᵀ grad_theta margin(z)`` (margin = f_y - log
 ``mean_m tau_m ⊙ mean_m Q_m`` with ``Q = 1 - p_y`` (the library's order of averaging). TRAK scores
 are positive for examples that raise the target *margin*; our target is the loss, so the sign is
 flipped (§0). Unit scores sum (or, the authors' flag, average) the example scores of a unit.
+``block_projection`` ("layer" or "tensor") projects each parameter group with its own
+``P_j`` (k = ``proj_dim`` per group), so the features stay separable by group (§1.4, §2.9).
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ import torch
 from benchmarks.fullmodel import full_model
 from benchmarks.method import Fitted
 from benchmarks.registry import register_method
-from benchmarks.spec import SpecError
+from benchmarks.spec import SpecError, extension
 from methods._common.grads import Projector, flat_dim, stacked_grads
+from methods._common.groups import GRANULARITIES, GroupContributions, GroupProjector, ParamGroups
 from methods._common.taskgrads import GradientMethod, additive_fitted, per_unit
 
 
@@ -27,6 +30,20 @@ def margin(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     true = logits.gather(-1, y[:, None])[:, 0]
     others = logits.scatter(-1, y[:, None], float("-inf"))
     return true - torch.logsumexp(others, -1)
+
+
+@dataclass(frozen=True)
+class Features:
+    """One model's projected margin gradients: ``G (n, D)`` training, ``Gt (n_t, D)`` targets,
+    the regularised ``A = GᵀG + ridge I (D, D)``, ``q = 1 - p_y (n,)``, target losses ``phi``
+    ``(n_t,)`` and the feature groups (None under a dense projection)."""
+
+    G: torch.Tensor
+    Gt: torch.Tensor
+    A: torch.Tensor
+    q: torch.Tensor
+    phi: torch.Tensor
+    groups: ParamGroups | None
 
 
 @register_method("trak")
@@ -39,6 +56,7 @@ class TRAK(GradientMethod):
     reg: float = 0.0
     reg_rel: float = 1e-3
     projection: str = "gaussian"
+    block_projection: str = extension("none")
     tiny = {"proj_dim": 16}
 
     def validate(self) -> None:
@@ -47,44 +65,85 @@ class TRAK(GradientMethod):
             raise SpecError("invalid config field trak.proj_dim/n_models: must be >= 1")
         if self.reg < 0 or self.reg_rel < 0 or self.reg + self.reg_rel == 0:
             raise SpecError("invalid config field trak.reg/reg_rel: must be >= 0, not both 0")
+        if self.block_projection not in ("none",) + GRANULARITIES:
+            raise SpecError(f"invalid config field trak.block_projection: "
+                            f"{self.block_projection!r} not in {('none',) + GRANULARITIES}")
 
     def describe(self) -> str:
-        return f"TRAK (k={self.proj_dim}, M={self.n_models})"
+        block = "" if self.block_projection == "none" else f", block/{self.block_projection}"
+        return f"TRAK (k={self.proj_dim}, M={self.n_models}{block})"
 
     def fit(self, ctx) -> Fitted:
-        runs = [self._one(ctx.model if r == 0 else full_model(ctx.task, ctx.store, r),
-                          f"{ctx.seed}/{r}") for r in range(self.n_models)]
-        q = torch.stack([run[1] for run in runs]).mean(0)  # (n,)
-        tau = torch.stack([run[0] for run in runs]).mean(0) * q[None, :]  # (n_t, n)
+        runs = self._runs(ctx)
+        q = torch.stack([f.q for f in runs]).mean(0)  # (n,)
+        tau = torch.stack([f.Gt @ torch.linalg.solve(f.A, f.G.T) for f in runs]).mean(0) \
+            * q[None, :]  # (n_t, n)
         M = torch.as_tensor(ctx.model.membership, dtype=torch.float64)
         units = per_unit(M @ tau.T, ctx.model.membership, self.aggregate)  # (K, n_t)
-        own = torch.stack([_self_tau(M, G, A, q) for _, _, _, G, A in runs]).mean(0)
-        phi = torch.stack([run[2] for run in runs]).mean(0)
+        own = torch.stack([_self_tau(M, f.G, f.A, q) for f in runs]).mean(0)
+        phi = torch.stack([f.phi for f in runs]).mean(0)
         return additive_fitted(-units, phi, {}, -per_unit(own, ctx.model.membership,
                                                           self.aggregate))
 
-    def _one(self, model, key: str) -> tuple[torch.Tensor, ...]:
-        """``tau (n_t, n)``, ``Q (n,)``, target losses ``(n_t,)``, train features ``(n, k)``
-        and the regularised ``PhiᵀPhi (k, k)`` of one model."""
+    def group_contributions(self, ctx, granularity: str, queries: torch.Tensor
+                            ) -> GroupContributions:
+        """The ensemble's scores split by feature group (§2.9, 𝐊 = A^-1 with Q on the
+        training side): per model, ``-u_k,j . Gt_j`` with ``u_k = sum_{i in T_k} Q_i A^-1 g_i / M``
+        and the proponent scores ``G_q,j . (Q_n A^-1 g_n)_j / M`` of each query."""
+        runs = self._runs(ctx, granularity)
+        if runs[0].groups is None:
+            raise SpecError(f"invalid config field trak.block_projection: per-group scores need "
+                            f"a block-diagonal projection, set it to {granularity!r}")
+        q = torch.stack([f.q for f in runs]).mean(0)
+        member = ctx.model.membership
+        M = torch.as_tensor(member, dtype=torch.float64)
+        total = None
+        for f in runs:
+            T = torch.linalg.solve(f.A, f.G.T).T * (q[:, None] / len(runs))  # (n, D)
+            units = per_unit(M @ T, member, self.aggregate)  # (K, D)
+            U = torch.linalg.solve(f.A, (M @ f.G).T).T * (1.0 / len(runs))
+            own = -per_unit(f.groups.rowdot(U, M @ (q[:, None] * f.G)).T, member,
+                            self.aggregate).T
+            term = GroupContributions(f.groups.names, -f.groups.dot(units, f.Gt),
+                                      f.groups.dot(f.G[queries], T), queries, own,
+                                      f.phi / len(runs), {})
+            total = term if total is None else total + term
+        phi = torch.stack([f.phi for f in runs]).mean(0)
+        return GroupContributions(total.names, total.targets, total.queries, queries,
+                                  total.own, phi, {})
+
+    def _runs(self, ctx, granularity: str | None = None) -> list[Features]:
+        """Features of the ensemble's models (model 0 is ``ctx.model``)."""
+        return [self._features(ctx.model if r == 0 else full_model(ctx.task, ctx.store, r),
+                               f"{ctx.seed}/{r}", granularity) for r in range(self.n_models)]
+
+    def _features(self, model, key: str, granularity: str | None = None) -> Features:
+        """One model's features; ``granularity`` names the groups the caller wants (it must
+        match ``block_projection`` when the gradients are projected)."""
         module = model.module.double()
         params = {k: v.double() for k, v in model.params.items()}
         (X, Xt), y = model.inputs(), model.problem.y
         G = stacked_grads(module, params, X, y, margin)
         Gt = stacked_grads(module, params, Xt, model.yt, margin)
-        d = flat_dim(params)
-        if self.proj_dim < d:
-            proj = Projector(d, self.proj_dim, key, self.projection, dtype=torch.float64)
+        groups = ParamGroups.of_params(params, granularity or "layer")
+        if self.block_projection != "none":
+            proj = GroupProjector(ParamGroups.of_params(params, self.block_projection),
+                                  self.proj_dim, key, self.projection)
             G, Gt = proj(G), proj(Gt)
+            groups = proj.out if granularity in (None, self.block_projection) else None
+        elif self.proj_dim < flat_dim(params):
+            proj = Projector(flat_dim(params), self.proj_dim, key, self.projection,
+                             dtype=torch.float64)
+            G, Gt, groups = proj(G), proj(Gt), None
         A = G.T @ G
         ridge = self.reg + self.reg_rel * float(torch.trace(A)) / A.shape[0]
         A = A + ridge * torch.eye(A.shape[0], dtype=torch.float64)
-        tau = Gt @ torch.linalg.solve(A, G.T)  # (n_t, n)
         with torch.no_grad():
             logits = torch.func.functional_call(module, params, (X,))
             q = 1.0 - torch.softmax(logits, -1).gather(-1, y[:, None])[:, 0]
             lt = torch.func.functional_call(module, params, (Xt,))
             phi = model.problem.loss(lt, model.yt)
-        return tau, q, phi, G, A
+        return Features(G, Gt, A, q, phi, groups)
 
 
 def _self_tau(M: torch.Tensor, G: torch.Tensor, A: torch.Tensor, q: torch.Tensor

@@ -1,0 +1,111 @@
+"""Parameter-weighted attribution (Li, Le, Xu, Salzmann, ICLR 2026; METHODS.md §2.9).
+
+Wraps a gradient method whose score is ``g(q)ᵀ 𝐊 g(x)`` (TracIn, TRAK, influence functions):
+the base method splits its scores into G per-group contributions (``group_contributions``,
+groups = layers or tensors), and the wrapped score is ``sum_j w_j c_j``: the weights multiply the
+query side only, the training side ``𝐊 g(x)`` is computed once. The weights are learned without
+labels on queries drawn from the training examples (never the evaluation targets) by the top-k
+signal-to-noise objective (methods/_common/weighting.py); ``weights="uniform"`` (all ones) is the
+base method itself. A base method supports the wrapper by defining ``group_contributions``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass, field
+
+import torch
+
+from benchmarks.method import Fitted, Method, Need, make_method
+from benchmarks.registry import METHODS, register_method
+from benchmarks.spec import SpecError, derive_seed
+from methods._common.groups import GRANULARITIES, ParamGroups, query_index
+from methods._common.taskgrads import additive_fitted
+from methods._common.weighting import learn_weights
+
+
+def weightable() -> list[str]:
+    """Registered methods that split their scores by parameter group."""
+    return [n for n in METHODS.names() if hasattr(METHODS.get(n), "group_contributions")]
+
+
+@register_method("param_weighted")
+@dataclass(frozen=True)
+class ParamWeighted(Method):
+    """A gradient method with learned per-group weights on the query side.
+
+    ``top_k`` (k of the SNR loss), ``lam`` (L2 on w, toward uniform), ``steps`` and ``lr`` (Adam
+    on the softmax logits), ``n_queries`` (training examples used as unlabeled queries).
+    """
+
+    base: str = "tracin"
+    base_params: dict = field(default_factory=dict)
+    granularity: str = "layer"
+    weights: str = "learned"
+    top_k: int = 10
+    lam: float = 1e-3
+    steps: int = 500
+    lr: float = 0.05
+    n_queries: int = 128
+    needs = frozenset({Need.MODEL})
+    tiny = {"base_params": {"n_checkpoints": 2}, "steps": 20, "n_queries": 16}
+
+    def validate(self) -> None:
+        supported = weightable()
+        if self.base not in supported:
+            raise SpecError(f"invalid config field param_weighted.base: {self.base!r} has no "
+                            f"per-group decomposition; one of {supported}")
+        self.base_method()
+        if self.granularity not in GRANULARITIES:
+            raise SpecError(f"invalid config field param_weighted.granularity: "
+                            f"{self.granularity!r} not in {GRANULARITIES}")
+        if self.weights not in ("learned", "uniform"):
+            raise SpecError("invalid config field param_weighted.weights: 'learned' or 'uniform'")
+        for name in ("top_k", "steps", "n_queries"):
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
+                raise SpecError(f"invalid config field param_weighted.{name}: integer >= 1")
+        if self.lam < 0 or self.lr <= 0:
+            raise SpecError("invalid config field param_weighted.lam/lr: lam >= 0 and lr > 0")
+
+    def base_method(self) -> Method:
+        """The wrapped method (its own fields validated by ``make_method``)."""
+        return make_method(self.base, dict(self.base_params))
+
+    @property
+    def display(self) -> str:
+        which = "learned w" if self.weights == "learned" else "uniform w"
+        return f"{self.base_method().display} + {which} ({self.granularity})"
+
+    def skip(self, task) -> str | None:
+        reason = self.base_method().skip(task)
+        if reason:
+            return reason
+        module = task.problem(torch.float64).init(0)
+        groups = ParamGroups.of({k: v.shape for k, v in module.named_parameters()},
+                                self.granularity)
+        if len(groups) < 2:
+            return f"the model has one parameter group per {self.granularity}: nothing to weight"
+        return None
+
+    def fit(self, ctx) -> Fitted:
+        t0 = time.perf_counter()
+        queries = query_index(ctx.model.problem.X.shape[0], self.n_queries,
+                              f"{ctx.seed}/param_weighted")
+        base = self.base_method()
+        # the base method's own seed (projections, ...), so uniform weights give its scores
+        base_ctx = dataclasses.replace(ctx, seed=derive_seed(ctx.task.spec.key, base.key))
+        parts = base.group_contributions(base_ctx, self.granularity, queries)
+        t1 = time.perf_counter()
+        state = {"groups": len(parts.names), "n_queries": len(queries),
+                 "base_scoring_s": t1 - t0}
+        w = torch.ones(len(parts.names), dtype=torch.float64)
+        if self.weights == "learned":
+            learned = learn_weights(parts.queries, self.top_k, self.lam, self.steps, self.lr,
+                                    exclude=queries)
+            w = learned.w
+            state |= {"ssl_uniform": learned.loss_uniform, "ssl_learned": learned.loss_learned,
+                      "weight_learning_s": time.perf_counter() - t1}
+        state |= {f"w:{name}": float(v) for name, v in zip(parts.names, w, strict=True)}
+        scores, own = parts.combine(w)
+        return additive_fitted(scores, parts.phi, state, own)
