@@ -20,7 +20,7 @@ from .diagnostics import summarise_ground_truth
 from .executors import fill_ground_truth
 from .groundtruth import open_store
 from .method import make_method
-from .papers import kernelsm
+from .papers import kernelsm, param_weighting
 from .runner import cell_dir, run_cell
 from .selection_run import run_selection
 from .task import Task, make_task
@@ -35,6 +35,7 @@ class CellRun:
     preds: list[pd.DataFrame]
     diag: dict
     scores: pd.DataFrame | None = None
+    weights: pd.DataFrame | None = None
 
 
 def run_task_cell(task: Task, workers: int, batch: int, engine: str,
@@ -57,7 +58,8 @@ def run_task_cell(task: Task, workers: int, batch: int, engine: str,
             meta = {"method_label": method.display, "method_key": method.key,
                     "method": name, "task_key": task.spec.key, "task": task.label}
             preds.append(build.prediction_rows(cell_dir(task, method), meta, eval_F))
-    run = CellRun(records, preds, diag)
+    run = CellRun(records, preds, diag, weights=param_weighting.weight_rows(
+        records, task.label, task.spec.key, task.spec.profile))
     if kernelsm.has_c1(task.spec.name, task.overrides):
         add_c1(run, task)
     if kernelsm.is_ablation(task.overrides):
@@ -98,6 +100,10 @@ def replicate(profile: str, tasks: list[str] | None, workers: int = 1, batch: in
     results_csv, pred_csv = build.write(records, [p for run in runs for p in run.preds], out_dir)
     agreement.write_scores([run.scores for run in runs if run.scores is not None],
                            out_dir / "scores.csv")
+    weights = [run.weights for run in runs if run.weights is not None and not run.weights.empty]
+    if weights:
+        build.upsert(out_dir / "param_weights.csv", pd.concat(weights, ignore_index=True),
+                     ["task_key", "profile", "method_key", "group"], ["task_key", "profile"])
     diags = [run.diag for run in runs]
     build.upsert(out_dir / "groundtruth.csv", pd.DataFrame(diags), ["task_key", "profile"])
     write_all(results_csv, out_dir)

@@ -24,6 +24,8 @@ from methods._common.groups import GRANULARITIES, ParamGroups, query_index
 from methods._common.taskgrads import additive_fitted
 from methods._common.weighting import learn_weights
 
+LEARNING_FIELDS = {"top_k": "k", "lam": "λ", "steps": "steps", "lr": "lr", "n_queries": "|Q|"}
+
 
 def weightable() -> list[str]:
     """Registered methods that split their scores by parameter group."""
@@ -75,7 +77,9 @@ class ParamWeighted(Method):
     @property
     def display(self) -> str:
         which = "learned w" if self.weights == "learned" else "uniform w"
-        return f"{self.base_method().display} + {which} ({self.granularity})"
+        tuned = {k: v for k, v in self.non_default().items() if k in LEARNING_FIELDS}
+        extra = "".join(f", {LEARNING_FIELDS[k]}={v:g}" for k, v in sorted(tuned.items()))
+        return f"{self.base_method().display} + {which} ({self.granularity}{extra})"
 
     def skip(self, task) -> str | None:
         reason = self.base_method().skip(task)

@@ -18,6 +18,7 @@ import pandas as pd
 
 from ..ablation import AblationDesign
 from ..selection import SelectionDesign
+from . import param_weighting as pw
 from .kernelsm_c5 import c5_rows
 
 TASKS = ("modular-addition", "modular-quad")
@@ -149,14 +150,16 @@ def selection_design(task: str) -> SelectionDesign:
 def methods_for(task: str, overrides: dict | None = None) -> tuple[tuple[str, dict], ...]:
     """The (method, params) rows ``replicate`` runs on a task cell."""
     if task in FLIPPED:
-        return FLIP_METHODS
+        return FLIP_METHODS + pw.extra_methods(FLIP_METHODS)
     if task in ICL:
         return ICL_METHODS
     if is_ablation(overrides):
         return ABLATION_METHODS
     if task in SAMPLE_LEVEL:
-        return METHODS + SAMPLE_EXTRAS
-    return METHODS + (TASK_EXTRAS if not overrides else ())
+        return METHODS + SAMPLE_EXTRAS + pw.extra_methods(METHODS, sensitivity=True)
+    if overrides:
+        return METHODS
+    return METHODS + TASK_EXTRAS + pw.extra_methods(METHODS, sensitivity=True)
 
 
 @dataclass(frozen=True)
@@ -178,8 +181,9 @@ def _value(df: pd.DataFrame, label: str, metric: str, variant: str) -> float:
 
 
 def claims(results: pd.DataFrame, profile: str) -> list[ClaimRow]:
-    """C5 on the ablation; C1 (where IF/linear rows exist), C2, C3 and C6 (where selection
-    rows exist) on every main cell of ``profile`` (not the ablation or flipped-label ones)."""
+    """C5 on the ablation; C1 (where IF/linear rows exist), C2, C3, C4, C6 (where selection
+    rows exist) and C8 (where weighted rows exist) on every main cell of ``profile`` (not the
+    ablation or flipped-label ones)."""
     df = results[results.profile == profile]
     rows: list[ClaimRow] = c5_rows(df, ClaimRow)
     main = ~df.task_family.isin(FLIPPED) & ~df.task_params.fillna("").str.contains('"train.')
@@ -193,7 +197,7 @@ def claims(results: pd.DataFrame, profile: str) -> list[ClaimRow]:
         if r == r:
             rows.append(ClaimRow("C1 scores ≈ LOO (pooled Pearson)", f"{task}: β̂ vs IF",
                                  f"{r:.3f}", "0.961", ">= 0.9", bool(r >= 0.9)))
-        rows += _c6(g, task) + _c4(g, task)
+        rows += _c6(g, task) + _c4(g, task) + pw.c8_rows(g, task, ClaimRow)
         k_lds = _value(g, KERNEL, "lds", "spearman")
         k_ne = _value(g, KERNEL, "residual", "repo")
         for name, label in (("repo linear", REPO_LINEAR), ("ridge linear", STRONG_LINEAR)):

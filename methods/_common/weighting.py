@@ -41,7 +41,8 @@ def ssl_loss(C: torch.Tensor, w: torch.Tensor, k: int,
 
 @dataclass(frozen=True)
 class LearnedWeights:
-    """``w: (G,)`` the learned weights, the loss at uniform and learned weights, steps run."""
+    """``w: (G,)`` the learned weights, the SSL loss (without the penalty) at uniform and
+    learned weights, and the Adam steps run."""
 
     w: torch.Tensor
     loss_uniform: float
@@ -49,22 +50,46 @@ class LearnedWeights:
     steps: int
 
 
+def snr_gradient(C: torch.Tensor, w: torch.Tensor, k: int, lam: float,
+                 exclude: torch.Tensor | None = None) -> tuple[float, torch.Tensor]:
+    """``ssl_loss + lam·||w||²`` and its gradient in ``w`` in closed form (no autograd).
+
+    With the top-k set ``I_q`` fixed, ``r_q = (a_qᵀw) / ||τ̃_q||`` where ``a_q`` is the mean of
+    C over ``I_q``, so ``∂r_q/∂w = a_q/ν_q - (a_qᵀw)/ν_q³ · C_q τ̃_q``. ``C`` must already have
+    zeros in each query's excluded column.
+    """
+    tau = torch.einsum("g,gqn->qn", w, C)
+    ranked = tau.clone()
+    if exclude is not None:
+        ranked[torch.arange(tau.shape[0]), exclude] = float("-inf")
+    top = ranked.topk(min(k, tau.shape[1]), dim=1).indices
+    a = C.gather(2, top.expand(C.shape[0], -1, -1)).mean(2)  # (G, n_q)
+    signal = w @ a
+    nu = tau.norm(dim=1).clamp_min(1e-300)
+    b = torch.einsum("gqn,qn->gq", C, tau)
+    grad = -(a / nu - signal / nu**3 * b).mean(1) + 2 * lam * w
+    return float(-(signal / nu).mean() + lam * (w @ w)), grad
+
+
 def learn_weights(C: torch.Tensor, k: int, lam: float, steps: int, lr: float,
                   exclude: torch.Tensor | None = None) -> LearnedWeights:
-    """Minimise ``ssl_loss + lam·||w||²`` over ``w = G·softmax(ω)`` with Adam (float64)."""
-    C = C.detach().to(torch.float64)
+    """Minimise ``ssl_loss + lam·||w||²`` over ``w = G·softmax(ω)`` with Adam (float64), the
+    top-k set refreshed at every step; gradients from ``snr_gradient`` chained through the
+    softmax (``∂w_i/∂ω_j = w_i (δ_ij - w_j/G)``). The objective is piecewise smooth (the top-k
+    set jumps), so the iterate with the lowest objective is returned, never worse than uniform
+    (the first iterate)."""
+    C = C.detach().to(torch.float64).clone()
+    if exclude is not None:
+        C[:, torch.arange(C.shape[1]), exclude] = 0.0
     omega = torch.zeros(C.shape[0], dtype=torch.float64, requires_grad=True)
     opt = torch.optim.Adam([omega], lr=lr)
-
-    def objective() -> torch.Tensor:
-        w = simplex_weights(omega)
-        return ssl_loss(C, w, k, exclude) + lam * (w * w).sum()
-
-    with torch.no_grad():
-        start = float(ssl_loss(C, simplex_weights(omega), k, exclude))
-    for _ in range(steps):
-        opt.zero_grad()
-        objective().backward()
+    start = float(ssl_loss(C, simplex_weights(omega.detach()), k, exclude))
+    best = (float("inf"), simplex_weights(omega.detach()))
+    for _ in range(steps + 1):
+        w = simplex_weights(omega.detach())
+        value, gw = snr_gradient(C, w, k, lam, exclude)
+        best = min(best, (value, w), key=lambda b: b[0])
+        omega.grad = w * (gw - (w @ gw) / len(w))
         opt.step()
-    w = simplex_weights(omega.detach())
+    w = best[1]
     return LearnedWeights(w, start, float(ssl_loss(C, w, k, exclude)), steps)

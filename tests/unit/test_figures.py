@@ -103,7 +103,7 @@ def csvs(tmp_path: Path) -> tuple[Path, Path]:
 def test_registry_discovers_all_figures() -> None:
     assert set(figures.FIGURES) == {"lds_by_method", "pred_vs_true", "interaction_gap",
                                     "c1_scatter", "ablation", "selection",
-                                    "label_curve"}
+                                    "label_curve", "param_weights"}
     assert figures.SOURCES["c1_scatter"] == "scores"
     assert figures.SOURCES["pred_vs_true"] == "predictions"
     assert figures.SOURCES["lds_by_method"] == "results"
@@ -216,3 +216,22 @@ def test_label_curve_needs_two_label_counts_per_source() -> None:
 def test_relative_error_matches_methods_formula() -> None:
     rows = pd.DataFrame({"predicted": [1.0, 2.0], "true": [1.0, 1.0]})
     assert fig_pred_vs_true.relative_error(rows) == pytest.approx(100 * (0.5**2) / 2)
+
+
+def test_param_weights_heatmap_reads_the_weights_next_to_results(csvs, tmp_path: Path) -> None:
+    """``param_weights.csv`` beside ``results.csv`` draws one heatmap panel per task, groups
+    in model order."""
+    rows = [{"task": t, "task_key": f"{t}-k", "profile": "quick", "method_key": f"pw-{b}",
+             "method_label": f"{b} + learned w (layer)", "base": b, "group": g, "weight": w}
+            for t in ("modular-addition", "digits-mlp") for b in ("TracIn", "TRAK")
+            for g, w in (("embed", 0.5), ("hidden", 1.0), ("out", 1.5))]
+    results = tmp_path / "results.csv"
+    pd.read_csv(csvs[0]).to_csv(results, index=False)
+    pd.DataFrame(rows).to_csv(tmp_path / "param_weights.csv", index=False)
+    paths = figures.render_all(results, None, tmp_path / "figs")
+    assert "param_weights.png" in {p.name for p in paths}
+    fig = figures.FIGURES["param_weights"](pd.DataFrame(rows))
+    heatmaps = [ax for ax in fig.axes if ax.get_title()]
+    assert [ax.get_title() for ax in heatmaps] == ["digits-mlp [quick]",
+                                                   "modular-addition [quick]"]
+    assert [t.get_text() for t in heatmaps[0].get_xticklabels()] == ["embed", "hidden", "out"]

@@ -1,9 +1,10 @@
 """The paper module's cells: every method row of a cell has its own key and its own label."""
 
+import pandas as pd
 import pytest
 
 from benchmarks.method import make_method
-from benchmarks.papers import kernelsm
+from benchmarks.papers import kernelsm, param_weighting
 
 
 @pytest.mark.parametrize("profile", ["tiny", "quick"])
@@ -13,3 +14,18 @@ def test_method_rows_have_distinct_keys_and_labels(profile):
         labels = [m.display for m in methods]
         assert len(set(labels)) == len(labels), (task, overrides, labels)
         assert len({m.key for m in methods}) == len(methods)
+
+
+def test_c8_compares_each_base_with_its_learned_weights():
+    """C8 rows pair each base method's LDS with its weighted row; missing pairs are skipped."""
+    def row(name, params, value):
+        return {"method_key": make_method(name, params).key, "metric": "lds",
+                "variant": "spearman", "value": value}
+
+    (b, p), (w, q) = param_weighting.BASES[0], param_weighting.WEIGHTED[0]
+    (b2, p2), _ = param_weighting.BASES[1], param_weighting.WEIGHTED[1]
+    df = pd.DataFrame([row(b, p, 0.30), row(w, q, 0.35), row(b2, p2, 0.2)])
+    rows = param_weighting.c8_rows(df, "t", kernelsm.ClaimRow)
+    assert len(rows) == 1 and rows[0].holds and "0.300 → 0.350" in rows[0].ours
+    df.loc[1, "value"] = 0.31
+    assert not param_weighting.c8_rows(df, "t", kernelsm.ClaimRow)[0].holds

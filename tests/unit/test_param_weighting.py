@@ -4,7 +4,7 @@ import numpy as np
 import torch
 
 from methods._common.groups import GroupProjector, ParamGroups
-from methods._common.weighting import learn_weights, simplex_weights, ssl_loss
+from methods._common.weighting import learn_weights, simplex_weights, snr_gradient, ssl_loss
 
 MIN_SIGNAL_MASS = 0.8  # share of the weight on the planted-signal group: measured 0.99
 TOL_SCALE = 1e-12
@@ -90,3 +90,17 @@ def test_block_projection_keeps_groups_separable():
     assert Z.shape == (5, 32 + 24)  # group b (24 columns) is kept as is
     np.testing.assert_allclose(Z[:, proj.out.index[0]], proj.proj[0](G[:, groups.index[0]]))
     np.testing.assert_array_equal(Z[:, proj.out.index[1]], G[:, groups.index[1]])
+
+
+def test_closed_form_gradient_matches_autograd():
+    """The learner's closed-form gradient equals autograd through ``ssl_loss`` (top-k fixed)."""
+    rng = np.random.default_rng(4)
+    C = torch.as_tensor(rng.normal(size=(3, 7, 25)))
+    exclude = torch.as_tensor(rng.integers(0, 25, 7))
+    C[:, torch.arange(7), exclude] = 0.0
+    w = torch.tensor([0.4, 1.7, 0.9], dtype=torch.float64, requires_grad=True)
+    loss = ssl_loss(C, w, 4, exclude) + 0.1 * (w * w).sum()
+    loss.backward()
+    value, grad = snr_gradient(C, w.detach(), 4, 0.1, exclude)
+    assert abs(value - float(loss)) < 1e-12
+    np.testing.assert_allclose(grad, w.grad, rtol=1e-10, atol=1e-13)

@@ -1,0 +1,46 @@
+"""Learned parameter-group weights (METHODS.md §2.9): a heatmap of weight by group and method.
+
+One panel per task; rows are the weighted methods (base method, granularity, k), columns the
+parameter groups in model order. Weights live on the scaled simplex (they sum to the number of
+groups), so 1.0 is the unweighted base method and the colour scale is centred there.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import seaborn as sns
+from matplotlib.colors import TwoSlopeNorm
+from matplotlib.figure import Figure
+
+SLUG = "param_weights"
+SOURCE = "weights"
+
+
+def select(df: pd.DataFrame) -> pd.DataFrame:
+    """All learned-weight rows (``leaderboard/param_weights.csv``)."""
+    return df[df["weight"].notna()]
+
+
+def make(df: pd.DataFrame) -> Figure:
+    """One heatmap per (task, profile), stacked: rows = weighted methods, columns = groups."""
+    data = select(df)
+    if data.empty:
+        raise ValueError("no learned weights to plot")
+    panels = list(data.groupby(["task", "profile"], sort=True))
+    heights = [0.4 * r["method_label"].nunique() + 0.9 for _, r in panels]
+    width = 4.5 + 1.0 * data.groupby("task")["group"].nunique().max()
+    fig = Figure(figsize=(width, sum(heights) + 0.6), layout="constrained")
+    axes = fig.subplots(len(panels), 1, squeeze=False, height_ratios=heights)[:, 0]
+    norm = TwoSlopeNorm(vcenter=1.0, vmin=0.0, vmax=max(float(data["weight"].max()), 1.01))
+    for ax, ((task, profile), rows) in zip(axes, panels, strict=True):
+        order = list(dict.fromkeys(rows["group"]))  # model order, as the rows were written
+        grid = rows.pivot_table(index="method_label", columns="group", values="weight",
+                                aggfunc="first")[order]
+        sns.heatmap(grid, ax=ax, annot=True, fmt=".2f", cmap="RdBu_r", norm=norm,
+                    annot_kws={"fontsize": 7}, cbar_kws={"label": "weight (1 = base)"})
+        ax.set_title(f"{task} [{profile}]", fontsize=9)
+        ax.set_xlabel("parameter group", fontsize=8)
+        ax.set_ylabel("")
+        ax.tick_params(labelsize=7)
+    fig.suptitle("Learned parameter-group weights (self-supervised, no labels)", fontsize=10)
+    return fig
