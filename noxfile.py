@@ -72,3 +72,4 @@ def bench(session: nox.Session) -> None:
     session.run("python", "-m", "benchmarks.bench_attribution")
     session.run("python", "-m", "benchmarks.bench_gradex")
     session.run("python", "-m", "benchmarks.bench_icl")
+    session.run("python", "-m", "benchmarks.bench_param_weighted")
