@@ -79,7 +79,7 @@ class Method:
     @property
     def key(self) -> str:
         """``name[k=v,...]-hash8``: non-default fields in brackets, hash over all fields."""
-        inner = ",".join(f"{k}={v}" for k, v in sorted(self.non_default().items()))
+        inner = ",".join(f"{k}={v}" for k, v in sorted(_flat(self.non_default()).items()))
         name = self.registry_name + (f"[{inner}]" if inner else "")
         keyed = {k: to_plain(v) for k, v in keyed_fields(self).items()}
         return f"{name}-{content_hash([self.registry_name, keyed], 8)}"
@@ -88,6 +88,17 @@ class Method:
     def display(self) -> str:
         """Short human label for tables and figures."""
         return self.label or self.registry_name
+
+
+def _flat(fields_: dict, prefix: str = "") -> dict:
+    """``{"base_params": {"solver": "ekfac"}}`` -> ``{"base_params.solver": "ekfac"}``."""
+    out = {}
+    for k, v in fields_.items():
+        if isinstance(v, dict):
+            out |= _flat(v, f"{prefix}{k}.")
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
 
 
 def make_method(name: str, params: dict | None = None) -> Method:
