@@ -14,7 +14,7 @@ import pandas as pd
 from leaderboard import build
 from leaderboard.render import write_all
 
-from . import agreement
+from . import agreement, weight_sweep
 from .ablation import trace_rows
 from .diagnostics import summarise_ground_truth
 from .executors import fill_ground_truth
@@ -36,6 +36,7 @@ class CellRun:
     diag: dict
     scores: pd.DataFrame | None = None
     weights: pd.DataFrame | None = None
+    sweep: pd.DataFrame | None = None
 
 
 def run_task_cell(task: Task, workers: int, batch: int, engine: str,
@@ -60,6 +61,9 @@ def run_task_cell(task: Task, workers: int, batch: int, engine: str,
             preds.append(build.prediction_rows(cell_dir(task, method), meta, eval_F))
     run = CellRun(records, preds, diag, weights=param_weighting.weight_rows(
         records, task.label, task.spec.key, task.spec.profile))
+    if task.flipped is None:  # the weight-grid diagnostic, where learned weights exist
+        run.sweep = weight_sweep.sweep_rows(task, store, methods or kernelsm.methods_for(
+            task.spec.name, task.overrides))
     if kernelsm.has_c1(task.spec.name, task.overrides):
         add_c1(run, task)
     if kernelsm.is_ablation(task.overrides):
@@ -100,10 +104,7 @@ def replicate(profile: str, tasks: list[str] | None, workers: int = 1, batch: in
     results_csv, pred_csv = build.write(records, [p for run in runs for p in run.preds], out_dir)
     agreement.write_scores([run.scores for run in runs if run.scores is not None],
                            out_dir / "scores.csv")
-    weights = [run.weights for run in runs if run.weights is not None and not run.weights.empty]
-    if weights:
-        build.upsert(out_dir / "param_weights.csv", pd.concat(weights, ignore_index=True),
-                     ["task_key", "profile", "method_key", "group"], ["task_key", "profile"])
+    write_param_weights(runs, out_dir)
     diags = [run.diag for run in runs]
     build.upsert(out_dir / "groundtruth.csv", pd.DataFrame(diags), ["task_key", "profile"])
     write_all(results_csv, out_dir)
@@ -116,6 +117,23 @@ def replicate(profile: str, tasks: list[str] | None, workers: int = 1, batch: in
         pd.read_csv(results_csv), profile)])
     print_claims(table)
     return table
+
+
+def write_param_weights(runs: list[CellRun], out_dir: Path) -> None:
+    """Upsert the learned weights and the weight-grid diagnostic; print its summary."""
+    for attr, name, key in (("weights", "param_weights.csv", ["method_key", "group"]),
+                            ("sweep", "param_weight_sweep.csv", ["method_key", "w"])):
+        frames = [getattr(r, attr) for r in runs if getattr(r, attr) is not None
+                  and not getattr(r, attr).empty]
+        if frames:
+            build.upsert(out_dir / name, pd.concat(frames, ignore_index=True),
+                         ["task_key", "profile"] + key, ["task_key", "profile"])
+    sweep = out_dir / "param_weight_sweep.csv"
+    if sweep.exists():
+        table = weight_sweep.summary(pd.read_csv(sweep), pd.read_csv(out_dir / "results.csv"))
+        with pd.option_context("display.width", 200, "display.max_colwidth", 60):
+            print("parameter weighting: LDS unweighted / learned / oracle grid best\n"
+                  + table.to_string(index=False, float_format="%.3f"))
 
 
 def print_claims(table: pd.DataFrame) -> None:

@@ -23,7 +23,9 @@ import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 PACKAGE_DIR = Path(__file__).resolve().parent
-SOURCES_ALLOWED = ("results", "predictions", "scores", "weights")
+SOURCES_ALLOWED = ("results", "predictions", "scores", "weights", "weight_sweep")
+# sources read from a CSV next to results.csv
+SIDE_CSVS = {"weights": "param_weights.csv", "weight_sweep": "param_weight_sweep.csv"}
 
 
 def _discover() -> dict[str, ModuleType]:
@@ -68,16 +70,17 @@ def render_all(
     """Save every figure as ``<out_dir>/<SLUG>.png`` (dpi 150); skip those lacking input.
 
     ``out_dir`` defaults to this package's folder; ``scores_csv`` (the C1 unit scores) defaults
-    to the one next to ``results_csv``, and the learned group weights are read from the
-    ``param_weights.csv`` next to it. Returns the paths written.
+    to the one next to ``results_csv``, and the parameter-weighting tables (``SIDE_CSVS``) are
+    read from beside it. Returns the paths written.
     """
     out = Path(out_dir) if out_dir is not None else PACKAGE_DIR
     out.mkdir(parents=True, exist_ok=True)
     if scores_csv is None and results_csv is not None:
         scores_csv = Path(results_csv).with_name("scores.csv")
-    weights_csv = Path(results_csv).with_name("param_weights.csv") if results_csv else None
     frames = {"results": _read(results_csv), "predictions": _read(predictions_csv),
-              "scores": _read(scores_csv), "weights": _read(weights_csv)}
+              "scores": _read(scores_csv)}
+    for source, name in SIDE_CSVS.items():
+        frames[source] = _read(Path(results_csv).with_name(name)) if results_csv else None
     written: list[Path] = []
     for slug, module in MODULES.items():
         df = frames[module.SOURCE]

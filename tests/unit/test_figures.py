@@ -103,7 +103,7 @@ def csvs(tmp_path: Path) -> tuple[Path, Path]:
 def test_registry_discovers_all_figures() -> None:
     assert set(figures.FIGURES) == {"lds_by_method", "pred_vs_true", "interaction_gap",
                                     "c1_scatter", "ablation", "selection",
-                                    "label_curve", "param_weights"}
+                                    "label_curve", "param_weights", "weight_sweep"}
     assert figures.SOURCES["c1_scatter"] == "scores"
     assert figures.SOURCES["pred_vs_true"] == "predictions"
     assert figures.SOURCES["lds_by_method"] == "results"
@@ -235,3 +235,11 @@ def test_param_weights_heatmap_reads_the_weights_next_to_results(csvs, tmp_path:
     assert [ax.get_title() for ax in heatmaps] == ["digits-mlp [quick]",
                                                    "modular-addition [quick]"]
     assert [t.get_text() for t in heatmaps[0].get_xticklabels()] == ["embed", "hidden", "out"]
+
+
+def test_weight_sweep_figure_rings_the_uniform_point() -> None:
+    rows = [{"task": "t", "profile": "quick", "method_label": m, "lds": 0.1 * i, "ssl": -0.01 * i,
+             "uniform": i == 5} for m in ("a", "b") for i in range(11)]
+    fig = figures.FIGURES["weight_sweep"](pd.DataFrame(rows))
+    ax = fig.axes[0]
+    assert ax.get_title() == "t [quick]" and len(ax.collections) == 4  # 2 methods x (grid, ring)

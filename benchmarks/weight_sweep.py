@@ -1,0 +1,97 @@
+"""Diagnostic for parameter weighting (METHODS.md §2.9): LDS and the SNR objective over a grid of
+group weights.
+
+The learned weights come from a label-free objective; whether weighting *can* help a base method
+on a task, and whether that objective points the right way, are separate questions. For each
+weighted method of a cell this stage evaluates every weight vector of a simplex grid (steps of
+about 1/10 of the total, scaled so that uniform = all ones) twice: the LDS of the weighted scores on
+the held-out evaluation subsets, and the method's own SNR loss on its training-set queries. The
+best grid point is an *oracle* (chosen on evaluation data, so an upper bound, never a method);
+it goes to ``param_weight_sweep.csv``, not to the results table.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+
+import numpy as np
+import pandas as pd
+import torch
+
+from methods._common.groups import query_index
+from methods._common.weighting import ssl_loss
+
+from .context import build_context
+from .method import make_method
+from .metrics.lds import per_target_spearman
+from .spec import derive_seed
+from .store import GroundTruthStore
+from .task import Task
+
+GRID_STEPS = 10
+
+
+def simplex_grid(G: int, steps: int = GRID_STEPS) -> np.ndarray:
+    """All weight vectors ``(P, G)`` with entries in multiples of G/steps summing to G; steps
+    is rounded up to a multiple of G so that the uniform point (all ones) is on the grid."""
+    steps = G * -(-steps // G)
+    points = [c for c in itertools.product(range(steps + 1), repeat=G) if sum(c) == steps]
+    return np.asarray(points, dtype=np.float64) * (G / steps)
+
+
+def sweep_rows(task: Task, store: GroundTruthStore, methods: list[tuple[str, dict]]
+               ) -> pd.DataFrame:
+    """Grid rows for every applicable ``param_weighted`` entry of ``methods``."""
+    rows = []
+    for name, params in methods:
+        pw = make_method(name, params)
+        if name != "param_weighted" or pw.weights != "learned" or pw.skip(task):
+            continue
+        rows += _one(task, store, pw)
+    return pd.DataFrame(rows)
+
+
+def _one(task: Task, store: GroundTruthStore, pw) -> list[dict]:
+    """LDS and SNR loss at each grid point for one weighted method (its own queries)."""
+    base = pw.base_method()
+    ctx = build_context(task, store, base)
+    pw_seed = derive_seed(task.spec.key, pw.key)  # the seed the method's own fit uses
+    queries = query_index(ctx.model.problem.X.shape[0], pw.n_queries,
+                          f"{pw_seed}/param_weighted")
+    parts = base.group_contributions(ctx, pw.granularity, queries)
+    C = parts.queries.clone()
+    C[:, torch.arange(C.shape[1]), queries] = 0.0
+    masks = store.rows.masks[store.rows.index("eval")].astype(np.float64)
+    true = store.mean(task.primary, "eval")
+    out = []
+    for w in simplex_grid(len(parts.names)):
+        wt = torch.as_tensor(w)
+        scores = parts.combine(wt)[0].numpy()
+        lds = float(np.nanmean(per_target_spearman(masks @ scores, true)))
+        out.append({"task": task.label, "task_key": task.spec.key,
+                    "profile": task.spec.profile, "method_key": pw.key,
+                    "method_label": pw.display, "base": base.display,
+                    "groups": json.dumps(list(parts.names)), "w": json.dumps(w.tolist()),
+                    "uniform": bool(np.allclose(w, 1.0)), "lds": lds,
+                    "ssl": float(ssl_loss(C, wt, pw.top_k, queries))})
+    return out
+
+
+def summary(sweep: pd.DataFrame, results: pd.DataFrame) -> pd.DataFrame:
+    """Per (task, weighted method): LDS unweighted (grid uniform point), learned (results
+    table), the oracle best grid point, and the Spearman correlation of -SNR loss with LDS."""
+    out = []
+    for (task, key), g in sweep.groupby(["task", "method_key"], sort=True):
+        best = g.loc[g.lds.idxmax()]
+        learned = results[(results.method_key == key) & (results.metric == "lds")
+                          & (results.variant == "spearman")].value
+        rho = pd.Series(-g.ssl.to_numpy()).corr(pd.Series(g.lds.to_numpy()), method="spearman")
+        out.append({"task": task, "method": best.method_label,
+                    "unweighted": float(g[g.uniform].lds.iloc[0]) if g.uniform.any()
+                    else float("nan"),
+                    "learned": float(learned.iloc[0]) if len(learned) else float("nan"),
+                    "oracle_best": float(best.lds), "oracle_w": best.w,
+                    "snr_vs_lds_spearman": float(rho)})
+    return pd.DataFrame(out)
+
