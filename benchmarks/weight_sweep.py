@@ -82,10 +82,11 @@ def summary(sweep: pd.DataFrame, results: pd.DataFrame) -> pd.DataFrame:
     """Per (task, weighted method): LDS unweighted (grid uniform point), learned (results
     table), the oracle best grid point, and the Spearman correlation of -SNR loss with LDS."""
     out = []
-    for (task, key), g in sweep.groupby(["task", "method_key"], sort=True):
+    for (task, task_key, key), g in sweep.groupby(["task", "task_key", "method_key"],
+                                                  sort=True):
         best = g.loc[g.lds.idxmax()]
-        learned = results[(results.method_key == key) & (results.metric == "lds")
-                          & (results.variant == "spearman")].value
+        learned = results[(results.task_key == task_key) & (results.method_key == key)
+                          & (results.metric == "lds") & (results.variant == "spearman")].value
         rho = pd.Series(-g.ssl.to_numpy()).corr(pd.Series(g.lds.to_numpy()), method="spearman")
         out.append({"task": task, "method": best.method_label,
                     "unweighted": float(g[g.uniform].lds.iloc[0]) if g.uniform.any()

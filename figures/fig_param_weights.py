@@ -1,7 +1,7 @@
 """Learned parameter-group weights (METHODS.md §2.9): a heatmap of weight by group and method.
 
-One panel per task; rows are the weighted methods (base method, granularity, k), columns the
-parameter groups in model order. Weights live on the scaled simplex (they sum to the number of
+One panel per task; rows are the per-layer weighted methods (base method, k), columns the
+layers in model order. Weights live on the scaled simplex (they sum to the number of
 groups), so 1.0 is the unweighted base method and the colour scale is centred there.
 """
 
@@ -17,8 +17,8 @@ SOURCE = "weights"
 
 
 def select(df: pd.DataFrame) -> pd.DataFrame:
-    """All learned-weight rows (``leaderboard/param_weights.csv``)."""
-    return df[df["weight"].notna()]
+    """Learned weights of the per-layer methods (``leaderboard/param_weights.csv``)."""
+    return df[df["weight"].notna() & df["method_label"].astype(str).str.contains(r"\(layer")]
 
 
 def make(df: pd.DataFrame) -> Figure:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
 SLUG = "weight_sweep"
 SOURCE = "weight_sweep"
@@ -26,19 +27,22 @@ def make(df: pd.DataFrame) -> Figure:
     if data.empty:
         raise ValueError("no weight-grid rows to plot")
     panels = list(data.groupby(["task", "profile"], sort=True))
-    fig = Figure(figsize=(4.6 * len(panels), 3.9), layout="constrained")
+    colors = {m: f"C{i}" for i, m in enumerate(sorted(data["method_label"].unique()))}
+    fig = Figure(figsize=(4.6 * len(panels), 4.6), layout="constrained")
     axes = fig.subplots(1, len(panels), squeeze=False)[0]
     for ax, ((task, profile), rows) in zip(axes, panels, strict=True):
-        for i, (label, g) in enumerate(rows.groupby("method_label", sort=True)):
-            color = f"C{i}"
-            ax.scatter(-g["ssl"], g["lds"], s=12, color=color, alpha=0.7, label=label)
+        for label, g in rows.groupby("method_label", sort=True):
+            ax.scatter(-g["ssl"], g["lds"], s=12, color=colors[label], alpha=0.7)
             u = g[g["uniform"].astype(bool)]
             ax.scatter(-u["ssl"], u["lds"], s=60, facecolor="none", edgecolor="black")
         ax.set_title(f"{task} [{profile}]", fontsize=9)
         ax.set_xlabel("−SNR loss (the learner's objective)", fontsize=8)
         ax.set_ylabel("LDS of the weighted scores", fontsize=8)
         ax.tick_params(labelsize=7)
-    axes[0].legend(fontsize=6, loc="best")
+    handles = [Line2D([], [], marker="o", linestyle="", color=c, label=m)
+               for m, c in colors.items()]
+    fig.legend(handles=handles, loc="outside lower center", ncol=min(3, len(handles)),
+               fontsize=7)
     fig.suptitle("Weight grid: label-free objective vs LDS (ringed: uniform = base method)",
                  fontsize=10)
     return fig

@@ -50,8 +50,9 @@ def test_uniform_grid_point_is_the_base_methods_lds(tiny):
     masks = store.rows.masks[store.rows.index("eval")].astype(float)
     ref = np.nanmean(per_target_spearman(masks @ fitted.scores, store.mean("loss", "eval")))
     assert abs(df[df.uniform].lds.iloc[0] - ref) <= TOL_UNIFORM_LDS
-    results = pd.DataFrame([{"method_key": df.method_key.iloc[0], "metric": "lds",
-                             "variant": "spearman", "value": 0.5}])
+    results = pd.DataFrame([{"task_key": k, "method_key": df.method_key.iloc[0], "metric": "lds",
+                             "variant": "spearman", "value": v}
+                            for k, v in (("other-task", 0.9), (task.spec.key, 0.5))])
     (row,) = summary(df, results).to_dict("records")
     assert row["learned"] == 0.5 and row["oracle_best"] == df.lds.max()
     assert row["oracle_best"] >= row["unweighted"]
