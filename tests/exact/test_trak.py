@@ -21,7 +21,8 @@ def test_trak_identity_projection_matches_loo_margin_change():
     w = np.ones(problem.X.shape[0])
     tm = trained(problem, M, Xt, yt, w, LAM)
     method = TRAK(proj_dim=10_000, reg=LAM, reg_rel=0.0)  # proj_dim >= d: no projection (P = I)
-    tau, q = method._one(tm, "k")[:2]
+    f = method._features(tm, "k")
+    tau, q = f.Gt @ torch.linalg.solve(f.A, f.G.T), f.q
     scores = (tau * q[None, :]).numpy()  # (n_t, n): > 0 raises the target margin
     with torch.no_grad():
         base = margin(fit(problem, w, LAM)(Xt), yt).numpy()
