@@ -16,6 +16,7 @@ from .gt_io import ImportOptions
 from .method import make_method
 from .registry import METHODS, METRICS, TASKS
 from .replicate import replicate as run_replicate
+from .replicate import write_claims
 from .runner import run_cell
 from .task import make_task, parse_overrides
 
@@ -83,7 +84,10 @@ def export_gt(args: argparse.Namespace) -> int:
 
 
 def leaderboard(args: argparse.Namespace) -> int:
-    for path in write_all(build.LEADERBOARD_DIR / "results.csv", build.LEADERBOARD_DIR):
+    results = build.LEADERBOARD_DIR / "results.csv"
+    for profile in sorted(pd.read_csv(results).profile.unique()):
+        write_claims(results, profile)
+    for path in write_all(results, build.LEADERBOARD_DIR):
         print(f"wrote {path}")
     return 0
 

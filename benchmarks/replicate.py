@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from leaderboard import build
+from leaderboard import claims as lb_claims
 from leaderboard.render import write_all
 
 from . import agreement, weight_sweep
@@ -107,15 +108,24 @@ def replicate(profile: str, tasks: list[str] | None, workers: int = 1, batch: in
     write_param_weights(runs, out_dir)
     diags = [run.diag for run in runs]
     build.upsert(out_dir / "groundtruth.csv", pd.DataFrame(diags), ["task_key", "profile"])
+    table = write_claims(results_csv, profile)
     write_all(results_csv, out_dir)
     if figures:
         from figures import render_all
 
         fig_dir = None if out_dir == build.LEADERBOARD_DIR else out_dir / "figures"
         render_all(results_csv, pred_csv, fig_dir, out_dir / "scores.csv")
-    table = pd.DataFrame([c.as_dict() for c in kernelsm.claims(
-        pd.read_csv(results_csv), profile)])
     print_claims(table)
+    return table
+
+
+def write_claims(results_csv: Path, profile: str) -> pd.DataFrame:
+    """The claims of ``profile`` from ``results.csv`` alone, saved as the ``claims.csv`` beside
+    it (the leaderboard pages end with them)."""
+    table = pd.DataFrame([c.as_dict() for c in kernelsm.claims(pd.read_csv(results_csv),
+                                                                profile)])
+    if not table.empty:
+        lb_claims.write(table, profile, Path(results_csv).with_name("claims.csv"))
     return table
 
 

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from . import claims
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 PROFILE_ORDER = ("tiny", "quick", "paper")
 ROW_KEY = ["task_key", "method_key", "metric", "variant", "split", "profile"]
@@ -221,14 +223,16 @@ INTRO = (
 )
 
 
-def render_markdown(df: pd.DataFrame) -> str:
-    """The whole leaderboard as Markdown: one section per (task, profile)."""
+def render_markdown(df: pd.DataFrame, claim_rows: pd.DataFrame | None = None) -> str:
+    """The whole leaderboard as Markdown: one section per (task, profile), then the claims."""
     sections = build_sections(df)
     parts = ["# taskattr leaderboard", "", INTRO]
     if not sections:
         parts += ["", "_No results yet._"]
     for section in sections:
         parts += ["", _markdown_section(section)]
+    if claim_rows is not None:
+        parts += ["", claims.markdown(claim_rows)]
     return "\n".join(parts) + "\n"
 
 
@@ -268,10 +272,12 @@ def _html_section(section: Section) -> str:
     )
 
 
-def render_html(df: pd.DataFrame) -> str:
+def render_html(df: pd.DataFrame, claim_rows: pd.DataFrame | None = None) -> str:
     """The leaderboard as one static HTML page with inline CSS and no scripts."""
     sections = build_sections(df)
     content = [_html_section(s) for s in sections] or ["<p><em>No results yet.</em></p>"]
+    if claim_rows is not None:
+        content.append(claims.html_section(claim_rows))
     return (
         '<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         f"<title>taskattr leaderboard</title>\n<style>{CSS}</style>\n</head>\n<body>\n"
@@ -282,11 +288,14 @@ def render_html(df: pd.DataFrame) -> str:
 
 
 def write_all(results_csv: Path, out_dir: Path) -> list[Path]:
-    """Write ``LEADERBOARD.md`` and ``index.html`` for ``results_csv`` into ``out_dir``."""
+    """Write ``LEADERBOARD.md`` and ``index.html`` for ``results_csv`` (and the ``claims.csv``
+    beside it, if any) into ``out_dir``."""
     df = pd.read_csv(results_csv)
+    claim_rows = claims.read(Path(results_csv).with_name("claims.csv"))
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    pages = {"LEADERBOARD.md": render_markdown(df), "index.html": render_html(df)}
+    pages = {"LEADERBOARD.md": render_markdown(df, claim_rows),
+             "index.html": render_html(df, claim_rows)}
     for name, text in pages.items():
         (out_dir / name).write_text(text, encoding="utf-8")
     return [out_dir / name for name in pages]

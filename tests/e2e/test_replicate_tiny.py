@@ -29,6 +29,10 @@ def test_replicate_tiny_end_to_end(tmp_path):
     assert "## modular-addition" in (out / "LEADERBOARD.md").read_text()
     assert "modular-addition[sharpness=sam,steps=40]" in set(df.task)  # the C5 ablation
     assert (out / "scores.csv").exists()  # C1 unit scores for the scatter figure
+    assert "param_weighted" in set(df.method)  # C8 rows, their weights and the weight grid
+    assert (out / "param_weights.csv").exists() and (out / "param_weight_sweep.csv").exists()
+    assert "C8 learned group weights raise LDS" in set(pd.read_csv(out / "claims.csv").claim)
+    assert "## Paper claims" in (out / "LEADERBOARD.md").read_text()
     gt = pd.read_csv(out / "groundtruth.csv")
     assert len(gt) == 2 + 6 and gt.mean_acc.between(0, 1).all() and (gt.chance_acc == 1 / 11).all()
     assert (out / "index.html").read_text().lower().startswith("<!doctype html>")

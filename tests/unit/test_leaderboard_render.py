@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from leaderboard import render
+from leaderboard import claims, render
 
 METHODS = {
     "kernel_sm": ("kernel_sm[gamma=cv,lam=cv]-1a2b3c4d", "KernelSM (CV)", "retrain"),
@@ -186,3 +186,21 @@ def test_empty_results_render_placeholder(tmp_path: Path) -> None:
     md_path, html_path = render.write_all(csv, tmp_path)
     assert "_No results yet._" in md_path.read_text(encoding="utf-8")
     assert "<table>" not in html_path.read_text(encoding="utf-8")
+
+
+def test_claims_beside_results_end_both_pages(tmp_path: Path) -> None:
+    """``claims.csv`` keeps other profiles' rows on rewrite; both pages end with the tables."""
+    csv = tmp_path / "results.csv"
+    results_frame().to_csv(csv, index=False)
+    row = {"claim": "C2 LDS KernelSM > linear", "task": "t | x", "ours": "0.6 vs 0.5",
+           "paper": "0.8 vs 0.58", "tolerance": "gap > +0.02", "holds": True}
+    claims.write(pd.DataFrame([row, {**row, "holds": False}]), "quick", tmp_path / "claims.csv")
+    claims.write(pd.DataFrame([row]), "tiny", tmp_path / "claims.csv")
+    claims.write(pd.DataFrame([{**row, "holds": False}]), "tiny", tmp_path / "claims.csv")
+    md_path, html_path = render.write_all(csv, tmp_path / "out")
+    md = md_path.read_text(encoding="utf-8")
+    assert "### quick: 1 of 2 checks hold" in md and "### tiny: 0 of 1 checks hold" in md
+    assert "t \\| x" in md
+    checker = _TagChecker()
+    checker.feed(html_path.read_text(encoding="utf-8"))
+    assert checker.stack == [] and checker.tables == 3 + 2
