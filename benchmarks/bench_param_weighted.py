@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
@@ -32,9 +34,10 @@ from .provenance import provenance
 from .task import make_task
 
 TASKS = ("digits-mlp", "modular-addition")
+T = TypeVar("T")
 
 
-def _timed(fn, *args):
+def _timed(fn: Callable[..., T], *args: Any) -> tuple[float, T]:
     """Wall-clock of ``fn(*args)`` and its result."""
     t0 = time.perf_counter()
     out = fn(*args)
@@ -98,6 +101,7 @@ def bench_width(widths: tuple[int, ...] = (64, 256, 1024)) -> list[dict]:
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Run both parts on ``--threads`` threads and write the ``param_weighting`` entry."""
     ap = argparse.ArgumentParser(prog="python -m benchmarks.bench_param_weighted",
                                  description=__doc__)
     ap.add_argument("--threads", type=int, default=1)

@@ -124,8 +124,9 @@ def write_claims(results_csv: Path, profile: str) -> pd.DataFrame:
     it (the leaderboard pages end with them)."""
     table = pd.DataFrame([c.as_dict() for c in kernelsm.claims(pd.read_csv(results_csv),
                                                                 profile)])
-    if not table.empty:
-        lb_claims.write(table, profile, Path(results_csv).with_name("claims.csv"))
+    path = Path(results_csv).with_name("claims.csv")
+    if not table.empty or path.exists():  # an empty table clears the profile's old claims
+        lb_claims.write(table, profile, path)
     return table
 
 

@@ -14,30 +14,34 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 
 import numpy as np
 import pandas as pd
 import torch
 
-from methods._common.groups import query_index
 from methods._common.weighting import ssl_loss
 
 from .context import build_context
-from .method import make_method
+from .method import Method, make_method
 from .metrics.lds import per_target_spearman
-from .spec import derive_seed
 from .store import GroundTruthStore
 from .task import Task
 
 GRID_STEPS = 10
+MAX_POINTS = 5000  # G = 5 groups at 10 steps: 1,001 points
 
 
-def simplex_grid(G: int, steps: int = GRID_STEPS) -> np.ndarray:
-    """All weight vectors ``(P, G)`` with entries in multiples of G/steps summing to G; steps
-    is rounded up to a multiple of G so that the uniform point (all ones) is on the grid."""
+def simplex_grid(G: int, steps: int = GRID_STEPS) -> np.ndarray | None:
+    """All weight vectors ``(P, G)`` with entries in multiples of G/steps summing to G (steps
+    rounded up to a multiple of G, so the uniform point, all ones, is on the grid); None when
+    there would be more than ``MAX_POINTS`` of them."""
     steps = G * -(-steps // G)
-    points = [c for c in itertools.product(range(steps + 1), repeat=G) if sum(c) == steps]
-    return np.asarray(points, dtype=np.float64) * (G / steps)
+    if math.comb(steps + G - 1, G - 1) > MAX_POINTS:
+        return None
+    points = [np.diff([-1, *bars, steps + G - 1]) - 1  # stars and bars
+              for bars in itertools.combinations(range(steps + G - 1), G - 1)]
+    return np.asarray(points, dtype=np.float64).reshape(-1, G) * (G / steps)
 
 
 def sweep_rows(task: Task, store: GroundTruthStore, methods: list[tuple[str, dict]]
@@ -46,26 +50,28 @@ def sweep_rows(task: Task, store: GroundTruthStore, methods: list[tuple[str, dic
     rows = []
     for name, params in methods:
         pw = make_method(name, params)
-        if name != "param_weighted" or pw.weights != "learned" or pw.skip(task):
-            continue
-        rows += _one(task, store, pw)
+        learns = hasattr(pw, "contributions") and getattr(pw, "weights", "") == "learned"
+        if learns and not pw.skip(task):
+            rows += _one(task, store, pw)
     return pd.DataFrame(rows)
 
 
-def _one(task: Task, store: GroundTruthStore, pw) -> list[dict]:
+def _one(task: Task, store: GroundTruthStore, pw: Method) -> list[dict]:
     """LDS and SNR loss at each grid point for one weighted method (its own queries)."""
-    base = pw.base_method()
-    ctx = build_context(task, store, base)
-    pw_seed = derive_seed(task.spec.key, pw.key)  # the seed the method's own fit uses
-    queries = query_index(ctx.model.problem.X.shape[0], pw.n_queries,
-                          f"{pw_seed}/param_weighted")
-    parts = base.group_contributions(ctx, pw.granularity, queries)
+    parts = pw.contributions(build_context(task, store, pw))
+    grid = simplex_grid(len(parts.names))
+    if grid is None:
+        print(f"weight grid: skipping {pw.display} on {task.label}: {len(parts.names)} groups "
+              f"give more than {MAX_POINTS} grid points")
+        return []
+    queries = parts.query_index
     C = parts.queries.clone()
     C[:, torch.arange(C.shape[1]), queries] = 0.0
+    base = pw.base_method()
     masks = store.rows.masks[store.rows.index("eval")].astype(np.float64)
     true = store.mean(task.primary, "eval")
     out = []
-    for w in simplex_grid(len(parts.names)):
+    for w in grid:
         wt = torch.as_tensor(w)
         scores = parts.combine(wt)[0].numpy()
         lds = float(np.nanmean(per_target_spearman(masks @ scores, true)))

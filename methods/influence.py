@@ -148,10 +148,7 @@ class Influence(GradientMethod):
         the training side): ``-u_k,j . g_t,j`` with ``u_k`` the preconditioned unit gradient, and
         the proponent scores ``g_q,j . (K g_n)_j`` of each query. ``exact`` and ``ekfac`` only
         (the others would need one iterative solve per training example)."""
-        if self.solver not in ("exact", "ekfac"):
-            raise SpecError(f"invalid config field influence.solver: per-group scores "
-                            f"precondition every training gradient, use 'exact' or 'ekfac', "
-                            f"not {self.solver!r}")
+        self.check_groups(granularity)
         tg = task_gradients(ctx.model, self.aggregate)
         train = torch.cat([tg.units, tg.train])
         K = tg.units.shape[0]
@@ -164,6 +161,13 @@ class Influence(GradientMethod):
         return GroupContributions(groups.names, -groups.dot(P[:K], tg.target),
                                   groups.dot(tg.train[queries], P[K:]), queries,
                                   -groups.rowdot(tg.units, P[:K]), tg.phi, {})
+
+    def check_groups(self, granularity: str) -> None:
+        """Per-group scores precondition every training gradient: exact or EK-FAC only."""
+        if self.solver not in ("exact", "ekfac"):
+            raise SpecError(f"invalid config field influence.solver: per-group scores "
+                            f"precondition every training gradient, use 'exact' or 'ekfac', "
+                            f"not {self.solver!r}")
 
     def _ekfac(self, model, tg: TaskGradients) -> EKFAC:
         """The fitted EK-FAC factors of the weighted GGN (softmax cross-entropy only)."""

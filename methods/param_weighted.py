@@ -12,6 +12,7 @@ base method itself. A base method supports the wrapper by defining ``group_contr
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
 from dataclasses import dataclass, field
 
@@ -20,7 +21,7 @@ import torch
 from benchmarks.method import Fitted, Method, Need, make_method
 from benchmarks.registry import METHODS, register_method
 from benchmarks.spec import SpecError, derive_seed
-from methods._common.groups import GRANULARITIES, ParamGroups, query_index
+from methods._common.groups import GRANULARITIES, GroupContributions, ParamGroups, query_index
 from methods._common.taskgrads import additive_fitted
 from methods._common.weighting import learn_weights
 
@@ -53,22 +54,41 @@ class ParamWeighted(Method):
     needs = frozenset({Need.MODEL})
     tiny = {"base_params": {"n_checkpoints": 2}, "steps": 20, "n_queries": 16}
 
+    def __post_init__(self) -> None:
+        """Store ``base_params`` as the base method's non-default fields, so equivalent
+        configurations share one key (invalid ones are left for ``validate`` to report)."""
+        if self.base in weightable() and isinstance(self.base_params, dict):
+            try:
+                canonical = self.base_method().non_default()
+            except SpecError:
+                return
+            object.__setattr__(self, "base_params", canonical)
+
     def validate(self) -> None:
+        """Check every field, and that the base method splits by ``granularity``."""
         supported = weightable()
         if self.base not in supported:
             raise SpecError(f"invalid config field param_weighted.base: {self.base!r} has no "
                             f"per-group decomposition; one of {supported}")
-        self.base_method()
+        if not isinstance(self.base_params, dict):
+            raise SpecError("invalid config field param_weighted.base_params: a mapping of the "
+                            f"base method's fields, got {self.base_params!r}")
         if self.granularity not in GRANULARITIES:
             raise SpecError(f"invalid config field param_weighted.granularity: "
                             f"{self.granularity!r} not in {GRANULARITIES}")
+        self.base_method().check_groups(self.granularity)
         if self.weights not in ("learned", "uniform"):
             raise SpecError("invalid config field param_weighted.weights: 'learned' or 'uniform'")
         for name in ("top_k", "steps", "n_queries"):
-            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise SpecError(f"invalid config field param_weighted.{name}: integer >= 1")
-        if self.lam < 0 or self.lr <= 0:
-            raise SpecError("invalid config field param_weighted.lam/lr: lam >= 0 and lr > 0")
+        for name, low in (("lam", 0.0), ("lr", 0.0)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or \
+                    not math.isfinite(value) or value < low or (name == "lr" and value == 0):
+                raise SpecError(f"invalid config field param_weighted.{name}: a finite number "
+                                f"{'> 0' if name == 'lr' else '>= 0'}")
 
     def base_method(self) -> Method:
         """The wrapped method (its own fields validated by ``make_method``)."""
@@ -76,12 +96,14 @@ class ParamWeighted(Method):
 
     @property
     def display(self) -> str:
+        """The base method's label, the weights and any non-default learning setting."""
         which = "learned w" if self.weights == "learned" else "uniform w"
         tuned = {k: v for k, v in self.non_default().items() if k in LEARNING_FIELDS}
         extra = "".join(f", {LEARNING_FIELDS[k]}={v:g}" for k, v in sorted(tuned.items()))
         return f"{self.base_method().display} + {which} ({self.granularity}{extra})"
 
     def skip(self, task) -> str | None:
+        """The base method's skip reason, or a model with a single parameter group."""
         reason = self.base_method().skip(task)
         if reason:
             return reason
@@ -92,24 +114,31 @@ class ParamWeighted(Method):
             return f"the model has one parameter group per {self.granularity}: nothing to weight"
         return None
 
-    def fit(self, ctx) -> Fitted:
-        t0 = time.perf_counter()
+    def contributions(self, ctx) -> GroupContributions:
+        """The base method's scores split by group, on this method's training-set queries
+        (``n_queries`` examples drawn from ``ctx.seed``); the base runs with its own seed
+        (projections, ...), so uniform weights give exactly its scores."""
         queries = query_index(ctx.model.problem.X.shape[0], self.n_queries,
                               f"{ctx.seed}/param_weighted")
         base = self.base_method()
-        # the base method's own seed (projections, ...), so uniform weights give its scores
         base_ctx = dataclasses.replace(ctx, seed=derive_seed(ctx.task.spec.key, base.key))
-        parts = base.group_contributions(base_ctx, self.granularity, queries)
+        return base.group_contributions(base_ctx, self.granularity, queries)
+
+    def fit(self, ctx) -> Fitted:
+        """Split the base scores by group, learn w (or keep it uniform) and combine; ``top_k``
+        is capped at the number of training examples."""
+        t0 = time.perf_counter()
+        parts = self.contributions(ctx)
         t1 = time.perf_counter()
-        state = {"groups": len(parts.names), "n_queries": len(queries),
-                 "base_scoring_s": t1 - t0}
+        state = {"base": self.base_method().display, "groups": len(parts.names),
+                 "n_queries": len(parts.query_index), "base_scoring_s": t1 - t0}
         w = torch.ones(len(parts.names), dtype=torch.float64)
         if self.weights == "learned":
             learned = learn_weights(parts.queries, self.top_k, self.lam, self.steps, self.lr,
-                                    exclude=queries)
+                                    exclude=parts.query_index)
             w = learned.w
             state |= {"ssl_uniform": learned.loss_uniform, "ssl_learned": learned.loss_learned,
                       "weight_learning_s": time.perf_counter() - t1}
-        state |= {f"w:{name}": float(v) for name, v in zip(parts.names, w, strict=True)}
+            state |= {f"w:{name}": float(v) for name, v in zip(parts.names, w, strict=True)}
         scores, own = parts.combine(w)
         return additive_fitted(scores, parts.phi, state, own)

@@ -85,10 +85,8 @@ class TracIn(GradientMethod):
                             ) -> GroupContributions:
         """The scores split by parameter group (§2.9, 𝐊 = I): per checkpoint, the group's
         share ``-eta_c u_k,j . g_t,j`` of each score and ``eta_c g_q,j . g_n,j`` of the training
-        examples' proponent scores for each query q; unprojected only (a dense P mixes groups)."""
-        if 0 < self.proj_dim < flat_dim(ctx.model.params):
-            raise SpecError("invalid config field tracin.proj_dim: per-group scores need the "
-                            "unprojected gradients (proj_dim=0)")
+        examples' proponent scores for each query q; unprojected only (``check_groups``)."""
+        self.check_groups(granularity)
         total = None
         for model, eta in zip(*self.checkpoints(ctx), strict=True):
             tg = task_gradients(model, self.aggregate, self.normalize)
@@ -99,6 +97,12 @@ class TracIn(GradientMethod):
                                       own, tg.phi, {})
             total = term if total is None else total + term
         return total
+
+    def check_groups(self, granularity: str) -> None:
+        """Per-group scores need unprojected gradients (a dense P mixes the groups)."""
+        if self.proj_dim:
+            raise SpecError("invalid config field tracin.proj_dim: per-group scores need the "
+                            "unprojected gradients (proj_dim=0)")
 
     def checkpoints(self, ctx) -> tuple[list[TrainedModel], list[float]]:
         """The C checkpoint models and their learning rates; the last is ``ctx.model`` (the

@@ -89,9 +89,11 @@ class TRAK(GradientMethod):
                             ) -> GroupContributions:
         """The ensemble's scores split by feature group (§2.9, 𝐊 = A^-1 with Q on the
         training side): per model, ``-u_k,j . Gt_j`` with ``u_k = sum_{i in T_k} Q_i A^-1 g_i / M``
-        and the proponent scores ``G_q,j . (Q_n A^-1 g_n)_j / M`` of each query."""
+        and the proponent scores ``G_q,j . (Q_n A^-1 g_n)_j / M`` of each query; self-influence
+        terms take the unit's own summed margin gradients as the query side."""
+        self.check_groups(granularity)
         runs = self._runs(ctx, granularity)
-        if runs[0].groups is None:
+        if runs[0].groups is None:  # a dense projection (proj_dim < d) mixes the groups
             raise SpecError(f"invalid config field trak.block_projection: per-group scores need "
                             f"a block-diagonal projection, set it to {granularity!r}")
         q = torch.stack([f.q for f in runs]).mean(0)
@@ -101,9 +103,7 @@ class TRAK(GradientMethod):
         for f in runs:
             T = torch.linalg.solve(f.A, f.G.T).T * (q[:, None] / len(runs))  # (n, D)
             units = per_unit(M @ T, member, self.aggregate)  # (K, D)
-            U = torch.linalg.solve(f.A, (M @ f.G).T).T * (1.0 / len(runs))
-            own = -per_unit(f.groups.rowdot(U, M @ (q[:, None] * f.G)).T, member,
-                            self.aggregate).T
+            own = -f.groups.rowdot(M @ f.G, units)  # query side: the unit's own margins
             term = GroupContributions(f.groups.names, -f.groups.dot(units, f.Gt),
                                       f.groups.dot(f.G[queries], T), queries, own,
                                       f.phi / len(runs), {})
@@ -111,6 +111,13 @@ class TRAK(GradientMethod):
         phi = torch.stack([f.phi for f in runs]).mean(0)
         return GroupContributions(total.names, total.targets, total.queries, queries,
                                   total.own, phi, {})
+
+    def check_groups(self, granularity: str) -> None:
+        """Refuse a block projection whose groups are not ``granularity``."""
+        if self.block_projection not in ("none", granularity):
+            raise SpecError(f"invalid config field trak.block_projection: "
+                            f"{self.block_projection!r} does not split features by "
+                            f"{granularity!r}; set it to {granularity!r}")
 
     def _runs(self, ctx, granularity: str | None = None) -> list[Features]:
         """Features of the ensemble's models (model 0 is ``ctx.model``)."""

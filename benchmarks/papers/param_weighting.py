@@ -9,6 +9,9 @@ The learned weights themselves go to ``param_weights.csv`` (one row per group) f
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 import pandas as pd
 
 from ..method import make_method
@@ -29,6 +32,7 @@ SENSITIVITY: tuple[tuple[str, dict], ...] = (
     ("param_weighted", {"top_k": 50}),
 )
 C8_MIN_GAIN = 0.02  # LDS points, as C2's gap
+T = TypeVar("T")
 C8_PAPER = "TracIn .114→.239, TRAK .169→.233 (ImageNet)"
 
 
@@ -40,7 +44,7 @@ def extra_methods(have: tuple[tuple[str, dict], ...], sensitivity: bool = False
     return tuple((n, p) for n, p in rows if make_method(n, p).key not in keys)
 
 
-def c8_rows(df: pd.DataFrame, task: str, claim_row) -> list:
+def c8_rows(df: pd.DataFrame, task: str, claim_row: Callable[..., T]) -> list[T]:
     """C8 on one task cell's rows: per base, LDS unweighted -> learned weights."""
     rows = []
     for (b, p), (w, q) in zip(BASES, WEIGHTED, strict=True):
@@ -64,12 +68,11 @@ def weight_rows(records: list[dict], task_label: str, task_key: str, profile: st
     """One row per (weighted method, group) of a cell: the learned weight of the group."""
     out = []
     for rec in records:
-        if not rec.get("rows") or rec["rows"][0]["method"] != "param_weighted":
-            continue
-        label = rec["rows"][0]["method_label"]
-        for k, v in rec.get("state", {}).items():
-            if k.startswith("w:"):
+        state = rec.get("state", {})
+        for k, v in state.items():
+            if k.startswith("w:") and rec.get("rows"):  # a method that learned group weights
                 out.append({"task": task_label, "task_key": task_key, "profile": profile,
-                            "method_key": rec["method_key"], "method_label": label,
-                            "base": label.split(" + ")[0], "group": k[2:], "weight": v})
+                            "method_key": rec["method_key"],
+                            "method_label": rec["rows"][0]["method_label"],
+                            "base": state.get("base", ""), "group": k[2:], "weight": v})
     return pd.DataFrame(out)

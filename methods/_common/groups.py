@@ -46,6 +46,7 @@ class ParamGroups:
     @classmethod
     def of_params(cls, params: dict[str, torch.Tensor], granularity: str = "layer"
                   ) -> ParamGroups:
+        """Groups over a parameter dict (its order is the flattening order)."""
         return cls.of({k: v.shape for k, v in params.items()}, granularity)
 
     def __len__(self) -> int:
@@ -53,6 +54,7 @@ class ParamGroups:
 
     @property
     def dim(self) -> int:
+        """Number of feature columns covered by the groups."""
         return sum(len(i) for i in self.index)
 
     def dot(self, A: torch.Tensor, B: torch.Tensor) -> torch.Tensor:

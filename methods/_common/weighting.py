@@ -21,7 +21,8 @@ def simplex_weights(omega: torch.Tensor) -> torch.Tensor:
 
 def ssl_loss(C: torch.Tensor, w: torch.Tensor, k: int,
              exclude: torch.Tensor | None = None) -> torch.Tensor:
-    """Mean over queries of ``-mean(top-k τ̃) / ||τ̃||₂`` for ``C: (G, n_q, n)``, ``w: (G,)``.
+    """Mean over queries of ``-mean(top-k τ̃) / ||τ̃||₂`` for ``C: (G, n_q, n)``, ``w: (G,)``
+    (k capped at n).
 
     ``exclude: (n_q,)`` a column per query left out of both the top-k and the norm (a query that
     is itself a training example would otherwise be its own top proponent).
@@ -61,7 +62,10 @@ def snr_gradient(C: torch.Tensor, w: torch.Tensor, k: int, lam: float,
     tau = torch.einsum("g,gqn->qn", w, C)
     ranked = tau.clone()
     if exclude is not None:
-        ranked[torch.arange(tau.shape[0]), exclude] = float("-inf")
+        rows = torch.arange(tau.shape[0])
+        if C[:, rows, exclude].any():
+            raise ValueError("snr_gradient: C must be zero in each query's excluded column")
+        ranked[rows, exclude] = float("-inf")
     top = ranked.topk(min(k, tau.shape[1]), dim=1).indices
     a = C.gather(2, top.expand(C.shape[0], -1, -1)).mean(2)  # (G, n_q)
     signal = w @ a
@@ -85,11 +89,12 @@ def learn_weights(C: torch.Tensor, k: int, lam: float, steps: int, lr: float,
     opt = torch.optim.Adam([omega], lr=lr)
     start = float(ssl_loss(C, simplex_weights(omega.detach()), k, exclude))
     best = (float("inf"), simplex_weights(omega.detach()))
-    for _ in range(steps + 1):
+    for step in range(steps + 1):  # iterates 0 (uniform) .. steps
         w = simplex_weights(omega.detach())
         value, gw = snr_gradient(C, w, k, lam, exclude)
         best = min(best, (value, w), key=lambda b: b[0])
-        omega.grad = w * (gw - (w @ gw) / len(w))
-        opt.step()
+        if step < steps:
+            omega.grad = w * (gw - (w @ gw) / len(w))
+            opt.step()
     w = best[1]
     return LearnedWeights(w, start, float(ssl_loss(C, w, k, exclude)), steps)

@@ -1,6 +1,7 @@
 """The self-supervised group-weight objective (METHODS.md §2.9, sanity checks b, c, d)."""
 
 import numpy as np
+import pytest
 import torch
 
 from methods._common.groups import GroupProjector, ParamGroups
@@ -104,3 +105,9 @@ def test_closed_form_gradient_matches_autograd():
     value, grad = snr_gradient(C, w.detach(), 4, 0.1, exclude)
     assert abs(value - float(loss)) < 1e-12
     np.testing.assert_allclose(grad, w.grad, rtol=1e-10, atol=1e-13)
+
+
+def test_closed_form_gradient_refuses_unmasked_excluded_columns():
+    C = torch.ones(2, 3, 5, dtype=torch.float64)
+    with pytest.raises(ValueError, match="excluded column"):
+        snr_gradient(C, torch.ones(2, dtype=torch.float64), 2, 0.0, torch.arange(3))
