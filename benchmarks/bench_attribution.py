@@ -71,19 +71,22 @@ def bench_grads(n: int = 500) -> dict:
             "max_abs_diff": err, "provenance": provenance()}
 
 
-def _mlp_model(width: int, n: int = 30, c: int = 10, seed: int = 0) -> TrainedModel:
+def random_mlp(width: int, n: int = 30, c: int = 10, d_in: int = 16, n_targets: int = 5,
+               activation: type[nn.Module] = nn.Tanh, seed: int = 0) -> TrainedModel:
+    """An untrained two-layer MLP on random inputs and labels, one unit per example (timing
+    benchmarks only)."""
     g = torch.Generator().manual_seed(seed)
-    X = torch.randn(n, 16, generator=g, dtype=torch.float64)
+    X = torch.randn(n, d_in, generator=g, dtype=torch.float64)
     y = torch.randint(0, c, (n,), generator=g)
 
     def make() -> nn.Module:
-        return nn.Sequential(nn.Linear(16, width), nn.Tanh(), nn.Linear(width, c))
+        return nn.Sequential(nn.Linear(d_in, width), activation(), nn.Linear(width, c))
 
     problem = Problem(make, X, y, _ce, torch.float64)
     params = {k: v.detach() for k, v in problem.init(seed).named_parameters()}
-    Xt = torch.randn(5, 16, generator=g, dtype=torch.float64)
+    Xt = torch.randn(n_targets, d_in, generator=g, dtype=torch.float64)
     return TrainedModel(problem, problem.init(0).double(), params, Xt,
-                        torch.randint(0, c, (5,), generator=g), np.eye(n, dtype=bool),
+                        torch.randint(0, c, (n_targets,), generator=g), np.eye(n, dtype=bool),
                         np.full(n, 1.0 / n))
 
 
@@ -91,7 +94,7 @@ def bench_dual(widths: tuple[int, ...] = (40, 150, 400, 1200)) -> dict:
     """Dual vs primal (exact GGN) influence wall-clock as d grows with n*c = 300 fixed."""
     rows = []
     for width in widths:
-        tm = _mlp_model(width)
+        tm = random_mlp(width)
         ctx = Context(task=None, seed=0, model=tm)
         d = sum(p.numel() for p in tm.params.values())
         t0 = time.perf_counter()

@@ -16,17 +16,15 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-import numpy as np
 import torch
 from torch import nn
 
+from methods._common.grads import flat_dim
 from methods._common.groups import query_index
-from methods._common.weighting import learn_weights
 
 from .bench import BENCH_JSON, write_entry
+from .bench_attribution import random_mlp
 from .context import Context, build_context
-from .engine import Problem
-from .fullmodel import TrainedModel
 from .groundtruth import open_store
 from .method import make_method
 from .papers.param_weighting import BASES
@@ -57,7 +55,7 @@ def bench_task(name: str) -> list[dict]:
         t_base, _ = _timed(base.fit, ctx)
         q = query_index(ctx.model.problem.X.shape[0], pw.n_queries, "bench")
         t_split, parts = _timed(base.group_contributions, ctx, pw.granularity, q)
-        t_learn, _ = _timed(learn_weights, parts.queries, pw.top_k, pw.lam, pw.steps, pw.lr, q)
+        t_learn, _ = _timed(pw.learn, parts)
         rows.append({"task": task.label, "base": base.display, "groups": len(parts.names),
                      "n": int(ctx.model.problem.X.shape[0]), "n_queries": len(q),
                      "scoring_s": t_base, "split_s": t_split, "learning_s": t_learn,
@@ -66,35 +64,19 @@ def bench_task(name: str) -> list[dict]:
     return rows
 
 
-def _mlp(width: int, n: int = 500, seed: int = 0) -> TrainedModel:
-    """An untrained two-layer MLP on random inputs (timing only)."""
-    g = torch.Generator().manual_seed(seed)
-    X = torch.randn(n, 64, generator=g, dtype=torch.float64)
-    y = torch.randint(0, 10, (n,), generator=g)
-
-    def make() -> nn.Module:
-        return nn.Sequential(nn.Linear(64, width), nn.ReLU(), nn.Linear(width, 10))
-
-    def ce(out: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-        return nn.functional.cross_entropy(out, t, reduction="none")
-
-    problem = Problem(make, X, y, ce, torch.float64)
-    params = {k: v.detach() for k, v in problem.init(seed).named_parameters()}
-    return TrainedModel(problem, problem.init(0).double(), params, X[:50], y[:50],
-                        np.eye(n, dtype=bool), np.full(n, 1.0 / n))
-
-
 def bench_width(widths: tuple[int, ...] = (64, 256, 1024)) -> list[dict]:
     """EK-FAC scoring vs weight learning as the parameter count grows, n = 500 fixed."""
+    pw = make_method("param_weighted", {"base": "influence", "base_params": {"solver": "ekfac"}})
+    base = pw.base_method()
     rows = []
     for width in widths:
-        ctx = Context(task=None, seed=0, model=_mlp(width))
-        base = make_method("influence", {"solver": "ekfac"})
+        model = random_mlp(width, n=500, d_in=64, n_targets=50, activation=nn.ReLU)
+        ctx = Context(task=None, seed=0, model=model)
         t_base, _ = _timed(base.fit, ctx)
-        q = query_index(500, 128, "bench")
-        parts = base.group_contributions(ctx, "layer", q)
-        t_learn, _ = _timed(learn_weights, parts.queries, 10, 1e-3, 500, 0.05, q)
-        d = sum(p.numel() for p in ctx.model.params.values())
+        q = query_index(model.problem.X.shape[0], pw.n_queries, "bench")
+        parts = base.group_contributions(ctx, pw.granularity, q)
+        t_learn, _ = _timed(pw.learn, parts)
+        d = flat_dim(ctx.model.params)
         rows.append({"width": width, "d": d, "ekfac_scoring_s": t_base, "learning_s": t_learn,
                      "learning_over_scoring": t_learn / t_base})
     return rows

@@ -64,9 +64,6 @@ def _one(task: Task, store: GroundTruthStore, pw: Method) -> list[dict]:
         print(f"weight grid: skipping {pw.display} on {task.label}: {len(parts.names)} groups "
               f"give more than {MAX_POINTS} grid points")
         return []
-    queries = parts.query_index
-    C = parts.queries.clone()
-    C[:, torch.arange(C.shape[1]), queries] = 0.0
     base = pw.base_method()
     masks = store.rows.masks[store.rows.index("eval")].astype(np.float64)
     true = store.mean(task.primary, "eval")
@@ -80,7 +77,7 @@ def _one(task: Task, store: GroundTruthStore, pw: Method) -> list[dict]:
                     "method_label": pw.display, "base": base.display,
                     "groups": json.dumps(list(parts.names)), "w": json.dumps(w.tolist()),
                     "uniform": bool(np.allclose(w, 1.0)), "lds": lds,
-                    "ssl": float(ssl_loss(C, wt, pw.top_k, queries))})
+                    "ssl": float(ssl_loss(parts.queries, wt, pw.top_k, parts.query_index))})
     return out
 
 

@@ -160,7 +160,7 @@ class Influence(GradientMethod):
         groups = ParamGroups.of_params(tg.params, granularity)
         return GroupContributions(groups.names, -groups.dot(P[:K], tg.target),
                                   groups.dot(tg.train[queries], P[K:]), queries,
-                                  -groups.rowdot(tg.units, P[:K]), tg.phi, {})
+                                  -groups.rowdot(tg.units, P[:K]), tg.phi)
 
     def check_groups(self, granularity: str) -> None:
         """Per-group scores precondition every training gradient: exact or EK-FAC only."""

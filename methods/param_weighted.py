@@ -23,7 +23,7 @@ from benchmarks.registry import METHODS, register_method
 from benchmarks.spec import SpecError, derive_seed
 from methods._common.groups import GRANULARITIES, GroupContributions, ParamGroups, query_index
 from methods._common.taskgrads import additive_fitted
-from methods._common.weighting import learn_weights
+from methods._common.weighting import LearnedWeights, learn_weights
 
 LEARNING_FIELDS = {"top_k": "k", "lam": "λ", "steps": "steps", "lr": "lr", "n_queries": "|Q|"}
 
@@ -124,6 +124,12 @@ class ParamWeighted(Method):
         base_ctx = dataclasses.replace(ctx, seed=derive_seed(ctx.task.spec.key, base.key))
         return base.group_contributions(base_ctx, self.granularity, queries)
 
+    def learn(self, parts: GroupContributions) -> LearnedWeights:
+        """The weights minimising the SNR objective on ``parts``' queries (this method's k,
+        λ, steps and learning rate)."""
+        return learn_weights(parts.queries, self.top_k, self.lam, self.steps, self.lr,
+                             exclude=parts.query_index)
+
     def fit(self, ctx) -> Fitted:
         """Split the base scores by group, learn w (or keep it uniform) and combine; ``top_k``
         is capped at the number of training examples."""
@@ -134,8 +140,7 @@ class ParamWeighted(Method):
                  "n_queries": len(parts.query_index), "base_scoring_s": t1 - t0}
         w = torch.ones(len(parts.names), dtype=torch.float64)
         if self.weights == "learned":
-            learned = learn_weights(parts.queries, self.top_k, self.lam, self.steps, self.lr,
-                                    exclude=parts.query_index)
+            learned = self.learn(parts)
             w = learned.w
             state |= {"ssl_uniform": learned.loss_uniform, "ssl_learned": learned.loss_learned,
                       "weight_learning_s": time.perf_counter() - t1}

@@ -94,7 +94,7 @@ class TracIn(GradientMethod):
             own = None if self.normalize else -eta * groups.rowdot(tg.units, tg.units)
             term = GroupContributions(groups.names, -eta * groups.dot(tg.units, tg.target),
                                       eta * groups.dot(tg.train[queries], tg.train), queries,
-                                      own, tg.phi, {})
+                                      own, tg.phi)
             total = term if total is None else total + term
         return total
 

@@ -12,6 +12,7 @@ flipped (§0). Unit scores sum (or, the authors' flag, average) the example scor
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import torch
@@ -105,12 +106,9 @@ class TRAK(GradientMethod):
             units = per_unit(M @ T, member, self.aggregate)  # (K, D)
             own = -f.groups.rowdot(M @ f.G, units)  # query side: the unit's own margins
             term = GroupContributions(f.groups.names, -f.groups.dot(units, f.Gt),
-                                      f.groups.dot(f.G[queries], T), queries, own,
-                                      f.phi / len(runs), {})
+                                      f.groups.dot(f.G[queries], T), queries, own, f.phi)
             total = term if total is None else total + term
-        phi = torch.stack([f.phi for f in runs]).mean(0)
-        return GroupContributions(total.names, total.targets, total.queries, queries,
-                                  total.own, phi, {})
+        return dataclasses.replace(total, phi=torch.stack([f.phi for f in runs]).mean(0))
 
     def check_groups(self, granularity: str) -> None:
         """Refuse a block projection whose groups are not ``granularity``."""

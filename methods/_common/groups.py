@@ -95,7 +95,8 @@ class GroupContributions:
     ``targets: (G, K, n_t)`` unit scores (§0 sign: > 0 raises the target loss); ``queries:
     (G, n_q, n)`` proponent scores τ̃ (> 0 helps, the orientation of the self-supervised loss) of
     the n training examples for each query, a training example ``query_index[q]`` whose own
-    column the loss ignores; ``own: (G, K)`` self-influence terms or None; ``phi: (n_t,)``.
+    column the loss ignores; ``own: (G, K)`` self-influence terms or None; ``phi: (n_t,)``
+    the target losses of the model the scores are taken at.
     """
 
     names: tuple[str, ...]
@@ -104,14 +105,14 @@ class GroupContributions:
     query_index: torch.Tensor
     own: torch.Tensor | None
     phi: torch.Tensor
-    state: dict
 
     def __add__(self, other: GroupContributions) -> GroupContributions:
-        """Sum of two terms (checkpoints, ensemble members) on the same groups and queries."""
+        """Sum of two terms (checkpoints, ensemble members) on the same groups and queries;
+        ``phi`` is the later term's (TracIn's last checkpoint is the full model)."""
         own = None if self.own is None or other.own is None else self.own + other.own
         return GroupContributions(self.names, self.targets + other.targets,
                                   self.queries + other.queries, self.query_index, own,
-                                  other.phi, {**self.state, **other.state})
+                                  other.phi)
 
     def combine(self, w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Weighted scores ``(K, n_t)`` and self-influence ``(K,)`` for weights ``w: (G,)``."""
