@@ -2,17 +2,23 @@
 
 A metric is a registered function ``metric(ev: Evaluation) -> list[MetricValue]``; it may return
 several variants (e.g. residual ``ne`` and ``repo``). Metrics see held-out evaluation subsets,
-which methods never do.
+which methods never do. Each metric registers ``definitions={variant: one line}`` (what the
+number is, its unit) and ``params`` (declared parameters with their defaults, e.g. the
+held-out variance threshold of the authors' filtered variants); ``definitions()`` collects them
+for ``run`` output and the leaderboard (``write_definitions`` -> ``metrics.csv``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from .spec import derive_seed
+
+VAR_THRESHOLD = 0.1  # the KernelSM authors' held-out variance filter (``kernelsm_score``)
 
 
 @dataclass(frozen=True)
@@ -67,3 +73,40 @@ def summarise(per_target: np.ndarray, variant: str, split: str, seed_key: str,
     lo, hi = bootstrap_ci(ok, f"{seed_key}/{variant}")
     return MetricValue(variant, split, float(ok.mean()) if ok.size else float("nan"), lo, hi,
                        int(ok.size), n_dropped, per_target)
+
+
+def heldout_variance(F: np.ndarray) -> np.ndarray:
+    """Bessel-corrected variance per target over held-out subsets: ``(m_e, n_t) -> (n_t,)``
+    (``torch.var``, as the authors' filter uses)."""
+    return F.var(0, ddof=1) if len(F) > 1 else np.zeros(F.shape[1])
+
+
+def definitions() -> dict[tuple[str, str], str]:
+    """``(metric, variant) -> one-line definition`` of every registered metric variant."""
+    from .registry import METRICS
+
+    out = {}
+    for name, _ in METRICS.items():
+        meta = METRICS.meta(name)
+        params = meta.get("params", {})
+        for variant, text in meta.get("definitions", {}).items():
+            out[(name, variant)] = text.format(**params)
+    return out
+
+
+def definition_lines(rows: list[dict]) -> list[str]:
+    """``metric/variant: definition`` for the (metric, variant) pairs of result ``rows``, in
+    their order (``run`` output prints them under its table)."""
+    defs = definitions()
+    seen = dict.fromkeys((r["metric"], r["variant"]) for r in rows)
+    return [f"{m}/{v}: {defs[(m, v)]}" for m, v in seen if (m, v) in defs]
+
+
+def write_definitions(path: Path) -> Path:
+    """Write ``metric, variant, definition`` rows (the leaderboard reads them from files)."""
+    import pandas as pd
+
+    rows = [{"metric": m, "variant": v, "definition": d} for (m, v), d in definitions().items()]
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame(rows, columns=["metric", "variant", "definition"]).to_csv(path, index=False)
+    return Path(path)

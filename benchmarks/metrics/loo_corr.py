@@ -22,7 +22,15 @@ def _per_target(fn, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return out
 
 
-@register_metric("loo_corr", higher_is_better=True, needs_loo=True)
+DEFINITIONS = {
+    "pearson": "mean over targets of Pearson(unit scores, retrained LOO effects F(1) - F(1-e_k))",
+    "spearman": "mean over targets of Spearman(unit scores, retrained LOO effects)",
+    "pearson_pooled": "one Pearson over all (unit, target) pairs of scores vs LOO effects "
+                      "(the authors' notebook)",
+}
+
+
+@register_metric("loo_corr", higher_is_better=True, needs_loo=True, definitions=DEFINITIONS)
 def loo_corr(ev: Evaluation) -> list[MetricValue]:
     """Pearson / Spearman of scores vs LOO effects (per target mean) and pooled Pearson."""
     a, d = ev.scores, ev.loo_delta

@@ -24,7 +24,13 @@ def found_in_top(suspicion: np.ndarray, flipped: np.ndarray, frac: float = INSPE
     return float(flipped[top].sum() / max(flipped.sum(), 1))
 
 
-@register_metric("mislabel_auc", higher_is_better=True)
+DEFINITIONS = {
+    "auc": "ROC-AUC of -self-influence for flipped vs clean units (0.5 = chance)",
+    "found@10%": "fraction of flipped units among the 10% most self-influential",
+}
+
+
+@register_metric("mislabel_auc", higher_is_better=True, definitions=DEFINITIONS)
 def mislabel_auc(ev: Evaluation) -> list[MetricValue]:
     """ROC-AUC of ``-self_influence`` for flipped vs clean units, and recall in the top 10%."""
     if ev.self_influence is None or ev.flipped is None:

@@ -14,8 +14,15 @@ from ..evaluation import Evaluation, MetricValue, summarise
 from ..gradex import relative_error
 from ..registry import register_metric
 
+DEFINITIONS = {
+    "est": "percent: 100 x mean over held-out (subset, target) of "
+           "(|F - pred| / (max(|F|, |pred|) + 1e-8))^2",
+    "lin": "percent: the same error between the linearised and fine-tuned models on fitting "
+           "subsets (RE_lin, GradEx only)",
+}
 
-@register_metric("relerr", higher_is_better=False)
+
+@register_metric("relerr", higher_is_better=False, definitions=DEFINITIONS)
 def relerr(ev: Evaluation) -> list[MetricValue]:
     """RE_est over evaluation subsets, plus RE_lin from the method's state if it has one."""
     per_target = 100.0 * relative_error(ev.eval_F, ev.predictions).mean(0)

@@ -36,9 +36,14 @@ def _by_variant(rows: list[MetricValue]) -> dict[str, MetricValue]:
     return {r.variant: r for r in rows}
 
 
+def _lds(ev: Evaluation) -> MetricValue:
+    """The unfiltered ``spearman`` row of the lds metric."""
+    return _by_variant(METRICS.get("lds")(ev))["spearman"]
+
+
 def test_lds_hand_computed():
     """LDS = mean per-target Spearman = (0.5 + -1) / 2."""
-    (row,) = METRICS.get("lds")(_ev(TRUE_F, PRED))
+    row = _lds(_ev(TRUE_F, PRED))
     assert row.variant == "spearman" and row.split == "eval"
     np.testing.assert_allclose(row.per_target, RHO, atol=TOL_EXACT)
     assert abs(row.value - (-0.25)) <= TOL_EXACT
@@ -48,7 +53,7 @@ def test_lds_hand_computed():
 def test_lds_drops_constant_target_and_counts_it():
     """A target whose truth is constant is NaN, excluded from the mean and counted."""
     F = np.column_stack([TRUE_F[:, 0], np.full(3, 5.0)])
-    (row,) = METRICS.get("lds")(_ev(F, PRED))
+    row = _lds(_ev(F, PRED))
     assert abs(row.value - 0.5) <= TOL_EXACT
     assert row.n_dropped == 1 and row.n_targets == 1
     assert math.isnan(row.per_target[1])
@@ -57,7 +62,7 @@ def test_lds_drops_constant_target_and_counts_it():
 def test_lds_constant_prediction_is_zero_not_nan():
     """A constant prediction scores 0 for that target (not NaN, not dropped)."""
     G = np.column_stack([PRED[:, 0], np.full(3, 7.0)])
-    (row,) = METRICS.get("lds")(_ev(TRUE_F, G))
+    row = _lds(_ev(TRUE_F, G))
     np.testing.assert_array_equal(row.per_target, [0.5, 0.0])
     assert abs(row.value - 0.25) <= TOL_EXACT
     assert row.n_dropped == 0 and row.n_targets == 2
@@ -65,9 +70,9 @@ def test_lds_constant_prediction_is_zero_not_nan():
 
 def test_lds_affine_invariant_and_perfect():
     """LDS is 1 for a positive affine transform of the truth, -1 for a negative one."""
-    (row,) = METRICS.get("lds")(_ev(TRUE_F, 3.0 * TRUE_F + 1.0))
+    row = _lds(_ev(TRUE_F, 3.0 * TRUE_F + 1.0))
     assert abs(row.value - 1.0) <= TOL_CORR
-    (row,) = METRICS.get("lds")(_ev(TRUE_F, -TRUE_F))
+    row = _lds(_ev(TRUE_F, -TRUE_F))
     assert abs(row.value + 1.0) <= TOL_CORR
 
 
@@ -77,7 +82,7 @@ def test_lds_ties_use_average_ranks():
     # Pearson of ranks = cov / (sd sd): centred (-1, 0, 1) and (-0.5, -0.5, 1)
     # -> 1.5 / sqrt(2 * 1.5) = sqrt(3) / 2
     F = TRUE_F[:, :1]
-    (row,) = METRICS.get("lds")(_ev(F, np.array([[0.0], [0.0], [1.0]])))
+    row = _lds(_ev(F, np.array([[0.0], [0.0], [1.0]])))
     assert abs(row.value - math.sqrt(3) / 2) <= TOL_EXACT
 
 
@@ -160,3 +165,51 @@ def test_bootstrap_ci_brackets_mean_and_is_seeded():
     assert (a.ci_low, a.ci_high) == (b.ci_low, b.ci_high)
     one = METRICS.get("lds")(_ev(TRUE_F[:, :1], PRED[:, :1]))[0]
     assert math.isnan(one.ci_low) and math.isnan(one.ci_high)
+
+
+def test_lds_repo_filters_low_variance_targets_and_counts_them():
+    """``spearman_repo`` keeps only targets with held-out variance (ddof=1) >= 0.1.
+
+    Target 0 truth (1, 2, 3): variance 1, kept (rho 0.5). Target 1 truth (0.1, 0.2, 0.15):
+    variance 0.0025, dropped, although ``spearman`` counts it (rho = -1 here)."""
+    F = np.column_stack([TRUE_F[:, 0], [0.1, 0.2, 0.15]])
+    G = np.column_stack([PRED[:, 0], [0.3, 0.1, 0.2]])
+    rows = _by_variant(METRICS.get("lds")(_ev(F, G)))
+    assert abs(rows["spearman"].value - (0.5 - 1.0) / 2) <= TOL_EXACT
+    repo = rows["spearman_repo"]
+    assert abs(repo.value - 0.5) <= TOL_EXACT
+    assert repo.n_targets == 1 and repo.n_dropped == 1
+    assert METRICS.meta("lds")["params"] == {"var_threshold": 0.1}
+    strict = _by_variant(METRICS.get("lds")(_ev(F, G), var_threshold=2.0))["spearman_repo"]
+    assert strict.n_targets == 0 and math.isnan(strict.value)
+
+
+def test_residual_ne_and_repo_differ_by_bessel_and_filter():
+    """On a kept target ``repo = ne * (m-1)/m``; a low-variance target only enters ``ne``."""
+    F = np.column_stack([TRUE_F[:, 0], [0.1, 0.2, 0.15]])
+    G = np.column_stack([PRED[:, 0] * 10, [0.3, 0.1, 0.2]])
+    rows = _by_variant(METRICS.get("residual")(_ev(F, G)))
+    ne0 = rows["ne"].per_target[0]
+    assert abs(rows["repo"].value - ne0 * 2 / 3) <= TOL_EXACT
+    assert rows["repo"].n_targets == 1 and rows["ne"].n_targets == 2
+
+
+def test_every_metric_variant_has_a_one_line_definition():
+    """Each variant a registered metric emits is defined in one line; relerr says percent;
+    the filtered variants name their threshold."""
+    from benchmarks.evaluation import definition_lines, definitions
+
+    defs = definitions()
+    rng = np.random.default_rng(3)
+    F, G = rng.normal(size=(12, 4)), rng.normal(size=(12, 4))
+    ev = _ev(F, G, rng.normal(size=(2, 4)), rng.normal(size=(2, 4)))
+    for name in ("lds", "residual", "relerr", "loo_corr"):
+        for row in METRICS.get(name)(ev):
+            text = defs[(name, row.variant)]
+            assert text and "\n" not in text
+    assert defs[("relerr", "est")].startswith("percent")
+    assert ">= 0.1" in defs[("lds", "spearman_repo")] and ">= 0.1" in defs[("residual", "repo")]
+    lines = definition_lines([{"metric": "residual", "variant": "ne"},
+                              {"metric": "residual", "variant": "repo"},
+                              {"metric": "selection", "variant": "loss@k"}])
+    assert [line.split(":")[0] for line in lines] == ["residual/ne", "residual/repo"]
