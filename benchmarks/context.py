@@ -20,7 +20,7 @@ class Context:
 
     ``fit``: fitting subsets and labels; ``full: (n_targets,)`` = F(1);
     ``loo: (K, n_targets)`` = F(1 - e_k); ``model``: the full-set model; ``seed`` derived from
-    the task and method keys.
+    the task's seed key (``seed_key``) and the method key.
     """
 
     task: Task
@@ -32,9 +32,16 @@ class Context:
     store: GroundTruthStore | None = None
 
 
+def seed_key(task: Task) -> str:
+    """The content key a task's method seeds derive from: ``task.seed_key`` where the task has
+    one (imported ground truth: its content hash, so the name a user chose moves nothing),
+    else ``spec.key`` (built-in tasks, whose spec is their content)."""
+    return getattr(task, "seed_key", None) or task.spec.key
+
+
 def build_context(task: Task, store: GroundTruthStore, method: Method) -> Context:
     """Hand ``method`` what it declared, never evaluation subsets."""
-    seed = derive_seed(task.spec.key, method.key)
+    seed = derive_seed(seed_key(task), method.key)
     kwargs: dict = {}
     if Need.FIT_LABELS in method.needs:
         labels = getattr(method, "labels", "retrain")

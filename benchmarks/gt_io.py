@@ -4,9 +4,11 @@
 task ``name``: the arrays are kept under ``<cache>/imported/`` (``<name>.json`` points at
 ``<name>-<hash>.npz``), and ``benchmarks.tasks.imported`` turns every such entry into a task
 whose ground-truth store is filled from them. Re-importing a name with other content is refused
-unless ``force``. Duplicate masks are refused (naming the rows) unless ``dedupe``, which keeps
-the first occurrence, drops evaluation rows that repeat a fitting mask (they would leak), and
-warns on stderr.
+unless ``force``. Repeated subsets are kept as independent measurements and counted in the
+entry; ``dedupe`` drops repeated *fitting* rows only, never held-out ones (``gt_repeats``).
+Each entry records its data ``kind`` (``icl`` for the authors' ICL layout, ``modular`` for their
+modular release, else ``generic``, or ``--kind``), which selects the paper recipe and claims;
+an ICL import's re-splits ``NAME-split0..`` record ``group = NAME`` (``task_groups``).
 
 ``export_gt(task, store, out)`` writes ``groundtruth.npz`` (``masks``, ``roles``, one array per
 output, and ``masks_fit``/``targets_fit``/``masks_eval``/``targets_eval`` of the primary
@@ -18,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,15 +36,18 @@ from .gt_formats import (
     read_kernelsm,
     read_npz,
 )
+from .gt_repeats import handle as handle_repeats
 from .provenance import provenance
 from .store import cache_root
 
 MIN_FIT, MIN_EVAL = 2, 3  # SubsetDesign's minimum fitting / evaluation subsets
+KINDS = ("auto", "icl", "modular", "generic")
+FORMAT_KINDS = {"icl": "icl", "kernelsm": "modular"}  # the authors' layouts say what they hold
 
 
 @dataclass(frozen=True)
 class ImportOptions:
-    """How to read a file: format, CSV/ICL companions, split and duplicate handling."""
+    """How to read a file: format, CSV/ICL companions, split, repeats and data kind."""
 
     fmt: str = "auto"
     targets: Path | None = None
@@ -53,6 +57,7 @@ class ImportOptions:
     seed: int = 0
     dedupe: bool = False
     force: bool = False
+    kind: str = "auto"
 
 
 def imported_dir() -> Path:
@@ -78,8 +83,9 @@ def read(path: Path, opts: ImportOptions) -> list[Split]:
     return read_icl(path, opts.targets, opts.n_fit, opts.n_units, opts.splits, opts.seed)
 
 
-def validate(s: Split, what: str, dedupe: bool = False) -> Split:
-    """Check shapes, 0/1 masks, finite targets, non-empty rows and splits, and duplicates."""
+def validate(s: Split, what: str, dedupe: bool = False) -> tuple[Split, dict]:
+    """Check shapes, 0/1 masks, finite targets, non-empty rows and splits; count (or, with
+    ``dedupe``, drop) repeated fitting subsets. Returns the split and its repeats record."""
     for role, M, T in (("fit", s.masks_fit, s.targets_fit), ("eval", s.masks_eval,
                                                              s.targets_eval)):
         if M.shape[0] != T.shape[0]:
@@ -99,32 +105,11 @@ def validate(s: Split, what: str, dedupe: bool = False) -> Split:
     if s.targets_fit.shape[1:] != s.targets_eval.shape[1:]:
         _fail(what, f"fit targets (seeds, targets) {s.targets_fit.shape[1:]} != eval "
                     f"{s.targets_eval.shape[1:]}")
-    s = _dedupe(s, what, dedupe)
+    s, repeats = handle_repeats(s, what, dedupe)
     if len(s.masks_fit) < MIN_FIT or len(s.masks_eval) < MIN_EVAL:
         _fail(what, f"need >= {MIN_FIT} fitting and >= {MIN_EVAL} evaluation subsets, got "
                     f"{len(s.masks_fit)} and {len(s.masks_eval)}")
-    return s
-
-
-def _dedupe(s: Split, what: str, dedupe: bool) -> Split:
-    """Refuse duplicate masks, or (``dedupe``) keep first occurrences with a warning."""
-    seen: dict[bytes, str] = {}
-    keep = {"fit": [], "eval": []}
-    for role, M in (("fit", s.masks_fit), ("eval", s.masks_eval)):
-        for i, row in enumerate(M.astype(np.uint8)):
-            key = row.tobytes()
-            if key in seen and not dedupe:
-                _fail(what, f"duplicate subset: {role} row {i} repeats {seen[key]} "
-                            f"(pass --dedupe to keep first occurrences)")
-            keep[role].append(key not in seen)
-            seen.setdefault(key, f"{role} row {i}")
-    dropped = sum(len(k) - sum(k) for k in keep.values())
-    if not dropped:
-        return s
-    print(f"warning: {what}: dropped {dropped} duplicate subset row(s)", file=sys.stderr)
-    f, e = np.array(keep["fit"]), np.array(keep["eval"])
-    return Split(s.masks_fit[f], s.targets_fit[f], s.masks_eval[e], s.targets_eval[e], s.fmt,
-                 s.split)
+    return s, repeats
 
 
 def _fail(what: str, why: str) -> None:
@@ -146,19 +131,41 @@ def import_gt(path: Path, name: str, opts: ImportOptions | None = None) -> list[
     from .tasks.imported import register_imported
 
     opts = opts or ImportOptions()
+    if opts.kind not in KINDS:
+        raise GroundTruthFormatError(f"unknown --kind {opts.kind!r}; one of {KINDS}")
     splits = read(Path(path), opts)
-    names = [name] if len(splits) == 1 else [f"{name}-split{i}" for i in range(len(splits))]
-    entries = [_entry(validate(s, Path(path).name, opts.dedupe), n, path)
-               for s, n in zip(splits, names, strict=True)]
+    group = name if len(splits) > 1 else None
+    names = [name] if group is None else [f"{name}-split{i}" for i in range(len(splits))]
+    entries = []
+    for i, (s, n) in enumerate(zip(splits, names, strict=True)):
+        entry, s = _entry(*validate(s, Path(path).name, opts.dedupe), n, path)
+        entry.update(kind=_kind(opts.kind, s.fmt), group=group,
+                     split_index=i if group else None)
+        entries.append((entry, s))
     for entry, _ in entries:
         _check_name(entry, opts.force)
     for entry, s in entries:
         _write_entry(entry, s)
         register_imported(entry["name"])
+    if group:
+        _drop_stale_splits(group, len(splits))
     return names
 
 
-def _entry(s: Split, name: str, path: Path) -> tuple[dict, Split]:
+def _kind(kind: str, fmt: str) -> str:
+    """The data kind of an import: as given, or from the authors' layouts (else generic)."""
+    return FORMAT_KINDS.get(fmt, "generic") if kind == "auto" else kind
+
+
+def _drop_stale_splits(group: str, n: int) -> None:
+    """Remove re-splits ``group-split{j}``, j >= n, left by a forced import with more splits."""
+    for path in sorted(imported_dir().glob(f"{group}-split*.json")):
+        entry = json.loads(path.read_text())
+        if entry.get("group") == group and (entry.get("split_index") or 0) >= n:
+            path.unlink()
+
+
+def _entry(s: Split, repeats: dict, name: str, path: Path) -> tuple[dict, Split]:
     if not name or "/" in name or name.startswith("."):
         raise GroundTruthFormatError(f"invalid task name {name!r}")
     digest = content_digest(s)
@@ -166,7 +173,8 @@ def _entry(s: Split, name: str, path: Path) -> tuple[dict, Split]:
              "source": str(Path(path).resolve()), "data": f"{name}-{digest}.npz",
              "K": int(s.masks_fit.shape[1]), "n_fit": len(s.masks_fit),
              "n_eval": len(s.masks_eval), "n_seeds": int(s.targets_fit.shape[1]),
-             "n_targets": int(s.targets_fit.shape[2]), "provenance": provenance()}
+             "n_targets": int(s.targets_fit.shape[2]), "repeats": repeats,
+             "provenance": provenance()}
     return entry, s
 
 
@@ -200,6 +208,20 @@ def load_entry(name: str) -> dict | None:
     """The registry entry of an imported task in the current cache, or None."""
     path = imported_dir() / f"{name}.json"
     return json.loads(path.read_text()) if path.exists() else None
+
+
+def describe_entry(entry: dict) -> str:
+    """One line for ``import-gt`` output: sizes, kind, group, repeats kept or dropped."""
+    rep = entry.get("repeats") or {}
+    dropped = len(rep.get("dropped_fit_rows", []))
+    n_rep = rep.get("repeated_eval", 0) + (0 if dropped else rep.get("repeated_fit", 0))
+    overlap = 0 if dropped else rep.get("fit_also_held_out", 0)
+    group = f", group {entry['group']}" if entry.get("group") else ""
+    return (f"imported {entry['name']}: K={entry['K']}, n_fit={entry['n_fit']}, "
+            f"n_eval={entry['n_eval']}, seeds={entry['n_seeds']}, targets={entry['n_targets']} "
+            f"({entry['format']}, kind {entry.get('kind', 'generic')}{group}, "
+            f"{entry['content_hash']}); repeated subsets kept: {n_rep}, fitting rows also "
+            f"held out: {overlap}, fitting rows dropped by --dedupe: {dropped}")
 
 
 def load_split(entry: dict) -> Split:

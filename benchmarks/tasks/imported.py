@@ -7,11 +7,16 @@ measure). Its store is a normal ground-truth store, content-keyed by the importe
 with ``eval`` then ``fit`` rows, R = the file's seeds, every row done. There is no oracle:
 ``evaluate`` refuses, so methods needing a trained model or leave-one-out rows skip.
 
-The store's rows are the imported masks, not sampled ones (``Task.fixed_rows``).
+The store's rows are the imported masks, not sampled ones (``Task.fixed_rows``). Method seeds
+derive from ``seed_key`` (the content hash), never from the name, so one file imported under two
+names gives identical results. ``kind`` (icl / modular / generic) and the re-split ``group``
+travel in ``params_json``, i.e. in the ``task_params`` column of ``results.csv``, where the
+claims and the leaderboard's group sections read them.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,11 +45,29 @@ class ImportedTask(Task):
 
     engine = "loop"
 
-    def __init__(self, spec: TaskSpec, rows: Rows, n_targets: int) -> None:
+    def __init__(self, spec: TaskSpec, rows: Rows, n_targets: int,
+                 entry: dict | None = None) -> None:
         super().__init__(spec, {})
         self.params = spec.params
         self.rows = rows
         self._n_targets = n_targets
+        entry = entry or {}
+        self.kind: str = entry.get("kind", "generic")
+        self.group: str | None = entry.get("group")
+        self.split_index: int | None = entry.get("split_index")
+
+    @property
+    def seed_key(self) -> str:
+        """What method seeds derive from: the imported content, not the task name."""
+        return f"imported-{self.params.content_hash}"
+
+    @property
+    def params_json(self) -> str:
+        """The data kind and, for a re-split, its group and index (no user overrides exist)."""
+        info: dict = {"kind": self.kind}
+        if self.group:
+            info.update(group=self.group, split_index=self.split_index)
+        return json.dumps(info, sort_keys=True)
 
     def fixed_rows(self) -> Rows:
         return self.rows
@@ -87,7 +110,7 @@ def build(name: str, profile: str, overrides: dict) -> ImportedTask:
                           loo=False)
     params = ImportedParams(name, entry["content_hash"], entry["format"], entry["split"])
     spec = TaskSpec(name=name, params=params, design=design, profile=profile)
-    task = ImportedTask(spec, rows, int(s.targets_fit.shape[2]))
+    task = ImportedTask(spec, rows, int(s.targets_fit.shape[2]), entry)
     fill_store(task, np.concatenate([s.targets_eval, s.targets_fit]))
     return task
 
@@ -97,12 +120,10 @@ def fill_store(task: ImportedTask, values: np.ndarray, path: Path | None = None)
     store = groundtruth.open_store(task, path)
     if store.complete:
         return
-    arr = np.load(store.path / f"{task.primary}.npy", mmap_mode="r+")
-    arr[:] = values
-    arr.flush()
-    done = np.load(store.path / "done.npy", mmap_mode="r+")
-    done[:] = 1
-    done.flush()
+    for j in range(values.shape[0]):
+        for r in range(values.shape[1]):
+            if not store.done[j, r]:
+                store.write(j, r, {task.primary: values[j, r]})
 
 
 _FACTORIES: dict[str, TaskFactory] = {}

@@ -15,7 +15,7 @@ from benchmarks.groundtruth import open_store
 from benchmarks.gt_formats import GroundTruthFormatError
 from benchmarks.gt_io import ImportOptions, import_gt
 from benchmarks.method import make_method
-from benchmarks.runner import run_cell
+from benchmarks.runner import cell_dir, run_cell
 from benchmarks.spec import SpecError
 from benchmarks.task import make_task
 
@@ -25,9 +25,11 @@ LAYOUTS = {"sample.npz": 1, "masks.csv": 1, "sample.json": 1, "modular_sample.js
 
 
 def _values(task) -> dict:
-    """(metric, variant) -> value of linear_surrogate (OLS) on ``task``."""
+    """(metric, variant) -> value of linear_surrogate (OLS) on ``task`` (NaN as None, so that
+    dicts compare equal: a filtered variant with no target kept is NaN)."""
     record = run_cell(task, open_store(task), make_method("linear_surrogate"))
-    return {(r["metric"], r["variant"]): r["value"] for r in record["rows"]}
+    return {(r["metric"], r["variant"]): None if r["value"] != r["value"] else r["value"]
+            for r in record["rows"]}
 
 
 @pytest.mark.parametrize("file", sorted(LAYOUTS))
@@ -77,8 +79,8 @@ def test_round_trip_imported(cache, tmp_path):
 
 def test_round_trip_trained_task(cache, tmp_path):
     """Our retrained ground truth exports, re-imports bit-identically and scores the same."""
-    over = {"design.n_fit": 8, "design.n_eval": 6, "train.steps": 20}
-    fill_ground_truth("modular-quad", "tiny", over, batch=16)
+    over = {"design.n_fit": 8, "design.n_eval": 6, "train.steps": 20, "execution.batch": 16}
+    fill_ground_truth("modular-quad", "tiny", over)
     ours = make_task("modular-quad", "tiny", over)
     store = open_store(ours)
     gt_io.export_gt(ours, store, tmp_path / "ours")
@@ -114,16 +116,85 @@ def test_builtin_name_and_oracle_refused(cache):
         make_task("noracle", "quick", {"train.steps": 5})
 
 
-def test_duplicates_refused_or_deduped(cache, tmp_path, capsys):
+def _with_repeats(tmp_path: Path) -> Path:
+    """sample.json (12 fit, 8 eval rows) with eval row 3 = fit row 3, fit row 5 = fit row 1 and
+    eval row 6 = eval row 0."""
     data = json.loads((DATA / "sample.json").read_text())
-    data["masks"][15] = data["masks"][3]  # an eval row repeating a fitting row
-    path = tmp_path / "dup.json"
+    fit = [i for i, r in enumerate(data["split"]) if r == "fit"]
+    ev = [i for i, r in enumerate(data["split"]) if r == "eval"]
+    data["masks"][ev[3]] = data["masks"][fit[3]]
+    data["masks"][fit[5]] = data["masks"][fit[1]]
+    data["masks"][ev[6]] = data["masks"][ev[0]]
+    path = tmp_path / "rep.json"
     path.write_text(json.dumps(data))
-    with pytest.raises(GroundTruthFormatError, match="duplicate subset: eval row 3 repeats fit"):
-        import_gt(path, "dup")
-    import_gt(path, "dup", ImportOptions(dedupe=True))
-    assert "dropped 1 duplicate" in capsys.readouterr().err
-    assert gt_io.load_entry("dup")["n_eval"] == 7
+    return path
+
+
+def test_repeated_subsets_kept_by_default_and_counted(cache, tmp_path, capsys):
+    """Repeats are independent measurements: every row imported, the counts recorded."""
+    import_gt(_with_repeats(tmp_path), "rep")
+    entry = gt_io.load_entry("rep")
+    assert (entry["n_fit"], entry["n_eval"]) == (12, 8)
+    assert entry["repeats"] == {"repeated_fit": 1, "repeated_eval": 1, "fit_also_held_out": 1,
+                                "dropped_fit_rows": []}
+    assert "kept 3 repeated subset row(s)" in capsys.readouterr().err
+    assert "repeated subsets kept: 2, fitting rows also held out: 1" in \
+        gt_io.describe_entry(entry)
+    assert np.isfinite(_values(make_task("rep"))[("lds", "spearman")])
+
+
+def test_dedupe_drops_fitting_rows_only_and_says_which(cache, tmp_path, capsys):
+    """--dedupe drops the fitting repeats (fit row 5, and fit row 3 which is held out too);
+    the held-out set, its own repeat included, is exactly the file's."""
+    path = _with_repeats(tmp_path)
+    import_gt(path, "dd", ImportOptions(dedupe=True))
+    err = capsys.readouterr().err
+    assert "dropped 2 fitting row(s) [3, 5]" in err and "8 held-out rows are unchanged" in err
+    entry = gt_io.load_entry("dd")
+    assert (entry["n_fit"], entry["n_eval"]) == (10, 8)
+    assert entry["repeats"]["dropped_fit_rows"] == [3, 5]
+    import_gt(path, "kept")
+    full, dd = (gt_io.load_split(gt_io.load_entry(n)) for n in ("kept", "dd"))
+    assert np.array_equal(full.masks_eval, dd.masks_eval)
+    assert np.array_equal(full.targets_eval, dd.targets_eval)
+    assert np.array_equal(dd.masks_fit, np.delete(full.masks_fit, [3, 5], axis=0))
+
+
+def test_kind_from_layout_or_flag_and_icl_group(cache):
+    """The authors' layouts say what they hold; --kind overrides; re-splits form a group."""
+    assert gt_io.load_entry(import_gt(DATA / "modular_sample.json", "m")[0])["kind"] == "modular"
+    assert gt_io.load_entry(import_gt(DATA / "sample.npz", "g")[0])["kind"] == "generic"
+    forced = import_gt(DATA / "sample.npz", "g2", ImportOptions(kind="modular"))
+    assert gt_io.load_entry(forced[0])["kind"] == "modular"
+    names = import_gt(DATA / "coin_flip_train_ids_list.json", "cf", ImportOptions(splits=3))
+    entries = [gt_io.load_entry(n) for n in names]
+    assert [(e["kind"], e["group"], e["split_index"]) for e in entries] == [
+        ("icl", "cf", 0), ("icl", "cf", 1), ("icl", "cf", 2)]
+    task = make_task(names[1])
+    assert json.loads(task.params_json) == {"kind": "icl", "group": "cf", "split_index": 1}
+    import_gt(DATA / "coin_flip_train_ids_list.json", "cf", ImportOptions(splits=2, seed=1,
+                                                                          force=True))
+    assert gt_io.load_entry("cf-split2") is None
+    with pytest.raises(GroundTruthFormatError, match="unknown --kind"):
+        import_gt(DATA / "sample.npz", "g3", ImportOptions(kind="cifar"))
+
+
+def test_same_content_under_two_names_gives_identical_results(cache):
+    """Method seeds derive from the imported content, not the name: CV KernelSM picks the
+    same (gamma, lambda) and gives the same scores, predictions and metrics."""
+    import_gt(DATA / "sample.json", "name-a")
+    import_gt(DATA / "sample.json", "another-name")
+    method = make_method("kernel_sm", {"n_mc": 200, "readoff": "main", "folds": 3})
+    recs, outs = [], []
+    for name in ("name-a", "another-name"):
+        task = make_task(name)
+        recs.append(run_cell(task, open_store(task), method))
+        outs.append(cell_dir(task, method))
+    assert recs[0]["state"] == recs[1]["state"]
+    for f in ("scores.npy", "predictions.npy"):
+        assert np.array_equal(np.load(outs[0] / f), np.load(outs[1] / f)), f
+    values = [[(r["metric"], r["variant"], r["value"]) for r in rec["rows"]] for rec in recs]
+    assert str(values[0]) == str(values[1])
 
 
 # ------------------------------------------------------------------- a corpus of bad inputs
