@@ -51,10 +51,13 @@ def _html_section(section: Section) -> str:
     )
 
 
-def html_page(sections: list[Section], intro: str,
-              claim_rows: pd.DataFrame | None = None) -> str:
-    """The leaderboard as one static HTML page with inline CSS and no scripts."""
+def html_page(sections: list[Section], intro: str, claim_rows: pd.DataFrame | None = None,
+              definitions_html: str = "") -> str:
+    """The leaderboard as one static HTML page with inline CSS and no scripts; the metric
+    definitions section (``definitions_html``) comes before the claims."""
     content = [_html_section(s) for s in sections] or ["<p><em>No results yet.</em></p>"]
+    if definitions_html:
+        content.append(definitions_html)
     if claim_rows is not None:
         content.append(claims.html_section(claim_rows))
     return (

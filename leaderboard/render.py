@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import claims, page
+from . import claims, definitions, groups, page
 from .page import DASH
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -35,6 +35,7 @@ class Column:
 
 METRIC_COLUMNS = (
     Column("LDS (Spearman)", "lds", "spearman", ("eval",), with_ci=True),
+    Column("LDS repo (var filter)", "lds", "spearman_repo", ("eval",)),
     Column("LOO Pearson", "loo_corr", "pearson", ("loo", "eval")),
     Column("Residual NE", "residual", "ne", ("eval", "loo")),
     Column("Residual repo", "residual", "repo", ("eval", "loo")),
@@ -173,10 +174,14 @@ def _build_section(group: pd.DataFrame) -> Section:
 
 
 def _cell(values: pd.DataFrame, key: str, col: Column) -> str:
-    """One method's formatted value in one column (with its CI only in CI columns)."""
+    """One method's formatted value in one column (with its CI only in CI columns; a group's
+    mean with its spread over splits)."""
     if key not in values.index:
         return DASH
     row = values.loc[key]
+    if "std" in values.columns and not pd.isna(row["value"]):
+        return format_value(row["value"]) + ("" if pd.isna(row["std"]) else
+                                             f" ± {row['std']:.3f}")
     if not col.with_ci:
         return format_value(row["value"])
     return format_value(row["value"], row["ci_low"], row["ci_high"])
@@ -190,8 +195,17 @@ def build_sections(df: pd.DataFrame) -> list[Section]:
     rank = {p: i for i, p in enumerate(PROFILE_ORDER)}
     data["_shallowness"] = -data["profile"].map(rank).fillna(-1)
     order = data.sort_values(["task_family", "task", "_shallowness", "profile"], kind="stable")
-    groups = order.groupby(["task_key", "profile"], sort=False)
-    return [_build_section(group) for _, group in groups]
+    sections = [_build_section(g) for _, g in order.groupby(["task_key", "profile"], sort=False)]
+    agg = groups.aggregate(data)
+    if not agg.empty:
+        sections += [_build_section(g) for _, g in agg.groupby(["group", "profile"], sort=True)]
+    return sections
+
+
+def shown_variants(df: pd.DataFrame) -> list[tuple[str, str]]:
+    """The (metric, variant) pairs the leaderboard's columns show for ``df``."""
+    present = set(zip(df["metric"], df["variant"], strict=True))
+    return [(c.metric, c.variant) for c in METRIC_COLUMNS if (c.metric, c.variant) in present]
 
 
 def _md_cell(text: str, code: bool = False) -> str:
@@ -218,37 +232,46 @@ def _markdown_section(section: Section) -> str:
 
 INTRO = (
     "Bold marks the best value in each metric column (↑ higher is better, ↓ lower is "
-    "better). LDS shows its 95% confidence interval in brackets."
+    "better). LDS shows its 95% confidence interval in brackets; a group's rows show the mean "
+    "± standard deviation over its splits. Metric definitions follow the tables."
 )
 
 
-def render_markdown(df: pd.DataFrame, claim_rows: pd.DataFrame | None = None) -> str:
-    """The whole leaderboard as Markdown: one section per (task, profile), then the claims."""
+def render_markdown(df: pd.DataFrame, claim_rows: pd.DataFrame | None = None,
+                    defs: pd.DataFrame | None = None) -> str:
+    """The whole leaderboard as Markdown: one section per (task, profile) and per task group,
+    the definitions of the metric variants shown, then the claims."""
     sections = build_sections(df)
     parts = ["# taskattr leaderboard", "", INTRO]
     if not sections:
         parts += ["", "_No results yet._"]
     for section in sections:
         parts += ["", _markdown_section(section)]
+    text = definitions.markdown(definitions.shown(defs, shown_variants(df))) if len(df) else ""
+    if text:
+        parts += ["", text]
     if claim_rows is not None:
         parts += ["", claims.markdown(claim_rows)]
     return "\n".join(parts) + "\n"
 
 
-def render_html(df: pd.DataFrame, claim_rows: pd.DataFrame | None = None) -> str:
+def render_html(df: pd.DataFrame, claim_rows: pd.DataFrame | None = None,
+                defs: pd.DataFrame | None = None) -> str:
     """The leaderboard as one static HTML page with inline CSS and no scripts."""
-    return page.html_page(build_sections(df), INTRO, claim_rows)
+    items = definitions.shown(defs, shown_variants(df)) if len(df) else []
+    return page.html_page(build_sections(df), INTRO, claim_rows, definitions.html_section(items))
 
 
 def write_all(results_csv: Path, out_dir: Path) -> list[Path]:
     """Write ``LEADERBOARD.md`` and ``index.html`` for ``results_csv`` (and the ``claims.csv``
-    beside it, if any) into ``out_dir``."""
+    and ``metrics.csv`` beside it, if any) into ``out_dir``."""
     df = pd.read_csv(results_csv)
     claim_rows = claims.read(Path(results_csv).with_name("claims.csv"))
+    defs = definitions.read(Path(results_csv).with_name("metrics.csv"))
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    pages = {"LEADERBOARD.md": render_markdown(df, claim_rows),
-             "index.html": render_html(df, claim_rows)}
+    pages = {"LEADERBOARD.md": render_markdown(df, claim_rows, defs),
+             "index.html": render_html(df, claim_rows, defs)}
     for name, text in pages.items():
         (out_dir / name).write_text(text, encoding="utf-8")
     return [out_dir / name for name in pages]

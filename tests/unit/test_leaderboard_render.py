@@ -204,3 +204,43 @@ def test_claims_beside_results_end_both_pages(tmp_path: Path) -> None:
     checker = _TagChecker()
     checker.feed(html_path.read_text(encoding="utf-8"))
     assert checker.stack == [] and checker.tables == 3 + 2
+
+
+def _group_frame() -> pd.DataFrame:
+    """Three re-splits ``cf-split0..2`` of one import, LDS shifted by -0.1, 0, +0.1."""
+    rows = []
+    for i, shift in enumerate((-0.1, 0.0, 0.1)):
+        params = {"kind": "icl", "group": "cf", "split_index": i}
+        rows += _rows(f"cf-split{i}", params, "quick", shift=shift)
+    df = pd.DataFrame(rows)
+    return df.assign(task_key=df["task"] + "-key", task_family=df["task"])
+
+
+def test_group_section_shows_mean_and_spread_over_splits() -> None:
+    """A task group gets its own section: the mean over splits ± the sample sd."""
+    md = render.render_markdown(_group_frame())
+    headings = [ln for ln in md.splitlines() if ln.startswith("## ")]
+    assert "## cf · mean ± sd over 3 splits · quick" in headings
+    table = _table(_section(md, "## cf · mean ± sd over 3 splits · quick"))
+    assert table["KernelSM (CV)"][3] == "**0.571 ± 0.100**"
+    assert table["KernelSM (CV)"][5] == "**0.210 ± 0.000**"
+    assert "cf · mean ± sd over 3 splits" in render.render_html(_group_frame())
+    assert not any("mean ± sd" in h for h in render.render_markdown(results_frame())
+                   .splitlines() if h.startswith("## "))
+
+
+def test_metric_definitions_listed_for_shown_variants(tmp_path: Path) -> None:
+    """``metrics.csv`` beside the results: each shown variant's definition on both pages."""
+    csv = tmp_path / "results.csv"
+    results_frame().to_csv(csv, index=False)
+    pd.DataFrame([
+        {"metric": "residual", "variant": "ne", "definition": "population form"},
+        {"metric": "residual", "variant": "repo", "definition": "authors' form, var >= 0.1"},
+        {"metric": "relerr", "variant": "est", "definition": "percent: not shown here"},
+    ]).to_csv(tmp_path / "metrics.csv", index=False)
+    md_path, html_path = render.write_all(csv, tmp_path / "out")
+    md = md_path.read_text(encoding="utf-8")
+    assert "* `residual/ne`: population form" in md
+    assert "* `residual/repo`: authors' form, var >= 0.1" in md and "not shown" not in md
+    assert "<code>residual/repo</code>: authors&#x27; form, var &gt;= 0.1" in \
+        html_path.read_text(encoding="utf-8")
