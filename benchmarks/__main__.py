@@ -7,22 +7,41 @@ import argparse
 import sys
 from pathlib import Path
 
+from .fsio import CorruptFileError
 from .gt_formats import FORMATS
 from .registry import METHODS, METRICS, TASKS, UnknownNameError
-from .spec import PROFILES, SpecError
+from .spec import ENGINES, MAX_WORKERS, PROFILES, SpecError
 from .store import StoreMismatchError
 
 KINDS = {"methods": METHODS, "tasks": TASKS, "metrics": METRICS}
+
+
+def _int_in(lo: int, hi: int):
+    """An argparse type: an integer in [lo, hi], refused with the range otherwise."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if not lo <= value <= hi:
+            raise argparse.ArgumentTypeError(f"{value} is not in [{lo}, {hi}]")
+        return value
+
+    return parse
 
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--profile", default="quick", choices=PROFILES)
     p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                    help="override a task spec field, e.g. train.steps=500, params.overlap=0.5")
-    p.add_argument("--workers", type=int, default=1, help="ground-truth processes")
-    p.add_argument("--batch", type=int, default=32, help="models trained per engine call")
-    p.add_argument("--engine", default="auto", choices=("auto", "batched", "loop"),
-                   help="auto = the task's measured choice (datasets/ cards)")
+    p.add_argument("--workers", type=_int_in(1, MAX_WORKERS), default=1,
+                   help="ground-truth processes")
+    p.add_argument("--batch", type=_int_in(1, 4096), default=32,
+                   help="models trained per engine call (part of the task key: the batched "
+                        "engine's results depend on it)")
+    p.add_argument("--engine", default="auto", choices=ENGINES,
+                   help="auto = the task's measured choice (datasets/ cards); part of the key")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -30,6 +49,11 @@ def parser() -> argparse.ArgumentParser:
     sub = ap.add_subparsers(dest="cmd", required=True)
     p = sub.add_parser("list", help="list registered methods, tasks and metrics")
     p.add_argument("kind", nargs="?", choices=sorted(KINDS))
+    p = sub.add_parser("describe", help="fields, types, defaults and help of a method, task "
+                                        "or metric")
+    p.add_argument("name")
+    p.add_argument("--profile", default="quick", choices=PROFILES,
+                   help="tasks: show this profile's values")
     p = sub.add_parser("ground-truth", help="train the subset models of a task (resumable)")
     p.add_argument("--task", required=True)
     p.add_argument("--shard", default=None, help="i/N: this process takes chunks c = i mod N")
@@ -39,6 +63,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--task", required=True)
     p.add_argument("--method", required=True)
     p.add_argument("--param", action="append", default=[], metavar="FIELD=VALUE")
+    p.add_argument("--gt-dir", type=Path, default=None, help="store folder (default: cache)")
     _common(p)
     p = sub.add_parser("replicate", help="regenerate the paper's results at a profile")
     p.add_argument("--task", action="append", default=None)
@@ -77,7 +102,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         return _dispatch(args)
-    except (SpecError, UnknownNameError, StoreMismatchError, ValueError) as err:
+    except (SpecError, UnknownNameError, StoreMismatchError, CorruptFileError,
+            ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
 

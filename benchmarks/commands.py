@@ -10,31 +10,46 @@ from leaderboard import build
 from leaderboard.render import write_all
 
 from . import gt_io
+from .catalogue import catalogue, describe_entry
 from .executors import fill_ground_truth
 from .groundtruth import open_store, parse_shard
 from .gt_io import ImportOptions
 from .method import make_method
-from .registry import METHODS, METRICS, TASKS
 from .replicate import replicate as run_replicate
 from .replicate import write_claims
 from .runner import run_cell
-from .task import make_task, parse_overrides
+from .spec import SpecError
+from .task import execution_overrides, make_task, parse_overrides
 
 
 def list(args: argparse.Namespace) -> int:  # noqa: A001 - the sub-command's name
-    kinds = {"methods": METHODS, "tasks": TASKS, "metrics": METRICS}
-    for kind, reg in kinds.items():
+    """One line per registered entry: its name and what it is."""
+    for kind, entries in catalogue().items():
         if args.kind in (None, kind):
-            print(f"{kind}: {', '.join(reg.names())}")
+            print(f"{kind}:")
+            width = max((len(n) for n in entries), default=0)
+            for name, summary in entries.items():
+                print(f"  {name:<{width}}  {summary}")
     return 0
 
 
+def describe(args: argparse.Namespace) -> int:
+    """Fields (type, default, rule, help) of a method, task or metric."""
+    print(describe_entry(args.name, args.profile))
+    return 0
+
+
+def _task_overrides(args: argparse.Namespace) -> dict:
+    """``--set`` plus ``--batch``/``--engine`` (part of the task key)."""
+    return parse_overrides(args.set) | execution_overrides(args.batch, args.engine)
+
+
 def ground_truth(args: argparse.Namespace) -> int:
-    overrides = parse_overrides(args.set)
+    shard = parse_shard(args.shard)  # refused before anything is created
+    overrides = _task_overrides(args)
     task = make_task(args.task, args.profile, overrides)
     store = open_store(task, args.gt_dir)
-    n = fill_ground_truth(args.task, args.profile, overrides, args.workers,
-                          parse_shard(args.shard), args.batch, args.engine, args.gt_dir)
+    n = fill_ground_truth(args.task, args.profile, overrides, args.workers, shard, args.gt_dir)
     done = int(store.done.sum())
     print(f"{task.label} ({task.spec.key}): trained {n} models; "
           f"{done}/{store.done.size} done; store {store.path}")
@@ -42,12 +57,11 @@ def ground_truth(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    overrides = parse_overrides(args.set)
+    overrides = _task_overrides(args)
     task = make_task(args.task, args.profile, overrides)
     method = make_method(args.method, parse_overrides(args.param))
-    fill_ground_truth(args.task, args.profile, overrides, args.workers, batch=args.batch,
-                      engine=args.engine)
-    record = run_cell(task, open_store(task), method)
+    fill_ground_truth(args.task, args.profile, overrides, args.workers, path=args.gt_dir)
+    record = run_cell(task, open_store(task, args.gt_dir), method)
     if record.get("skipped"):
         print(f"skipped: {record['skipped']}")
         return 0
@@ -58,8 +72,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def replicate(args: argparse.Namespace) -> int:
+    out = args.out or build.LEADERBOARD_DIR
+    if out.exists() and not out.is_dir():
+        raise SpecError(f"invalid --out {out}: exists and is not a folder")
     run_replicate(args.profile, args.task, args.workers, args.batch, args.engine,
-                  out_dir=args.out or build.LEADERBOARD_DIR, figures=not args.no_figures)
+                  out_dir=out, figures=not args.no_figures)
     return 0
 
 
@@ -77,6 +94,9 @@ def import_gt(args: argparse.Namespace) -> int:
 
 def export_gt(args: argparse.Namespace) -> int:
     """Write a task's (complete) ground truth to ``--out``."""
+    if (args.out / "done.npy").exists() or (args.out / "checks.npy").exists():
+        raise SpecError(f"invalid --out {args.out}: it is a ground-truth store; export into "
+                        f"another folder")
     task = make_task(args.task, args.profile, parse_overrides(args.set))
     for path in gt_io.export_gt(task, open_store(task), args.out, args.jsonl):
         print(f"wrote {path}")

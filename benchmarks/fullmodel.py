@@ -9,7 +9,7 @@ gradient methods are evaluated at this model, and the method reads ``phi_full`` 
 
 from __future__ import annotations
 
-import os
+import io
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from .engine import Params, Problem, interval_lrs, train, train_with_checkpoints
+from .fsio import CorruptFileError, atomic_write_bytes
 from .groundtruth import model_seed
 from .store import GroundTruthStore
 from .task import RetrainTask
@@ -58,7 +59,7 @@ def full_model(task: RetrainTask, store: GroundTruthStore, r: int = 0) -> Traine
         stacked = train(problem, torch.as_tensor(weights), [seed], task.spec.train, "loop")
         return {k: v[0].clone() for k, v in stacked.items()}
 
-    params = _cached(store.path / "models" / f"full_r{r}.pt", make)
+    params = _cached(store.path / "models" / f"full_r{r}.pt", make, f"{store.task_key}/full/{r}")
     return _trained(task, problem, params, weights[0])
 
 
@@ -86,19 +87,32 @@ def full_model_checkpoints(task: RetrainTask, store: GroundTruthStore, r: int = 
         seed = model_seed(task, store.rows, 0, r)
         return train_with_checkpoints(problem, torch.as_tensor(weights[0]), seed, spec, steps)
 
-    snaps = _cached(store.path / "models" / f"full_r{r}_ckpt{n}.pt", make)
+    snaps = _cached(store.path / "models" / f"full_r{r}_ckpt{n}.pt", make,
+                    f"{store.task_key}/full/{r}/ckpt{n}")
     return [_trained(task, problem, p, weights[0]) for p in snaps], interval_lrs(spec, steps)
 
 
-def _cached(path: Path, make: Callable[[], T]) -> T:
-    """``torch.load(path)`` if it exists, else ``make()`` saved atomically (write + rename)."""
+def _cached(path: Path, make: Callable[[], T], identity: str) -> T:
+    """The cached value of ``identity`` at ``path``, else ``make()`` saved atomically.
+
+    The file carries its identity (task key, seed, checkpoints): a model saved for another
+    task or seed is refused, never used; a file without one (older cache) is retrained."""
     if path.exists():
-        return torch.load(path, weights_only=True)
+        try:
+            saved = torch.load(path, weights_only=True)
+        except Exception as err:  # torch raises several types for a damaged file
+            raise CorruptFileError(f"{path}: cannot be loaded ({err.__class__.__name__}); "
+                                   f"remove it to retrain the model") from None
+        if isinstance(saved, dict) and "identity" in saved:
+            if saved["identity"] != identity:
+                raise CorruptFileError(f"{path}: holds the model of {saved['identity']!r}, "
+                                       f"not {identity!r}; remove it to retrain the model")
+            return saved["value"]
     value = make()
     path.parent.mkdir(exist_ok=True)
-    tmp = path.with_suffix(f".tmp{os.getpid()}")
-    torch.save(value, tmp)
-    os.replace(tmp, path)
+    buffer = io.BytesIO()
+    torch.save({"identity": identity, "value": value}, buffer)
+    atomic_write_bytes(path, buffer.getvalue())
     return value
 
 

@@ -1,9 +1,9 @@
 """Fill a task's ground-truth store: train every pending (row, seed) model, resumably.
 
 Jobs are the (row, seed) pairs of the store in row-major order, cut into fixed chunks of
-``batch`` models; a chunk is trained as one batched engine call, so its results never depend on
-which other chunks ran, were sharded away, or were killed. ``--shard i/N`` takes chunks
-c = i (mod N). If a chunk was interrupted part-way through its writes, a rerun retrains the whole
+``spec.execution.batch`` models (part of the task key); a chunk is trained as one batched engine
+call, so its results never depend on which other chunks ran, were sharded away, or were killed.
+``--shard i/N`` takes chunks c = i (mod N). If a chunk was interrupted part-way through its writes, a rerun retrains the whole
 chunk (identical computation) and writes only the missing rows, so a resumed store is
 bit-identical to an uninterrupted one.
 """
@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from .spec import derive_seed
+from .spec import SpecError, derive_seed
 from .store import GroundTruthStore
 from .subsets import Rows, build_rows
 from .task import Task
@@ -48,27 +48,27 @@ def chunks(store: GroundTruthStore, batch: int) -> list[list[tuple[int, int]]]:
 
 def parse_shard(text: str | None) -> tuple[int, int]:
     """``"i/N"`` -> (i, N), with 0 <= i < N."""
-    if not text:
+    if text is None:
         return 0, 1
     try:
         i, n = (int(v) for v in text.split("/"))
     except ValueError:
-        raise ValueError(f"invalid --shard {text!r}: expected i/N, e.g. 0/2") from None
+        raise SpecError(f"invalid --shard {text!r}: expected i/N, e.g. 0/2") from None
     if not 0 <= i < n:
-        raise ValueError(f"invalid --shard {text!r}: need 0 <= i < N")
+        raise SpecError(f"invalid --shard {text!r}: need 0 <= i < N")
     return i, n
 
 
-def run_ground_truth(task: Task, store: GroundTruthStore, batch: int = 32,
-                     shard: tuple[int, int] = (0, 1), engine: str = "auto",
+def run_ground_truth(task: Task, store: GroundTruthStore, shard: tuple[int, int] = (0, 1),
                      progress: bool = True) -> int:
     """Train this shard's pending chunks; returns the number of models written.
 
-    ``engine="auto"`` uses the task's measured choice (``Task.engine``).
+    Chunk size and engine come from ``task.spec.execution`` (``"auto"`` = ``Task.engine``).
     """
-    engine = task.engine if engine == "auto" else engine
+    execution = task.spec.execution
+    engine = task.engine if execution.engine == "auto" else execution.engine
     i, n = shard
-    todo = [c for ci, c in enumerate(chunks(store, batch))
+    todo = [c for ci, c in enumerate(chunks(store, execution.batch))
             if ci % n == i and any(store.done[j, r] == 0 for j, r in c)]
     total = sum(len(c) for c in todo)
     if not total:

@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from .fields import coerce, field_type, validate_fields
 from .registry import METHODS
 from .spec import SpecError, content_hash, keyed_fields, to_plain
 
@@ -64,6 +65,9 @@ class Method:
         """A reason this method does not apply to ``task``, or None."""
         return None
 
+    def validate(self) -> None:
+        """Checks across fields (each field's own type and rule are checked generically)."""
+
     def config(self) -> dict:
         return {f.name: to_plain(getattr(self, f.name)) for f in fields(self)}
 
@@ -102,14 +106,16 @@ def _flat(fields_: dict, prefix: str = "") -> dict:
 
 
 def make_method(name: str, params: dict | None = None) -> Method:
-    """Instantiate a registered method; unknown fields list the valid ones."""
+    """Instantiate a registered method: unknown fields list the valid ones, each value is
+    parsed by its field's type (text from the command line included) and checked against the
+    field's declared rule, then the method's cross-field ``validate`` runs."""
     cls = METHODS.get(name)
     valid = [f.name for f in fields(cls)]
     bad = sorted(set(params or {}) - set(valid))
     if bad:
         raise SpecError(f"invalid config field {name}.{bad[0]}: not one of {valid}")
-    method = cls(**(params or {}))
-    validate = getattr(method, "validate", None)
-    if validate:
-        validate()
+    typed = {k: coerce(field_type(cls, k), v, f"{name}.{k}") for k, v in (params or {}).items()}
+    method = cls(**typed)
+    validate_fields(method, name)
+    method.validate()
     return method

@@ -16,18 +16,18 @@ from __future__ import annotations
 import itertools
 import json
 import math
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from .fsio import make_temp_dir, publish_dir
 from .fullmodel import full_model
 from .gradex import estimate, features, gradex_config, solve_subsets
 from .provenance import provenance
 from .spec import SpecError, SubsetDesign, content_key, derive_seed, fixed_size, to_plain
-from .store import GroundTruthStore, publish_dir
+from .store import GroundTruthStore
 from .subsets import draw_mask
 from .task import RetrainTask, Task
 
@@ -142,8 +142,7 @@ class GradExOracle:
 def _write_atomic(folder: Path, meta: dict, arrays: dict) -> None:
     """Write into a temporary folder and rename it into place; a concurrent writer of the
     same configuration wins and this copy is dropped."""
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    tmp = make_temp_dir(folder)
     np.savez(tmp / "labels.npz", **arrays)
     (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
     publish_dir(tmp, folder, "meta.json")

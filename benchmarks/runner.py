@@ -3,7 +3,8 @@
 Writes ``<cache>/results/<task_key>/<method_key>/`` with ``record.json`` (metric rows +
 provenance), ``scores.npy (K, n_targets)``, ``predictions.npy (m_eval, n_targets)`` and, where
 the method has one, ``self_influence.npy (K,)``. A cell whose record was written by the same
-code (code hash) is not recomputed.
+code (code hash) from the same ground truth (the store's fingerprint) is not recomputed; the
+record is written last and atomically, so a killed run leaves no record of a half-written cell.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import numpy as np
 
 from .context import build_context
 from .evaluation import Evaluation, MetricValue
+from .fsio import atomic_save_npy, atomic_write_text
 from .method import Method
 from .provenance import code_hash, git_sha, now_iso
 from .registry import METRICS
@@ -31,11 +33,9 @@ def cell_dir(task: Task, method: Method) -> Path:
 def run_cell(task: Task, store: GroundTruthStore, method: Method, force: bool = False) -> dict:
     """Fit ``method`` on ``task`` and evaluate every registered metric; returns the record."""
     out = cell_dir(task, method)
-    cached = out / "record.json"
-    if cached.exists() and not force:
-        record = json.loads(cached.read_text())
-        if record.get("code_hash") == code_hash():
-            return record
+    record = _cached_record(out / "record.json", store.fingerprint())
+    if record is not None and not force:
+        return record
     reason = method.skip(task)
     if reason:
         return {"skipped": reason, "rows": []}
@@ -54,14 +54,31 @@ def run_cell(task: Task, store: GroundTruthStore, method: Method, force: bool = 
         ctx.loo.shape[0] + 1 if ctx.loo is not None else 0)
     rows = _metric_rows(ev, method, task, cost, n_labels)
     record = {"task_key": task.spec.key, "method_key": method.key, "code_hash": code_hash(),
-              "config": method.config(), "state": _plain_state(fitted.state), "rows": rows}
+              "gt_fingerprint": store.fingerprint(), "config": method.config(),
+              "state": _plain_state(fitted.state), "rows": rows}
     out.mkdir(parents=True, exist_ok=True)
-    np.save(out / "scores.npy", scores)
-    np.save(out / "predictions.npy", predictions)
+    atomic_save_npy(out / "scores.npy", scores)
+    atomic_save_npy(out / "predictions.npy", predictions)
     if fitted.self_influence is not None:
-        np.save(out / "self_influence.npy", fitted.self_influence)
-    (out / "record.json").write_text(json.dumps(record, indent=1))
+        atomic_save_npy(out / "self_influence.npy", fitted.self_influence)
+    atomic_write_text(out / "record.json", json.dumps(record, indent=1))
     return record
+
+
+def _cached_record(path: Path, fingerprint: str) -> dict | None:
+    """The cell's record if it came from this code and this ground truth; None means
+    recompute (also for an unreadable record: it is replaced, never trusted)."""
+    if not path.exists():
+        return None
+    try:
+        record = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    if not isinstance(record, dict) or not isinstance(record.get("rows"), list):
+        return None
+    same = (record.get("code_hash") == code_hash()
+            and record.get("gt_fingerprint") == fingerprint)
+    return record if same else None
 
 
 def _loo_delta(store: GroundTruthStore, task: Task) -> np.ndarray | None:

@@ -13,16 +13,17 @@ import math
 from dataclasses import dataclass, field, fields, is_dataclass, replace
 from typing import Any
 
+from .fields import SpecError, coerce, field_type, param, validate_fields
+
+__all__ = ["SpecError", "param", "extension", "validate_fields"]
+
 PROFILES = ("tiny", "quick", "paper")
-
-
-EXTENSION = {"extension": True}  # field metadata: left out of content keys at its default
 
 
 def extension(default: Any) -> Any:
     """A field added after caches exist: at its default it is left out of content keys, so
     existing task and method keys (and their stored ground truth) stay valid."""
-    return field(default=default, metadata=EXTENSION)
+    return param(default, extension=True)
 
 
 def keyed_fields(obj: Any) -> dict[str, Any]:
@@ -65,6 +66,8 @@ def derive_seed(key: str, *path: Any) -> int:
 
 
 SHARPNESS = ("none", "sam", "nso")
+ENGINES = ("auto", "batched", "loop")
+MAX_WORKERS = 64  # --workers above this is a typo, not a machine
 
 
 @dataclass(frozen=True)
@@ -81,28 +84,24 @@ class TrainSpec:
     ``batch_size=0`` means full-batch steps.
     """
 
-    optimizer: str = "adamw"
-    lr: float = 1e-2
-    weight_decay: float = 1.0
-    steps: int = 1000
-    batch_size: int = 0
-    weighting: str = "examples"
-    betas: tuple[float, float] = (0.9, 0.98)
-    sharpness: str = extension("none")
-    sam_rho: float = extension(0.05)
-    nso_sigma: float = extension(0.01)
-    nso_one_sided: bool = extension(False)
+    optimizer: str = param("adamw", "optimizer", choices=("adamw", "sgd"))
+    lr: float = param(1e-2, "learning rate", gt=0)
+    weight_decay: float = param(1.0, "decoupled weight decay (AdamW) or L2 (SGD)", ge=0)
+    steps: int = param(1000, "optimizer steps per model", ge=1)
+    batch_size: int = param(0, "examples per step (0 = full batch)", ge=0)
+    weighting: str = param("examples", "loss weighting: union of examples, or mean over units",
+                           choices=("examples", "tasks"))
+    betas: tuple[float, float] = param((0.9, 0.98), "AdamW betas (b1, b2)")
+    sharpness: str = param("none", "Hessian regulariser of the ablation", choices=SHARPNESS,
+                           extension=True)
+    sam_rho: float = param(0.05, "SAM radius", gt=0, extension=True)
+    nso_sigma: float = param(0.01, "NSO noise scale", gt=0, extension=True)
+    nso_one_sided: bool = param(False, "NSO: only W + U (the authors' code)", extension=True)
 
     def validate(self) -> None:
-        _check(self.optimizer in ("adamw", "sgd"), "train.optimizer", "must be adamw or sgd")
-        _check(self.sharpness in SHARPNESS, "train.sharpness", f"must be one of {SHARPNESS}")
-        _check(self.sam_rho > 0, "train.sam_rho", "must be > 0")
-        _check(self.nso_sigma > 0, "train.nso_sigma", "must be > 0")
-        _check(self.lr > 0, "train.lr", "must be > 0")
-        _check(self.steps >= 1, "train.steps", "must be >= 1")
-        _check(self.batch_size >= 0, "train.batch_size", "must be >= 0 (0 = full batch)")
-        _check(self.weighting in ("examples", "tasks"), "train.weighting",
-               "must be 'examples' or 'tasks'")
+        validate_fields(self, "train")
+        for i, b in enumerate(self.betas):
+            _check(0.0 <= b < 1.0, f"train.betas[{i}]", f"{b!r} must be in [0, 1)")
 
 
 @dataclass(frozen=True)
@@ -116,23 +115,18 @@ class SubsetDesign:
     numbers, §1.2a); ``"per-row"`` draws a fresh seed per (subset, r).
     """
 
-    sampler: str = "fixed"
-    alpha: float = 0.875
-    n_fit: int = 96
-    n_eval: int = 64
-    n_seeds: int = 2
-    loo: bool = True
-    seed_scheme: str = "shared"
+    sampler: str = param("fixed", "fixed-size subsets or Bernoulli(alpha) per unit",
+                         choices=("fixed", "bernoulli"))
+    alpha: float = param(0.875, "fraction of units in a subset", gt=0, lt=1)
+    n_fit: int = param(96, "fitting subsets (methods see these)", ge=2)
+    n_eval: int = param(64, "held-out evaluation subsets (metrics only)", ge=3)
+    n_seeds: int = param(2, "training seeds per subset (F is their mean)", ge=1)
+    loo: bool = param(True, "also train the full set and every leave-one-out subset")
+    seed_scheme: str = param("shared", "seed r shared across subsets, or fresh per subset",
+                             choices=("shared", "per-row"))
 
     def validate(self, K: int) -> None:
-        _check(self.sampler in ("fixed", "bernoulli"), "design.sampler",
-               "must be 'fixed' or 'bernoulli'")
-        _check(0.0 < self.alpha < 1.0, "design.alpha", "must be in (0, 1)")
-        _check(self.n_fit >= 2, "design.n_fit", "need at least 2 fitting subsets")
-        _check(self.n_eval >= 3, "design.n_eval", "need at least 3 evaluation subsets")
-        _check(self.n_seeds >= 1, "design.n_seeds", "must be >= 1")
-        _check(self.seed_scheme in ("shared", "per-row"), "design.seed_scheme",
-               "must be 'shared' or 'per-row'")
+        validate_fields(self, "design")
         if self.sampler == "fixed":
             size = fixed_size(self.alpha, K)
             _check(0 < size < K, "design.alpha", f"round(alpha*K) = {size} must be in (0, {K})")
@@ -146,6 +140,17 @@ def fixed_size(alpha: float, K: int) -> int:
 
 
 @dataclass(frozen=True)
+class ExecSpec:
+    """How ground-truth models are grouped into engine calls. Part of the task key: the batched
+    engine trains a chunk of ``batch`` models in one computation, and the float results (hence
+    the stored values) depend on the chunk size and the engine."""
+
+    engine: str = param("auto", "engine: the task's measured choice, batched or loop",
+                        choices=ENGINES)
+    batch: int = param(32, "models per engine call (the chunk size)", ge=1, le=4096)
+
+
+@dataclass(frozen=True)
 class TaskSpec:
     """Everything that determines a task's ground truth; its key names the store."""
 
@@ -155,6 +160,7 @@ class TaskSpec:
     design: SubsetDesign = field(default_factory=SubsetDesign)
     profile: str = "quick"
     recipe_version: int = 1
+    execution: ExecSpec = param(ExecSpec(), "chunking of ground-truth training", extension=True)
 
     @property
     def key(self) -> str:
@@ -162,14 +168,15 @@ class TaskSpec:
 
     @property
     def base_key(self) -> str:
-        """Key of everything but the subset counts: seeds and masks derive from it, so adding
-        subsets or seeds leaves existing rows unchanged."""
+        """Key of everything but the subset counts and the chunking: seeds and masks derive
+        from it, so adding subsets or seeds leaves existing rows unchanged."""
         design = replace(self.design, n_fit=0, n_eval=0, n_seeds=0, loo=False)
-        return content_key(self.name, replace(self, design=design, profile=""))
+        return content_key(self.name, replace(self, design=design, profile="",
+                                              execution=ExecSpec()))
 
 
-class SpecError(ValueError):
-    """An invalid configuration: names the field and why."""
+FIXED_FIELDS = {"name": "the registry name of the task", "profile": "use --profile",
+                "recipe_version": "set by the task family's code"}
 
 
 def _check(ok: bool, field_name: str, why: str) -> None:
@@ -177,23 +184,26 @@ def _check(ok: bool, field_name: str, why: str) -> None:
         raise SpecError(f"invalid config field {field_name}: {why}")
 
 
-def parse_value(text: str) -> Any:
-    """Parse a ``--set k=v`` value: JSON if it parses, else the raw string."""
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError:
-        return text
-
-
 def apply_overrides(obj: Any, overrides: dict[str, Any]) -> Any:
     """Return a copy of a frozen dataclass tree with dotted-path overrides applied.
 
-    ``{"train.steps": 500, "params.overlap": 0.5}``. Unknown fields raise SpecError listing the
-    valid ones.
+    ``{"train.steps": "500", "params.overlap": 0.5}``: text is parsed by the field's type,
+    native values are type-checked. Unknown fields raise SpecError listing the valid ones.
     """
     for path, value in overrides.items():
         obj = _set_path(obj, path.split("."), value, path)
     return obj
+
+
+def typed_overrides(obj: Any, overrides: dict[str, Any]) -> dict[str, Any]:
+    """The overrides with each value parsed by its field's type (what labels and keys show)."""
+    out = {}
+    for path, value in overrides.items():
+        node, parts = obj, path.split(".")
+        for part in parts[:-1]:
+            node = getattr(node, part)
+        out[path] = getattr(_set_path(node, parts[-1:], value, path), parts[-1])
+    return out
 
 
 def _set_path(obj: Any, parts: list[str], value: Any, full: str) -> Any:
@@ -203,19 +213,11 @@ def _set_path(obj: Any, parts: list[str], value: Any, full: str) -> Any:
     head = parts[0]
     if head not in names:
         raise SpecError(f"invalid config field {full}: {head!r} is not one of {names}")
+    if isinstance(obj, TaskSpec) and head in FIXED_FIELDS:
+        raise SpecError(f"invalid config field {full}: cannot be overridden "
+                        f"({FIXED_FIELDS[head]})")
     if len(parts) == 1:
-        current = getattr(obj, head)
-        if isinstance(value, bool) and not isinstance(current, bool):
-            raise SpecError(f"invalid config field {full}: expected {type(current).__name__}, "
-                            f"got {value!r}")
-        if isinstance(current, tuple) and isinstance(value, list):
-            value = tuple(value)
-        elif isinstance(current, float) and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
-        elif current is not None and not isinstance(value, type(current)):
-            raise SpecError(f"invalid config field {full}: expected {type(current).__name__}, "
-                            f"got {value!r}")
-        return replace(obj, **{head: value})
+        return replace(obj, **{head: coerce(field_type(type(obj), head), value, full)})
     return replace(obj, **{head: _set_path(getattr(obj, head), parts[1:], value, full)})
 
 

@@ -10,14 +10,22 @@ from __future__ import annotations
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, is_dataclass, replace
 
 import numpy as np
 import torch
 
 from .engine import Params, Problem, batched_forward, train
 from .registry import TASKS
-from .spec import PROFILES, SpecError, TaskSpec, apply_overrides, parse_value
+from .spec import (
+    PROFILES,
+    ExecSpec,
+    SpecError,
+    TaskSpec,
+    apply_overrides,
+    typed_overrides,
+    validate_fields,
+)
 
 VARIANT_PREFIXES = ("params.", "train.")
 
@@ -154,25 +162,45 @@ def register_family(name: str, cls: type[Task], make_spec: Callable[[str], TaskS
     """Register task ``name``: ``make_spec(profile)`` plus overrides, validated, as ``cls``."""
 
     def build(profile: str, overrides: dict) -> Task:
-        spec = finalize(make_spec(profile), overrides)
-        return cls(replace(spec, profile=profile), overrides)
+        base = make_spec(profile)
+        spec = finalize(base, overrides)
+        if spec.execution.engine == cls.engine:  # the task's own choice is "auto": one key
+            spec = replace(spec, execution=replace(spec.execution, engine="auto"))
+        return cls(replace(spec, profile=profile), typed_overrides(base, overrides))
 
     TASKS.register(name)(TaskFactory(build, description))
 
 
 def parse_overrides(items: list[str] | None) -> dict:
-    """``["train.steps=500", "params.overlap=0.5"]`` -> ``{"train.steps": 500, ...}``."""
+    """``["train.steps=500", "params.overlap=0.5"]`` -> ``{"train.steps": "500", ...}``: values
+    stay text until applied, where each is parsed by its field's type."""
     out = {}
     for item in items or []:
         if "=" not in item:
             raise SpecError(f"invalid override {item!r}: expected field.path=value")
         key, value = item.split("=", 1)
-        out[key.strip()] = parse_value(value.strip())
+        if key.strip() in out:
+            raise SpecError(f"invalid override {item!r}: {key.strip()} is set twice")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def execution_overrides(batch: int | None, engine: str | None) -> dict:
+    """``--batch``/``--engine`` as overrides of the task's ``execution`` field (they change the
+    stored values, so they are part of the task key)."""
+    out = {}
+    if batch is not None and batch != ExecSpec.batch:
+        out["execution.batch"] = batch
+    if engine is not None and engine != ExecSpec.engine:
+        out["execution.engine"] = engine
     return out
 
 
 def finalize(spec: TaskSpec, overrides: dict) -> TaskSpec:
-    """Apply overrides to a profile's spec and validate it."""
+    """Apply overrides to a profile's spec and validate every field."""
     spec = apply_overrides(spec, overrides)
     spec.train.validate()
+    validate_fields(spec.execution, "execution")
+    if is_dataclass(spec.params):
+        validate_fields(spec.params, "params")
     return spec

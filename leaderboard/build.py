@@ -8,11 +8,14 @@ other tasks stay.
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from benchmarks.fsio import CorruptFileError, atomic_write_text, locked
 
 ROW_KEY = ["task_key", "method_key", "metric", "variant", "split", "profile"]
 PRED_KEY = ["task_key", "method_key"]
@@ -30,21 +33,41 @@ def upsert(csv_path: Path, new: pd.DataFrame, key: list[str],
     """Replace rows of ``csv_path`` that share ``key`` with ``new``; keep the others.
 
     With ``groups`` (e.g. task_key + profile), every old row of a group present in ``new`` is
-    replaced, so a method variant a new run no longer produces leaves the table.
+    replaced, so a method variant a new run no longer produces leaves the table. The
+    read-modify-write holds a lock and the file is replaced atomically, so concurrent writers
+    lose no rows and a killed run leaves the old table.
     """
-    if new.empty and not csv_path.exists():
-        return new
-    if csv_path.exists() and csv_path.stat().st_size > 0:
-        old = pd.read_csv(csv_path, keep_default_na=False, na_values=[""])
-        if not new.empty:
+    csv_path = Path(csv_path)
+    with locked(csv_path):
+        if new.empty and not csv_path.exists():
+            return new
+        old = read_table(csv_path, key) if csv_path.exists() else None
+        if old is not None and not new.empty:
             by = groups or key
             stale = old.set_index(by).index.isin(new.set_index(by).index)
             old = old[~stale]
-        new = pd.concat([old, new], ignore_index=True) if not new.empty else old
-    new = new.sort_values(key).reset_index(drop=True)
-    csv_path.parent.mkdir(parents=True, exist_ok=True)
-    new.to_csv(csv_path, index=False)
+        if old is not None:
+            new = pd.concat([old, new], ignore_index=True) if not new.empty else old
+        new = new.sort_values(key).reset_index(drop=True)
+        atomic_write_text(csv_path, new.to_csv(index=False))
     return new
+
+
+def read_table(csv_path: Path, key: list[str] | None = None) -> pd.DataFrame:
+    """A table the suite wrote; refused (naming it) if it ends mid-row or lacks key values,
+    as a truncated file would, rather than dropping or half-keeping rows."""
+    text = Path(csv_path).read_text(encoding="utf-8")
+    if not text:
+        return pd.DataFrame(columns=key or [])
+    if not text.endswith("\n"):
+        raise CorruptFileError(f"{csv_path}: ends mid-row (truncated?); restore it from git "
+                               f"or remove it")
+    df = pd.read_csv(io.StringIO(text), keep_default_na=False, na_values=[""])
+    missing = [c for c in key or [] if c not in df.columns]
+    if missing or (key and df[key].isna().any().any()):
+        raise CorruptFileError(f"{csv_path}: rows without {missing or key} (damaged?); "
+                               f"restore it from git or remove it")
+    return df
 
 
 def prediction_rows(cell_dir: Path, meta: dict, eval_F: np.ndarray,

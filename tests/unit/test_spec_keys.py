@@ -136,7 +136,7 @@ def test_apply_overrides_path_through_non_dataclass():
 
 @pytest.mark.parametrize("path, value", [
     ("train.steps", 2.5),
-    ("train.steps", "100"),
+    ("train.steps", "1.5"),
     ("train.lr", "fast"),
     ("design.sampler", 3),
     ("design.n_fit", [1]),
