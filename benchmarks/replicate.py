@@ -15,16 +15,17 @@ from leaderboard import build
 from leaderboard import claims as lb_claims
 from leaderboard.render import write_all
 
-from . import agreement, weight_sweep
+from . import agreement, task_groups, weight_sweep
 from .ablation import trace_rows
 from .diagnostics import summarise_ground_truth
+from .evaluation import write_definitions
 from .executors import fill_ground_truth
 from .groundtruth import open_store
 from .method import make_method
 from .papers import kernelsm, param_weighting
 from .runner import cell_dir, run_cell
 from .selection_run import run_selection
-from .task import Task, make_task
+from .task import Task, execution_overrides, make_task
 
 
 @dataclass
@@ -43,8 +44,7 @@ class CellRun:
 def run_task_cell(task: Task, workers: int, batch: int, engine: str,
                   methods=None) -> CellRun:
     """Ground truth plus every method of the paper on one task."""
-    fill_ground_truth(task.spec.name, task.spec.profile, task.overrides, workers=workers,
-                      batch=batch, engine=engine)
+    fill_ground_truth(task.spec.name, task.spec.profile, task.overrides, workers=workers)
     store = open_store(task)
     diag = summarise_ground_truth(task, store)
     print("ground truth: " + ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}"
@@ -52,7 +52,8 @@ def run_task_cell(task: Task, workers: int, batch: int, engine: str,
     records, preds = [], []
     pred_keys = {make_method(n, p).key for n, p in kernelsm.PREDICTION_METHODS}
     eval_F = store.mean(task.primary, "eval")
-    for name, params in methods or kernelsm.methods_for(task.spec.name, task.overrides):
+    methods = methods or paper_methods(task)
+    for name, params in methods:
         method = make_method(name, params)
         record = run_cell(task, store, method)
         records.append(record)
@@ -63,8 +64,7 @@ def run_task_cell(task: Task, workers: int, batch: int, engine: str,
     run = CellRun(records, preds, diag, weights=param_weighting.weight_rows(
         records, task.label, task.spec.key, task.spec.profile))
     if task.flipped is None:  # the weight-grid diagnostic, where learned weights exist
-        run.sweep = weight_sweep.sweep_rows(task, store, methods or kernelsm.methods_for(
-            task.spec.name, task.overrides))
+        run.sweep = weight_sweep.sweep_rows(task, store, methods)
     if kernelsm.has_c1(task.spec.name, task.overrides):
         add_c1(run, task)
     if kernelsm.is_ablation(task.overrides):
@@ -76,6 +76,11 @@ def run_task_cell(task: Task, workers: int, batch: int, engine: str,
         rows = run_selection(task, store, methods, kernelsm.selection_design(task.spec.name))
         run.records.append({"rows": rows})
     return run
+
+
+def paper_methods(task: Task) -> tuple[tuple[str, dict], ...]:
+    """The paper's recipe for a task: by family, or by an imported task's recorded kind."""
+    return kernelsm.methods_for(task.spec.name, task.overrides, getattr(task, "kind", None))
 
 
 def add_c1(run: CellRun, task: Task) -> None:
@@ -91,14 +96,16 @@ def add_c1(run: CellRun, task: Task) -> None:
 def replicate(profile: str, tasks: list[str] | None, workers: int = 1, batch: int = 32,
               engine: str = "auto", out_dir: Path = build.LEADERBOARD_DIR,
               figures: bool = True) -> pd.DataFrame:
-    """Run the paper's cells at ``profile`` (optionally only ``tasks``); returns the claims."""
+    """Run the paper's cells at ``profile`` (optionally only ``tasks``; a task group stands for
+    its re-splits); returns the claims."""
+    tasks = task_groups.expand(tasks) if tasks else tasks
     cells = [(t, o) for t, o in kernelsm.cells(profile) if not tasks or t in tasks]
     for t in tasks or []:
         if t not in {c[0] for c in cells}:
             cells.append((t, {}))
     runs = []
     for name, overrides in cells:
-        task = make_task(name, profile, overrides)
+        task = make_task(name, profile, overrides | execution_overrides(batch, engine))
         print(f"== {task.label} ({task.spec.key}): K={task.K}, targets={task.n_targets}")
         runs.append(run_task_cell(task, workers, batch, engine))
     records = [rec for run in runs for rec in run.records]
@@ -109,6 +116,7 @@ def replicate(profile: str, tasks: list[str] | None, workers: int = 1, batch: in
     diags = [run.diag for run in runs]
     build.upsert(out_dir / "groundtruth.csv", pd.DataFrame(diags), ["task_key", "profile"])
     table = write_claims(results_csv, profile)
+    write_definitions(out_dir / "metrics.csv")
     write_all(results_csv, out_dir)
     if figures:
         from figures import render_all

@@ -1,0 +1,85 @@
+"""Claims C2 and C3 (REPLICATION.md), only where the benchmark matches one the paper reports.
+
+C2: KernelSM's LDS exceeds the linear surrogate's; C3: its residual is 1/4-1/3 of the linear
+one. Both compare with published numbers computed by the authors' evaluation, so they use the
+authors' metric forms: LDS ``spearman_repo`` and residual ``repo`` (targets with held-out
+variance >= 0.1). A task's benchmark is ``modular`` (the modular-arithmetic families and their
+variants), ``icl`` (the ICL families) or an import's recorded ``kind``; sample-level and generic
+tasks have no published C2/C3 figure and get no rows. The re-splits of one import (a task
+group) are one claim unit: the mean over its splits, as the paper averages its five re-splits.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+
+from leaderboard.groups import aggregate, group_of
+
+MODULAR = ("modular-addition", "modular-quad")
+ICL = ("icl-coin-flip", "icl-sentiment")
+PAPER_C2 = {"modular": "modular ~0.80 vs 0.58", "icl": "ICL ~0.88 vs 0.75"}
+PAPER_C3 = {"modular": "modular 1.5/4.6 = 0.33", "icl": "1/4-1/3 (CIFAR-10, modular; no ICL)"}
+LDS = ("lds", "spearman_repo")
+RESIDUAL = ("residual", "repo")
+
+
+def benchmark_of(family: str, task_params: object) -> str | None:
+    """``modular``, ``icl`` or None for a task (family name and ``task_params`` JSON)."""
+    if family in MODULAR:
+        return "modular"
+    if family in ICL:
+        return "icl"
+    try:
+        kind = json.loads(str(task_params)).get("kind")
+    except (TypeError, ValueError, AttributeError):
+        return None
+    return kind if kind in PAPER_C2 else None
+
+
+def units(df: pd.DataFrame) -> list[tuple[str, pd.DataFrame, str | None]]:
+    """``(name, rows, benchmark)`` per claim unit: each task, and each group's mean rows."""
+    grouped = df["task_params"].map(group_of).notna()
+    out = [(task, g, benchmark_of(g.task_family.iloc[0], g.task_params.iloc[0]))
+           for task, g in df[~grouped].groupby("task", sort=True)]
+    members = df[grouped]
+    agg = aggregate(members)
+    for group, g in (agg.groupby("group", sort=True) if not agg.empty else []):
+        first = members[members.task_params.map(group_of) == group].iloc[0]
+        n = int(g.n_splits.max())
+        out.append((f"{group} (mean of {n} splits)", g,
+                    benchmark_of(first.task_family, first.task_params)))
+    return out
+
+
+def _row(df: pd.DataFrame, label: str, metric: tuple[str, str]) -> pd.Series | None:
+    sel = df[(df.method_label == label) & (df.metric == metric[0]) & (df.variant == metric[1])]
+    return sel.iloc[0] if len(sel) else None
+
+
+def _value(row: pd.Series | None) -> float:
+    return float(row["value"]) if row is not None else float("nan")
+
+
+def c2_c3_rows(g: pd.DataFrame, task: str, bench: str | None, kernel: str,
+               linears: tuple[tuple[str, str], ...], make_row) -> list:
+    """C2 and C3 of one claim unit against each ``(name, label)`` linear baseline."""
+    if bench is None or _row(g, kernel, LDS) is None:
+        return []
+    k_row = _row(g, kernel, LDS)
+    kept = int(k_row["n_targets"])
+    k_lds, k_ne = _value(k_row), _value(_row(g, kernel, RESIDUAL))
+    rows = []
+    for name, label in linears:
+        l_lds, l_ne = _value(_row(g, label, LDS)), _value(_row(g, label, RESIDUAL))
+        rows.append(make_row(
+            "C2 LDS KernelSM > linear", f"{task} vs {name}",
+            f"{k_lds:.3f} vs {l_lds:.3f} (targets with held-out var >= 0.1: {kept})",
+            PAPER_C2[bench], "gap > +0.02", bool(k_lds - l_lds > 0.02)))
+        ratio = k_ne / l_ne if l_ne else float("nan")
+        rows.append(make_row(
+            "C3 residual RBF/linear <= 1/3", f"{task} vs {name}",
+            f"{k_ne:.3f}/{l_ne:.3f} = {ratio:.2f}", PAPER_C3[bench], "ratio <= 0.5",
+            bool(ratio <= 0.5)))
+    return rows
