@@ -41,9 +41,20 @@ def _bar_labels(rows: pd.DataFrame) -> list[str]:
     return [f"{lab}\n{key}" if d else lab for lab, key, d in zip(labels, keys, dup, strict=True)]
 
 
+def bar_order(rows: pd.DataFrame) -> pd.DataFrame:
+    """Rows bottom to top: by value, ties by label then key (never by ``created``/``cost_s``
+    or the input order, so the figure is a function of the numbers alone)."""
+    keyed = rows.assign(_label=rows["method_label"].fillna(rows["method"]).astype(str),
+                        _key=rows["method_key"].astype(str))
+    order = keyed.sort_values(["value", "_label", "_key"], ascending=[True, False, False],
+                              kind="stable")
+    return order.drop(columns=["_label", "_key"])
+
+
 def _panel(ax: Axes, rows: pd.DataFrame, colors: dict[str, str], xlim: tuple) -> None:
-    """Horizontal bars for one task, best method on top, CI as error bars."""
-    rows = rows.sort_values("value", kind="stable")
+    """Horizontal bars for one task, best method on top (ties: alphabetical from the top),
+    CI as error bars."""
+    rows = bar_order(rows)
     y = np.arange(len(rows))
     err_lo = (rows["value"] - rows["ci_low"]).clip(lower=0).fillna(0)
     err_hi = (rows["ci_high"] - rows["value"]).clip(lower=0).fillna(0)
@@ -80,7 +91,8 @@ def make(df: pd.DataFrame) -> Figure:
     data = select(df)
     if data.empty:
         raise ValueError("no LDS (spearman, eval) rows to plot")
-    tasks = list(dict.fromkeys(data.sort_values(["task_family", "task"])["task_key"]))
+    tasks = list(dict.fromkeys(data.sort_values(["task_family", "task", "task_key"],
+                                                kind="stable")["task_key"]))
     methods = sorted(data["method"].astype(str).unique())
     colors = {m: f"C{i % 10}" for i, m in enumerate(methods)}
     ncols = min(3, len(tasks))

@@ -30,7 +30,8 @@ def make(df: pd.DataFrame) -> Figure:
     axes = fig.subplots(len(groups), 1, squeeze=False)[:, 0]
     for ax, ((task, profile), rows) in zip(axes, groups, strict=True):
         base = rows[rows["method"] == "baseline"].set_index("method_key")["value"]
-        bars = rows[rows["method"] != "baseline"].sort_values("value")
+        bars = rows[rows["method"] != "baseline"].sort_values(
+            ["value", "method_label", "method_key"], kind="stable")  # ties: by name, not time
         ax.barh(bars["method_label"], bars["value"], color="C0")
         for key, style, name in (("random-k", "--", "random size-k"), ("all-units", ":",
                                                                        "all units")):

@@ -243,3 +243,24 @@ def test_weight_sweep_figure_rings_the_uniform_point() -> None:
     fig = figures.FIGURES["weight_sweep"](pd.DataFrame(rows))
     ax = fig.axes[0]
     assert ax.get_title() == "t [quick]" and len(ax.collections) == 4  # 2 methods x (grid, ring)
+
+
+def _tick_labels(fig) -> list[list[str]]:
+    return [[t.get_text() for t in ax.get_yticklabels()] for ax in fig.axes if ax.get_visible()]
+
+
+def test_lds_bars_ignore_timestamps_costs_and_row_order():
+    """Tied LDS bars are ordered by label, whatever the rows' ``created``, ``cost_s`` or order
+    (``results.csv`` keeps per-row timestamps; the figure must not depend on them)."""
+    from figures import fig_lds_by_method
+
+    df = results_frame()
+    df = df[df.task == "modular-addition"].copy()
+    df.loc[df.metric == "lds", "value"] = 0.5  # all four methods tie
+    a = df.assign(created=[f"2025-01-0{1 + i % 9}T00:00:00" for i in range(len(df))])
+    b = df.iloc[::-1].assign(created=[f"2026-02-0{1 + i % 9}T00:00:00" for i in range(len(df))],
+                             cost_s=np.arange(len(df), dtype=float))
+    labels = [_tick_labels(fig_lds_by_method.make(x)) for x in (a, b)]
+    assert labels[0] == labels[1]
+    top_down = labels[0][0][::-1]
+    assert top_down == sorted(top_down)
