@@ -43,3 +43,28 @@ def test_bad_file_exits_2_with_one_line(tmp_path):
     assert "Traceback" not in out.stderr
     out = _run(tmp_path / "cache", "run", "--task", "bad", "--method", "kernel_sm")
     assert out.returncode == 2 and "unknown task 'bad'" in out.stderr
+
+
+def test_file_with_repeated_subsets_imports_and_runs(tmp_path):
+    """Repeated subsets (normal for random draws) import by default, counted on stderr, and
+    ``--dedupe`` names the fitting rows it drops while the held-out set stays whole."""
+    import json
+
+    data = json.loads((DATA / "sample.json").read_text())
+    fit = [i for i, r in enumerate(data["split"]) if r == "fit"]
+    ev = [i for i, r in enumerate(data["split"]) if r == "eval"]
+    data["masks"][ev[2]] = data["masks"][fit[0]]
+    data["masks"][fit[4]] = data["masks"][fit[0]]
+    path = tmp_path / "rep.json"
+    path.write_text(json.dumps(data))
+    cache = tmp_path / "cache"
+    out = _run(cache, "import-gt", str(path), "--name", "rep")
+    assert out.returncode == 0, out.stderr
+    assert "n_fit=12, n_eval=8" in out.stdout and "kept 2 repeated subset row(s)" in out.stderr
+    assert "2 fitting rows also held out" in out.stderr
+    out = _run(cache, "run", "--task", "rep", "--method", "linear_surrogate")
+    assert out.returncode == 0 and "spearman_repo" in out.stdout, out.stderr
+    out = _run(cache, "import-gt", str(path), "--name", "rep-dd", "--dedupe")
+    assert out.returncode == 0, out.stderr
+    assert "n_fit=10, n_eval=8" in out.stdout
+    assert "dropped 2 fitting row(s) [0, 4]" in out.stderr

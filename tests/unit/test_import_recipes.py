@@ -54,3 +54,19 @@ def test_benchmark_of_tasks():
     assert benchmark_of("digits-mlp", "{}") is None
     assert benchmark_of("x-split0", json.dumps({"kind": "icl", "group": "x"})) == "icl"
     assert benchmark_of("y", json.dumps({"kind": "generic"})) is None
+
+
+def test_group_run_output_is_mean_and_spread_over_splits(cache):
+    """``run`` on a group: one line per metric row with the mean, sd and split count equal
+    to those of the member records, then the variants' definitions."""
+    import_gt(DATA / "coin_flip_train_ids_list.json", "g", ImportOptions(splits=3))
+    records = task_groups.run_group("g", make_method("linear_surrogate", {"fit_type": "ridge"}))
+    assert len(records) == 3
+    text = task_groups.group_table(records)
+    values = [next(r["value"] for r in rec["rows"] if r["variant"] == "ne") for rec in records]
+    line = next(ln for ln in text.splitlines() if ln.split()[:2] == ["residual", "ne"])
+    mean, std = (float(v) for v in line.split()[3:5])
+    assert abs(mean - sum(values) / 3) < 1e-4 and abs(std - pd.Series(values).std()) < 1e-4
+    assert line.split()[-1] == "3" and text.startswith("g · mean ± sd over 3 splits")
+    assert "residual/repo: the KernelSM authors' normalised error" in text
+    assert task_groups.group_table([{"skipped": "no model", "rows": []}]) == "skipped: no model"
