@@ -7,6 +7,8 @@ the chunking of ``groundtruth.py`` makes the result independent of the number of
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
+import signal
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -50,20 +52,21 @@ def fill_ground_truth(name: str, profile: str, overrides: dict, workers: int = 1
     i, n = shard
     subs = [(i + w * n, n * workers) for w in range(workers)]
     ctx = mp.get_context("spawn")
-    with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_die_with_parent) as pool:
+    with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_die_with_parent,
+                             initargs=(os.getpid(),)) as pool:
         futures = [pool.submit(_worker, name, profile, overrides, s,
                                str(path) if path else None, threads or 1) for s in subs]
         return sum(f.result() for f in futures)
 
 
-def _die_with_parent() -> None:
+def _die_with_parent(parent: int) -> None:
     """Worker initialiser: exit when the parent process dies (Linux: PR_SET_PDEATHSIG), so a
-    killed parent leaves no orphan training processes."""
+    killed parent leaves no orphan training processes; also if it died before this ran."""
     try:
         import ctypes
-        import signal
 
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG = 1
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     except OSError:
         pass
+    if os.getppid() != parent:
+        os._exit(1)
