@@ -23,10 +23,17 @@ import torch
 from torch.func import functional_call, jvp
 
 from benchmarks.engine import batched_forward, train
-from benchmarks.gradex import estimate, features, gradex_config, relative_error, solve_subsets
+from benchmarks.gradex import (
+    PROJECTIONS,
+    estimate,
+    features,
+    gradex_config,
+    relative_error,
+    solve_subsets,
+)
 from benchmarks.method import Fitted, Method, Need
 from benchmarks.registry import register_method
-from benchmarks.spec import SpecError, derive_seed
+from benchmarks.spec import derive_seed, param
 from benchmarks.subsets import draw_mask
 from methods._common.taskgrads import needs_retraining_task
 
@@ -36,19 +43,19 @@ from methods._common.taskgrads import needs_retraining_task
 class GradEx(Method):
     """GradEx estimates as predictions; see the module docstring."""
 
-    proj_dim: int = 0
-    lam_z: float = 0.0
-    projection: str = "rademacher"
-    n_lin: int = 8
-    lin_steps: int = 0
+    proj_dim: int = param(0, "k, the random projection dimension of the Jacobian (0 = the task "
+                          "profile's default)", ge=0)
+    lam_z: float = param(0.0, "ridge on the projected weights z (0 = the task profile's "
+                         "default)", ge=0)
+    projection: str = param("rademacher", "projection P: Rademacher, Gaussian or identity "
+                            "(P = I, proj_dim ignored)", choices=PROJECTIONS)
+    n_lin: int = param(8, "fitting subsets fine-tuned to measure the Taylor error RE_lin "
+                       "(0 = skip)", ge=0)
+    lin_steps: int = param(0, "fine-tuning steps per RE_lin subset (0 = the recipe's "
+                           "train.steps)", ge=0)
     needs = frozenset({Need.MODEL})
     tiny = {"n_lin": 2, "lin_steps": 5}
     label = "GradEx (first-order)"
-
-    def validate(self) -> None:
-        gradex_config("quick", self._overrides())
-        if self.n_lin < 0 or self.lin_steps < 0:
-            raise SpecError("invalid config field gradex.n_lin/lin_steps: must be >= 0")
 
     def skip(self, task) -> str | None:
         return needs_retraining_task(task)

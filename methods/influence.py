@@ -27,7 +27,7 @@ from torch.func import functional_call, grad, jvp, vjp, vmap
 
 from benchmarks.method import Fitted
 from benchmarks.registry import register_method
-from benchmarks.spec import SpecError
+from benchmarks.spec import SpecError, param
 from methods._common.ekfac import EKFAC, fit_ekfac, is_softmax_ce, precondition
 from methods._common.groups import GroupContributions, ParamGroups
 from methods._common.ihvp import power_iteration, solve_cg, solve_exact, solve_lissa
@@ -83,22 +83,17 @@ def make_hvp(model, params: dict[str, torch.Tensor], kind: str = "ggn", chunk: i
 class Influence(GradientMethod):
     """Task-level influence functions with an exact, CG, LiSSA or EK-FAC inverse-curvature."""
 
-    solver: str = "exact"
-    hessian: str = "ggn"
-    damping: float = 1e-3
-    cg_iters: int = 100
-    lissa_depth: int = 1000
+    solver: str = param("exact", "inverse-curvature solver: dense Cholesky, conjugate gradient, "
+                        "LiSSA recursion or block-diagonal EK-FAC", choices=SOLVERS)
+    hessian: str = param("ggn", "curvature H: Gauss-Newton (PSD) or the exact Hessian",
+                         choices=("ggn", "exact"))
+    damping: float = param(1e-3, "λ added to the curvature, (H + λI)^-1 (absolute)", gt=0)
+    cg_iters: int = param(100, "conjugate-gradient iterations (solver cg)", ge=1)
+    lissa_depth: int = param(1000, "LiSSA recursion steps (solver lissa)", ge=1)
     tiny = {"cg_iters": 10, "lissa_depth": 20}
 
     def validate(self) -> None:
         super().validate()
-        if self.solver not in SOLVERS:
-            raise SpecError(f"invalid config field influence.solver: {self.solver!r} not in "
-                            f"{SOLVERS}")
-        if self.hessian not in ("ggn", "exact"):
-            raise SpecError("invalid config field influence.hessian: 'ggn' or 'exact'")
-        if self.damping <= 0:
-            raise SpecError("invalid config field influence.damping: must be > 0")
         if self.solver == "ekfac" and self.hessian != "ggn":
             raise SpecError("invalid config field influence.hessian: solver 'ekfac' approximates "
                             "the Gauss-Newton matrix, use 'ggn'")

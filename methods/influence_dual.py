@@ -17,7 +17,7 @@ from torch.func import functional_call
 
 from benchmarks.method import Fitted
 from benchmarks.registry import register_method
-from benchmarks.spec import SpecError
+from benchmarks.spec import param
 from methods._common.grads import jacobian_chunks
 from methods._common.taskgrads import GradientMethod, additive_fitted, per_unit
 
@@ -41,14 +41,10 @@ def softmax_factor(logits: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
 class InfluenceDual(GradientMethod):
     """Task-level Gauss-Newton influence through the n·c x n·c kernel."""
 
-    damping: float = 1e-3
-    max_nc: int = 8000
+    damping: float = param(1e-3, "λ added to the Gauss-Newton matrix, (G + λI)^-1", gt=0)
+    max_nc: int = param(8000, "largest n·c (training examples x classes) of the dual kernel; "
+                        "larger tasks are skipped", ge=1)
     label = "IF dual (kernel trick)"
-
-    def validate(self) -> None:
-        super().validate()
-        if self.damping <= 0:
-            raise SpecError("invalid config field influence_dual.damping: must be > 0")
 
     def skip(self, task) -> str | None:
         reason = super().skip(task)

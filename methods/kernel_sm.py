@@ -17,7 +17,7 @@ import numpy as np
 from benchmarks.method import Fitted, Method, Need
 from benchmarks.oracle import label_source
 from benchmarks.registry import register_method
-from benchmarks.spec import SpecError, derive_seed, extension
+from benchmarks.spec import derive_seed, param
 from benchmarks.subsets import draw_mask
 from methods._common.krr import (
     GAMMA_FACTORS,
@@ -38,14 +38,20 @@ READOFFS = ("loo", "main", "contains", "grad")
 class KernelSM(Method):
     """Kernel surrogate model; hyper-parameters by CV unless fixed."""
 
-    gamma: float | str = "cv"
-    lam: float | str = "cv"
-    center: bool = True
-    folds: int = 5
-    readoff: str = "loo"
-    n_mc: int = 10_000
-    labels: str = "retrain"
-    max_labels: int = extension(0)
+    gamma: float | str = param("cv", "RBF width exp(-gamma ||s - s'||^2): 'cv' (K-fold CV around "
+                               "the median heuristic), 'auto' (1/K) or a positive number",
+                               choices=("cv", "auto"), gt=0)
+    lam: float | str = param("cv", "kernel ridge penalty: 'cv' (K-fold CV over 1e-6..1e2) or a "
+                             "positive number", choices=("cv",), gt=0)
+    center: bool = param(True, "subtract the mean label before the ridge fit")
+    folds: int = param(5, "folds of the cross-validation", ge=2)
+    readoff: str = param("loo", "unit scores from the surrogate: loo (R1), main (R2), contains "
+                         "(R3) or grad (R4)", choices=READOFFS)
+    n_mc: int = param(10_000, "Monte-Carlo subsets of the main and contains read-offs", ge=1)
+    labels: str = param("retrain", "label oracle of the fitting subsets: 'retrain' or e.g. "
+                        "'gradex:m=256'")
+    max_labels: int = param(0, "use at most this many fitting labels (0 = every label the "
+                            "oracle has)", ge=0, extension=True)
     needs = frozenset({Need.FIT_LABELS})
     tiny = {"n_mc": 500}
 
@@ -58,23 +64,6 @@ class KernelSM(Method):
     def skip(self, task) -> str | None:
         """GradEx labels need a trained model; retrained labels need only the store."""
         return needs_retraining_task(task) if self.labels != "retrain" else None
-
-    def validate(self) -> None:
-        if not isinstance(self.max_labels, int) or self.max_labels < 0:
-            raise SpecError("invalid config field kernel_sm.max_labels: an integer >= 0 "
-                            "(0 = every label the oracle has)")
-        for name in ("gamma", "lam"):
-            v = getattr(self, name)
-            number = isinstance(v, (int, float)) and not isinstance(v, bool)
-            if not (v == "cv" or v == "auto" and name == "gamma" or number and v > 0):
-                extra = ", or 'auto' (1/K)" if name == "gamma" else ""
-                raise SpecError(f"invalid config field kernel_sm.{name}: {v!r} must be 'cv' "
-                                f"or a positive number{extra}")
-        if self.readoff not in READOFFS:
-            raise SpecError(f"invalid config field kernel_sm.readoff: {self.readoff!r} not in "
-                            f"{READOFFS}")
-        if self.folds < 2:
-            raise SpecError("invalid config field kernel_sm.folds: must be >= 2")
 
     @property
     def display(self) -> str:

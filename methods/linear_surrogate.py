@@ -17,7 +17,7 @@ from sklearn.linear_model import RidgeCV
 from benchmarks.method import Fitted, Method, Need
 from benchmarks.oracle import label_source
 from benchmarks.registry import register_method
-from benchmarks.spec import SpecError, extension
+from benchmarks.spec import param
 from methods._common.taskgrads import needs_retraining_task
 
 RIDGE_GRID = tuple(float(a) for a in np.logspace(-4, 3, 15))
@@ -30,22 +30,17 @@ _LABELS = {"ols": "Linear (OLS+intercept)", "ridge": "Linear (ridge CV+intercept
 class LinearSurrogate(Method):
     """Datamodels-style regression of F on the K unit indicators."""
 
-    fit_type: str = "ols"
-    labels: str = "retrain"
-    max_labels: int = extension(0)
+    fit_type: str = param("ols", "regression: least squares with intercept, ridge (CV penalty) "
+                          "with intercept, or min-norm without intercept", choices=tuple(_LABELS))
+    labels: str = param("retrain", "label oracle of the fitting subsets: 'retrain' or e.g. "
+                        "'gradex:m=256'")
+    max_labels: int = param(0, "use at most this many fitting labels (0 = every label the "
+                            "oracle has)", ge=0, extension=True)
     needs = frozenset({Need.FIT_LABELS})
 
     def skip(self, task) -> str | None:
         """GradEx labels need a trained model; retrained labels need only the store."""
         return needs_retraining_task(task) if self.labels != "retrain" else None
-
-    def validate(self) -> None:
-        if not isinstance(self.max_labels, int) or self.max_labels < 0:
-            raise SpecError("invalid config field linear_surrogate.max_labels: an integer >= 0 "
-                            "(0 = every label the oracle has)")
-        if self.fit_type not in _LABELS:
-            raise SpecError(f"invalid config field linear_surrogate.fit_type: "
-                            f"{self.fit_type!r} not in {sorted(_LABELS)}")
 
     @property
     def display(self) -> str:

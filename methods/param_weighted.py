@@ -12,15 +12,14 @@ base method itself. A base method supports the wrapper by defining ``group_contr
 from __future__ import annotations
 
 import dataclasses
-import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 
 from benchmarks.method import Fitted, Method, Need, make_method
 from benchmarks.registry import METHODS, register_method
-from benchmarks.spec import SpecError, derive_seed
+from benchmarks.spec import SpecError, derive_seed, param
 from methods._common.groups import GRANULARITIES, GroupContributions, ParamGroups, query_index
 from methods._common.taskgrads import additive_fitted
 from methods._common.weighting import LearnedWeights, learn_weights
@@ -36,21 +35,21 @@ def weightable() -> list[str]:
 @register_method("param_weighted")
 @dataclass(frozen=True)
 class ParamWeighted(Method):
-    """A gradient method with learned per-group weights on the query side.
+    """A gradient method with learned per-group weights on the query side."""
 
-    ``top_k`` (k of the SNR loss), ``lam`` (L2 on w, toward uniform), ``steps`` and ``lr`` (Adam
-    on the softmax logits), ``n_queries`` (training examples used as unlabeled queries).
-    """
-
-    base: str = "tracin"
-    base_params: dict = field(default_factory=dict)
-    granularity: str = "layer"
-    weights: str = "learned"
-    top_k: int = 10
-    lam: float = 1e-3
-    steps: int = 500
-    lr: float = 0.05
-    n_queries: int = 128
+    base: str = param("tracin", "the wrapped gradient method (one that splits its scores by "
+                      "parameter group)")
+    base_params: dict = param(help="the base method's fields, e.g. {\"n_checkpoints\": 2}",
+                              default_factory=dict)
+    granularity: str = param("layer", "parameter groups that get one weight each: layers or "
+                             "tensors", choices=GRANULARITIES)
+    weights: str = param("learned", "group weights: learned by the top-k SNR objective, or "
+                         "uniform (the base method)", choices=("learned", "uniform"))
+    top_k: int = param(10, "k of the top-k signal-to-noise loss", ge=1)
+    lam: float = param(1e-3, "L2 penalty on the weights, toward uniform", ge=0)
+    steps: int = param(500, "Adam steps on the weights' softmax logits", ge=1)
+    lr: float = param(0.05, "Adam learning rate of the weight logits", gt=0)
+    n_queries: int = param(128, "training examples used as unlabeled queries", ge=1)
     needs = frozenset({Need.MODEL})
     tiny = {"base_params": {"n_checkpoints": 2}, "steps": 20, "n_queries": 16}
 
@@ -65,30 +64,14 @@ class ParamWeighted(Method):
             object.__setattr__(self, "base_params", canonical)
 
     def validate(self) -> None:
-        """Check every field, and that the base method splits by ``granularity``."""
+        """The base method splits its scores by group (which ones do depends on the registry,
+        so ``base`` has no fixed choices), its own fields are valid and it splits by
+        ``granularity``."""
         supported = weightable()
         if self.base not in supported:
             raise SpecError(f"invalid config field param_weighted.base: {self.base!r} has no "
                             f"per-group decomposition; one of {supported}")
-        if not isinstance(self.base_params, dict):
-            raise SpecError("invalid config field param_weighted.base_params: a mapping of the "
-                            f"base method's fields, got {self.base_params!r}")
-        if self.granularity not in GRANULARITIES:
-            raise SpecError(f"invalid config field param_weighted.granularity: "
-                            f"{self.granularity!r} not in {GRANULARITIES}")
         self.base_method().check_groups(self.granularity)
-        if self.weights not in ("learned", "uniform"):
-            raise SpecError("invalid config field param_weighted.weights: 'learned' or 'uniform'")
-        for name in ("top_k", "steps", "n_queries"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise SpecError(f"invalid config field param_weighted.{name}: integer >= 1")
-        for name, low in (("lam", 0.0), ("lr", 0.0)):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or \
-                    not math.isfinite(value) or value < low or (name == "lr" and value == 0):
-                raise SpecError(f"invalid config field param_weighted.{name}: a finite number "
-                                f"{'> 0' if name == 'lr' else '>= 0'}")
 
     def base_method(self) -> Method:
         """The wrapped method (its own fields validated by ``make_method``)."""

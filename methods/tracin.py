@@ -22,7 +22,7 @@ from benchmarks.engine import interval_lrs
 from benchmarks.fullmodel import TrainedModel, full_model_checkpoints
 from benchmarks.method import Fitted
 from benchmarks.registry import register_method
-from benchmarks.spec import SpecError
+from benchmarks.spec import SpecError, param
 from methods._common.grads import Projector, flat_dim
 from methods._common.groups import GroupContributions, ParamGroups
 from methods._common.taskgrads import GradientMethod, additive_fitted, task_gradients
@@ -48,20 +48,11 @@ def checkpoint_scores(model: TrainedModel, eta: float, aggregate: str = "sum",
 class TracIn(GradientMethod):
     """TracInCP over ``n_checkpoints`` checkpoints of the full-set model."""
 
-    n_checkpoints: int = 5
-    proj_dim: int = 0
-    normalize: bool = False
+    n_checkpoints: int = param(5, "checkpoints of the full-set training run summed over", ge=1)
+    proj_dim: int = param(0, "random projection dimension of the gradients (0 = no "
+                          "projection)", ge=0)
+    normalize: bool = param(False, "scale per-example gradients to unit length (cosine TracIn)")
     tiny = {"n_checkpoints": 2}
-
-    def validate(self) -> None:
-        super().validate()
-        if not isinstance(self.n_checkpoints, int) or self.n_checkpoints < 1:
-            raise SpecError("invalid config field tracin.n_checkpoints: must be an integer >= 1")
-        if not isinstance(self.proj_dim, int) or self.proj_dim < 0:
-            raise SpecError("invalid config field tracin.proj_dim: must be an integer >= 0 "
-                            "(0 = no projection)")
-        if not isinstance(self.normalize, bool):
-            raise SpecError("invalid config field tracin.normalize: must be true or false")
 
     def describe(self) -> str:
         parts = [f"C={self.n_checkpoints}"] + ([f"k={self.proj_dim}"] if self.proj_dim else [])

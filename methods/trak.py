@@ -20,7 +20,7 @@ import torch
 from benchmarks.fullmodel import full_model
 from benchmarks.method import Fitted
 from benchmarks.registry import register_method
-from benchmarks.spec import SpecError, extension
+from benchmarks.spec import SpecError, param
 from methods._common.grads import Projector, flat_dim, stacked_grads
 from methods._common.groups import GRANULARITIES, GroupContributions, GroupProjector, ParamGroups
 from methods._common.taskgrads import GradientMethod, additive_fitted, per_unit
@@ -52,23 +52,23 @@ class Features:
 class TRAK(GradientMethod):
     """TRAK with projection dimension ``proj_dim`` and an ensemble of ``n_models`` seeds."""
 
-    proj_dim: int = 512
-    n_models: int = 1
-    reg: float = 0.0
-    reg_rel: float = 1e-3
-    projection: str = "gaussian"
-    block_projection: str = extension("none")
+    proj_dim: int = param(512, "random projection dimension of the margin gradients", ge=1)
+    n_models: int = param(1, "ensemble size: full-set models trained with different seeds",
+                          ge=1)
+    reg: float = param(0.0, "absolute ridge added to GᵀG", ge=0)
+    reg_rel: float = param(1e-3, "ridge relative to the mean diagonal of GᵀG", ge=0)
+    projection: str = param("gaussian", "random projection entries: Gaussian or Rademacher",
+                            choices=("gaussian", "rademacher"))
+    block_projection: str = param("none", "project each parameter group separately (layer or "
+                                  "tensor; none = one dense projection)",
+                                  choices=("none",) + GRANULARITIES, extension=True)
     tiny = {"proj_dim": 16}
 
     def validate(self) -> None:
         super().validate()
-        if self.proj_dim < 1 or self.n_models < 1:
-            raise SpecError("invalid config field trak.proj_dim/n_models: must be >= 1")
-        if self.reg < 0 or self.reg_rel < 0 or self.reg + self.reg_rel == 0:
-            raise SpecError("invalid config field trak.reg/reg_rel: must be >= 0, not both 0")
-        if self.block_projection not in ("none",) + GRANULARITIES:
-            raise SpecError(f"invalid config field trak.block_projection: "
-                            f"{self.block_projection!r} not in {('none',) + GRANULARITIES}")
+        if self.reg + self.reg_rel == 0:
+            raise SpecError("invalid config field trak.reg/reg_rel: not both 0 (the ridge "
+                            "reg + reg_rel * trace(GᵀG) / k must be > 0)")
 
     def describe(self) -> str:
         block = "" if self.block_projection == "none" else f", block/{self.block_projection}"

@@ -20,26 +20,27 @@ from sklearn.datasets import load_digits
 from torch import nn
 
 from ..engine import Problem
-from ..spec import SpecError, SubsetDesign, TaskSpec, TrainSpec, derive_seed
+from ..spec import SpecError, SubsetDesign, TaskSpec, TrainSpec, derive_seed, param, validate_fields
 from ..task import RetrainTask, register_family
+
+N_IMAGES = 1797  # scikit-learn's bundled 8x8 digits
 
 
 @dataclass(frozen=True)
 class DigitsParams:
     """Data split and model of a digits task (``hidden = 0``: logistic regression)."""
 
-    n_train: int = 500
-    n_targets: int = 100
-    split_seed: int = 0
-    hidden: int = 0
+    n_train: int = param(500, "training images (= units K)", ge=2)
+    n_targets: int = param(100, "held-out target images (n_train + n_targets <= 1797)", ge=1)
+    split_seed: int = param(0, "seed of the train/target split of the images", ge=0)
+    hidden: int = param(0, "hidden width of the MLP (0 = logistic regression)", ge=0)
 
     def validate(self) -> None:
-        if not (2 <= self.n_train and 1 <= self.n_targets
-                and self.n_train + self.n_targets <= 1797):
-            raise SpecError("invalid config field params.n_train/n_targets: need n_train >= 2, "
-                            "n_targets >= 1 and n_train + n_targets <= 1797")
-        if self.hidden < 0:
-            raise SpecError("invalid config field params.hidden: must be >= 0")
+        validate_fields(self, "params")
+        if self.n_train + self.n_targets > N_IMAGES:
+            raise SpecError(f"invalid config field params.n_train/n_targets: n_train + "
+                            f"n_targets = {self.n_train + self.n_targets} must be <= "
+                            f"{N_IMAGES} (the images in the dataset)")
 
 
 @dataclass(frozen=True)
@@ -47,12 +48,8 @@ class FlipDigitsParams(DigitsParams):
     """Digits with ``round(flip_rate * n_train)`` training labels flipped uniformly to another
     class (METHODS.md §3.7); a separate class so the clean tasks' keys do not change."""
 
-    flip_rate: float = 0.1
-
-    def validate(self) -> None:
-        super().validate()
-        if not 0.0 < self.flip_rate < 1.0:
-            raise SpecError("invalid config field params.flip_rate: must be in (0, 1)")
+    flip_rate: float = param(0.1, "fraction of training labels flipped to another class",
+                             gt=0, lt=1)
 
 
 def make_model(hidden: int) -> nn.Module:

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import icl_data, icl_model
-from ..spec import SpecError, SubsetDesign, TaskSpec
+from ..spec import SpecError, SubsetDesign, TaskSpec, param, validate_fields
 from ..task import Task, register_family
 
 DATASETS = tuple(icl_data.FORMATS)
@@ -46,35 +46,30 @@ DTYPES = ("float32", "bfloat16", "float16", "float64")
 class ICLParams:
     """Data, model and batching of one ICL task (``n_candidates`` = K)."""
 
-    dataset: str
-    model: str = "packaged:smollm2"
-    n_candidates: int = 50
-    n_queries: int = 40
-    data_seed: int = 0
-    n_people: int = 2
-    data_file: str = ""
-    text_field: str = "text"
-    label_field: str = "label"
-    label_names: tuple[str, ...] = ()
-    dtype: str = "float32"
-    device: str = "cpu"
-    query_batch: int = 40
+    dataset: str = param(help="the task format (label options, templates)", choices=DATASETS)
+    model: str = param("packaged:smollm2", "causal LM: 'packaged:smollm2', 'tiny', a Hugging "
+                       "Face id or a local folder")
+    n_candidates: int = param(50, "candidate demonstrations (= units K)", ge=2)
+    n_queries: int = param(40, "held-out queries (the targets)", ge=1)
+    data_seed: int = param(0, "seed of the generated examples and the pool/query split", ge=0)
+    n_people: int = param(2, "coin-flip: people who flip (or not) the coin per question",
+                          ge=1, le=len(icl_data.NAMES))
+    data_file: str = param("", "JSON-lines file of examples replacing the generated ones "
+                           "('' = generate)")
+    text_field: str = param("text", "data_file: the field holding an example's text")
+    label_field: str = param("label", "data_file: the field holding an example's label")
+    label_names: tuple[str, ...] = param((), "data_file: the answer option of each integer "
+                                         "label, in index order (() = the format's options)")
+    dtype: str = param("float32", "the model's floating-point type", choices=DTYPES)
+    device: str = param("cpu", "where the model runs (auto = cuda if available)",
+                        choices=("cpu", "cuda", "auto"))
+    query_batch: int = param(40, "queries per forward pass on one prompt's cache", ge=1)
 
     def validate(self) -> None:
-        def check(ok: bool, name: str, why: str) -> None:
-            if not ok:
-                raise SpecError(f"invalid config field params.{name}: {why}")
-
-        check(self.dataset in DATASETS, "dataset", f"must be one of {DATASETS}")
-        check(bool(self.model), "model", "must name a model ('packaged:smollm2', 'tiny', a "
-              "Hugging Face id or a local folder)")
-        check(self.n_candidates >= 2, "n_candidates", "must be >= 2")
-        check(self.n_queries >= 1, "n_queries", "must be >= 1")
-        check(1 <= self.n_people <= len(icl_data.NAMES), "n_people",
-              f"must be in [1, {len(icl_data.NAMES)}]")
-        check(self.dtype in DTYPES, "dtype", f"must be one of {DTYPES}")
-        check(self.device in ("cpu", "cuda", "auto"), "device", "must be cpu, cuda or auto")
-        check(self.query_batch >= 1, "query_batch", "must be >= 1")
+        validate_fields(self, "params")
+        if not self.model:
+            raise SpecError("invalid config field params.model: must name a model "
+                            "('packaged:smollm2', 'tiny', a Hugging Face id or a local folder)")
 
 
 class ICLTask(Task):

@@ -20,7 +20,7 @@ import torch.nn.functional as F
 
 from ..engine import Problem
 from ..models import ACTIVATIONS, EmbedMLP, TinyTransformer
-from ..spec import SpecError, SubsetDesign, TaskSpec, TrainSpec, derive_seed
+from ..spec import SpecError, SubsetDesign, TaskSpec, TrainSpec, derive_seed, param, validate_fields
 from ..task import RetrainTask, register_family
 
 OPS = {
@@ -35,34 +35,29 @@ OPS = {
 class ModularParams:
     """Data, unit partition and model of one modular-arithmetic task."""
 
-    op: str
-    p: int = 31
-    block: int = 8
-    train_frac: float = 0.9
-    overlap: float = 0.0
-    split_seed: int = 33
-    arch: str = "embed-mlp"
-    embed_dim: int = 16
-    hidden: int = 64
-    activation: str = "relu"
-    layers: int = 2
-    heads: int = 4
-    mlp: int = 512
+    op: str = param(help="the operation on (x, y) mod p", choices=tuple(OPS))
+    p: int = param(31, "the modulus (a prime in the profiles): p x p pairs, p classes", ge=3)
+    block: int = param(8, "side of a unit's block of the (x, y) grid (<= p)", ge=1)
+    train_frac: float = param(0.9, "fraction of the pairs that trains (the rest are targets)",
+                              gt=0, lt=1)
+    overlap: float = param(0.0, "rho: share of block k+1's examples also in unit k (0 = "
+                           "disjoint units)", ge=0, le=1)
+    split_seed: int = param(33, "seed of the train/target split of the pairs", ge=0)
+    arch: str = param("embed-mlp", "model: embeddings + MLP, or a small transformer",
+                      choices=("embed-mlp", "transformer"))
+    embed_dim: int = param(16, "token embedding width (the transformer's model width)", ge=1)
+    hidden: int = param(64, "hidden width of the embed-mlp", ge=1)
+    activation: str = param("relu", "hidden activation of the embed-mlp",
+                            choices=tuple(ACTIVATIONS))
+    layers: int = param(2, "transformer blocks", ge=1)
+    heads: int = param(4, "attention heads per transformer block", ge=1)
+    mlp: int = param(512, "hidden width of the transformer's MLP", ge=1)
 
     def validate(self) -> None:
-        if self.op not in OPS:
-            raise SpecError(f"invalid config field params.op: {self.op!r} not in {sorted(OPS)}")
-        if self.p < 3 or self.block < 1 or self.block > self.p:
-            raise SpecError("invalid config field params.p/params.block: need p >= 3 and "
-                            "1 <= block <= p")
-        if not 0.0 < self.train_frac < 1.0:
-            raise SpecError("invalid config field params.train_frac: must be in (0, 1)")
-        if not 0.0 <= self.overlap <= 1.0:
-            raise SpecError("invalid config field params.overlap: must be in [0, 1]")
-        if self.arch not in ("embed-mlp", "transformer"):
-            raise SpecError("invalid config field params.arch: 'embed-mlp' or 'transformer'")
-        if self.activation not in ACTIVATIONS:
-            raise SpecError(f"invalid config field params.activation: not in {list(ACTIVATIONS)}")
+        validate_fields(self, "params")
+        if self.block > self.p:
+            raise SpecError(f"invalid config field params.block: {self.block} must be <= "
+                            f"params.p = {self.p}")
 
 
 class ModularArithmetic(RetrainTask):

@@ -14,7 +14,7 @@ import torch
 
 from benchmarks.fullmodel import TrainedModel
 from benchmarks.method import Fitted, Method, Need
-from benchmarks.spec import SpecError
+from benchmarks.spec import param
 from benchmarks.task import RetrainTask
 
 from .grads import stacked_grads
@@ -44,13 +44,9 @@ class GradientMethod(Method):
     """Base of methods differentiating the full-set model: ``aggregate`` turns example scores
     into unit scores by ``sum`` (default, §1.5) or ``mean`` (the KernelSM scripts' flag)."""
 
-    aggregate: str = "sum"
+    aggregate: str = param("sum", "unit score from its examples' scores: their sum (§1.5) or "
+                           "mean (the KernelSM scripts)", choices=("sum", "mean"))
     needs = frozenset({Need.MODEL})
-
-    def validate(self) -> None:
-        if self.aggregate not in ("sum", "mean"):
-            raise SpecError(f"invalid config field {self.registry_name}.aggregate: "
-                            f"'sum' or 'mean'")
 
     def skip(self, task) -> str | None:
         return needs_retraining_task(task)
