@@ -88,7 +88,10 @@ def _gt_io_parsers(sub) -> None:
     p.add_argument("--n-units", type=int, default=None, help="ICL: K (default max id + 1)")
     p.add_argument("--splits", type=int, default=5, help="ICL: random re-splits")
     p.add_argument("--seed", type=int, default=0, help="ICL: seed of the re-splits")
-    p.add_argument("--dedupe", action="store_true", help="drop duplicate subsets (warns)")
+    p.add_argument("--dedupe", action="store_true",
+                   help="drop repeated fitting rows (held-out rows are never dropped)")
+    p.add_argument("--kind", default="auto", choices=("auto", "icl", "modular", "generic"),
+                   help="data kind (auto: from the layout); selects the paper recipe and claims")
     p.add_argument("--force", action="store_true", help="replace an import with other content")
     p = sub.add_parser("export-gt", help="write a task's ground truth as NPZ + JSON manifest")
     p.add_argument("task")

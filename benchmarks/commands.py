@@ -9,12 +9,14 @@ import pandas as pd
 from leaderboard import build
 from leaderboard.render import write_all
 
-from . import gt_io
+from . import gt_io, task_groups
 from .catalogue import catalogue, describe_entry
+from .evaluation import definition_lines, write_definitions
 from .executors import fill_ground_truth
 from .groundtruth import open_store, parse_shard
 from .gt_io import ImportOptions
 from .method import make_method
+from .registry import TASKS
 from .replicate import replicate as run_replicate
 from .replicate import write_claims
 from .runner import run_cell
@@ -41,7 +43,8 @@ def describe(args: argparse.Namespace) -> int:
 
 def _task_overrides(args: argparse.Namespace) -> dict:
     """``--set`` plus ``--batch``/``--engine`` (part of the task key)."""
-    return parse_overrides(args.set) | execution_overrides(args.batch, args.engine)
+    return parse_overrides(args.set) | execution_overrides(args.batch, args.engine,
+                                                            TASKS.get(args.task))
 
 
 def ground_truth(args: argparse.Namespace) -> int:
@@ -57,9 +60,12 @@ def ground_truth(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    method = make_method(args.method, parse_overrides(args.param))
+    if task_groups.is_group(args.task):  # an import's re-splits: mean ± sd over them
+        print(task_groups.group_table(task_groups.run_group(args.task, method, args.profile)))
+        return 0
     overrides = _task_overrides(args)
     task = make_task(args.task, args.profile, overrides)
-    method = make_method(args.method, parse_overrides(args.param))
     fill_ground_truth(args.task, args.profile, overrides, args.workers, path=args.gt_dir)
     record = run_cell(task, open_store(task, args.gt_dir), method)
     if record.get("skipped"):
@@ -68,6 +74,7 @@ def run(args: argparse.Namespace) -> int:
     df = pd.DataFrame(record["rows"])[["metric", "variant", "split", "value", "ci_low",
                                        "ci_high", "n_targets", "n_dropped"]]
     print(f"{task.label} x {method.key}\n{df.to_string(index=False)}")
+    print("\n".join(definition_lines(record["rows"])))
     return 0
 
 
@@ -83,12 +90,9 @@ def replicate(args: argparse.Namespace) -> int:
 def import_gt(args: argparse.Namespace) -> int:
     """Validate a file and register it as a task (or ICL re-splits as several)."""
     opts = ImportOptions(args.fmt, args.targets, args.n_fit, args.n_units, args.splits,
-                         args.seed, args.dedupe, args.force)
+                         args.seed, args.dedupe, args.force, kind=args.kind)
     for name in gt_io.import_gt(args.file, args.name, opts):
-        entry = gt_io.load_entry(name)
-        print(f"imported {name}: K={entry['K']}, n_fit={entry['n_fit']}, "
-              f"n_eval={entry['n_eval']}, seeds={entry['n_seeds']}, "
-              f"targets={entry['n_targets']} ({entry['format']}, {entry['content_hash']})")
+        print(f"imported {name}: {gt_io.describe_entry(gt_io.load_entry(name))}")
     return 0
 
 
@@ -107,6 +111,7 @@ def leaderboard(args: argparse.Namespace) -> int:
     results = build.LEADERBOARD_DIR / "results.csv"
     for profile in sorted(pd.read_csv(results).profile.unique()):
         write_claims(results, profile)
+    write_definitions(build.LEADERBOARD_DIR / "metrics.csv")
     for path in write_all(results, build.LEADERBOARD_DIR):
         print(f"wrote {path}")
     return 0

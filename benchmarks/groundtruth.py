@@ -3,9 +3,9 @@
 Jobs are the (row, seed) pairs of the store in row-major order, cut into fixed chunks of
 ``spec.execution.batch`` models (part of the task key); a chunk is trained as one batched engine
 call, so its results never depend on which other chunks ran, were sharded away, or were killed.
-``--shard i/N`` takes chunks c = i (mod N). If a chunk was interrupted part-way through its writes, a rerun retrains the whole
-chunk (identical computation) and writes only the missing rows, so a resumed store is
-bit-identical to an uninterrupted one.
+``--shard i/N`` takes chunks c = i (mod N). If a chunk was interrupted part-way through its
+writes, a rerun retrains the whole chunk (identical computation) and writes only the missing
+rows, so a resumed store is bit-identical to an uninterrupted one.
 """
 
 from __future__ import annotations

@@ -23,6 +23,7 @@ from .executors import fill_ground_truth
 from .groundtruth import open_store
 from .method import make_method
 from .papers import kernelsm, param_weighting
+from .registry import TASKS
 from .runner import cell_dir, run_cell
 from .selection_run import run_selection
 from .task import Task, execution_overrides, make_task
@@ -105,7 +106,8 @@ def replicate(profile: str, tasks: list[str] | None, workers: int = 1, batch: in
             cells.append((t, {}))
     runs = []
     for name, overrides in cells:
-        task = make_task(name, profile, overrides | execution_overrides(batch, engine))
+        task = make_task(name, profile,
+                         overrides | execution_overrides(batch, engine, TASKS.get(name)))
         print(f"== {task.label} ({task.spec.key}): K={task.K}, targets={task.n_targets}")
         runs.append(run_task_cell(task, workers, batch, engine))
     records = [rec for run in runs for rec in run.records]

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .context import build_context
+from .context import build_context, seed_key
 from .evaluation import Evaluation, MetricValue
 from .fsio import atomic_save_npy, atomic_write_text
 from .method import Method
@@ -48,7 +48,7 @@ def run_cell(task: Task, store: GroundTruthStore, method: Method, force: bool = 
     cost = time.perf_counter() - t0
     _check_shapes(method, scores, predictions, task.K, len(eval_masks), task.n_targets)
     ev = Evaluation(eval_masks, store.mean(task.primary, "eval"), predictions, scores,
-                    _loo_delta(store, task), f"{task.spec.key}/{method.key}",
+                    _loo_delta(store, task), f"{seed_key(task)}/{method.key}",
                     fitted.self_influence, task.flipped, method_state=fitted.state)
     n_labels = (ctx.fit.values.shape[0] if ctx.fit is not None else 0) + (
         ctx.loo.shape[0] + 1 if ctx.loo is not None else 0)

@@ -147,6 +147,7 @@ class TaskFactory:
 
     build: Callable[[str, dict], Task]
     description: str
+    trains: bool = True  # False: fixed ground truth (imported), no --batch/--engine
 
 
 def make_task(name: str, profile: str = "quick", overrides: dict | None = None) -> Task:
@@ -185,10 +186,13 @@ def parse_overrides(items: list[str] | None) -> dict:
     return out
 
 
-def execution_overrides(batch: int | None, engine: str | None) -> dict:
+def execution_overrides(batch: int | None, engine: str | None,
+                        factory: TaskFactory | None = None) -> dict:
     """``--batch``/``--engine`` as overrides of the task's ``execution`` field (they change the
-    stored values, so they are part of the task key)."""
-    out = {}
+    stored values, so they are part of the task key); none for a task that trains nothing."""
+    out: dict = {}
+    if factory is not None and not factory.trains:
+        return out
     if batch is not None and batch != ExecSpec.batch:
         out["execution.batch"] = batch
     if engine is not None and engine != ExecSpec.engine:

@@ -138,7 +138,7 @@ def register_imported(name: str) -> None:
     """Register task ``name`` (once per process; the factory reads the entry when called)."""
     if name not in _FACTORIES:
         _FACTORIES[name] = TaskFactory(lambda profile, overrides: build(name, profile, overrides),
-                                       f"imported ground truth ({name})")
+                                       f"imported ground truth ({name})", trains=False)
         TASKS.register(name)(_FACTORIES[name])
 
 

@@ -24,7 +24,7 @@ def test_replicate_tiny_end_to_end(tmp_path):
     assert "modular-addition[overlap=0.5]" in set(df.task)
     assert REQUIRED_METRICS <= set(df.metric)
     assert {"loo", "linear_surrogate", "kernel_sm"} <= set(df.method)
-    lds = df[(df.metric == "lds")]
+    lds = df[(df.metric == "lds") & (df.variant == "spearman")]  # the filtered one may be empty
     assert lds.value.between(-1, 1).all() and (lds.n_targets > 0).all()
     assert "## modular-addition" in (out / "LEADERBOARD.md").read_text()
     assert "modular-addition[sharpness=sam,steps=40]" in set(df.task)  # the C5 ablation
