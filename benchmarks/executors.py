@@ -18,6 +18,7 @@ from .groundtruth import open_store, run_ground_truth
 from .spec import MAX_WORKERS, SpecError
 from .task import make_task
 
+
 def _worker(name: str, profile: str, overrides: dict, shard: tuple[int, int],
             path: str | None, threads: int) -> int:
     torch.set_num_threads(threads)
