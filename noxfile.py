@@ -73,3 +73,4 @@ def bench(session: nox.Session) -> None:
     session.run("python", "-m", "benchmarks.bench_gradex")
     session.run("python", "-m", "benchmarks.bench_icl")
     session.run("python", "-m", "benchmarks.bench_param_weighted")
+    session.run("python", "-m", "benchmarks.bench_startup")

@@ -21,6 +21,7 @@ import torch
 from torch.utils.data import DataLoader, TensorDataset
 
 from .engine import Problem, make_optimizer, train
+from .fsio import atomic_write_text, locked
 from .groundtruth import model_seed, open_store
 from .provenance import provenance
 from .spec import TrainSpec
@@ -112,10 +113,12 @@ def run(task_name: str, n_models: int, steps: int | None) -> dict:
 
 
 def write_entry(name: str, entry: dict, path: Path = BENCH_JSON) -> None:
-    """Merge ``{name: entry}`` into bench.json, keeping other benchmarks' entries."""
-    data = json.loads(path.read_text()) if path.exists() else {}
-    data[name] = entry
-    path.write_text(json.dumps(data, indent=1, default=float))
+    """Merge ``{name: entry}`` into bench.json, keeping other benchmarks' entries (locked,
+    replaced atomically)."""
+    with locked(path):
+        data = json.loads(path.read_text()) if path.exists() else {}
+        data[name] = entry
+        atomic_write_text(path, json.dumps(data, indent=1, default=float))
 
 
 def main(argv: list[str] | None = None) -> None:

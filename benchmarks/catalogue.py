@@ -10,8 +10,11 @@ from .registry import METHODS, METRICS, TASKS, UnknownNameError
 
 
 def _first_line(obj: object) -> str:
-    doc = inspect.getdoc(obj) or ""
-    return doc.strip().splitlines()[0] if doc.strip() else ""
+    """The docstring's first sentence (its first paragraph up to the first full stop)."""
+    paragraph = (inspect.getdoc(obj) or "").strip().split("\n\n")[0]
+    text = " ".join(paragraph.split())
+    end = text.find(". ")
+    return text[: end + 1] if end >= 0 else text
 
 
 def catalogue() -> dict[str, dict[str, str]]:

@@ -115,6 +115,8 @@ def _first_n(masks, targets, n_fit: int | None, what: str, fmt: str) -> Split:
     if n_fit is None:
         raise GroundTruthFormatError(f"{what}: no split given; add a split column/key or "
                                      f"pass --n-fit N")
+    if isinstance(n_fit, bool) or not isinstance(n_fit, int):
+        raise GroundTruthFormatError(f"{what}: n_fit must be an integer, got {n_fit!r}")
     if not 0 < n_fit < len(masks):
         raise GroundTruthFormatError(f"{what}: --n-fit {n_fit} must be in (0, {len(masks)})")
     split = ["fit"] * n_fit + ["eval"] * (len(masks) - n_fit)

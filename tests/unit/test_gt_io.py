@@ -234,6 +234,8 @@ BAD_JSON = {
                  "no split given"),
     "n_fit_too_big": ({"masks": _sample()["masks"], "targets": _sample()["targets"],
                        "n_fit": 20}, "--n-fit 20 must be in"),
+    "n_fit_text": ({"masks": _sample()["masks"], "targets": _sample()["targets"],
+                    "n_fit": "ten"}, "n_fit must be an integer, got 'ten'"),
     "few_eval": (_with(split=["fit"] * 18 + ["eval"] * 2), "need >= 2 fitting and >= 3 eval"),
     "wrong_keys": ({"rows": []}, "expected an object with 'masks'"),
 }
