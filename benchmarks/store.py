@@ -18,12 +18,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
 
 from .fsio import CorruptFileError, atomic_save_npy, make_temp_dir, open_npy, publish_dir
-from .provenance import provenance
+from .provenance import bit_differences, bit_provenance, provenance
 from .spec import TaskSpec, spec_diff, to_plain
 from .subsets import Rows
 
@@ -100,7 +101,9 @@ class GroundTruthStore:
             raise StoreMismatchError(f"ground-truth store {path} holds outputs "
                                      f"{manifest['outputs']} x {manifest['n_targets']} targets, "
                                      f"the task has {list(outputs)} x {n_targets}")
-        return cls(path, manifest | {"n_seeds": spec.design.n_seeds}, rows)
+        store = cls(path, manifest | {"n_seeds": spec.design.n_seeds}, rows)
+        _warn_other_bits(path, manifest, store.complete)
+        return store
 
     def digest(self, row: int, seed: int, values: dict[str, np.ndarray]) -> int:
         """64-bit checksum of one model's outputs, bound to this task, row and seed."""
@@ -176,6 +179,30 @@ class GroundTruthStore:
         return bool(self.done.all())
 
 
+def _warn_other_bits(path: Path, manifest: dict, complete: bool) -> None:
+    """Warn (once per store and process) when the store was started where the bits are decided
+    differently (CPU instruction sets, library builds, pins): resumed rows would then come from
+    another machine's arithmetic, and reruns elsewhere need not reproduce its values."""
+    stored = manifest.get("bits")
+    if path in _WARNED or stored is None:
+        return
+    diff = bit_differences(stored, bit_provenance())
+    if diff:
+        _WARNED.add(path)
+        what = ("its values were computed" if complete else
+                "rows trained now would be mixed with rows computed")
+        warnings.warn(f"ground-truth store {path.name}: {what} under other bit-deciding "
+                      f"settings ({'; '.join(diff)}); retraining here need not reproduce them "
+                      f"to the last bit", BitProvenanceWarning, stacklevel=3)
+
+
+class BitProvenanceWarning(UserWarning):
+    """A store is used where its bits would be computed differently."""
+
+
+_WARNED: set[Path] = set()
+
+
 def read_manifest(path: Path) -> dict:
     """``manifest.json`` of a store; a damaged or incomplete one is refused, naming it."""
     file = path / "manifest.json"
@@ -216,6 +243,6 @@ def _create(path: Path, spec: TaskSpec, plain: dict, rows: Rows, outputs: tuple[
     manifest = {"task_key": spec.key, "spec": plain, "row_names": list(rows.names),
                 "row_roles": list(rows.roles), "outputs": list(outputs), "n_targets": n_targets,
                 "checksums": "sha256(task_key/row/seed + float64 values)[:8] per model",
-                "provenance": provenance()}
+                "provenance": provenance(), "bits": bit_provenance()}
     (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1))
     publish_dir(tmp, path, "manifest.json")

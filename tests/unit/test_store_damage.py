@@ -170,3 +170,20 @@ def test_manifest_missing_keys_is_refused(tmp_path):
     (path / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(StoreCorruptError, match="outputs"):
         _open(replace(spec), path)
+
+
+def test_manifest_records_bit_provenance_and_other_bits_warn(tmp_path):
+    """The store says where its bits were decided; opening it under other settings warns,
+    naming the difference."""
+    from benchmarks.provenance import bit_provenance
+    from benchmarks.store import _WARNED, BitProvenanceWarning
+
+    spec, path = _spec(), tmp_path / "s"
+    _filled(spec, path)
+    manifest = json.loads((path / "manifest.json").read_text())
+    assert manifest["bits"] == json.loads(json.dumps(bit_provenance()))
+    manifest["bits"]["torch_cpu_capability"] = "AVX2"
+    (path / "manifest.json").write_text(json.dumps(manifest))
+    _WARNED.discard(path)
+    with pytest.warns(BitProvenanceWarning, match="torch_cpu_capability: 'AVX2'"):
+        _open(spec, path)
