@@ -9,7 +9,7 @@ from pathlib import Path
 
 from .fsio import CorruptFileError
 from .gt_formats import FORMATS
-from .registry import METHODS, METRICS, TASKS, UnknownNameError
+from .registry import METHODS, METRICS, TASKS, PluginImportError, UnknownNameError
 from .spec import ENGINES, MAX_WORKERS, PROFILES, SpecError
 from .store import StoreMismatchError
 
@@ -106,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return _dispatch(args)
     except (SpecError, UnknownNameError, StoreMismatchError, CorruptFileError,
-            ValueError) as err:
+            PluginImportError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
 

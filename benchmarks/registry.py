@@ -77,17 +77,33 @@ register_task = TASKS.register
 register_metric = METRICS.register
 
 _PACKAGES = ("methods", "benchmarks.tasks", "benchmarks.metrics")
-_discovered = False
+_state = {"done": False, "running": False}
+
+
+class PluginImportError(ImportError):
+    """A plug-in module failed to import: the registry would be silently partial."""
 
 
 def discover() -> None:
-    """Import every module of the plugin packages once, so their decorators run."""
-    global _discovered
-    if _discovered:
+    """Import every module of the plug-in packages once, so their decorators run. Discovery
+    counts as done only after every plug-in imported; a failing one is an error naming it."""
+    if _state["done"] or _state["running"]:
         return
-    _discovered = True
-    for pkg_name in _PACKAGES:
-        pkg = importlib.import_module(pkg_name)
-        for info in pkgutil.iter_modules(pkg.__path__):
-            if not info.name.startswith("_"):
-                importlib.import_module(f"{pkg_name}.{info.name}")
+    _state["running"] = True
+    try:
+        for pkg_name in _PACKAGES:
+            pkg = importlib.import_module(pkg_name)
+            for info in pkgutil.iter_modules(pkg.__path__):
+                if not info.name.startswith("_"):
+                    _import_plugin(f"{pkg_name}.{info.name}")
+        _state["done"] = True
+    finally:
+        _state["running"] = False
+
+
+def _import_plugin(name: str) -> None:
+    try:
+        importlib.import_module(name)
+    except Exception as err:
+        raise PluginImportError(f"plug-in {name} failed to import "
+                                f"({err.__class__.__name__}: {err})") from err

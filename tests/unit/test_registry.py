@@ -126,3 +126,26 @@ def test_kernel_sm_rejects_bool_gamma():
     """``gamma`` must be 'cv', 'auto' or a positive number, not a bool."""
     with pytest.raises(SpecError, match=r"kernel_sm\.gamma"):
         make_method("kernel_sm", {"gamma": True})
+
+
+def test_failing_plugin_is_an_error_naming_it_and_discovery_retries(tmp_path, monkeypatch):
+    """A plug-in that fails to import stops discovery with its name; discovery is not marked
+    done, so fixing the plug-in makes the next lookup complete."""
+    import sys
+
+    from benchmarks import registry
+
+    pkg = tmp_path / "fakeplugins"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "broken.py").write_text("raise RuntimeError('boom')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(registry, "_PACKAGES", ("fakeplugins",))
+    monkeypatch.setitem(registry._state, "done", False)
+    with pytest.raises(registry.PluginImportError, match="fakeplugins.broken.*boom"):
+        registry.discover()
+    assert registry._state["done"] is False
+    (pkg / "broken.py").write_text("OK = 1\n")
+    sys.modules.pop("fakeplugins.broken", None)
+    registry.discover()
+    assert registry._state["done"] is True
