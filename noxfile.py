@@ -1,4 +1,5 @@
-"""Sessions: tests (default), crosscheck, lint, replicate, leaderboard, figures, bench.
+"""Sessions: tests (default), crosscheck, lint, replicate, leaderboard, figures, bench,
+reproducibility.
 
 Each session's virtualenv is built once and reused. The CPU build of torch is installed in the
 same pip call as everything else: a bare ``torch`` requirement alone could pull a CUDA build.
@@ -62,6 +63,13 @@ def figures(session: nox.Session) -> None:
     """Render the figures from the committed CSVs."""
     _install(session)
     session.run("python", "-m", "benchmarks", "figures", *session.posargs)
+
+
+@nox.session(venv_backend="venv", default=False)
+def reproducibility(session: nox.Session) -> None:
+    """Same ground truth and fits under thread counts and math-library pins -> bench.json."""
+    _install(session)
+    session.run("python", "-m", "benchmarks.bench_repro", *session.posargs)
 
 
 @nox.session(venv_backend="venv", default=False)
