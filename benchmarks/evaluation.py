@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .fsio import atomic_write_text
 from .spec import derive_seed
 
 VAR_THRESHOLD = 0.1  # the KernelSM authors' held-out variance filter (``kernelsm_score``)
@@ -108,5 +109,6 @@ def write_definitions(path: Path) -> Path:
 
     rows = [{"metric": m, "variant": v, "definition": d} for (m, v), d in definitions().items()]
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    pd.DataFrame(rows, columns=["metric", "variant", "definition"]).to_csv(path, index=False)
+    table = pd.DataFrame(rows, columns=["metric", "variant", "definition"])
+    atomic_write_text(Path(path), table.to_csv(index=False))
     return Path(path)

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .fsio import atomic_write_text
 from .gt_formats import (
     FORMATS,
     GroundTruthFormatError,
@@ -199,9 +200,7 @@ def _write_entry(entry: dict, s: Split) -> None:
     np.savez(folder / entry["data"], masks_fit=s.masks_fit.astype(bool),
              targets_fit=s.targets_fit, masks_eval=s.masks_eval.astype(bool),
              targets_eval=s.targets_eval)
-    tmp = folder / f".{entry['name']}.json.tmp"
-    tmp.write_text(json.dumps(entry, indent=1))
-    tmp.replace(folder / f"{entry['name']}.json")
+    atomic_write_text(folder / f"{entry['name']}.json", json.dumps(entry, indent=1))
 
 
 def load_entry(name: str) -> dict | None:

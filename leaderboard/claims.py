@@ -11,16 +11,21 @@ from pathlib import Path
 
 import pandas as pd
 
+from benchmarks.fsio import atomic_write_text, locked
+
+from .build import read_table
+
 COLUMNS = ("claim", "task", "ours", "paper", "tolerance", "holds")
 
 
 def write(table: pd.DataFrame, profile: str, path: Path) -> None:
     """Replace ``profile``'s rows of ``path`` with ``table`` (columns ``COLUMNS``)."""
     new = table.assign(profile=profile)
-    if path.exists() and path.stat().st_size > 0:
-        old = pd.read_csv(path)
-        new = pd.concat([old[old.profile != profile], new], ignore_index=True)
-    new.to_csv(path, index=False)
+    with locked(path):
+        if path.exists() and path.stat().st_size > 0:
+            old = read_table(path, ["claim", "profile"])
+            new = pd.concat([old[old.profile != profile], new], ignore_index=True)
+        atomic_write_text(path, new.to_csv(index=False))
 
 
 def read(path: Path) -> pd.DataFrame | None:

@@ -1,7 +1,8 @@
 """Render the leaderboard as Markdown and a static HTML page from ``results.csv``.
 
 This stage reads only the tidy results table written by the benchmark runs; it never
-imports ``methods`` or ``benchmarks``, so the stages stay decoupled through files.
+imports ``methods`` or the benchmark code (only the file-writing helper ``benchmarks.fsio``),
+so the stages stay decoupled through files.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+
+from benchmarks.fsio import atomic_write_text
 
 from . import claims, definitions, groups, page
 from .page import DASH
@@ -273,7 +276,7 @@ def write_all(results_csv: Path, out_dir: Path) -> list[Path]:
     pages = {"LEADERBOARD.md": render_markdown(df, claim_rows, defs),
              "index.html": render_html(df, claim_rows, defs)}
     for name, text in pages.items():
-        (out_dir / name).write_text(text, encoding="utf-8")
+        atomic_write_text(out_dir / name, text)
     return [out_dir / name for name in pages]
 
 
