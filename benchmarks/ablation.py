@@ -1,4 +1,4 @@
-"""Hessian-regularisation ablation (METHODS.md §3.5, claim C5) on modular arithmetic.
+"""Hessian-regularisation ablation (methods/METHODS.md §3.5, claim C5) on modular arithmetic.
 
 Cells: one task variant per (recipe, training length): the base optimizer alone, SAM and NSO
 (``train.sharpness``), each trained for every length of ``steps``, with a smaller subset design

@@ -1,4 +1,4 @@
-"""GradEx label cost vs retraining: ``python -m benchmarks.bench_gradex`` (METHODS.md §2.8).
+"""GradEx label cost vs retraining: ``python -m benchmarks.bench_gradex`` (methods/METHODS.md §2.8).
 
 Side by side in one process, on the same task: (a) GradEx labels, i.e. features at W0 once
 (projected Jacobians) plus batched GLM solves for m subsets, amortised over m; (b) retrained

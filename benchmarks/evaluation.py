@@ -1,4 +1,4 @@
-"""Inputs and outputs of metrics (METHODS.md §3).
+"""Inputs and outputs of metrics (methods/METHODS.md §3).
 
 A metric is a registered function ``metric(ev: Evaluation) -> list[MetricValue]``; it may return
 several variants (e.g. residual ``ne`` and ``repo``). Metrics see held-out evaluation subsets,

@@ -73,7 +73,7 @@ def checkpoint_steps(steps: int, n: int) -> list[int]:
 def full_model_checkpoints(task: RetrainTask, store: GroundTruthStore, r: int = 0,
                            n: int = 5) -> tuple[list[TrainedModel], list[float]]:
     """The full-set model of seed ``r`` after each of ``checkpoint_steps(T, n)`` steps, and the
-    learning rate in effect over each interval (TracIn's eta_c, METHODS.md §2.4).
+    learning rate in effect over each interval (TracIn's eta_c, methods/METHODS.md §2.4).
 
     Same seed and loop engine as ``full_model``, so the last checkpoint is that model, bit for
     bit. Cached as ``<store>/models/full_r<r>_ckpt<n>.pt``.

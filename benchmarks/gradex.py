@@ -1,4 +1,4 @@
-"""First-order (GradEx) estimates of F(s) at the full-set model W0 (METHODS.md §2.8).
+"""First-order (GradEx) estimates of F(s) at the full-set model W0 (methods/METHODS.md §2.8).
 
 The network is linearised at W0 and the displacement restricted to ``W - W0 = P z``:
 ``f_W(x) ~ f_W0(x) + Psi(x) z`` with ``Psi(x) = J_W0(x) P (c, k)``. Training on subset s becomes
@@ -193,7 +193,7 @@ def estimate(feat: Features, Z: torch.Tensor, batch: int = 256) -> dict[str, np.
 
 
 def relative_error(true: np.ndarray, approx: np.ndarray, eps: float = 1e-8) -> np.ndarray:
-    """Elementwise squared relative error of METHODS.md §3.4 (mean it and x100 for %):
+    """Elementwise squared relative error of methods/METHODS.md §3.4 (mean it and x100 for %):
     ``(|true - approx| / (max(|true|, |approx|) + eps))²``."""
     true, approx = np.asarray(true, np.float64), np.asarray(approx, np.float64)
     return (np.abs(true - approx) / (np.maximum(np.abs(true), np.abs(approx)) + eps)) ** 2

@@ -1,4 +1,4 @@
-"""Batched float64 solver of the GradEx GLM (METHODS.md §2.8, step 2).
+"""Batched float64 solver of the GradEx GLM (methods/METHODS.md §2.8, step 2).
 
 For each subset b: ``z*_b = argmin_z sum_i W[b, i] CE(base_i + Psi_i z, y_i) + (lam/2)||z||²``,
 multinomial logistic regression with a fixed offset and one z shared by the classes. B subsets

@@ -1,4 +1,4 @@
-"""Hutchinson estimate of the Hessian trace of a training loss (METHODS.md §3.5).
+"""Hutchinson estimate of the Hessian trace of a training loss (methods/METHODS.md §3.5).
 
 ``tr(H) ≈ (1/N_v) Σ_v vᵀHv`` with Rademacher probes ``v ∈ {±1}^d`` (N_v = 10 in the ablation).
 ``Hv`` comes from double backward of the loss; a loss given as a sum of chunk terms (batches)
@@ -36,7 +36,7 @@ def rademacher_probes(params: Params, probes: int, seed: int) -> list[Params]:
 def hutchinson_samples(loss: LossTerm | Sequence[LossTerm], params: Params, probes: int = 10,
                        seed: int = 0) -> torch.Tensor:
     """Single-probe values ``vᵀHv`` ``(probes,)`` of the Hessian of ``loss`` at ``params``
-    (METHODS.md §3.5). ``loss(p) -> scalar``, or a sequence of terms whose sum is the loss."""
+    (methods/METHODS.md §3.5). ``loss(p) -> scalar``, or a sequence of terms whose sum is the loss."""
     terms = [loss] if callable(loss) else list(loss)
     leaves = {k: v.detach().requires_grad_(True) for k, v in params.items()}
     vs = rademacher_probes(params, probes, seed)
@@ -57,7 +57,7 @@ def hutchinson_samples(loss: LossTerm | Sequence[LossTerm], params: Params, prob
 
 def hutchinson_trace(loss: LossTerm | Sequence[LossTerm], params: Params, probes: int = 10,
                      seed: int = 0) -> tuple[float, float]:
-    """Hutchinson trace estimate (METHODS.md §3.5): ``(mean, std)`` of ``vᵀHv`` across
+    """Hutchinson trace estimate (methods/METHODS.md §3.5): ``(mean, std)`` of ``vᵀHv`` across
     ``probes`` Rademacher probes (std with ddof=1; NaN for a single probe)."""
     q = hutchinson_samples(loss, params, probes, seed)
     return float(q.mean()), float(q.std()) if probes > 1 else math.nan
@@ -66,7 +66,7 @@ def hutchinson_trace(loss: LossTerm | Sequence[LossTerm], params: Params, probes
 def weighted_loss_terms(template: torch.nn.Module, loss_fn: Callable, X: torch.Tensor,
                         y: torch.Tensor, w: torch.Tensor, chunk: int | None = None
                         ) -> list[LossTerm]:
-    """Terms of ``sum_i w_i loss_i`` (the training objective, METHODS.md §0), one per chunk of
+    """Terms of ``sum_i w_i loss_i`` (the training objective, methods/METHODS.md §0), one per chunk of
     ``chunk`` examples (all in one term when None); examples with weight 0 are dropped."""
     keep = w > 0
     X, y, w = X[keep], y[keep], w[keep]
@@ -83,7 +83,7 @@ def trace_of_trained(task: RetrainTask, params: Params, weights_row: np.ndarray 
                      probes: int = 10, seed: int = 0, split: str = "train",
                      chunk: int | None = None) -> tuple[float, float]:
     """Hutchinson ``(mean, std)`` of the Hessian trace of one trained model of ``task``
-    (METHODS.md §3.5), in float64.
+    (methods/METHODS.md §3.5), in float64.
 
     ``params``: one model's parameters (``{name: tensor}``, e.g. a row of ``train``'s output);
     ``weights_row``: its training weights, ``task.example_weights(mask[None])[0]``. ``split``

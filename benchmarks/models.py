@@ -54,7 +54,7 @@ class TinyTransformer(nn.Module):
     """The paper's modular-arithmetic model: tokens ``[x, op, y, =]``, read out at ``=``.
 
     Vocabulary: p numbers plus the op and ``=`` tokens; 2 pre-LN blocks, d = 128, 4 heads,
-    MLP 512 at the paper profile (REPLICATION.md).
+    MLP 512 at the paper profile (benchmarks/papers/REPLICATION.md).
     """
 
     def __init__(self, p: int, d: int, heads: int, mlp: int, layers: int) -> None:

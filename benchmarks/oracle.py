@@ -3,7 +3,7 @@
 Surrogate methods receive an oracle's labels on fitting subsets only; evaluation subsets never
 reach a method (ARCHITECTURE.md, Label oracles). ``RetrainOracle`` reads retrained ground truth
 from the store. ``GradExOracle`` estimates F at many more subsets from the full-set model W0
-(METHODS.md §2.8): the store's fitting masks first, then extra masks drawn with the task's
+(methods/METHODS.md §2.8): the store's fitting masks first, then extra masks drawn with the task's
 design sampler, all distinct and disjoint from the evaluation masks. Its labels are cached
 under ``<store>/gradex/<config key>/`` (``labels.npz`` + ``meta.json``) and shared by every
 method that asks for the same configuration; a cache written for another configuration is

@@ -72,9 +72,9 @@ MAX_WORKERS = 64  # --workers above this is a typo, not a machine
 
 @dataclass(frozen=True)
 class TrainSpec:
-    """How one subset model is trained (the recipe; METHODS.md §0 for ``weighting``).
+    """How one subset model is trained (the recipe; methods/METHODS.md §0 for ``weighting``).
 
-    ``sharpness``: the Hessian-regularisation recipe of the ablation (METHODS.md §3.5) on top of
+    ``sharpness``: the Hessian-regularisation recipe of the ablation (methods/METHODS.md §3.5) on top of
     the base optimizer: ``"sam"`` (gradient at W + rho g/||g||) or ``"nso"`` (noise stability:
     mean gradient at W ± U, U ~ N(0, sigma² I); ``nso_one_sided`` keeps only W + U, as the
     authors' code).
@@ -106,7 +106,7 @@ class TrainSpec:
 
 @dataclass(frozen=True)
 class SubsetDesign:
-    """Which subsets get ground truth (METHODS.md §1.1, §2.1).
+    """Which subsets get ground truth (methods/METHODS.md §1.1, §2.1).
 
     ``sampler="fixed"``: exactly round(alpha*K) units, uniform without replacement;
     ``"bernoulli"``: each unit kept with probability alpha. All sampled masks are distinct, so

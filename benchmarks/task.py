@@ -61,7 +61,7 @@ class Task(ABC):
 
     @property
     def flipped(self) -> np.ndarray | None:
-        """``(K,)`` bool: units whose labels were corrupted on purpose (METHODS.md §3.7), or
+        """``(K,)`` bool: units whose labels were corrupted on purpose (methods/METHODS.md §3.7), or
         None for tasks without label noise."""
         return None
 
@@ -88,7 +88,7 @@ class Task(ABC):
                            if k.startswith(VARIANT_PREFIXES)})
 
     def example_weights(self, masks: np.ndarray) -> np.ndarray:
-        """Per-example training weights ``(B, n_train)`` of subsets (METHODS.md §0)."""
+        """Per-example training weights ``(B, n_train)`` of subsets (methods/METHODS.md §0)."""
         M = self.membership.astype(np.float64)
         active = masks.astype(np.float64) @ M
         if self.spec.train.weighting == "examples":

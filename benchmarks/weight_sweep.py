@@ -1,4 +1,4 @@
-"""Diagnostic for parameter weighting (METHODS.md §2.9): LDS and the SNR objective over a grid of
+"""Diagnostic for parameter weighting (methods/METHODS.md §2.9): LDS and the SNR objective over a grid of
 group weights.
 
 The learned weights come from a label-free objective; whether weighting *can* help a base method

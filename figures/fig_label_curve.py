@@ -1,7 +1,7 @@
 """Cost/accuracy of KernelSM's labels: LDS against the number of fitted F(s) labels.
 
 Retrained labels (each costs R model trainings) against first-order GradEx labels (after one
-full-set training, each costs a small convex solve; METHODS.md §2.8), one panel per task,
+full-set training, each costs a small convex solve; methods/METHODS.md §2.8), one panel per task,
 from the ``lds`` rows of KernelSM (CV) fitted on the first m labels (``max_labels``).
 """
 

@@ -2,7 +2,7 @@
 
 Shows where a surrogate (linear, KernelSM) or the first-order GradEx estimate misses the measured
 outcomes, with each panel's normalised error (per target, then averaged) and relative error
-(METHODS.md §3.4, the C4 number) in its title.
+(methods/METHODS.md §3.4, the C4 number) in its title.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def normalised_error(rows: pd.DataFrame) -> float:
 
 
 def relative_error(rows: pd.DataFrame) -> float:
-    """METHODS.md §3.4 in %: mean of (|t - p| / (max(|t|, |p|) + 1e-8))² over the pairs."""
+    """methods/METHODS.md §3.4 in %: mean of (|t - p| / (max(|t|, |p|) + 1e-8))² over the pairs."""
     p, t = rows["predicted"].to_numpy(), rows["true"].to_numpy()
     return float(100 * np.mean((np.abs(t - p) / (np.maximum(np.abs(t), np.abs(p)) + 1e-8)) ** 2))
 

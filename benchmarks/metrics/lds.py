@@ -1,4 +1,4 @@
-"""Linear datamodeling score (METHODS.md §3.1).
+"""Linear datamodeling score (methods/METHODS.md §3.1).
 
 Per target: Spearman rank correlation, across held-out evaluation subsets, between the method's
 prediction for each subset and the retrained F. Mean over targets with a bootstrap 95% CI.

@@ -1,4 +1,4 @@
-"""Correlation of unit scores with task-level leave-one-out effects (METHODS.md §3.2).
+"""Correlation of unit scores with task-level leave-one-out effects (methods/METHODS.md §3.2).
 
 Per target t: Pearson and Spearman between ``(a_1..a_K)`` and ``(Delta_1..Delta_K)``, with
 ``Delta_k = F(1) - F(1 - e_k)`` from retraining; mean over targets with a bootstrap CI. Also the

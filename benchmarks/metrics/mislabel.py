@@ -1,4 +1,4 @@
-"""Mislabel detection from self-influence (METHODS.md §3.7).
+"""Mislabel detection from self-influence (methods/METHODS.md §3.7).
 
 On a task with deliberately flipped labels, rank units by how strongly they lower their own
 training loss (``-a_kk``, so the most self-influential come first) and report the ROC-AUC for

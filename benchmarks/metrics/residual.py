@@ -1,4 +1,4 @@
-"""Surrogate residual error on held-out subsets (METHODS.md §3.3).
+"""Surrogate residual error on held-out subsets (methods/METHODS.md §3.3).
 
 ``ne``: per target ``sum_j (g_j - F_j)^2 / sum_j (F_j - mean F)^2`` (a constant-mean predictor
 scores exactly 1), mean over non-constant targets. ``repo``: the KernelSM repository's

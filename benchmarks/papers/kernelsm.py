@@ -1,13 +1,13 @@
 """KernelSM (Zhang, Duan, Zhang, ICLR 2026): the cells we run and the claims we check.
 
-Claims (REPLICATION.md): C1, linear-surrogate coefficients and influence functions agree with
+Claims (benchmarks/papers/REPLICATION.md): C1, linear-surrogate coefficients and influence functions agree with
 leave-one-out (pooled Pearson over (unit, target) pairs, as in the authors' notebook); C2,
 KernelSM correlates better with ground truth (LDS) than the linear surrogate; C3, its residual is
 1/4-1/3 of the linear one. C2 and C3 are checked against both the authors' linear baseline
 (min-norm, no intercept) and the strong one (ridge + intercept), on every task cell, from
 ``results.csv`` rows only, and only on benchmarks the paper reports (``kernelsm_c23``): C2
 uses the authors' filtered LDS and C3 their normalised error (targets with held-out variance
->= 0.1; METHODS.md §3.3), the definitions behind the paper's numbers.
+>= 0.1; methods/METHODS.md §3.3), the definitions behind the paper's numbers.
 
 Imported ground truth runs the recipe of its recorded kind (``IMPORT_METHODS``): surrogates
 only (an import has no model), the authors' fixed KernelSM setting of that kind, and no
@@ -83,7 +83,7 @@ KERNEL = "KernelSM (CV)"
 
 
 SAMPLE_LEVEL = ("digits-logreg", "digits-mlp")  # the field's standard sample-level benchmark
-FLIPPED = ("digits-logreg-flip", "digits-mlp-flip")  # mislabel detection (METHODS.md §3.7)
+FLIPPED = ("digits-logreg-flip", "digits-mlp-flip")  # mislabel detection (methods/METHODS.md §3.7)
 ICL = ("icl-coin-flip", "icl-sentiment")  # demonstrations of a packaged LM (issue 5)
 ICL_METHODS: tuple[tuple[str, dict], ...] = (
     ("linear_surrogate", {}),
@@ -154,7 +154,7 @@ def has_selection(task: str, overrides: dict | None = None, profile: str = "quic
 
 
 def selection_design(task: str) -> SelectionDesign:
-    """Demonstration selection draws more random prompts (METHODS.md §3.6)."""
+    """Demonstration selection draws more random prompts (methods/METHODS.md §3.6)."""
     return ICL_SELECTION if task in ICL else SELECTION
 
 

@@ -17,7 +17,7 @@ import pandas as pd
 from ..method import make_method
 
 # the base methods, unweighted as they appear elsewhere in the tables (TRAK with a block-diagonal
-# projection so that its features split by layer, METHODS.md §1.4)
+# projection so that its features split by layer, methods/METHODS.md §1.4)
 BASES: tuple[tuple[str, dict], ...] = (
     ("tracin", {}),
     ("trak", {"block_projection": "layer"}),
@@ -26,7 +26,7 @@ BASES: tuple[tuple[str, dict], ...] = (
 )
 WEIGHTED: tuple[tuple[str, dict], ...] = tuple(
     ("param_weighted", {"base": b, "base_params": p}) for b, p in BASES)
-# sensitivity (METHODS.md §2.9 [NOT FOUND] defaults): per-tensor groups and k of the SNR loss
+# sensitivity (methods/METHODS.md §2.9 [NOT FOUND] defaults): per-tensor groups and k of the SNR loss
 SENSITIVITY: tuple[tuple[str, dict], ...] = (
     ("param_weighted", {"granularity": "tensor"}),
     ("param_weighted", {"top_k": 50}),

@@ -46,7 +46,7 @@ class DigitsParams:
 @dataclass(frozen=True)
 class FlipDigitsParams(DigitsParams):
     """Digits with ``round(flip_rate * n_train)`` training labels flipped uniformly to another
-    class (METHODS.md §3.7); a separate class so the clean tasks' keys do not change."""
+    class (methods/METHODS.md §3.7); a separate class so the clean tasks' keys do not change."""
 
     flip_rate: float = param(0.1, "fraction of training labels flipped to another class",
                              gt=0, lt=1)

@@ -1,6 +1,6 @@
 """In-context-learning tasks ``icl-coin-flip`` and ``icl-sentiment``: demonstration attribution.
 
-The KernelSM paper's ICL experiment (REPLICATION.md, METHODS.md §3.6) on a real causal LM, by
+The KernelSM paper's ICL experiment (benchmarks/papers/REPLICATION.md, methods/METHODS.md §3.6) on a real causal LM, by
 inference only (no training, so this is not a RetrainTask and gradient methods skip it):
 
 * units = K candidate demonstrations (label-balanced, shuffled; datasets/icl_*.md);

@@ -1,4 +1,4 @@
-"""Float64 checks of GradEx (METHODS.md §2.8) on a model linear in its parameters.
+"""Float64 checks of GradEx (methods/METHODS.md §2.8) on a model linear in its parameters.
 
 Sanity (a): multinomial logistic regression on fixed features (``nn.Linear``), P = I (k = d),
 and retraining with the same proximal penalty ``(lam/2)||W - W0||²`` (L-BFGS to high

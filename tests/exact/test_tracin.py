@@ -1,4 +1,4 @@
-"""TracIn (METHODS.md §2.4): sanity checks (a) one GD step and (b) self-influence of flipped
+"""TracIn (methods/METHODS.md §2.4): sanity checks (a) one GD step and (b) self-influence of flipped
 labels, checkpoints of the full model, and the method against Grad-Dot (float64 where exact)."""
 
 import numpy as np

@@ -1,4 +1,4 @@
-"""mislabel_auc (METHODS.md §3.7) and the flipped-label digits variant."""
+"""mislabel_auc (methods/METHODS.md §3.7) and the flipped-label digits variant."""
 
 from __future__ import annotations
 

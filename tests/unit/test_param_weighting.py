@@ -1,4 +1,4 @@
-"""The self-supervised group-weight objective (METHODS.md §2.9, sanity checks b, c, d)."""
+"""The self-supervised group-weight objective (methods/METHODS.md §2.9, sanity checks b, c, d)."""
 
 import numpy as np
 import pytest

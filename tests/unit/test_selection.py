@@ -1,4 +1,4 @@
-"""Downstream selection (METHODS.md §3.6): candidates, proposals, retraining cache, rows."""
+"""Downstream selection (methods/METHODS.md §3.6): candidates, proposals, retraining cache, rows."""
 
 from __future__ import annotations
 
