@@ -1,9 +1,10 @@
 """Claim C1 inputs: the unit scores of LOO, the linear surrogate and influence side by side.
 
-benchmarks/papers/REPLICATION.md C1 compares three attributions of the same (unit, target) pairs by pooled Pearson
-(β̂ vs IF, β̂ vs LOO, IF vs LOO). β̂ vs LOO and IF vs LOO are ``loo_corr`` rows of each cell; this
-stage adds the β̂-vs-IF row to the results (metric ``if_agreement``) and writes the scores
-themselves to ``scores.csv`` for the scatter figure. It reads cell outputs only (``scores.npy``).
+benchmarks/papers/REPLICATION.md C1 compares three attributions of the same (unit, target) pairs by
+pooled Pearson (β̂ vs IF, β̂ vs LOO, IF vs LOO). β̂ vs LOO and IF vs LOO are ``loo_corr`` rows of
+each cell; this stage adds the β̂-vs-IF row to the results (metric ``if_agreement``) and writes the
+scores themselves to ``scores.csv`` for the scatter figure. It reads cell outputs only
+(``scores.npy``).
 """
 
 from __future__ import annotations

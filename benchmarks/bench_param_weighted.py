@@ -4,8 +4,8 @@ The weighting paper's point is that the weights are cheap next to the attributio
 ``param_weighting`` of ``leaderboard/bench.json`` times, side by side in one process and on the
 quick tasks' full-set models: the base method's ordinary ``fit`` (scoring), its per-group split
 (``group_contributions``: the training side once, plus the query block) and the weight learning
-(500 Adam steps of the SNR objective, methods/METHODS.md §2.9); then, on an MLP whose width grows with
-n fixed, EK-FAC scoring against weight learning, whose cost ``O(steps·|Q|·n·G)`` does not grow
+(500 Adam steps of the SNR objective, methods/METHODS.md §2.9); then, on an MLP whose width grows
+with n fixed, EK-FAC scoring against weight learning, whose cost ``O(steps·|Q|·n·G)`` does not grow
 with the parameter count d.
 """
 

@@ -1,16 +1,16 @@
 """Training engines: many subset models at once (batched), or one at a time (loop, reference).
 
-A subset is a vector of per-example weights ``w: (n,)`` (zero = excluded; methods/METHODS.md §0), so the
-objective of model b is ``sum_i w[b, i] * loss_i``. The batched engine stacks B models' parameters
-and trains them together with ``torch.func.functional_call`` + ``vmap``; because AdamW is
+A subset is a vector of per-example weights ``w: (n,)`` (zero = excluded; methods/METHODS.md §0), so
+the objective of model b is ``sum_i w[b, i] * loss_i``. The batched engine stacks B models'
+parameters and trains them together with ``torch.func.functional_call`` + ``vmap``; because AdamW is
 elementwise, one optimiser over the stacked tensors is exactly B independent optimisers. Each
 model's included examples are gathered into a padded ``(B, n_max)`` index table, so excluded
 examples cost nothing beyond padding. The loop engine trains a plain ``nn.Module`` per model and
 is the reference both must agree with (tests/exact/test_engine_equivalence.py); it can also
 return parameter snapshots along training (``train_with_checkpoints``, for TracIn, §2.4).
 
-Sharpness recipes (``spec.sharpness``, methods/METHODS.md §3.5) change only the gradient handed to the
-base optimiser: ``"sam"`` takes it at ``W + rho g/||g||`` (Foret et al. 2021; ``||g||`` over all
+Sharpness recipes (``spec.sharpness``, methods/METHODS.md §3.5) change only the gradient handed to
+the base optimiser: ``"sam"`` takes it at ``W + rho g/||g||`` (Foret et al. 2021; ``||g||`` over all
 of one model's parameters), ``"nso"`` at ``W ± U``, ``U ~ N(0, sigma² I)`` (Zhang, Li, Ju 2024),
 averaged over the pair, or at ``W + U`` only with ``nso_one_sided``. The noise of model ``seed``
 comes from its own generator (``_noise_generators``), a stream separate from the minibatch one,
@@ -160,8 +160,8 @@ def train_batched(problem: Problem, weights: torch.Tensor, seeds: list[int],
 def sharpness_grad_batched(loss_of: Callable[[Params], torch.Tensor], params: Params,
                            spec: TrainSpec, noise: list[torch.Generator] | None
                            ) -> list[torch.Tensor]:
-    """SAM / NSO gradient of B stacked models (methods/METHODS.md §3.5): ``loss_of(p)`` is the sum of
-    the B models' losses, so its gradient at a shifted point is each model's own gradient there;
+    """SAM / NSO gradient of B stacked models (methods/METHODS.md §3.5): ``loss_of(p)`` is the sum
+    of the B models' losses, so its gradient at a shifted point is each model's own gradient there;
     shifts (SAM's per-model ``rho g/||g||``, NSO's per-model noise) act on each model's slice."""
     leaves = list(params.values())
 

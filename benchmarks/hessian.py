@@ -36,7 +36,8 @@ def rademacher_probes(params: Params, probes: int, seed: int) -> list[Params]:
 def hutchinson_samples(loss: LossTerm | Sequence[LossTerm], params: Params, probes: int = 10,
                        seed: int = 0) -> torch.Tensor:
     """Single-probe values ``vᵀHv`` ``(probes,)`` of the Hessian of ``loss`` at ``params``
-    (methods/METHODS.md §3.5). ``loss(p) -> scalar``, or a sequence of terms whose sum is the loss."""
+    (methods/METHODS.md §3.5). ``loss(p) -> scalar``, or a sequence of terms whose sum is the
+    loss."""
     terms = [loss] if callable(loss) else list(loss)
     leaves = {k: v.detach().requires_grad_(True) for k, v in params.items()}
     vs = rademacher_probes(params, probes, seed)
@@ -66,7 +67,8 @@ def hutchinson_trace(loss: LossTerm | Sequence[LossTerm], params: Params, probes
 def weighted_loss_terms(template: torch.nn.Module, loss_fn: Callable, X: torch.Tensor,
                         y: torch.Tensor, w: torch.Tensor, chunk: int | None = None
                         ) -> list[LossTerm]:
-    """Terms of ``sum_i w_i loss_i`` (the training objective, methods/METHODS.md §0), one per chunk of
+    """Terms of ``sum_i w_i loss_i`` (the training objective, methods/METHODS.md §0), one per chunk
+    of
     ``chunk`` examples (all in one term when None); examples with weight 0 are dropped."""
     keep = w > 0
     X, y, w = X[keep], y[keep], w[keep]

@@ -1,8 +1,8 @@
 """Method contract: a registered frozen dataclass whose fields are its hyper-parameters.
 
 ``fit(ctx)`` does all the work and returns a fitted state; ``scores(fitted) -> (K, n_targets)``
-and ``predict(fitted, masks) -> (m, n_targets)`` only read it. Sign convention (methods/METHODS.md §0):
-a score > 0 means including the unit raises the target quantity (the loss).
+and ``predict(fitted, masks) -> (m, n_targets)`` only read it. Sign convention (methods/METHODS.md
+§0): a score > 0 means including the unit raises the target quantity (the loss).
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ class Need(enum.Enum):
 class Fitted:
     """A fitted model: ``scores: (K, n_targets)``, ``intercept: (n_targets,)``, extra state.
 
-    ``self_influence: (K,)``, for methods that have one (methods/METHODS.md §3.7): the score of unit k
-    on its own training loss in the §0 sign convention (negative: including k lowers its own
+    ``self_influence: (K,)``, for methods that have one (methods/METHODS.md §3.7): the score of unit
+    k on its own training loss in the §0 sign convention (negative: including k lowers its own
     loss), used by the ``mislabel_auc`` metric.
     """
 

@@ -1,4 +1,5 @@
-"""Downstream selection (methods/METHODS.md §3.6, claim C6): pick units with a surrogate, then retrain.
+"""Downstream selection (methods/METHODS.md §3.6, claim C6): pick units with a surrogate, then
+retrain.
 
 The multitask analogue of the paper's selection experiments. Targets are split into ``groups``
 (a seeded partition); for each group and method, the proposal is the candidate subset whose

@@ -74,10 +74,10 @@ MAX_WORKERS = 64  # --workers above this is a typo, not a machine
 class TrainSpec:
     """How one subset model is trained (the recipe; methods/METHODS.md §0 for ``weighting``).
 
-    ``sharpness``: the Hessian-regularisation recipe of the ablation (methods/METHODS.md §3.5) on top of
-    the base optimizer: ``"sam"`` (gradient at W + rho g/||g||) or ``"nso"`` (noise stability:
-    mean gradient at W ± U, U ~ N(0, sigma² I); ``nso_one_sided`` keeps only W + U, as the
-    authors' code).
+    ``sharpness``: the Hessian-regularisation recipe of the ablation (methods/METHODS.md §3.5) on
+    top of the base optimizer: ``"sam"`` (gradient at W + rho g/||g||) or ``"nso"`` (noise
+    stability: mean gradient at W ± U, U ~ N(0, sigma² I); ``nso_one_sided`` keeps only W + U, as
+    the authors' code).
 
     ``weighting="examples"``: mean loss over the union of the active units' examples (the
     authors' scripts). ``"tasks"``: mean over active units of per-unit mean losses (§0, Eq. 1).

@@ -1,8 +1,8 @@
 """The rows of a ground-truth store: full set, leave-one-out, evaluation and fitting subsets.
 
 Masks are drawn from seeds derived from the spec's ``base_key`` and the row's name, so a row's
-mask never depends on how many other rows exist (methods/METHODS.md §1.1). All sampled masks are distinct:
-evaluation subsets are drawn first, then fitting subsets that avoid every earlier mask.
+mask never depends on how many other rows exist (methods/METHODS.md §1.1). All sampled masks are
+distinct: evaluation subsets are drawn first, then fitting subsets that avoid every earlier mask.
 """
 
 from __future__ import annotations

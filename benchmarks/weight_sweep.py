@@ -1,5 +1,5 @@
-"""Diagnostic for parameter weighting (methods/METHODS.md §2.9): LDS and the SNR objective over a grid of
-group weights.
+"""Diagnostic for parameter weighting (methods/METHODS.md §2.9): LDS and the SNR objective over a
+grid of group weights.
 
 The learned weights come from a label-free objective; whether weighting *can* help a base method
 on a task, and whether that objective points the right way, are separate questions. For each

@@ -1,7 +1,8 @@
 """Claim C1: linear-surrogate coefficients, influence functions and LOO on the same pairs.
 
 One row per task, three panels (β̂ vs LOO, IF vs LOO, β̂ vs IF); every point is a (unit, target)
-score, the title gives the pooled Pearson as in the KernelSM notebook (benchmarks/papers/REPLICATION.md C1).
+score, the title gives the pooled Pearson as in the KernelSM notebook
+(benchmarks/papers/REPLICATION.md C1).
 """
 
 from __future__ import annotations

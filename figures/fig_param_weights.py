@@ -1,4 +1,5 @@
-"""Learned parameter-group weights (methods/METHODS.md §2.9): a heatmap of weight by group and method.
+"""Learned parameter-group weights (methods/METHODS.md §2.9): a heatmap of weight by group and
+method.
 
 One panel per task; rows are the per-layer weighted methods (base method, k), columns the
 layers in model order. Weights live on the scaled simplex (they sum to the number of

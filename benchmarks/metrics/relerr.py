@@ -2,8 +2,8 @@
 
 ``est``: ``mean over (evaluation subset, target) of (|F - F̂| / (max(|F|, |F̂|) + 1e-8))²``
 x 100, between the method's predictions F̂ and the retrained F. Generic for any method that
-predicts F; for ``gradex`` it is RE_est, the benchmarks/papers/REPLICATION.md C4 number. Reported as the mean over
-targets of per-target means (equal to the mean over all pairs) with a bootstrap CI.
+predicts F; for ``gradex`` it is RE_est, the benchmarks/papers/REPLICATION.md C4 number. Reported as
+the mean over targets of per-target means (equal to the mean over all pairs) with a bootstrap CI.
 ``lin``: the Taylor error RE_lin, emitted only when the method's fitted state has ``re_lin``
 (GradEx measures it on fine-tuned fitting subsets; see methods/gradex.py).
 """

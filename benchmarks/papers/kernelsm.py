@@ -1,6 +1,6 @@
 """KernelSM (Zhang, Duan, Zhang, ICLR 2026): the cells we run and the claims we check.
 
-Claims (benchmarks/papers/REPLICATION.md): C1, linear-surrogate coefficients and influence functions agree with
+Claims (REPLICATION.md): C1, linear-surrogate coefficients and influence functions agree with
 leave-one-out (pooled Pearson over (unit, target) pairs, as in the authors' notebook); C2,
 KernelSM correlates better with ground truth (LDS) than the linear surrogate; C3, its residual is
 1/4-1/3 of the linear one. C2 and C3 are checked against both the authors' linear baseline

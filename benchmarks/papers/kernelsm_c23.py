@@ -1,4 +1,4 @@
-"""Claims C2 and C3 (benchmarks/papers/REPLICATION.md), only where the benchmark matches one the paper reports.
+"""Claims C2 and C3 (REPLICATION.md), only where the benchmark matches one the paper reports.
 
 C2: KernelSM's LDS exceeds the linear surrogate's; C3: its residual is 1/4-1/3 of the linear
 one. Both compare with published numbers computed by the authors' evaluation, so they use the

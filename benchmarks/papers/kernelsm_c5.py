@@ -1,4 +1,4 @@
-"""Claim C5 (benchmarks/papers/REPLICATION.md): the Hessian-regularisation ablation, from ``results.csv`` rows.
+"""Claim C5 (REPLICATION.md): the Hessian-regularisation ablation, from ``results.csv`` rows.
 
 Plain training: the Hessian trace grows with training length and the linear surrogate's LDS
 falls; SAM and noise stability (NSO) keep both stable. Each statement is checked between the

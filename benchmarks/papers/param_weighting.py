@@ -26,7 +26,7 @@ BASES: tuple[tuple[str, dict], ...] = (
 )
 WEIGHTED: tuple[tuple[str, dict], ...] = tuple(
     ("param_weighted", {"base": b, "base_params": p}) for b, p in BASES)
-# sensitivity (methods/METHODS.md §2.9 [NOT FOUND] defaults): per-tensor groups and k of the SNR loss
+# sensitivity (methods/METHODS.md §2.9 defaults): per-tensor groups and k of the SNR loss
 SENSITIVITY: tuple[tuple[str, dict], ...] = (
     ("param_weighted", {"granularity": "tensor"}),
     ("param_weighted", {"top_k": 50}),

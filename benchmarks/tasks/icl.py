@@ -1,7 +1,8 @@
 """In-context-learning tasks ``icl-coin-flip`` and ``icl-sentiment``: demonstration attribution.
 
-The KernelSM paper's ICL experiment (benchmarks/papers/REPLICATION.md, methods/METHODS.md §3.6) on a real causal LM, by
-inference only (no training, so this is not a RetrainTask and gradient methods skip it):
+The KernelSM paper's ICL experiment (benchmarks/papers/REPLICATION.md, methods/METHODS.md §3.6) on a
+real causal LM, by inference only (no training, so this is not a RetrainTask and gradient methods
+skip it):
 
 * units = K candidate demonstrations (label-balanced, shuffled; datasets/icl_*.md);
 * a subset mask = the prompt made of the chosen demonstrations in increasing unit index, after the

@@ -1,8 +1,8 @@
 """Task family ``modular-<op>``: all pairs (x, y) mod p, units = blocks of the (x, y) grid.
 
-As in the KernelSM paper (benchmarks/papers/REPLICATION.md): a fraction of the pairs trains, the rest are targets
-(F = per-example cross-entropy on each held-out pair); the training grid is cut into blocks of
-side ``block`` (p = 97, block 20 -> K = 25 in the paper). ``overlap`` = rho is the
+As in the KernelSM paper (benchmarks/papers/REPLICATION.md): a fraction of the pairs trains, the
+rest are targets (F = per-example cross-entropy on each held-out pair); the training grid is cut
+into blocks of side ``block`` (p = 97, block 20 -> K = 25 in the paper). ``overlap`` = rho is the
 controlled-interaction dial: unit k also contains a share rho of block k+1's examples, so units
 become partly redundant (rho = 0 is the paper's disjoint design). Profiles and the evidence for
 the quick setting: datasets/modular_arithmetic.md.

@@ -1,6 +1,7 @@
-"""EK-FAC (methods/METHODS.md §2.2.5) in float64: sanity check (e) on a single linear layer with squared
-loss, the defining property of the fitted eigenvalues (exact diagonal of each Gauss-Newton block in
-the Kronecker eigenbasis), rank agreement with the exact-GGN influence on a 2-layer MLP, and the
+"""EK-FAC (methods/METHODS.md §2.2.5) in float64: sanity check (e) on a single linear layer with
+squared loss, the defining property of the fitted eigenvalues (exact diagonal of each Gauss-Newton
+block in the Kronecker eigenbasis), rank agreement with the exact-GGN influence on a 2-layer MLP,
+and the
 ``influence`` method with ``solver="ekfac"`` and self-influence on real models."""
 
 from types import SimpleNamespace

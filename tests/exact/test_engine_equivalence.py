@@ -81,7 +81,8 @@ def test_pack_gathers_included_examples_in_order():
 
 
 def test_example_weights_follow_the_objective():
-    """``examples``: uniform over the union; ``tasks``: mean of per-unit means (methods/METHODS.md §0)."""
+    """``examples``: uniform over the union; ``tasks``: mean of per-unit means (methods/METHODS.md
+    §0)."""
     task = make_task("modular-addition", "tiny", {"params.overlap": 0.5})
     mask = np.zeros((1, task.K), dtype=bool)
     mask[0, :3] = True

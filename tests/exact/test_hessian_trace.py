@@ -1,4 +1,5 @@
-"""Hutchinson Hessian trace and the SAM / NSO training recipes (methods/METHODS.md §3.5), float64."""
+"""Hutchinson Hessian trace and the SAM / NSO training recipes (methods/METHODS.md §3.5),
+float64."""
 
 import dataclasses
 import math

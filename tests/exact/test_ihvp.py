@@ -1,4 +1,5 @@
-"""Influence-function solvers and the ridge identities of methods/METHODS.md §2.1-§2.2, in float64."""
+"""Influence-function solvers and the ridge identities of methods/METHODS.md §2.1-§2.2, in
+float64."""
 
 import numpy as np
 import pytest

@@ -1,4 +1,5 @@
-"""The dual (kernel-trick) influence equals the primal Gauss-Newton influence (methods/METHODS.md §2.3)."""
+"""The dual (kernel-trick) influence equals the primal Gauss-Newton influence (methods/METHODS.md
+§2.3)."""
 
 import numpy as np
 import torch

@@ -1,5 +1,5 @@
-"""Parameter-weighted attribution (methods/METHODS.md §2.9, sanity check a): with uniform weights the
-wrapper reproduces its base method's scores, intercept and self-influence, for every base and
+"""Parameter-weighted attribution (methods/METHODS.md §2.9, sanity check a): with uniform weights
+the wrapper reproduces its base method's scores, intercept and self-influence, for every base and
 group granularity (float64; the groups only re-associate the same sums)."""
 
 from types import SimpleNamespace

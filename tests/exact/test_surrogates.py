@@ -1,4 +1,5 @@
-"""Float64 checks of the surrogate methods against methods/METHODS.md §2.6 and §2.7 sanity checks."""
+"""Float64 checks of the surrogate methods against methods/METHODS.md §2.6 and §2.7 sanity
+checks."""
 
 from __future__ import annotations
 

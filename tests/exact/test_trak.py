@@ -7,8 +7,8 @@ from logreg_fixture import fit, logreg, trained
 
 from methods.trak import TRAK, margin
 
-# Measured 0.83 (Spearman 0.90) here against methods/METHODS.md's reference 0.984. The gap is TRAK's own
-# approximation, not the ridge: reg from 1e-2 to 1 moves Pearson by < 1e-4, and lam = 1 gives
+# Measured 0.83 (Spearman 0.90) here against methods/METHODS.md's reference 0.984. The gap is TRAK's
+# own approximation, not the ridge: reg from 1e-2 to 1 moves Pearson by < 1e-4, and lam = 1 gives
 # 0.85. TRAK drops the Newton weights R = p(1 - p) from X^T R X (Park et al. 2023, §3), and this
 # fixture's 15% flipped labels spread p widely, so that simplification costs more than on the
 # (unspecified) data of the reference run.
