@@ -14,10 +14,10 @@ from dataclasses import dataclass, field, fields, is_dataclass, replace
 from typing import Any
 
 from .fields import SpecError, coerce, field_type, param, validate_fields
+from .schema import PROFILES
 
-__all__ = ["SpecError", "param", "extension", "validate_fields"]
+__all__ = ["PROFILES", "SpecError", "param", "extension", "validate_fields"]
 
-PROFILES = ("tiny", "quick", "paper")
 
 
 def extension(default: Any) -> Any:

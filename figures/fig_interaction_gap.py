@@ -12,11 +12,13 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from benchmarks.schema import PROFILES as PROFILE_ORDER
+from benchmarks.schema import ROW_KEY
+
 SLUG = "interaction_gap"
 SOURCE = "results"
 KERNEL, LINEAR = "kernel_sm", "linear_surrogate"
-PROFILE_ORDER = ("tiny", "quick", "paper")
-ROW_KEY = ["task_key", "method_key", "metric", "variant", "split", "profile"]
+
 GROUP = ["task_family", "profile", "overlap"]
 
 

@@ -13,16 +13,17 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from benchmarks.schema import PROFILES as PROFILE_ORDER
+
 SLUG = "lds_by_method"
 SOURCE = "results"
-PROFILE_ORDER = ("tiny", "quick", "paper")
-ROW_KEY = ["task_key", "method_key", "profile"]
+CELL_KEY = ["task_key", "method_key", "profile"]  # one bar per cell
 
 
 def select(df: pd.DataFrame) -> pd.DataFrame:
     """Latest LDS Spearman eval rows, keeping only each task's most thorough profile."""
     rows = df[(df["metric"] == "lds") & (df["variant"] == "spearman") & (df["split"] == "eval")]
-    rows = rows.sort_values("created", kind="stable").drop_duplicates(ROW_KEY, keep="last")
+    rows = rows.sort_values("created", kind="stable").drop_duplicates(CELL_KEY, keep="last")
     rows = rows.assign(
         value=pd.to_numeric(rows["value"], errors="coerce"),
         ci_low=pd.to_numeric(rows["ci_low"], errors="coerce"),

@@ -16,9 +16,8 @@ import numpy as np
 import pandas as pd
 
 from benchmarks.fsio import CorruptFileError, atomic_write_text, locked
+from benchmarks.schema import PRED_KEY, ROW_KEY
 
-ROW_KEY = ["task_key", "method_key", "metric", "variant", "split", "profile"]
-PRED_KEY = ["task_key", "method_key"]
 LEADERBOARD_DIR = Path(__file__).resolve().parent
 
 

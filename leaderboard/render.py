@@ -15,13 +15,13 @@ from pathlib import Path
 import pandas as pd
 
 from benchmarks.fsio import atomic_write_text
+from benchmarks.schema import PROFILES as PROFILE_ORDER
+from benchmarks.schema import ROW_KEY
 
 from . import claims, definitions, groups, page
 from .page import DASH
 
 PACKAGE_DIR = Path(__file__).resolve().parent
-PROFILE_ORDER = ("tiny", "quick", "paper")
-ROW_KEY = ["task_key", "method_key", "metric", "variant", "split", "profile"]
 ARROWS = {True: " ↑", False: " ↓", None: ""}
 
 

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from benchmarks.__main__ import main
+from benchmarks.schema import RESULT_COLUMNS
 
 TINY = ["--task", "modular-quad", "--profile", "tiny", "--set", "design.n_fit=8",
         "--set", "design.n_eval=6", "--set", "train.steps=20"]
@@ -135,6 +136,7 @@ def test_cached_result_is_recomputed_when_the_ground_truth_changes(cache, capsys
     store = open_store(task)
     method = make_method("linear_surrogate")
     first = run_cell(task, store, method)
+    assert all(tuple(r) == RESULT_COLUMNS for r in first["rows"])  # the schema's owner
     stamps = [r["created"] for r in first["rows"]]
     assert [r["created"] for r in run_cell(task, store, method)["rows"]] == stamps  # cached
     j = int(store.rows.index("eval")[0])
