@@ -19,8 +19,6 @@ from .method import make_method
 from .runner import cell_dir
 from .task import Task
 
-SCORE_COLUMNS = ("loo", "linear", "influence")
-
 
 def score_table(task: Task, methods: dict[str, tuple[str, dict]]) -> pd.DataFrame:
     """Long table ``(unit, target, <one column per role>)`` of the cells' ``scores.npy``."""

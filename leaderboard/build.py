@@ -9,7 +9,6 @@ other tasks stay.
 from __future__ import annotations
 
 import io
-import json
 from pathlib import Path
 
 import numpy as np
@@ -92,7 +91,3 @@ def write(records: list[dict], predictions: list[pd.DataFrame],
     upsert(pred, pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(),
            PRED_KEY + ["subset", "target"], ["task_key"])
     return res, pred
-
-
-def load_records(paths: list[Path]) -> list[dict]:
-    return [json.loads(p.read_text()) for p in paths]
