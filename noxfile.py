@@ -69,16 +69,16 @@ def figures(session: nox.Session) -> None:
 def reproducibility(session: nox.Session) -> None:
     """Same ground truth and fits under thread counts and math-library pins -> bench.json."""
     _install(session)
-    session.run("python", "-m", "benchmarks.bench_repro", *session.posargs)
+    session.run("python", "-m", "benchmarks.perf.repro", *session.posargs)
 
 
 @nox.session(venv_backend="venv", default=False)
 def bench(session: nox.Session) -> None:
     """Performance benchmarks (ratios side by side) -> leaderboard/bench.json."""
     _install(session)
-    session.run("python", "-m", "benchmarks.bench", *session.posargs)
-    session.run("python", "-m", "benchmarks.bench_attribution")
-    session.run("python", "-m", "benchmarks.bench_gradex")
-    session.run("python", "-m", "benchmarks.bench_icl")
-    session.run("python", "-m", "benchmarks.bench_param_weighted")
-    session.run("python", "-m", "benchmarks.bench_startup")
+    session.run("python", "-m", "benchmarks.perf.engine", *session.posargs)
+    session.run("python", "-m", "benchmarks.perf.attribution")
+    session.run("python", "-m", "benchmarks.perf.gradex")
+    session.run("python", "-m", "benchmarks.perf.icl")
+    session.run("python", "-m", "benchmarks.perf.param_weighted")
+    session.run("python", "-m", "benchmarks.perf.startup")

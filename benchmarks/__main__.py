@@ -7,11 +7,11 @@ import argparse
 import sys
 from pathlib import Path
 
-from .fsio import CorruptFileError
-from .gt_formats import FORMATS
-from .registry import METHODS, METRICS, TASKS, PluginImportError, UnknownNameError
-from .spec import ENGINES, MAX_WORKERS, PROFILES, SpecError
-from .store import StoreMismatchError
+from benchmarks.fsio import CorruptFileError
+from benchmarks.groundtruth.formats import FORMATS
+from benchmarks.groundtruth.store import StoreMismatchError
+from benchmarks.registry import METHODS, METRICS, TASKS, PluginImportError, UnknownNameError
+from benchmarks.spec import ENGINES, MAX_WORKERS, PROFILES, SpecError
 
 KINDS = {"methods": METHODS, "tasks": TASKS, "metrics": METRICS}
 
@@ -78,7 +78,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def _gt_io_parsers(sub) -> None:
-    """``import-gt`` and ``export-gt`` (formats: benchmarks/gt_formats.py)."""
+    """``import-gt`` and ``export-gt`` (formats: benchmarks/groundtruth/formats.py)."""
     p = sub.add_parser("import-gt", help="import (subset masks, targets) as a task")
     p.add_argument("file", type=Path, help="NPZ, masks CSV, JSON, KernelSM or ICL ids JSON")
     p.add_argument("--name", required=True, help="task name (ICL layout: NAME-split0..)")
@@ -112,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
-    from . import commands
+    from benchmarks import commands
 
     return getattr(commands, args.cmd.replace("-", "_"))(args)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import inspect
 
-from .fields import describe
-from .registry import METHODS, METRICS, TASKS, UnknownNameError
+from benchmarks.fields import describe
+from benchmarks.registry import METHODS, METRICS, TASKS, UnknownNameError
 
 
 def _first_line(obj: object) -> str:
@@ -59,7 +59,7 @@ def _method(name: str) -> str:
 
 
 def _task(name: str, profile: str) -> str:
-    from .task import make_task
+    from benchmarks.task import make_task
 
     task = make_task(name, profile)
     spec = task.spec

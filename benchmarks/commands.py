@@ -9,17 +9,18 @@ from __future__ import annotations
 
 import argparse
 
-from . import gt_io, task_groups
-from .catalogue import catalogue, describe_entry
-from .evaluation import definition_lines, write_definitions
-from .executors import fill_ground_truth
-from .groundtruth import open_store, parse_shard
-from .gt_io import ImportOptions
-from .method import make_method
-from .registry import TASKS
-from .runner import run_cell
-from .spec import SpecError
-from .task import execution_overrides, make_task, parse_overrides
+from benchmarks import task_groups
+from benchmarks.catalogue import catalogue, describe_entry
+from benchmarks.evaluation import definition_lines, write_definitions
+from benchmarks.groundtruth import transfer as gt_io
+from benchmarks.groundtruth.executors import fill_ground_truth
+from benchmarks.groundtruth.fill import open_store, parse_shard
+from benchmarks.groundtruth.transfer import ImportOptions
+from benchmarks.method import make_method
+from benchmarks.registry import TASKS
+from benchmarks.runner import run_cell
+from benchmarks.spec import SpecError
+from benchmarks.task import execution_overrides, make_task, parse_overrides
 
 
 def list(args: argparse.Namespace) -> int:  # noqa: A001 - the sub-command's name
@@ -79,9 +80,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def replicate(args: argparse.Namespace) -> int:
+    from benchmarks.replicate import replicate as run_replicate
     from leaderboard import build
-
-    from .replicate import replicate as run_replicate
 
     out = args.out or build.LEADERBOARD_DIR
     if out.exists() and not out.is_dir():
@@ -114,10 +114,9 @@ def export_gt(args: argparse.Namespace) -> int:
 def leaderboard(args: argparse.Namespace) -> int:
     import pandas as pd
 
+    from benchmarks.replicate import write_claims
     from leaderboard import build
     from leaderboard.render import write_all
-
-    from .replicate import write_claims
 
     results = build.LEADERBOARD_DIR / "results.csv"
     for profile in sorted(pd.read_csv(results).profile.unique()):

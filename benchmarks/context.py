@@ -6,12 +6,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .fullmodel import TrainedModel, full_model
-from .method import Method, Need
-from .oracle import LabelSet, make_oracle
-from .spec import derive_seed
-from .store import GroundTruthStore
-from .task import Task
+from benchmarks.groundtruth.fullmodel import TrainedModel, full_model
+from benchmarks.groundtruth.store import GroundTruthStore
+from benchmarks.method import Method, Need
+from benchmarks.oracles.labels import LabelSet, make_oracle
+from benchmarks.spec import derive_seed
+from benchmarks.task import Task
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ import torch
 from torch import nn
 from torch.func import functional_call, stack_module_state, vmap
 
-from .spec import TrainSpec, derive_seed
+from benchmarks.spec import TrainSpec, derive_seed
 
 Params = dict[str, torch.Tensor]
 ENGINES = ("batched", "loop")

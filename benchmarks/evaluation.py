@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .fsio import atomic_write_text
-from .spec import derive_seed
+from benchmarks.fsio import atomic_write_text
+from benchmarks.spec import derive_seed
 
 VAR_THRESHOLD = 0.1  # the KernelSM authors' held-out variance filter (``kernelsm_score``)
 
@@ -84,7 +84,7 @@ def heldout_variance(F: np.ndarray) -> np.ndarray:
 
 def definitions() -> dict[tuple[str, str], str]:
     """``(metric, variant) -> one-line definition`` of every registered metric variant."""
-    from .registry import METRICS
+    from benchmarks.registry import METRICS
 
     out = {}
     for name, _ in METRICS.items():

@@ -18,8 +18,8 @@ import numpy as np
 import torch
 from torch.func import functional_call
 
-from .engine import Params
-from .task import RetrainTask
+from benchmarks.engine import Params
+from benchmarks.task import RetrainTask
 
 LossTerm = Callable[[Params], torch.Tensor]
 SPLITS = ("train", "val")

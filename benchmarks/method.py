@@ -13,9 +13,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from .fields import coerce, field_type, validate_fields
-from .registry import METHODS
-from .spec import SpecError, content_hash, keyed_fields, to_plain
+from benchmarks.fields import coerce, field_type, validate_fields
+from benchmarks.registry import METHODS
+from benchmarks.spec import SpecError, content_hash, keyed_fields, to_plain
 
 
 class Need(enum.Enum):
@@ -23,7 +23,7 @@ class Need(enum.Enum):
 
     FIT_LABELS = "fit_labels"  # (masks, F) of the fitting subsets from the label oracle
     LOO = "loo"  # F(1) and F(1 - e_k) from retraining
-    MODEL = "model"  # the full-set model, its training data and targets (benchmarks/fullmodel.py)
+    MODEL = "model"  # the full-set model with its data (benchmarks/groundtruth/fullmodel.py)
 
 
 @dataclass(frozen=True)

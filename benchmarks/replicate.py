@@ -11,22 +11,23 @@ from pathlib import Path
 
 import pandas as pd
 
+from benchmarks import task_groups
+from benchmarks.evaluation import write_definitions
+from benchmarks.groundtruth.diagnostics import summarise_ground_truth
+from benchmarks.groundtruth.executors import fill_ground_truth
+from benchmarks.groundtruth.fill import open_store
+from benchmarks.method import make_method
+from benchmarks.papers import param_weighting
+from benchmarks.papers.kernelsm import paper as kernelsm
+from benchmarks.registry import TASKS
+from benchmarks.runner import cell_dir, run_cell
+from benchmarks.stages import agreement, weight_sweep
+from benchmarks.stages.ablation import trace_rows
+from benchmarks.stages.selection_run import run_selection
+from benchmarks.task import Task, execution_overrides, make_task
 from leaderboard import build
 from leaderboard import claims as lb_claims
 from leaderboard.render import write_all
-
-from . import agreement, task_groups, weight_sweep
-from .ablation import trace_rows
-from .diagnostics import summarise_ground_truth
-from .evaluation import write_definitions
-from .executors import fill_ground_truth
-from .groundtruth import open_store
-from .method import make_method
-from .papers import kernelsm, param_weighting
-from .registry import TASKS
-from .runner import cell_dir, run_cell
-from .selection_run import run_selection
-from .task import Task, execution_overrides, make_task
 
 
 @dataclass
@@ -85,7 +86,7 @@ def paper_methods(task: Task) -> tuple[tuple[str, dict], ...]:
 
 
 def add_c1(run: CellRun, task: Task) -> None:
-    """The β̂-vs-IF agreement row and the C1 score table (benchmarks/agreement.py)."""
+    """The β̂-vs-IF agreement row and the C1 score table (benchmarks/stages/agreement.py)."""
     linear_key = make_method(*kernelsm.C1_ROLES["linear"]).key
     template = next(r for rec in run.records for r in rec["rows"]
                     if r["method_key"] == linear_key)

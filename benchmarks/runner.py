@@ -16,14 +16,14 @@ from pathlib import Path
 
 import numpy as np
 
-from .context import build_context, seed_key
-from .evaluation import Evaluation, MetricValue
-from .fsio import atomic_save_npy, atomic_write_text
-from .method import Method
-from .provenance import code_hash, git_sha, now_iso
-from .registry import METRICS
-from .store import GroundTruthStore, cache_root
-from .task import Task
+from benchmarks.context import build_context, seed_key
+from benchmarks.evaluation import Evaluation, MetricValue
+from benchmarks.fsio import atomic_save_npy, atomic_write_text
+from benchmarks.groundtruth.store import GroundTruthStore, cache_root
+from benchmarks.method import Method
+from benchmarks.provenance import code_hash, git_sha, now_iso
+from benchmarks.registry import METRICS
+from benchmarks.task import Task
 
 
 def cell_dir(task: Task, method: Method) -> Path:

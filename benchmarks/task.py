@@ -15,9 +15,9 @@ from dataclasses import dataclass, is_dataclass, replace
 import numpy as np
 import torch
 
-from .engine import Params, Problem, batched_forward, train
-from .registry import TASKS
-from .spec import (
+from benchmarks.engine import Params, Problem, batched_forward, train
+from benchmarks.registry import TASKS
+from benchmarks.spec import (
     PROFILES,
     ExecSpec,
     SpecError,

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import pandas as pd
 
+from benchmarks.evaluation import definition_lines
+from benchmarks.groundtruth.fill import open_store
+from benchmarks.groundtruth.transfer import imported_dir, load_entry
+from benchmarks.method import Method
+from benchmarks.runner import run_cell
+from benchmarks.task import make_task
 from leaderboard.groups import aggregate
-
-from .evaluation import definition_lines
-from .groundtruth import open_store
-from .gt_io import imported_dir, load_entry
-from .method import Method
-from .runner import run_cell
-from .task import make_task
 
 
 def members(name: str) -> list[str]:

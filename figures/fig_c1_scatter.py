@@ -2,7 +2,7 @@
 
 One row per task, three panels (β̂ vs LOO, IF vs LOO, β̂ vs IF); every point is a (unit, target)
 score, the title gives the pooled Pearson as in the KernelSM notebook
-(benchmarks/papers/REPLICATION.md C1).
+(benchmarks/papers/kernelsm/REPLICATION.md C1).
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Does the label-free weight objective track LDS? (methods/METHODS.md §2.9;
-benchmarks/weight_sweep.py)
+benchmarks/stages/weight_sweep.py)
 
 One panel per task: every weight vector of a simplex grid, placed by the weighted method's SNR
 objective (x: −loss, higher = what the learner prefers) and the LDS of the weighted scores on

@@ -3,7 +3,7 @@
 Predictions are the GradEx estimates themselves, ``F̂(s)`` = target loss of the linearised
 model ``f_W0 + Psi z*_s`` (not additive in s). Unit scores are the read-off
 ``F̂(1) - F̂(1 - e_k)``. ``proj_dim``/``lam_z`` = 0 take the task profile's defaults
-(``benchmarks.gradex.PROFILE_DEFAULTS``). The method only sees the model.
+(``benchmarks.oracles.gradex.PROFILE_DEFAULTS``). The method only sees the model.
 
 It also measures the Taylor error RE_lin of §3.4 on ``n_lin`` fitting subsets (their masks,
 never their labels): the model is fine-tuned from W0 on each subset with the task's recipe
@@ -23,7 +23,9 @@ import torch
 from torch.func import functional_call, jvp
 
 from benchmarks.engine import batched_forward, train
-from benchmarks.gradex import (
+from benchmarks.groundtruth.subsets import draw_mask
+from benchmarks.method import Fitted, Method, Need
+from benchmarks.oracles.gradex import (
     PROJECTIONS,
     estimate,
     features,
@@ -31,10 +33,8 @@ from benchmarks.gradex import (
     relative_error,
     solve_subsets,
 )
-from benchmarks.method import Fitted, Method, Need
 from benchmarks.registry import register_method
 from benchmarks.spec import derive_seed, param
-from benchmarks.subsets import draw_mask
 from methods._common.taskgrads import needs_retraining_task
 
 

@@ -14,11 +14,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from benchmarks.groundtruth.subsets import draw_mask
 from benchmarks.method import Fitted, Method, Need
-from benchmarks.oracle import label_source
+from benchmarks.oracles.labels import label_source
 from benchmarks.registry import register_method
 from benchmarks.spec import derive_seed, param
-from benchmarks.subsets import draw_mask
 from methods._common.krr import (
     GAMMA_FACTORS,
     KRR,

@@ -15,7 +15,7 @@ import numpy as np
 from sklearn.linear_model import RidgeCV
 
 from benchmarks.method import Fitted, Method, Need
-from benchmarks.oracle import label_source
+from benchmarks.oracles.labels import label_source
 from benchmarks.registry import register_method
 from benchmarks.spec import param
 from methods._common.taskgrads import needs_retraining_task

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import torch
 
 from benchmarks.engine import interval_lrs
-from benchmarks.fullmodel import TrainedModel, full_model_checkpoints
+from benchmarks.groundtruth.fullmodel import TrainedModel, full_model_checkpoints
 from benchmarks.method import Fitted
 from benchmarks.registry import register_method
 from benchmarks.spec import SpecError, param

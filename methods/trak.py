@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import torch
 
-from benchmarks.fullmodel import full_model
+from benchmarks.groundtruth.fullmodel import full_model
 from benchmarks.method import Fitted
 from benchmarks.registry import register_method
 from benchmarks.spec import SpecError, param

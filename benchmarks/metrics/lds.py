@@ -14,8 +14,14 @@ from __future__ import annotations
 import numpy as np
 from scipy.stats import spearmanr
 
-from ..evaluation import VAR_THRESHOLD, Evaluation, MetricValue, heldout_variance, summarise
-from ..registry import register_metric
+from benchmarks.evaluation import (
+    VAR_THRESHOLD,
+    Evaluation,
+    MetricValue,
+    heldout_variance,
+    summarise,
+)
+from benchmarks.registry import register_metric
 
 DEFINITIONS = {
     "spearman": "mean over targets of Spearman(prediction, true F) across held-out subsets; "

@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.stats import pearsonr, spearmanr
 
-from ..evaluation import Evaluation, MetricValue, summarise
-from ..registry import register_metric
+from benchmarks.evaluation import Evaluation, MetricValue, summarise
+from benchmarks.registry import register_metric
 
 
 def _per_target(fn, a: np.ndarray, b: np.ndarray) -> np.ndarray:

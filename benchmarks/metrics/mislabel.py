@@ -12,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
-from ..evaluation import Evaluation, MetricValue
-from ..registry import register_metric
+from benchmarks.evaluation import Evaluation, MetricValue
+from benchmarks.registry import register_metric
 
 INSPECT = 0.1  # fraction of units inspected for the recall variant
 

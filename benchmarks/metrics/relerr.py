@@ -2,17 +2,18 @@
 
 ``est``: ``mean over (evaluation subset, target) of (|F - F̂| / (max(|F|, |F̂|) + 1e-8))²``
 x 100, between the method's predictions F̂ and the retrained F. Generic for any method that
-predicts F; for ``gradex`` it is RE_est, the benchmarks/papers/REPLICATION.md C4 number. Reported as
-the mean over targets of per-target means (equal to the mean over all pairs) with a bootstrap CI.
+predicts F; for ``gradex`` it is RE_est, the benchmarks/papers/kernelsm/REPLICATION.md C4 number.
+Reported as the mean over targets of per-target means (equal to the mean over all pairs) with a
+bootstrap CI.
 ``lin``: the Taylor error RE_lin, emitted only when the method's fitted state has ``re_lin``
 (GradEx measures it on fine-tuned fitting subsets; see methods/gradex.py).
 """
 
 from __future__ import annotations
 
-from ..evaluation import Evaluation, MetricValue, summarise
-from ..gradex import relative_error
-from ..registry import register_metric
+from benchmarks.evaluation import Evaluation, MetricValue, summarise
+from benchmarks.oracles.gradex import relative_error
+from benchmarks.registry import register_metric
 
 DEFINITIONS = {
     "est": "percent: 100 x mean over held-out (subset, target) of "

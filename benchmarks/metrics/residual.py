@@ -12,8 +12,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..evaluation import VAR_THRESHOLD, Evaluation, MetricValue, heldout_variance, summarise
-from ..registry import register_metric
+from benchmarks.evaluation import (
+    VAR_THRESHOLD,
+    Evaluation,
+    MetricValue,
+    heldout_variance,
+    summarise,
+)
+from benchmarks.registry import register_metric
 
 DEFINITIONS = {
     "ne": "mean over non-constant targets of sum_j (pred - F)^2 / sum_j (F - mean F)^2 over "

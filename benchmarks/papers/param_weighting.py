@@ -14,7 +14,7 @@ from typing import TypeVar
 
 import pandas as pd
 
-from ..method import make_method
+from benchmarks.method import make_method
 
 # the base methods, unweighted as they appear elsewhere in the tables (TRAK with a block-diagonal
 # projection so that its features split by layer, methods/METHODS.md §1.4)

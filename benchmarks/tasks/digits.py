@@ -19,9 +19,17 @@ import torch.nn.functional as F
 from sklearn.datasets import load_digits
 from torch import nn
 
-from ..engine import Problem
-from ..spec import SpecError, SubsetDesign, TaskSpec, TrainSpec, derive_seed, param, validate_fields
-from ..task import RetrainTask, register_family
+from benchmarks.engine import Problem
+from benchmarks.spec import (
+    SpecError,
+    SubsetDesign,
+    TaskSpec,
+    TrainSpec,
+    derive_seed,
+    param,
+    validate_fields,
+)
+from benchmarks.task import RetrainTask, register_family
 
 N_IMAGES = 1797  # scikit-learn's bundled 8x8 digits
 

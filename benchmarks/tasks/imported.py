@@ -1,6 +1,7 @@
 """Tasks whose ground truth was imported from files (``python -m benchmarks import-gt``).
 
-Each entry ``<cache>/imported/<name>.json`` (written by ``benchmarks.gt_io``) becomes task
+Each entry ``<cache>/imported/<name>.json`` (written by ``benchmarks.groundtruth.transfer``) becomes
+task
 ``name``: K = the masks' columns (units are the columns, membership is the identity),
 n_targets = the targets' columns, one output ``loss`` (the imported values, whatever they
 measure). Its store is a normal ground-truth store, content-keyed by the imported arrays' hash,
@@ -22,12 +23,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import groundtruth
-from ..gt_io import imported_dir, load_entry, load_split
-from ..registry import TASKS
-from ..spec import SpecError, SubsetDesign, TaskSpec
-from ..subsets import Rows
-from ..task import Task, TaskFactory
+from benchmarks.groundtruth import fill as groundtruth
+from benchmarks.groundtruth.subsets import Rows
+from benchmarks.groundtruth.transfer import imported_dir, load_entry, load_split
+from benchmarks.registry import TASKS
+from benchmarks.spec import SpecError, SubsetDesign, TaskSpec
+from benchmarks.task import Task, TaskFactory
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import torch
 
-from benchmarks.fullmodel import TrainedModel
+from benchmarks.groundtruth.fullmodel import TrainedModel
 from benchmarks.method import Fitted, Method, Need
 from benchmarks.spec import param
 from benchmarks.task import RetrainTask

@@ -14,9 +14,9 @@ import pytest
 
 from benchmarks.context import Context, build_context
 from benchmarks.evaluation import Evaluation, MetricValue
-from benchmarks.groundtruth import open_store, run_ground_truth
+from benchmarks.groundtruth.fill import open_store, run_ground_truth
 from benchmarks.method import Fitted, Method, Need, make_method
-from benchmarks.oracle import LabelSet
+from benchmarks.oracles.labels import LabelSet
 from benchmarks.registry import METHODS, METRICS, TASKS
 from benchmarks.spec import SubsetDesign
 from benchmarks.task import make_task

@@ -125,7 +125,7 @@ def test_damaged_store_exits_2_naming_the_file(cache, capsys):
 
 def test_cached_result_is_recomputed_when_the_ground_truth_changes(cache, capsys):
     """A record carries the store's fingerprint: other ground truth means a fresh fit."""
-    from benchmarks.groundtruth import open_store
+    from benchmarks.groundtruth.fill import open_store
     from benchmarks.method import make_method
     from benchmarks.runner import run_cell
     from benchmarks.task import make_task, parse_overrides

@@ -6,7 +6,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from benchmarks.engine import Problem
-from benchmarks.fullmodel import TrainedModel
+from benchmarks.groundtruth.fullmodel import TrainedModel
 
 
 def logreg(n=200, d=5, c=3, K=40, seed=0):

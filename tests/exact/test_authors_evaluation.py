@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 from scipy.stats import spearmanr
 
-from benchmarks import gt_io
-from benchmarks.groundtruth import open_store
-from benchmarks.gt_io import import_gt
+from benchmarks.groundtruth import transfer as gt_io
+from benchmarks.groundtruth.fill import open_store
+from benchmarks.groundtruth.transfer import import_gt
 from benchmarks.method import make_method
 from benchmarks.runner import run_cell
 from benchmarks.task import make_task

@@ -17,10 +17,10 @@ from torch import nn
 from torch.func import functional_call, hessian, jacrev, vmap
 
 from benchmarks.engine import Problem, train
-from benchmarks.fullmodel import TrainedModel
-from benchmarks.models import TinyTransformer
+from benchmarks.groundtruth.fullmodel import TrainedModel
 from benchmarks.spec import SpecError
 from benchmarks.task import make_task
+from benchmarks.tasks.modular_arithmetic.models import TinyTransformer
 from methods._common.ekfac import (
     fit_ekfac,
     identity_sqrt,

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from benchmarks.engine import pack, train, train_with_checkpoints
-from benchmarks.subsets import build_rows
+from benchmarks.groundtruth.subsets import build_rows
 from benchmarks.task import make_task
 
 TOL_ENGINE = 1e-9

@@ -13,8 +13,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from benchmarks.gradex import GradExConfig, estimate, features, solve_subsets
-from benchmarks.gradex_solve import solve
+from benchmarks.oracles.gradex import GradExConfig, estimate, features, solve_subsets
+from benchmarks.oracles.gradex_solve import solve
 from tests.exact.logreg_fixture import logreg, trained
 
 TOL_W = 1e-7  # §2.8 (a): GradEx W == prox-retrained W (METHODS reference 4e-9)

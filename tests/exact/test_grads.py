@@ -4,7 +4,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from benchmarks.models import EmbedMLP
+from benchmarks.tasks.modular_arithmetic.models import EmbedMLP
 from methods._common.grads import Projector, flat_dim, per_example_grads, stacked_grads
 
 TOL_GRAD = 1e-12

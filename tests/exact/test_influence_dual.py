@@ -8,7 +8,7 @@ from torch import nn
 
 from benchmarks.context import Context
 from benchmarks.engine import Problem
-from benchmarks.fullmodel import TrainedModel
+from benchmarks.groundtruth.fullmodel import TrainedModel
 from methods.influence import Influence
 from methods.influence_dual import InfluenceDual
 

@@ -3,7 +3,7 @@
 import torch
 
 from benchmarks.engine import train
-from benchmarks.subsets import build_rows
+from benchmarks.groundtruth.subsets import build_rows
 from benchmarks.task import make_task
 
 TOL_ENGINE = 1e-9

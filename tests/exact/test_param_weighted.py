@@ -11,8 +11,8 @@ from torch import nn
 
 from benchmarks.context import Context, build_context
 from benchmarks.engine import Problem
-from benchmarks.fullmodel import TrainedModel
-from benchmarks.groundtruth import open_store
+from benchmarks.groundtruth.fill import open_store
+from benchmarks.groundtruth.fullmodel import TrainedModel
 from benchmarks.method import make_method
 from benchmarks.spec import SpecError, TrainSpec
 from benchmarks.task import make_task

@@ -10,11 +10,11 @@ import pytest
 
 from benchmarks.context import Context
 from benchmarks.evaluation import Evaluation
+from benchmarks.groundtruth.subsets import draw_mask
 from benchmarks.method import make_method
-from benchmarks.oracle import LabelSet
+from benchmarks.oracles.labels import LabelSet
 from benchmarks.registry import METRICS
 from benchmarks.spec import SubsetDesign, derive_seed
-from benchmarks.subsets import draw_mask
 from methods._common.krr import fit_krr
 
 TOL_OLS = 1e-10  # §2.6 (a): OLS recovers additive coefficients (reference 7e-15)

@@ -10,8 +10,13 @@ from torch import nn
 
 from benchmarks.context import Context
 from benchmarks.engine import Problem, interval_lrs, train, train_with_checkpoints
-from benchmarks.fullmodel import TrainedModel, checkpoint_steps, full_model, full_model_checkpoints
-from benchmarks.groundtruth import open_store
+from benchmarks.groundtruth.fill import open_store
+from benchmarks.groundtruth.fullmodel import (
+    TrainedModel,
+    checkpoint_steps,
+    full_model,
+    full_model_checkpoints,
+)
 from benchmarks.method import make_method
 from benchmarks.spec import SpecError, TrainSpec
 from benchmarks.task import make_task

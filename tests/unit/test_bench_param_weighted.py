@@ -1,7 +1,7 @@
-"""Smoke test of the weight-learning benchmark (benchmarks/bench_param_weighted.py); timings
+"""Smoke test of the weight-learning benchmark (benchmarks/perf/param_weighted.py); timings
 are measured by ``nox -s bench``, never asserted."""
 
-from benchmarks.bench_param_weighted import bench_width
+from benchmarks.perf.param_weighted import bench_width
 
 
 def test_width_sweep_reports_parameter_count_and_both_timings():

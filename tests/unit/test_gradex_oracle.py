@@ -7,12 +7,12 @@ import json
 import numpy as np
 import pytest
 
-from benchmarks import oracle as oracle_mod
 from benchmarks.context import build_context
 from benchmarks.evaluation import Evaluation
-from benchmarks.groundtruth import open_store
+from benchmarks.groundtruth.fill import open_store
 from benchmarks.method import make_method
-from benchmarks.oracle import (
+from benchmarks.oracles import labels as oracle_mod
+from benchmarks.oracles.labels import (
     GradExCacheMismatchError,
     GradExOracle,
     extra_masks,

@@ -9,11 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from benchmarks import gt_io
-from benchmarks.executors import fill_ground_truth
-from benchmarks.groundtruth import open_store
-from benchmarks.gt_formats import GroundTruthFormatError
-from benchmarks.gt_io import ImportOptions, import_gt
+from benchmarks.groundtruth import transfer as gt_io
+from benchmarks.groundtruth.executors import fill_ground_truth
+from benchmarks.groundtruth.fill import open_store
+from benchmarks.groundtruth.formats import GroundTruthFormatError
+from benchmarks.groundtruth.transfer import ImportOptions, import_gt
 from benchmarks.method import make_method
 from benchmarks.runner import cell_dir, run_cell
 from benchmarks.spec import SpecError

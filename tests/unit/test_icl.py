@@ -1,4 +1,4 @@
-"""ICL tasks (benchmarks/tasks/icl.py): data, prompts, the tiny model, engines, local files."""
+"""ICL tasks (benchmarks/tasks/icl/task.py): data, prompts, the tiny model, engines, local files."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import pytest
 pytest.importorskip("transformers")
 
 from benchmarks import icl_data  # noqa: E402
+from benchmarks.groundtruth.subsets import build_rows  # noqa: E402
 from benchmarks.spec import SpecError  # noqa: E402
-from benchmarks.subsets import build_rows  # noqa: E402
 from benchmarks.task import RetrainTask, make_task  # noqa: E402
 from methods._common.taskgrads import needs_retraining_task  # noqa: E402
 

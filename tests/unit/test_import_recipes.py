@@ -8,10 +8,10 @@ from pathlib import Path
 import pandas as pd
 
 from benchmarks import task_groups
-from benchmarks.gt_io import ImportOptions, import_gt
+from benchmarks.groundtruth.transfer import ImportOptions, import_gt
 from benchmarks.method import make_method
-from benchmarks.papers import kernelsm
-from benchmarks.papers.kernelsm_c23 import benchmark_of
+from benchmarks.papers.kernelsm import paper as kernelsm
+from benchmarks.papers.kernelsm.c23 import benchmark_of
 from benchmarks.replicate import replicate
 
 DATA = Path(__file__).parents[1] / "data" / "gt"

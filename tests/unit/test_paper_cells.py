@@ -4,7 +4,8 @@ import pandas as pd
 import pytest
 
 from benchmarks.method import make_method
-from benchmarks.papers import kernelsm, param_weighting
+from benchmarks.papers import param_weighting
+from benchmarks.papers.kernelsm import paper as kernelsm
 
 
 @pytest.mark.parametrize("profile", ["tiny", "quick"])

@@ -9,7 +9,7 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 CHECK = """
 import numpy as np
 from benchmarks.context import Context
-from benchmarks.oracle import LabelSet
+from benchmarks.oracles.labels import LabelSet
 from benchmarks.registry import METHODS
 from benchmarks.method import make_method
 rng = np.random.default_rng(0)
@@ -30,6 +30,30 @@ def test_readme_method_snippet_runs():
     section = text.split("## Adding a method", 1)[1]
     snippet = re.search(r"```python\n(.*?)```", section, re.S).group(1)
     proc = subprocess.run([sys.executable, "-c", snippet + CHECK], capture_output=True,
+                          text=True, cwd=README.parent)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().endswith("ok")
+
+
+METRIC_CHECK = """
+import numpy as np
+from benchmarks.evaluation import Evaluation
+from benchmarks.registry import METRICS
+F = np.arange(12.0).reshape(4, 3)
+pred = F + np.array([[0.5], [-2.0], [0.0], [1.0]])
+ev = Evaluation(np.ones((4, 2), bool), F, pred, np.zeros((2, 3)), None, "k")
+(v,) = METRICS.get("max_abs_error")(ev)
+assert METRICS.meta("max_abs_error")["definitions"]["max"]
+assert v.variant == "max" and abs(v.value - 2.0) < 1e-12, v
+print("ok")
+"""
+
+
+def test_readme_metric_snippet_runs():
+    text = README.read_text()
+    section = text.split("## Adding a metric", 1)[1]
+    snippet = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    proc = subprocess.run([sys.executable, "-c", snippet + METRIC_CHECK], capture_output=True,
                           text=True, cwd=README.parent)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip().endswith("ok")

@@ -7,9 +7,9 @@ import math
 import numpy as np
 import pytest
 
-from benchmarks.groundtruth import open_store, run_ground_truth
-from benchmarks.selection import SelectionDesign, candidates, propose, retrained_loss
-from benchmarks.selection_run import run_selection
+from benchmarks.groundtruth.fill import open_store, run_ground_truth
+from benchmarks.stages.selection import SelectionDesign, candidates, propose, retrained_loss
+from benchmarks.stages.selection_run import run_selection
 from benchmarks.task import make_task
 
 TINY = {"design.n_fit": 12, "design.n_eval": 8, "train.steps": 20}

@@ -8,9 +8,9 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from benchmarks.groundtruth.store import GroundTruthStore, StoreMismatchError, cache_root
+from benchmarks.groundtruth.subsets import build_rows
 from benchmarks.spec import SubsetDesign, TaskSpec, TrainSpec
-from benchmarks.store import GroundTruthStore, StoreMismatchError, cache_root
-from benchmarks.subsets import build_rows
 
 K = 4
 N_TARGETS = 3

@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 
 from benchmarks.fsio import CorruptFileError
+from benchmarks.groundtruth.store import GroundTruthStore, StoreCorruptError
+from benchmarks.groundtruth.subsets import build_rows
 from benchmarks.spec import SubsetDesign, TaskSpec, TrainSpec
-from benchmarks.store import GroundTruthStore, StoreCorruptError
-from benchmarks.subsets import build_rows
 
 K, N_TARGETS, OUTPUTS = 4, 3, ("loss", "correct")
 
@@ -175,8 +175,8 @@ def test_manifest_missing_keys_is_refused(tmp_path):
 def test_manifest_records_bit_provenance_and_other_bits_warn(tmp_path):
     """The store says where its bits were decided; opening it under other settings warns,
     naming the difference."""
+    from benchmarks.groundtruth.store import _WARNED, BitProvenanceWarning
     from benchmarks.provenance import bit_provenance
-    from benchmarks.store import _WARNED, BitProvenanceWarning
 
     spec, path = _spec(), tmp_path / "s"
     _filled(spec, path)

@@ -1,4 +1,4 @@
-"""Row tables of ground-truth stores (benchmarks/subsets.py)."""
+"""Row tables of ground-truth stores (benchmarks/groundtruth/subsets.py)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
+from benchmarks.groundtruth.subsets import ROLES, build_rows
 from benchmarks.spec import SpecError, SubsetDesign
-from benchmarks.subsets import ROLES, build_rows
 
 K = 8
 BASE = "toy-0123456789ab"

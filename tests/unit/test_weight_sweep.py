@@ -1,4 +1,4 @@
-"""The weight-grid diagnostic (benchmarks/weight_sweep.py) on the tiny modular task."""
+"""The weight-grid diagnostic (benchmarks/stages/weight_sweep.py) on the tiny modular task."""
 
 import json
 
@@ -7,11 +7,11 @@ import pandas as pd
 import pytest
 
 from benchmarks.context import build_context
-from benchmarks.groundtruth import open_store, run_ground_truth
+from benchmarks.groundtruth.fill import open_store, run_ground_truth
 from benchmarks.method import make_method
 from benchmarks.metrics.lds import per_target_spearman
+from benchmarks.stages.weight_sweep import simplex_grid, summary, sweep_rows
 from benchmarks.task import make_task
-from benchmarks.weight_sweep import simplex_grid, summary, sweep_rows
 
 TOL_UNIFORM_LDS = 1e-9
 

@@ -1,0 +1,224 @@
+"""Readers of external ground-truth files: NPZ, CSV pairs, JSON, and the KernelSM authors' layouts.
+
+Every reader returns one or more ``Split``: fitting and evaluation masks ``(m, K)`` and targets
+``(m, R, n_targets)`` (R = seeds; 1 when the file has no seed axis). Shapes and values are
+checked afterwards by ``gt_io.validate``; readers only refuse what they cannot parse, always with
+a one-line ``GroundTruthFormatError``.
+
+* ``npz``: arrays ``masks_fit``, ``targets_fit``, ``masks_eval``, ``targets_eval`` (targets
+  ``(m, T)`` or ``(m, R, T)``), the layout ``export-gt`` writes.
+* ``csv``: ``masks.csv`` (one 0/1 column per unit, optional ``split`` column of fit/eval) plus a
+  targets CSV (one column per target, same row order); without ``split``, ``n_fit`` first rows fit.
+* ``json``: ``{"masks": [[0, 1, ...], ...], "targets": [[...], ...], "split": ["fit", ...]}``
+  (or ``"n_fit": N`` instead of ``split``).
+* ``kernelsm``: the authors' release (``modular_*.json``): ``train_w``, ``train_subset_scores``
+  fit; ``test_w``, ``test_subset_scores`` held out.
+* ``icl``: ``*_train_ids_list.json`` (chosen unit ids per subset) plus
+  ``*_subset_scores_loss.json`` (score matrix, one row per subset), re-split at random.
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks.spec import SpecError
+
+FORMATS = ("auto", "npz", "csv", "json", "kernelsm", "icl")
+ICL_IDS, ICL_SCORES = "_train_ids_list.json", "_subset_scores_loss.json"
+
+
+class GroundTruthFormatError(SpecError):
+    """An external ground-truth file that cannot be imported; the message names the problem."""
+
+
+@dataclass(frozen=True)
+class Split:
+    """One fit/eval split of imported ground truth (arrays not yet validated)."""
+
+    masks_fit: np.ndarray
+    targets_fit: np.ndarray
+    masks_eval: np.ndarray
+    targets_eval: np.ndarray
+    fmt: str
+    split: str
+
+
+def detect(path: Path) -> str:
+    """The format of ``path`` from its suffix (and, for JSON, its top-level keys)."""
+    if path.suffix == ".npz":
+        return "npz"
+    if path.suffix == ".csv":
+        return "csv"
+    if path.name.endswith(ICL_IDS):
+        return "icl"
+    if path.suffix == ".json":
+        data = load_json(path)
+        if isinstance(data, dict) and "train_w" in data:
+            return "kernelsm"
+        return "json"
+    raise GroundTruthFormatError(f"{path.name}: cannot tell the format from the suffix; "
+                                 f"pass --format one of {FORMATS[1:]}")
+
+
+def load_json(path: Path):
+    """Parsed JSON, or a one-line error naming the position of a truncated/invalid document."""
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        where = f"line {err.lineno}, column {err.colno}: {err.msg}"
+        raise GroundTruthFormatError(f"{path.name}: invalid or truncated JSON ({where})") from None
+    except UnicodeDecodeError:
+        raise GroundTruthFormatError(f"{path.name}: not a UTF-8 JSON text file") from None
+
+
+def as_array(value, what: str, ndim: tuple[int, ...]) -> np.ndarray:
+    """``value`` as a float array with one of the allowed ranks (ragged lists are refused)."""
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (ValueError, TypeError):
+        raise GroundTruthFormatError(f"{what}: ragged or non-numeric array") from None
+    if arr.ndim not in ndim:
+        raise GroundTruthFormatError(f"{what}: expected {' or '.join(f'{d}-D' for d in ndim)}, "
+                                     f"got shape {arr.shape}")
+    return arr
+
+
+def _seeded(targets: np.ndarray) -> np.ndarray:
+    """``(m, T)`` -> ``(m, 1, T)``; ``(m, R, T)`` unchanged."""
+    return targets[:, None, :] if targets.ndim == 2 else targets
+
+
+def _by_split(masks, targets, split, what: str, fmt: str) -> Split:
+    """Cut rows by a ``split`` sequence of "fit"/"eval" labels."""
+    split = np.asarray(split).astype(str)
+    if split.ndim != 1 or len(split) != len(masks):
+        raise GroundTruthFormatError(f"{what}: split has {split.size} labels for "
+                                     f"{len(masks)} mask rows")
+    bad = sorted(set(split.tolist()) - {"fit", "eval"})
+    if bad:
+        raise GroundTruthFormatError(f"{what}: split labels must be 'fit' or 'eval', "
+                                     f"got {bad[0]!r}")
+    if len(targets) != len(masks):
+        raise GroundTruthFormatError(f"{what}: {len(masks)} mask rows but {len(targets)} "
+                                     f"target rows")
+    fit, ev = split == "fit", split == "eval"
+    return Split(masks[fit], targets[fit], masks[ev], targets[ev], fmt, "column")
+
+
+def _first_n(masks, targets, n_fit: int | None, what: str, fmt: str) -> Split:
+    """The first ``n_fit`` rows fit, the rest held out."""
+    if n_fit is None:
+        raise GroundTruthFormatError(f"{what}: no split given; add a split column/key or "
+                                     f"pass --n-fit N")
+    if isinstance(n_fit, bool) or not isinstance(n_fit, int):
+        raise GroundTruthFormatError(f"{what}: n_fit must be an integer, got {n_fit!r}")
+    if not 0 < n_fit < len(masks):
+        raise GroundTruthFormatError(f"{what}: --n-fit {n_fit} must be in (0, {len(masks)})")
+    split = ["fit"] * n_fit + ["eval"] * (len(masks) - n_fit)
+    return _by_split(masks, targets, split, what, fmt)
+
+
+def read_npz(path: Path) -> list[Split]:
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as err:
+        raise GroundTruthFormatError(f"{path.name}: not a readable NPZ file ({err})") from None
+    need = ("masks_fit", "targets_fit", "masks_eval", "targets_eval")
+    missing = [k for k in need if k not in arrays]
+    if missing:
+        raise GroundTruthFormatError(f"{path.name}: missing array(s) {missing}; an NPZ needs "
+                                     f"{list(need)}")
+    m = {k: as_array(arrays[k], f"{path.name}:{k}", (2,) if k.startswith("masks") else (2, 3))
+         for k in need}
+    return [Split(m["masks_fit"], _seeded(m["targets_fit"]), m["masks_eval"],
+                  _seeded(m["targets_eval"]), "npz", "arrays")]
+
+
+def read_csv(path: Path, targets: Path | None, n_fit: int | None) -> list[Split]:
+    import pandas as pd
+
+    targets = targets or path.with_name("targets.csv")
+    if not targets.exists():
+        raise GroundTruthFormatError(f"{path.name}: targets file {targets} not found; "
+                                     f"pass --targets FILE")
+    try:
+        masks = pd.read_csv(path)
+        values = pd.read_csv(targets)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+        why = str(err).replace("\n", " ")
+        raise GroundTruthFormatError(f"{path.name}: unreadable CSV ({why})") from None
+    split = masks.pop("split") if "split" in masks.columns else None
+    M = as_array(masks.to_numpy(), f"{path.name}", (2,))
+    T = _seeded(as_array(values.to_numpy(), f"{targets.name}", (2,)))
+    if split is not None:
+        return [_by_split(M, T, split.to_numpy(), path.name, "csv")]
+    return [_first_n(M, T, n_fit, path.name, "csv")]
+
+
+def read_json(path: Path, n_fit: int | None) -> list[Split]:
+    data = load_json(path)
+    if not isinstance(data, dict) or "masks" not in data or "targets" not in data:
+        raise GroundTruthFormatError(f"{path.name}: expected an object with 'masks' and "
+                                     f"'targets' (or the KernelSM keys train_w/test_w/...)")
+    M = as_array(data["masks"], f"{path.name}:masks", (2,))
+    T = _seeded(as_array(data["targets"], f"{path.name}:targets", (2, 3)))
+    if "split" in data:
+        return [_by_split(M, T, data["split"], path.name, "json")]
+    return [_first_n(M, T, data.get("n_fit", n_fit), path.name, "json")]
+
+
+def read_kernelsm(path: Path) -> list[Split]:
+    data = load_json(path)
+    need = ("train_w", "test_w", "train_subset_scores", "test_subset_scores")
+    missing = [k for k in need if not isinstance(data, dict) or k not in data]
+    if missing:
+        raise GroundTruthFormatError(f"{path.name}: missing key(s) {missing} of the KernelSM "
+                                     f"release layout")
+    a = {k: as_array(data[k], f"{path.name}:{k}", (2,)) for k in need}
+    return [Split(a["train_w"], _seeded(a["train_subset_scores"]), a["test_w"],
+                  _seeded(a["test_subset_scores"]), "kernelsm", "release")]
+
+
+def read_icl(path: Path, targets: Path | None, n_fit: int | None, n_units: int | None,
+             splits: int, seed: int) -> list[Split]:
+    """Unit-id lists plus a score matrix, cut into ``splits`` random fit/eval re-splits.
+
+    ``n_fit`` defaults to 40% of the subsets (the authors' 80 of 200); re-split ``s`` permutes
+    the rows with a seed derived from ``seed`` and ``s``.
+    """
+    ids = load_json(path)
+    if not isinstance(ids, list) or not ids or not all(isinstance(r, list) for r in ids):
+        raise GroundTruthFormatError(f"{path.name}: expected a non-empty list of unit-id lists")
+    flat = [u for r in ids for u in r]
+    if not all(isinstance(u, int) and not isinstance(u, bool) and u >= 0 for u in flat):
+        raise GroundTruthFormatError(f"{path.name}: unit ids must be integers >= 0")
+    K = n_units or (max(flat) + 1 if flat else 0)
+    if flat and max(flat) >= K:
+        raise GroundTruthFormatError(f"{path.name}: unit id {max(flat)} >= --n-units {K}")
+    masks = np.zeros((len(ids), K))
+    for i, row in enumerate(ids):
+        masks[i, row] = 1.0
+    scores_path = targets or path.with_name(path.name.replace(ICL_IDS, ICL_SCORES))
+    if not scores_path.exists():
+        raise GroundTruthFormatError(f"{path.name}: score file {scores_path.name} not found; "
+                                     f"pass --targets FILE")
+    T = _seeded(as_array(load_json(scores_path), scores_path.name, (2, 3)))
+    n_fit = n_fit if n_fit is not None else int(round(0.4 * len(ids)))
+    if splits < 1:
+        raise GroundTruthFormatError(f"--splits {splits} must be >= 1")
+    out = []
+    for s in range(splits):
+        order = np.random.default_rng([seed, s]).permutation(len(ids))
+        label = np.array(["eval"] * len(ids))
+        label[order[:n_fit]] = "fit"
+        one = _first_n(masks, T, n_fit, path.name, "icl") if not 0 < n_fit < len(ids) else \
+            _by_split(masks, T, label, path.name, "icl")
+        out.append(Split(one.masks_fit, one.targets_fit, one.masks_eval, one.targets_eval,
+                         "icl", f"seed={seed},split={s}"))
+    return out

@@ -1,0 +1,122 @@
+"""The model trained on all units, for methods that need parameters and gradients.
+
+Trained once per (task, seed) with the loop engine from the same seed as the store's full-set
+row, and cached as ``<store>/models/full_r<r>.pt`` (loaded with ``weights_only=True``). Training
+is chaotic, so this model need not be bit-identical to the batched run that produced F(1);
+gradient methods are evaluated at this model, and the method reads ``phi_full`` from it.
+``full_model_checkpoints`` trains the same model again keeping snapshots along the way (TracIn).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+import numpy as np
+import torch
+from torch import nn
+
+from benchmarks.engine import Params, Problem, interval_lrs, train, train_with_checkpoints
+from benchmarks.fsio import CorruptFileError, atomic_write_bytes
+from benchmarks.groundtruth.fill import model_seed
+from benchmarks.groundtruth.store import GroundTruthStore
+from benchmarks.task import RetrainTask
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class TrainedModel:
+    """A trained model plus its data: ``X/y`` training, ``Xt/yt`` targets,
+    ``membership (K, n_train)``, ``weights (n_train,)`` of the full-set objective."""
+
+    problem: Problem
+    module: nn.Module
+    params: Params
+    Xt: torch.Tensor
+    yt: torch.Tensor
+    membership: np.ndarray
+    weights: np.ndarray
+
+    def inputs(self, dtype: torch.dtype = torch.float64) -> tuple[torch.Tensor, torch.Tensor]:
+        """Training and target inputs, floating-point ones cast to ``dtype`` (indices kept)."""
+        def cast(x: torch.Tensor) -> torch.Tensor:
+            return x.to(dtype) if x.is_floating_point() else x
+
+        return cast(self.problem.X), cast(self.Xt)
+
+
+def full_model(task: RetrainTask, store: GroundTruthStore, r: int = 0) -> TrainedModel:
+    """Load (or train and cache) the full-set model of seed ``r``."""
+    problem = task.problem(torch.float32)
+    weights = task.example_weights(np.ones((1, task.K), dtype=bool))
+
+    def make() -> Params:
+        seed = model_seed(task, store.rows, 0, r)
+        stacked = train(problem, torch.as_tensor(weights), [seed], task.spec.train, "loop")
+        return {k: v[0].clone() for k, v in stacked.items()}
+
+    params = _cached(store.path / "models" / f"full_r{r}.pt", make, f"{store.task_key}/full/{r}")
+    return _trained(task, problem, params, weights[0])
+
+
+def checkpoint_steps(steps: int, n: int) -> list[int]:
+    """``n`` evenly spaced step counts ``round(c * steps / n)``, c = 1..n (the last = steps)."""
+    if not 1 <= n <= steps:
+        raise ValueError(f"number of checkpoints must be in [1, {steps}] (train.steps), got {n}")
+    return [round(c * steps / n) for c in range(1, n + 1)]
+
+
+def full_model_checkpoints(task: RetrainTask, store: GroundTruthStore, r: int = 0,
+                           n: int = 5) -> tuple[list[TrainedModel], list[float]]:
+    """The full-set model of seed ``r`` after each of ``checkpoint_steps(T, n)`` steps, and the
+    learning rate in effect over each interval (TracIn's eta_c, methods/METHODS.md §2.4).
+
+    Same seed and loop engine as ``full_model``, so the last checkpoint is that model, bit for
+    bit. Cached as ``<store>/models/full_r<r>_ckpt<n>.pt``.
+    """
+    problem = task.problem(torch.float32)
+    weights = task.example_weights(np.ones((1, task.K), dtype=bool))
+    spec = task.spec.train
+    steps = checkpoint_steps(spec.steps, n)
+
+    def make() -> list[Params]:
+        seed = model_seed(task, store.rows, 0, r)
+        return train_with_checkpoints(problem, torch.as_tensor(weights[0]), seed, spec, steps)
+
+    snaps = _cached(store.path / "models" / f"full_r{r}_ckpt{n}.pt", make,
+                    f"{store.task_key}/full/{r}/ckpt{n}")
+    return [_trained(task, problem, p, weights[0]) for p in snaps], interval_lrs(spec, steps)
+
+
+def _cached(path: Path, make: Callable[[], T], identity: str) -> T:
+    """The cached value of ``identity`` at ``path``, else ``make()`` saved atomically.
+
+    The file carries its identity (task key, seed, checkpoints): a model saved for another
+    task or seed is refused, never used; a file without one (older cache) is retrained."""
+    if path.exists():
+        try:
+            saved = torch.load(path, weights_only=True)
+        except Exception as err:  # torch raises several types for a damaged file
+            raise CorruptFileError(f"{path}: cannot be loaded ({err.__class__.__name__}); "
+                                   f"remove it to retrain the model") from None
+        if isinstance(saved, dict) and "identity" in saved:
+            if saved["identity"] != identity:
+                raise CorruptFileError(f"{path}: holds the model of {saved['identity']!r}, "
+                                       f"not {identity!r}; remove it to retrain the model")
+            return saved["value"]
+    value = make()
+    path.parent.mkdir(exist_ok=True)
+    buffer = io.BytesIO()
+    torch.save({"identity": identity, "value": value}, buffer)
+    atomic_write_bytes(path, buffer.getvalue())
+    return value
+
+
+def _trained(task: RetrainTask, problem: Problem, params: Params,
+             weights: np.ndarray) -> TrainedModel:
+    Xt, yt = task.targets()
+    return TrainedModel(problem, problem.init(0), params, Xt, yt, task.membership, weights)

@@ -1,0 +1,1 @@
+"""The KernelSM paper's cells, recipes and claims (see ``REPLICATION.md`` beside it)."""

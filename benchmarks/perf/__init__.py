@@ -1,0 +1,2 @@
+"""Speed and reproducibility benchmarks (``nox -s bench``, ``nox -s reproducibility``),
+writing ``leaderboard/bench.json``."""

@@ -1,0 +1,51 @@
+"""Hessian-regularisation ablation (methods/METHODS.md §3.5, claim C5) on modular arithmetic.
+
+Cells: one task variant per (recipe, training length): the base optimizer alone, SAM and NSO
+(``train.sharpness``), each trained for every length of ``steps``, with a smaller subset design
+than the main cells (no LOO rows). Every cell runs the ablation's methods (linear surrogate,
+influence, KernelSM) like any other cell; this module adds the Hutchinson trace of the
+full-set model's training-loss Hessian (10 Rademacher probes) as a results row
+(metric ``hessian_trace``, ``ci_low/ci_high`` = mean ∓ one probe standard deviation).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from benchmarks.evaluation import MetricValue
+from benchmarks.groundtruth.fullmodel import full_model
+from benchmarks.groundtruth.store import GroundTruthStore
+from benchmarks.hessian import trace_of_trained
+from benchmarks.runner import MethodIdentity, result_rows
+from benchmarks.spec import derive_seed
+from benchmarks.task import RetrainTask
+
+FULL_MODEL = MethodIdentity("model", "full-model", "Full-set model")
+
+
+@dataclass(frozen=True)
+class AblationDesign:
+    """Recipes x training lengths on one task, with design overrides for every cell."""
+
+    task: str
+    recipes: tuple[tuple[str, dict], ...]
+    steps: tuple[int, ...]
+    design: tuple[tuple[str, object], ...]
+    probes: int = 10
+
+    def cells(self) -> list[tuple[str, dict]]:
+        """``(task, overrides)`` of every (recipe, steps) variant."""
+        return [(self.task, {**dict(self.design), **recipe, "train.steps": steps})
+                for _, recipe in self.recipes for steps in self.steps]
+
+
+def trace_rows(task: RetrainTask, store: GroundTruthStore, probes: int) -> list[dict]:
+    """The Hutchinson trace of the full-set model (seed 0) as a results row."""
+    model = full_model(task, store)
+    weights = task.example_weights(np.ones((1, task.K), dtype=bool))[0]
+    mean, std = trace_of_trained(task, model.params, weights, probes,
+                                 derive_seed(task.spec.key, "hutchinson"))
+    value = MetricValue("hutchinson", "train", mean, mean - std, mean + std, n_targets=0)
+    return result_rows(task, FULL_MODEL, "hessian_trace", [value], False, 0.0, 0)

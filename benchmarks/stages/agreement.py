@@ -1,0 +1,57 @@
+"""Claim C1 inputs: the unit scores of LOO, the linear surrogate and influence side by side.
+
+benchmarks/papers/kernelsm/REPLICATION.md C1 compares three attributions of the same (unit, target)
+pairs by pooled Pearson (β̂ vs IF, β̂ vs LOO, IF vs LOO). β̂ vs LOO and IF vs LOO are ``loo_corr``
+rows of each cell; this stage adds the β̂-vs-IF row to the results (metric ``if_agreement``) and
+writes the scores themselves to ``scores.csv`` for the scatter figure. It reads cell outputs only
+(``scores.npy``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy.stats import pearsonr
+
+from benchmarks.method import make_method
+from benchmarks.runner import cell_dir
+from benchmarks.task import Task
+
+
+def score_table(task: Task, methods: dict[str, tuple[str, dict]]) -> pd.DataFrame:
+    """Long table ``(unit, target, <one column per role>)`` of the cells' ``scores.npy``."""
+    cols = {role: np.load(cell_dir(task, make_method(*m)) / "scores.npy").ravel()
+            for role, m in methods.items()}
+    unit, target = np.meshgrid(np.arange(task.K), np.arange(task.n_targets), indexing="ij")
+    df = pd.DataFrame({"unit": unit.ravel(), "target": target.ravel(), **cols})
+    for k, v in (("profile", task.spec.profile), ("task_key", task.spec.key),
+                 ("task", task.label)):
+        df.insert(0, k, v)
+    return df
+
+
+def if_agreement_row(table: pd.DataFrame, linear: tuple[str, dict], template: dict) -> dict:
+    """A results row: pooled Pearson of β̂ vs IF over all (unit, target) pairs (C1).
+
+    ``template`` is one of the linear cell's result rows (task and provenance columns).
+    """
+    a, b = table["linear"].to_numpy(), table["influence"].to_numpy()
+    method = make_method(*linear)
+    return {**template, "method_key": method.key, "metric": "if_agreement",
+            "variant": "pearson_pooled", "split": "scores",
+            "value": float(pearsonr(a, b).statistic), "ci_low": float("nan"),
+            "ci_high": float("nan"), "n_targets": int(table["target"].nunique()),
+            "n_dropped": 0, "higher_is_better": True}
+
+
+def write_scores(tables: list[pd.DataFrame], out: Path) -> Path | None:
+    """Upsert the C1 score tables into ``out`` (one group per task_key)."""
+    from leaderboard.build import upsert
+
+    if not tables:
+        return None
+    upsert(out, pd.concat(tables, ignore_index=True), ["task_key", "unit", "target"],
+           ["task_key"])
+    return out

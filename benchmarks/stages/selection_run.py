@@ -1,0 +1,91 @@
+"""The selection stage: method outputs -> proposals -> retraining -> ``selection`` rows.
+
+Additive methods predict from their saved ``scores.npy`` (the intercept does not change an
+argmin); methods with their own ``predict`` (KernelSM, GradEx) are refitted on the same inputs
+their cell had and asked for the candidates. Rows (metric ``selection``, lower is better):
+``loss@k`` and ``loss@best``, the true target loss of the proposals averaged over groups, and
+``gain@k``, the relative loss reduction against the mean of the random size-k draws. Two
+baseline rows (random size-k, all units) carry the same variants where they apply.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from benchmarks.context import build_context
+from benchmarks.evaluation import MetricValue
+from benchmarks.groundtruth.store import GroundTruthStore
+from benchmarks.method import Method, make_method
+from benchmarks.runner import MethodIdentity, cell_dir, result_rows
+from benchmarks.stages.selection import (
+    SelectionDesign,
+    budget,
+    candidates,
+    group_means,
+    propose,
+    random_masks,
+    retrained_loss,
+    target_groups,
+)
+from benchmarks.task import Task
+
+RANDOM = MethodIdentity("baseline", "random-k", "Random size-k subsets")
+ALL_UNITS = MethodIdentity("baseline", "all-units", "All units")
+
+
+def predicted(task: Task, store: GroundTruthStore, method: Method,
+              cands: np.ndarray) -> np.ndarray | None:
+    """Predicted F of the candidates ``(c, n_targets)`` up to a per-target constant."""
+    if method.skip(task):
+        return None
+    if type(method).predict is Method.predict:
+        path = cell_dir(task, method) / "scores.npy"
+        scores = np.load(path) if path.exists() else method.scores(
+            method.fit(build_context(task, store, method)))
+        return cands.astype(np.float64) @ scores
+    fitted = method.fit(build_context(task, store, method))
+    return np.asarray(method.predict(fitted, cands))
+
+
+def group_loss(F: np.ndarray, groups: list[np.ndarray]) -> np.ndarray:
+    """``F: (G, n_targets)`` (row g = the mask proposed for group g) -> loss per group (G,)."""
+    return np.array([F[g, idx].mean() for g, idx in enumerate(groups)])
+
+
+def run_selection(task: Task, store: GroundTruthStore, methods: tuple[tuple[str, dict], ...],
+                  design: SelectionDesign) -> list[dict]:
+    """Proposals of every method, retrained, as ``selection`` result rows."""
+    k, groups = budget(task), target_groups(task, design.groups)
+    cands = candidates(task.K, k, design.max_drop)
+    proposals: dict[MethodIdentity, dict[str, np.ndarray]] = {}
+    for name, params in methods:
+        method = make_method(name, params)
+        pred = predicted(task, store, method, cands)
+        if pred is not None:
+            ident = MethodIdentity.of(method)
+            proposals[ident] = propose(group_means(pred, groups), cands, k)
+    rand = random_masks(task, k, design.random_draws)
+    full = np.ones((1, task.K), dtype=bool)
+    every = [rand, full] + [m for prop in proposals.values() for m in prop.values()]
+    retrained_loss(task, store, np.unique(np.concatenate(every), axis=0))  # train in batches
+    random_loss = float(group_means(retrained_loss(task, store, rand), groups).mean())
+    all_loss = float(group_means(retrained_loss(task, store, full), groups).mean())
+    rows = []
+    n = task.n_targets
+    for ident, prop in proposals.items():
+        loss = {kind: float(group_loss(retrained_loss(task, store, masks), groups).mean())
+                for kind, masks in prop.items()}
+        cost = 0.0  # retraining proposals is the suite's cost, not the method's
+        rows += result_rows(task, ident, "selection", [
+            MetricValue("loss@k", "retrain", loss["budget"], n_targets=n),
+            MetricValue("loss@best", "retrain", loss["best"], n_targets=n)], False, cost, 0)
+        gain = (random_loss - loss["budget"]) / random_loss
+        rows += result_rows(task, ident, "selection", [
+            MetricValue("gain@k", "retrain", gain, n_targets=n)], True, cost, 0)
+    rows += result_rows(task, RANDOM, "selection", [
+        MetricValue("loss@k", "retrain", random_loss, n_targets=n)], False, 0.0, 0)
+    rows += result_rows(task, ALL_UNITS, "selection", [
+        MetricValue(v, "retrain", all_loss, n_targets=n) for v in ("loss@k", "loss@best")],
+        False, 0.0, 0)
+    return rows
+
