@@ -10,7 +10,7 @@ import pytest
 
 pytest.importorskip("transformers")
 
-from benchmarks import icl_data  # noqa: E402
+from benchmarks.tasks.icl import data as icl_data  # noqa: E402
 from benchmarks.groundtruth.subsets import build_rows  # noqa: E402
 from benchmarks.spec import SpecError  # noqa: E402
 from benchmarks.task import RetrainTask, make_task  # noqa: E402
