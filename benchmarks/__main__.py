@@ -109,6 +109,9 @@ def main(argv: list[str] | None = None) -> int:
             PluginImportError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except OSError as err:  # a path that is a file, a missing parent, no permission
+        print(f"error: {err.filename or ''}: {err.strerror or err}", file=sys.stderr)
+        return 2
 
 
 def _dispatch(args: argparse.Namespace) -> int:

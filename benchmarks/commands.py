@@ -42,8 +42,9 @@ def describe(args: argparse.Namespace) -> int:
 
 def _task_overrides(args: argparse.Namespace) -> dict:
     """``--set`` plus ``--batch``/``--engine`` (part of the task key)."""
-    return parse_overrides(args.set) | execution_overrides(args.batch, args.engine,
-                                                            TASKS.get(args.task))
+    overrides = parse_overrides(args.set)
+    return overrides | execution_overrides(args.batch, args.engine, TASKS.get(args.task),
+                                           overrides)
 
 
 def ground_truth(args: argparse.Namespace) -> int:
@@ -102,13 +103,35 @@ def import_gt(args: argparse.Namespace) -> int:
 
 def export_gt(args: argparse.Namespace) -> int:
     """Write a task's (complete) ground truth to ``--out``."""
-    if (args.out / "done.npy").exists() or (args.out / "checks.npy").exists():
-        raise SpecError(f"invalid --out {args.out}: it is a ground-truth store; export into "
-                        f"another folder")
     task = make_task(args.task, args.profile, parse_overrides(args.set))
-    for path in gt_io.export_gt(task, open_store(task), args.out, args.jsonl):
+    check_export_dir(args.out, task.spec.key)
+    store = open_store(task, create=False)
+    for path in gt_io.export_gt(task, store, args.out, args.jsonl):
         print(f"wrote {path}")
     return 0
+
+
+def check_export_dir(out, task_key: str) -> None:
+    """``--out`` is a new or empty folder, or an earlier export of this same task; never a store,
+    a file, the current folder by omission, or another export."""
+    import json
+
+    if not str(out).strip() or str(out) == ".":
+        raise SpecError("invalid --out: give a folder to export into")
+    if out.exists() and not out.is_dir():
+        raise SpecError(f"invalid --out {out}: exists and is not a folder")
+    if not out.exists() or not any(out.iterdir()):
+        return
+    if (out / "done.npy").exists() or (out / "checks.npy").exists():
+        raise SpecError(f"invalid --out {out}: it is a ground-truth store; export into "
+                        f"another folder")
+    try:
+        previous = json.loads((out / "manifest.json").read_text()).get("task_key")
+    except (OSError, ValueError, AttributeError):
+        previous = None
+    if previous != task_key:
+        raise SpecError(f"invalid --out {out}: a non-empty folder that is not an earlier export "
+                        f"of {task_key}; choose an empty folder")
 
 
 def leaderboard(args: argparse.Namespace) -> int:

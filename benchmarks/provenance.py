@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import os
 import platform
 import subprocess
@@ -77,8 +78,9 @@ def bit_provenance() -> dict:
     from threadpoolctl import threadpool_info
 
     model, flags = _cpu()
-    blas = [{k: lib.get(k) for k in ("internal_api", "version", "architecture")}
-            for lib in threadpool_info() if lib.get("user_api") == "blas"]
+    blas = sorted(({k: lib.get(k) for k in ("internal_api", "version", "architecture")}
+                   for lib in threadpool_info() if lib.get("user_api") == "blas"),
+                  key=lambda lib: json.dumps(lib, sort_keys=True, default=str))
     return {"cpu": model, "isa": flags, "torch": torch.__version__,
             "torch_cpu_capability": torch.backends.cpu.get_cpu_capability(),
             "torch_mkl": bool(torch.backends.mkl.is_available()), "numpy": numpy.__version__,

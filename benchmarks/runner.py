@@ -9,6 +9,7 @@ record is written last and atomically, so a killed run leaves no record of a hal
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from dataclasses import dataclass
@@ -33,7 +34,7 @@ def cell_dir(task: Task, method: Method) -> Path:
 def run_cell(task: Task, store: GroundTruthStore, method: Method, force: bool = False) -> dict:
     """Fit ``method`` on ``task`` and evaluate every registered metric; returns the record."""
     out = cell_dir(task, method)
-    record = _cached_record(out / "record.json", store.fingerprint())
+    record = _cached_record(out, store.fingerprint())
     if record is not None and not force:
         return record
     reason = method.skip(task)
@@ -53,32 +54,46 @@ def run_cell(task: Task, store: GroundTruthStore, method: Method, force: bool = 
     n_labels = (ctx.fit.values.shape[0] if ctx.fit is not None else 0) + (
         ctx.loo.shape[0] + 1 if ctx.loo is not None else 0)
     rows = _metric_rows(ev, method, task, cost, n_labels)
+    out.mkdir(parents=True, exist_ok=True)
+    arrays = {"scores.npy": scores, "predictions.npy": predictions}
+    if fitted.self_influence is not None:
+        arrays["self_influence.npy"] = fitted.self_influence
+    for name, arr in arrays.items():
+        atomic_save_npy(out / name, arr)
     record = {"task_key": task.spec.key, "method_key": method.key, "code_hash": code_hash(),
               "gt_fingerprint": store.fingerprint(), "config": method.config(),
               "state": _plain_state(fitted.state), "rows": rows}
-    out.mkdir(parents=True, exist_ok=True)
-    atomic_save_npy(out / "scores.npy", scores)
-    atomic_save_npy(out / "predictions.npy", predictions)
-    if fitted.self_influence is not None:
-        atomic_save_npy(out / "self_influence.npy", fitted.self_influence)
+    record["checksum"] = _record_checksum(record, {n: out / n for n in arrays})
     atomic_write_text(out / "record.json", json.dumps(record, indent=1))
     return record
 
 
-def _cached_record(path: Path, fingerprint: str) -> dict | None:
-    """The cell's record if it came from this code and this ground truth; None means
-    recompute (also for an unreadable record: it is replaced, never trusted)."""
-    if not path.exists():
-        return None
+def _record_checksum(record: dict, files: dict[str, Path]) -> dict:
+    """Digests of the record's rows and of the arrays beside it: a cached cell whose rows or
+    arrays were edited or lost is recomputed, never reported."""
+    rows = json.dumps(record["rows"], sort_keys=True, default=str).encode()
+    out = {"rows": hashlib.sha256(rows).hexdigest()[:16]}
+    for name, path in sorted(files.items()):
+        out[name] = hashlib.sha256(path.read_bytes()).hexdigest()[:16] if path.exists() else None
+    return out
+
+
+def _cached_record(out: Path, fingerprint: str) -> dict | None:
+    """The cell's record if it came from this code and this ground truth and neither it nor
+    its arrays changed since; None means recompute (an unreadable, edited or incomplete record
+    is replaced, never trusted)."""
     try:
-        record = json.loads(path.read_text())
+        record = json.loads((out / "record.json").read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError):
         return None
-    if not isinstance(record, dict) or not isinstance(record.get("rows"), list):
+    if not isinstance(record, dict) or not isinstance(record.get("checksum"), dict):
         return None
     same = (record.get("code_hash") == code_hash()
             and record.get("gt_fingerprint") == fingerprint)
-    return record if same else None
+    names = [n for n in record["checksum"] if n != "rows"]
+    if not same or _record_checksum(record, {n: out / n for n in names}) != record["checksum"]:
+        return None
+    return record
 
 
 def _loo_delta(store: GroundTruthStore, task: Task) -> np.ndarray | None:
@@ -94,6 +109,11 @@ def _check_shapes(method: Method, scores: np.ndarray, pred: np.ndarray, K: int, 
                          f"got {scores.shape}")
     if pred.shape != (m, n_t):
         raise ValueError(f"{method.key}: predictions must be ({m}, {n_t}), got {pred.shape}")
+    for name, arr in (("scores", scores), ("predictions", pred)):
+        bad = int((~np.isfinite(arr)).sum())
+        if bad:
+            raise ValueError(f"{method.key}: {bad} of {arr.size} {name} are not finite; "
+                             f"nothing was saved (an ill-posed solve? see the method's fields)")
 
 
 def _metric_rows(ev: Evaluation, method: Method, task: Task, cost: float,

@@ -112,6 +112,10 @@ class RetrainTask(Task):
         self.params = spec.params
         self.params.validate()
         self.spec.design.validate(self.K)
+        empty = np.flatnonzero(self.membership.sum(1) == 0)
+        if len(empty):
+            raise SpecError(f"invalid config: units {empty.tolist()} of {self.K} have no "
+                            f"training examples under these params.* (every unit needs one)")
 
     @abstractmethod
     def problem(self, dtype: torch.dtype = torch.float32) -> Problem: ...
@@ -187,12 +191,15 @@ def parse_overrides(items: list[str] | None) -> dict:
 
 
 def execution_overrides(batch: int | None, engine: str | None,
-                        factory: TaskFactory | None = None) -> dict:
+                        factory: TaskFactory | None = None, existing: dict | None = None) -> dict:
     """``--batch``/``--engine`` as overrides of the task's ``execution`` field (they change the
     stored values, so they are part of the task key); none for a task that trains nothing."""
     out: dict = {}
     if factory is not None and not factory.trains:
         return out
+    if any(k.startswith("execution.") for k in existing or {}) and (
+            batch != ExecSpec.batch or engine != ExecSpec.engine):
+        raise SpecError("invalid override: give --batch/--engine or --set execution.*, not both")
     if batch is not None and batch != ExecSpec.batch:
         out["execution.batch"] = batch
     if engine is not None and engine != ExecSpec.engine:

@@ -21,10 +21,11 @@ from benchmarks.spec import SpecError, derive_seed
 from benchmarks.task import Task
 
 
-def open_store(task: Task, path: Path | None = None) -> GroundTruthStore:
-    """The store of ``task`` (created if absent; refused if written for another spec)."""
+def open_store(task: Task, path: Path | None = None, create: bool = True) -> GroundTruthStore:
+    """The store of ``task`` (created if absent unless ``create=False``; refused if written
+    for another spec)."""
     rows = task.fixed_rows() or build_rows(task.spec.design, task.K, task.spec.base_key)
-    return GroundTruthStore.open(task.spec, rows, task.outputs, task.n_targets, path)
+    return GroundTruthStore.open(task.spec, rows, task.outputs, task.n_targets, path, create)
 
 
 def model_seed(task: Task, rows: Rows, row: int, r: int) -> int:

@@ -59,7 +59,7 @@ class GroundTruthStore:
             raise self._corrupt("masks.npy", "its subsets differ from the task's row table")
         if not np.isin(np.asarray(self.done), (0, 1)).all():
             raise self._corrupt("done.npy", "done flags other than 0/1")
-        if not (path / "checks.npy").exists():  # written before checksums existed
+        if not (path / "checks.npy").exists() and "checksums" not in manifest:  # older store
             atomic_save_npy(path / "checks.npy", self._digests(np.ones((m, R), bool)))
         self.checks = self._open("checks.npy", (m, R), np.uint64)
         self._verify()
@@ -82,12 +82,15 @@ class GroundTruthStore:
 
     @classmethod
     def open(cls, spec: TaskSpec, rows: Rows, outputs: tuple[str, ...], n_targets: int,
-             path: Path | None = None) -> GroundTruthStore:
-        """Open the store for ``spec`` (creating it atomically if absent); refuse a mismatch
-        or a damaged file."""
+             path: Path | None = None, create: bool = True) -> GroundTruthStore:
+        """Open the store for ``spec`` (creating it atomically if absent and ``create``);
+        refuse a mismatch or a damaged file."""
         path = Path(path) if path else cache_root() / "gt" / spec.key
         plain = to_plain(spec)
         if not (path / "manifest.json").exists():
+            if not create:
+                raise StoreMismatchError(f"no ground truth for {spec.key} at {path}; run "
+                                         f"`python -m benchmarks ground-truth` first")
             _check_not_foreign(path)
             _create(path, spec, plain, rows, outputs, n_targets)
         manifest = read_manifest(path)

@@ -10,6 +10,8 @@ from collections.abc import Callable
 
 import torch
 
+from benchmarks.spec import SpecError
+
 HVP = Callable[[torch.Tensor], torch.Tensor]  # (d, c) -> (d, c)
 
 
@@ -41,7 +43,11 @@ def solve_cg(hvp: HVP, V: torch.Tensor, damping: float, tol: float = 1e-10,
         if bool((rs.sqrt() / v_norm <= tol).all()):
             break
         AP = hvp(P) + damping * P
-        alpha = rs / (P * AP).sum(0).clamp_min(1e-300)
+        curvature = (P * AP).sum(0)
+        if bool(((curvature <= 0) & ((P * P).sum(0) > 0)).any()):
+            raise SpecError(f"CG met a direction of non-positive curvature: H + {damping:g} I is "
+                            f"not positive definite (use hessian=ggn or raise the damping)")
+        alpha = rs / curvature.clamp_min(1e-300)
         U += alpha * P
         R -= alpha * AP
         rs_new = (R * R).sum(0)
@@ -61,8 +67,18 @@ def solve_lissa(hvp: HVP, V: torch.Tensor, scale: float, damping: float, depth: 
         h = V.clone()
         for _ in range(depth):
             h = V + (1.0 - damping) * h - hvp(h) / scale
+        _check_lissa(h, V, damping)
         out += h / scale
     return out / repeats
+
+
+def _check_lissa(h: torch.Tensor, V: torch.Tensor, damping: float) -> None:
+    """For a positive semi-definite H the iterates stay below ``|v| / damping``; beyond ten
+    times that (or non-finite) the recursion diverged and its output must not be used."""
+    bound = 10.0 * float(V.norm(dim=0).max()) / max(damping, 1e-300)
+    if not bool(torch.isfinite(h).all()) or float(h.norm(dim=0).max()) > bound:
+        raise SpecError("LiSSA diverged: H is not positive semi-definite or its scale is "
+                        "underestimated (use hessian=ggn, raise the damping, or solver=exact)")
 
 
 def power_iteration(hvp: HVP, d: int, iters: int = 50, seed: int = 0,

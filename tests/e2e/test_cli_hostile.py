@@ -200,3 +200,70 @@ def test_killing_the_parent_of_workers_stops_them(tmp_path):
             break
         time.sleep(0.1)
     assert not any(_alive(w) for w in workers), "workers outlived their parent"
+
+
+@pytest.mark.parametrize("params, names", [
+    (["--param", "solver=cg", "--param", "hessian=exact"], "CG met a direction"),
+    (["--param", "solver=lissa", "--param", "hessian=exact"], "LiSSA diverged"),
+])
+def test_ill_posed_influence_solves_exit_2_and_save_nothing(cache, capsys, params, names):
+    """An indefinite Hessian used to give all-NaN (CG) or 1e40 (LiSSA) scores with exit 0."""
+    assert main(["ground-truth", *TINY]) == 0
+    code, err = _exit(["run", *TINY, "--method", "influence", *params], capsys)
+    assert code == 2 and names in err
+    assert not list((cache / "results").rglob("record.json"))
+
+
+@pytest.mark.parametrize("extra, names", [
+    (["--set", "params.train_frac=0.2", "--set", "train.weighting=tasks"], "no training"),
+    (["--set", "params.arch=transformer", "--set", "params.heads=3"], "params.heads"),
+    (["--set", "params.p=100000"], "params.p"),
+    (["--batch", "8", "--set", "execution.batch=16"], "not both"),
+])
+def test_settings_that_cannot_train_exit_2(cache, capsys, extra, names):
+    code, err = _exit(["ground-truth", *TINY, *extra], capsys)
+    assert code == 2 and names in err and "Traceback" not in err
+    assert _stores(cache) == []
+
+
+def test_edited_cached_record_is_recomputed_not_printed(cache, capsys):
+    """A cached record whose value was edited (or whose arrays vanished) is fitted again."""
+    assert main(["run", *TINY, "--method", "linear_surrogate"]) == 0
+    (path,) = (cache / "results").rglob("record.json")
+    record = json.loads(path.read_text())
+    true = record["rows"][0]["value"]
+    record["rows"][0]["value"] = 0.99
+    path.write_text(json.dumps(record))
+    capsys.readouterr()
+    assert main(["run", *TINY, "--method", "linear_surrogate"]) == 0
+    assert json.loads(path.read_text())["rows"][0]["value"] == true
+    (path.parent / "scores.npy").unlink()
+    assert main(["run", *TINY, "--method", "linear_surrogate"]) == 0
+    assert (path.parent / "scores.npy").exists()
+
+
+def test_paths_that_are_files_exit_2_in_one_line(cache, tmp_path, capsys):
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    for argv in (["run", *TINY, "--method", "loo", "--gt-dir", str(afile)],
+                 ["run", *TINY, "--method", "loo", "--gt-dir", str(afile / "sub")]):
+        code, err = _exit(argv, capsys)
+        assert code == 2 and "afile" in err and "Traceback" not in err
+
+
+def test_export_refuses_odd_destinations_and_creates_no_store(cache, tmp_path, capsys):
+    export = ["export-gt", "modular-quad", "--profile", "tiny", "--set", "design.n_fit=8",
+              "--set", "design.n_eval=6", "--set", "train.steps=20"]
+    code, err = _exit([*export, "--out", str(tmp_path / "e")], capsys)
+    assert code == 2 and "ground-truth" in err and _stores(cache) == []  # not trained: no store
+    assert main(["ground-truth", *TINY]) == 0
+    for out in ("", "."):
+        code, err = _exit([*export, "--out", out], capsys)
+        assert code == 2 and "--out" in err
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "notes.txt").write_text("mine")
+    code, err = _exit([*export, "--out", str(other)], capsys)
+    assert code == 2 and (other / "notes.txt").read_text() == "mine"
+    assert main([*export, "--out", str(tmp_path / "e")]) == 0
+    assert main([*export, "--out", str(tmp_path / "e")]) == 0  # the same task again: fine

@@ -82,6 +82,7 @@ DAMAGE = {
     "deleted masks.npy": ("masks.npy", lambda p: p.unlink(), "missing"),
     "truncated manifest.json": ("manifest.json", _truncate, "manifest.json"),
     "truncated checks.npy": ("checks.npy", _truncate, "truncated|not a valid"),
+    "deleted checks.npy": ("checks.npy", lambda p: p.unlink(), "missing"),
 }
 
 
@@ -133,6 +134,9 @@ def test_store_without_checksums_gets_them_and_still_verifies(tmp_path):
     spec, path = _spec(), tmp_path / "s"
     values = _filled(spec, path).array("loss").copy()
     (path / "checks.npy").unlink()
+    manifest = json.loads((path / "manifest.json").read_text())
+    del manifest["checksums"]
+    (path / "manifest.json").write_text(json.dumps(manifest))
     store = _open(spec, path)
     np.testing.assert_array_equal(store.array("loss"), values)
     assert np.asarray(store.checks).all()
@@ -187,3 +191,21 @@ def test_manifest_records_bit_provenance_and_other_bits_warn(tmp_path):
     _WARNED.discard(path)
     with pytest.warns(BitProvenanceWarning, match="torch_cpu_capability: 'AVX2'"):
         _open(spec, path)
+
+
+def test_deleted_checksums_of_a_checksummed_store_are_refused(tmp_path):
+    """Only a store written before checksums existed gets them computed; deleting
+    ``checks.npy`` of a newer store (to pass edited values) is refused."""
+    spec, path = _spec(), tmp_path / "s"
+    _filled(spec, path)
+    _flip_value(path / "loss.npy")
+    (path / "checks.npy").unlink()
+    with pytest.raises(StoreCorruptError, match="checks.npy: missing"):
+        _open(spec, path)
+
+
+def test_bit_provenance_is_independent_of_library_load_order():
+    from benchmarks.provenance import bit_provenance
+
+    blas = bit_provenance()["numpy_blas"]
+    assert blas == sorted(blas, key=lambda lib: json.dumps(lib, sort_keys=True, default=str))

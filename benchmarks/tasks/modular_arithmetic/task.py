@@ -44,7 +44,8 @@ class ModularParams:
     """Data, unit partition and model of one modular-arithmetic task."""
 
     op: str = param(help="the operation on (x, y) mod p", choices=tuple(OPS))
-    p: int = param(31, "the modulus (a prime in the profiles): p x p pairs, p classes", ge=3)
+    p: int = param(31, "the modulus (a prime in the profiles): p x p pairs, p classes", ge=3,
+                   le=512)
     block: int = param(8, "side of a unit's block of the (x, y) grid (<= p)", ge=1)
     train_frac: float = param(0.9, "fraction of the pairs that trains (the rest are targets)",
                               gt=0, lt=1)
@@ -66,6 +67,9 @@ class ModularParams:
         if self.block > self.p:
             raise SpecError(f"invalid config field params.block: {self.block} must be <= "
                             f"params.p = {self.p}")
+        if self.arch == "transformer" and self.embed_dim % self.heads:
+            raise SpecError(f"invalid config field params.heads: {self.heads} must divide "
+                            f"params.embed_dim = {self.embed_dim}")
 
 
 class ModularArithmetic(RetrainTask):
