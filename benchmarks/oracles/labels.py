@@ -13,16 +13,19 @@ refused, never overwritten. A method's ``labels`` field names the oracle: ``"ret
 
 from __future__ import annotations
 
+import hashlib
+import io
 import itertools
 import json
 import math
 import time
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from benchmarks.fsio import make_temp_dir, publish_dir
+from benchmarks.fsio import CorruptFileError, make_temp_dir, publish_dir
 from benchmarks.groundtruth.fullmodel import full_model
 from benchmarks.groundtruth.store import GroundTruthStore
 from benchmarks.groundtruth.subsets import draw_mask
@@ -110,7 +113,7 @@ class GradExOracle:
     def _load(self) -> tuple[dict, dict] | None:
         if not (self.folder / "meta.json").exists():
             return None
-        meta = json.loads((self.folder / "meta.json").read_text())
+        meta = _read_meta(self.folder / "meta.json")
         want = self._meta_key()
         diff = [f"{k}: cache {meta.get(k)!r} != requested {v!r}" for k, v in want.items()
                 if meta.get(k) != v]
@@ -118,8 +121,7 @@ class GradExOracle:
             raise GradExCacheMismatchError(
                 f"GradEx label cache {self.folder} was written for another configuration; "
                 f"refusing to reuse or overwrite it:\n  " + "\n  ".join(diff))
-        with np.load(self.folder / "labels.npz") as z:
-            return meta, {k: z[k] for k in z.files}
+        return meta, _read_labels(self.folder, meta, self.task.K, self.output)
 
     def _compute(self) -> tuple[dict, dict]:
         t0 = time.perf_counter()
@@ -139,11 +141,47 @@ class GradExOracle:
         return meta, arrays
 
 
+def _read_meta(path: Path) -> dict:
+    try:
+        meta = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise CorruptFileError(f"{path}: cannot be read ({err.__class__.__name__}); remove "
+                               f"{path.parent} to recompute the labels") from None
+    if not isinstance(meta, dict) or "cost_s" not in meta:
+        raise CorruptFileError(f"{path}: not a GradEx label manifest; remove {path.parent} to "
+                               f"recompute the labels")
+    return meta
+
+
+def _read_labels(folder: Path, meta: dict, K: int, output: str) -> dict:
+    """The cached arrays, checked against the manifest's checksum (where recorded), their
+    shapes and finiteness; damage is refused naming the file, never used."""
+    path = folder / "labels.npz"
+    fix = f"remove {folder} to recompute the labels"
+    try:
+        data = path.read_bytes()
+        if meta.get("labels_sha256") not in (None, hashlib.sha256(data).hexdigest()):
+            raise CorruptFileError(f"{path}: does not match its checksum in meta.json; {fix}")
+        with np.load(io.BytesIO(data), allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as err:
+        raise CorruptFileError(f"{path}: cannot be read ({err.__class__.__name__}); "
+                               f"{fix}") from None
+    masks, values = arrays.get("masks"), arrays.get(output)
+    if masks is None or values is None or masks.ndim != 2 or masks.shape[1] != K \
+            or values.ndim != 2 or len(values) != len(masks):
+        raise CorruptFileError(f"{path}: lacks masks (m, {K}) and {output} (m, n_targets); {fix}")
+    if not np.isfinite(values).all():
+        raise CorruptFileError(f"{path}: {output} holds non-finite labels; {fix}")
+    return arrays
+
+
 def _write_atomic(folder: Path, meta: dict, arrays: dict) -> None:
     """Write into a temporary folder and rename it into place; a concurrent writer of the
     same configuration wins and this copy is dropped."""
     tmp = make_temp_dir(folder)
     np.savez(tmp / "labels.npz", **arrays)
+    meta = {**meta, "labels_sha256": hashlib.sha256((tmp / "labels.npz").read_bytes()).hexdigest()}
     (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
     publish_dir(tmp, folder, "meta.json")
 

@@ -267,3 +267,31 @@ def test_export_refuses_odd_destinations_and_creates_no_store(cache, tmp_path, c
     assert code == 2 and (other / "notes.txt").read_text() == "mine"
     assert main([*export, "--out", str(tmp_path / "e")]) == 0
     assert main([*export, "--out", str(tmp_path / "e")]) == 0  # the same task again: fine
+
+
+def test_damaged_gradex_label_cache_exits_2_naming_the_file(cache, capsys):
+    """The GradEx label cache is checked like the store: damage is refused, never used."""
+    argv = ["run", *TINY, "--method", "kernel_sm", "--param", "labels=gradex"]
+    assert main(argv) == 0
+    (folder,) = (p for p in (cache / "gt").rglob("gradex/*") if p.is_dir())
+    good = (folder / "labels.npz").read_bytes()
+    damages = {
+        "labels.npz": lambda: (folder / "labels.npz").write_bytes(good[: len(good) // 2]),
+        "meta.json": lambda: (folder / "meta.json").write_text("{"),
+    }
+    meta = (folder / "meta.json").read_text()
+    for name, damage in damages.items():
+        for result in (cache / "results").rglob("record.json"):
+            result.unlink()  # force a fresh fit that reads the cache
+        damage()
+        code, err = _exit(argv, capsys)
+        assert code == 2 and name in err and "Traceback" not in err, err
+        (folder / "labels.npz").write_bytes(good)
+        (folder / "meta.json").write_text(meta)
+    z = dict(np.load(folder / "labels.npz"))
+    z["loss"] = np.full_like(z["loss"], 3.0)
+    np.savez(folder / "labels.npz", **z)
+    for result in (cache / "results").rglob("record.json"):
+        result.unlink()
+    code, err = _exit(argv, capsys)
+    assert code == 2 and "checksum" in err
