@@ -77,11 +77,17 @@ def load_json(path: Path):
 
 
 def as_array(value, what: str, ndim: tuple[int, ...]) -> np.ndarray:
-    """``value`` as a float array with one of the allowed ranks (ragged lists are refused)."""
+    """``value`` as a float array with one of the allowed ranks (ragged lists, text and
+    complex numbers are refused: converting them would change the data silently)."""
     try:
-        arr = np.asarray(value, dtype=np.float64)
+        raw = np.asarray(value)
     except (ValueError, TypeError):
         raise GroundTruthFormatError(f"{what}: ragged or non-numeric array") from None
+    if raw.size and raw.dtype.kind not in "biuf":
+        kind = {"c": "complex", "U": "text", "S": "text", "O": "ragged or mixed"}.get(
+            raw.dtype.kind, str(raw.dtype))
+        raise GroundTruthFormatError(f"{what}: {kind} values; expected real numbers")
+    arr = raw.astype(np.float64)
     if arr.ndim not in ndim:
         raise GroundTruthFormatError(f"{what}: expected {' or '.join(f'{d}-D' for d in ndim)}, "
                                      f"got shape {arr.shape}")
@@ -152,13 +158,14 @@ def read_csv(path: Path, targets: Path | None, n_fit: int | None) -> list[Split]
         values = pd.read_csv(targets)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
         why = str(err).replace("\n", " ")
-        raise GroundTruthFormatError(f"{path.name}: unreadable CSV ({why})") from None
+        raise GroundTruthFormatError(f"{path.name} + {targets.name}: unreadable CSV "
+                                     f"({why})") from None
     split = masks.pop("split") if "split" in masks.columns else None
     M = as_array(masks.to_numpy(), f"{path.name}", (2,))
     T = _seeded(as_array(values.to_numpy(), f"{targets.name}", (2,)))
     if split is not None:
-        return [_by_split(M, T, split.to_numpy(), path.name, "csv")]
-    return [_first_n(M, T, n_fit, path.name, "csv")]
+        return [_by_split(M, T, split.to_numpy(), f"{path.name} + {targets.name}", "csv")]
+    return [_first_n(M, T, n_fit, f"{path.name} + {targets.name}", "csv")]
 
 
 def read_json(path: Path, n_fit: int | None) -> list[Split]:
@@ -169,6 +176,8 @@ def read_json(path: Path, n_fit: int | None) -> list[Split]:
     M = as_array(data["masks"], f"{path.name}:masks", (2,))
     T = _seeded(as_array(data["targets"], f"{path.name}:targets", (2, 3)))
     if "split" in data:
+        if "n_fit" in data:
+            raise GroundTruthFormatError(f"{path.name}: give 'split' or 'n_fit', not both")
         return [_by_split(M, T, data["split"], path.name, "json")]
     return [_first_n(M, T, data.get("n_fit", n_fit), path.name, "json")]
 
@@ -198,6 +207,12 @@ def read_icl(path: Path, targets: Path | None, n_fit: int | None, n_units: int |
     flat = [u for r in ids for u in r]
     if not all(isinstance(u, int) and not isinstance(u, bool) and u >= 0 for u in flat):
         raise GroundTruthFormatError(f"{path.name}: unit ids must be integers >= 0")
+    if n_units is not None and n_units < 1:
+        raise GroundTruthFormatError(f"--n-units {n_units} must be >= 1")
+    repeated = sum(len(r) != len(set(r)) for r in ids)
+    if repeated:
+        raise GroundTruthFormatError(f"{path.name}: {repeated} subset(s) list a unit id twice; "
+                                     f"a subset holds each unit at most once")
     K = n_units or (max(flat) + 1 if flat else 0)
     if flat and max(flat) >= K:
         raise GroundTruthFormatError(f"{path.name}: unit id {max(flat)} >= --n-units {K}")
@@ -217,8 +232,9 @@ def read_icl(path: Path, targets: Path | None, n_fit: int | None, n_units: int |
         order = np.random.default_rng([seed, s]).permutation(len(ids))
         label = np.array(["eval"] * len(ids))
         label[order[:n_fit]] = "fit"
-        one = _first_n(masks, T, n_fit, path.name, "icl") if not 0 < n_fit < len(ids) else \
-            _by_split(masks, T, label, path.name, "icl")
+        what = f"{path.name} + {scores_path.name}"
+        one = _first_n(masks, T, n_fit, what, "icl") if not 0 < n_fit < len(ids) else \
+            _by_split(masks, T, label, what, "icl")
         out.append(Split(one.masks_fit, one.targets_fit, one.masks_eval, one.targets_eval,
                          "icl", f"seed={seed},split={s}"))
     return out

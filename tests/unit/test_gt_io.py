@@ -236,6 +236,8 @@ BAD_JSON = {
                        "n_fit": 20}, "--n-fit 20 must be in"),
     "n_fit_text": ({"masks": _sample()["masks"], "targets": _sample()["targets"],
                     "n_fit": "ten"}, "n_fit must be an integer, got 'ten'"),
+    "n_fit_and_split": (_with(n_fit=5), "give 'split' or 'n_fit', not both"),
+    "text_mask": (_edit("masks", 2, 1, "1"), "text values"),
     "few_eval": (_with(split=["fit"] * 18 + ["eval"] * 2), "need >= 2 fitting and >= 3 eval"),
     "wrong_keys": ({"rows": []}, "expected an object with 'masks'"),
 }
@@ -293,3 +295,19 @@ def test_bad_icl_and_csv(cache, tmp_path):
     pd.read_csv(DATA / "targets.csv").head(12).to_csv(tmp_path / "targets.csv", index=False)
     with pytest.raises(GroundTruthFormatError, match="20 mask rows but 12 target rows"):
         import_gt(tmp_path / "masks.csv", "bad", ImportOptions(n_fit=10))
+
+
+def test_complex_targets_and_repeated_icl_ids_refused(cache, tmp_path):
+    """Values that would change silently on conversion are refused, naming the file."""
+    data = dict(np.load(DATA / "sample.npz"))
+    data["targets_fit"] = data["targets_fit"] + 5j
+    np.savez(tmp_path / "c.npz", **data)
+    with pytest.raises(GroundTruthFormatError, match="complex values"):
+        import_gt(tmp_path / "c.npz", "c")
+    ids = json.loads((DATA / "coin_flip_train_ids_list.json").read_text())
+    ids[0] = [ids[0][0], ids[0][0]] + ids[0][1:]
+    (tmp_path / "r_train_ids_list.json").write_text(json.dumps(ids))
+    scores = (DATA / "coin_flip_subset_scores_loss.json").read_text()
+    (tmp_path / "r_subset_scores_loss.json").write_text(scores)
+    with pytest.raises(GroundTruthFormatError, match="list a unit id twice"):
+        import_gt(tmp_path / "r_train_ids_list.json", "r")
