@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -166,9 +167,13 @@ def _drop_stale_splits(group: str, n: int) -> None:
             path.unlink()
 
 
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
+
+
 def _entry(s: Split, repeats: dict, name: str, path: Path) -> tuple[dict, Split]:
-    if not name or "/" in name or name.startswith("."):
-        raise GroundTruthFormatError(f"invalid task name {name!r}")
+    if not NAME.fullmatch(name or ""):
+        raise GroundTruthFormatError(f"invalid task name {name!r}: letters, digits and "
+                                     f"'-', '_', '.' only, starting with a letter or digit")
     digest = content_digest(s)
     entry = {"name": name, "content_hash": digest, "format": s.fmt, "split": s.split,
              "source": str(Path(path).resolve()), "data": f"{name}-{digest}.npz",

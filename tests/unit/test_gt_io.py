@@ -311,3 +311,9 @@ def test_complex_targets_and_repeated_icl_ids_refused(cache, tmp_path):
     (tmp_path / "r_subset_scores_loss.json").write_text(scores)
     with pytest.raises(GroundTruthFormatError, match="list a unit id twice"):
         import_gt(tmp_path / "r_train_ids_list.json", "r")
+
+
+@pytest.mark.parametrize("name", [" ", "a b", "../x", ".hidden", "", "x/y", "é"])
+def test_import_names_are_plain(cache, name):
+    with pytest.raises(GroundTruthFormatError, match="invalid task name"):
+        import_gt(DATA / "sample.json", name)
