@@ -79,5 +79,9 @@ def _metric(name: str) -> str:
     for key, value in meta.get("params", {}).items():
         lines.append(f"  parameter {key} = {value!r}")
     for variant, text in meta.get("definitions", {}).items():
+        try:
+            text = text.format(**meta.get("params", {}))
+        except (KeyError, IndexError, ValueError):
+            pass
         lines.append(f"  variant {variant}: {text}")
     return "\n".join(lines)
