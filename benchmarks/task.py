@@ -168,10 +168,12 @@ def register_family(name: str, cls: type[Task], make_spec: Callable[[str], TaskS
 
     def build(profile: str, overrides: dict) -> Task:
         base = make_spec(profile)
-        spec = finalize(base, overrides)
-        if spec.execution.engine == cls.engine:  # the task's own choice is "auto": one key
-            spec = replace(spec, execution=replace(spec.execution, engine="auto"))
-        return cls(replace(spec, profile=profile), typed_overrides(base, overrides))
+        spec = replace(finalize(base, overrides), profile=profile)
+        typed = typed_overrides(base, overrides)
+        task = cls(spec, typed)
+        if spec.execution.engine == task.engine:  # the task's own choice is "auto": one key
+            task = cls(replace(spec, execution=replace(spec.execution, engine="auto")), typed)
+        return task
 
     TASKS.register(name)(TaskFactory(build, description))
 

@@ -295,3 +295,11 @@ def test_damaged_gradex_label_cache_exits_2_naming_the_file(cache, capsys):
         result.unlink()
     code, err = _exit(argv, capsys)
     assert code == 2 and "checksum" in err
+
+
+def test_naming_the_default_engine_keeps_the_default_key(cache):
+    from benchmarks.task import make_task
+
+    default = make_task("modular-quad", "tiny")
+    named = make_task("modular-quad", "tiny", {"execution.engine": default.engine})
+    assert named.spec.key == default.spec.key
