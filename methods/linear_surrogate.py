@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.linear_model import RidgeCV
 
 from benchmarks.method import Fitted, Method, Need
 from benchmarks.oracles.labels import label_source
@@ -50,6 +49,8 @@ class LinearSurrogate(Method):
         S = ctx.fit.masks.astype(np.float64)
         Y = ctx.fit.values
         if self.fit_type == "ridge":
+            from sklearn.linear_model import RidgeCV  # lazily: a second of start-up
+
             model = RidgeCV(alphas=RIDGE_GRID, fit_intercept=True).fit(S, Y)
             return Fitted(model.coef_.T.copy(), np.atleast_1d(model.intercept_).copy(),
                           {"alpha": float(model.alpha_)})

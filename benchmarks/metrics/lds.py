@@ -12,7 +12,6 @@ numbers are compared with this variant.
 from __future__ import annotations
 
 import numpy as np
-from scipy.stats import spearmanr
 
 from benchmarks.evaluation import (
     VAR_THRESHOLD,
@@ -37,6 +36,8 @@ def per_target_spearman(pred: np.ndarray, true: np.ndarray) -> np.ndarray:
     NaN where the truth is constant (undefined); 0 where only the prediction is constant (an
     uninformative prediction must not be dropped in its favour).
     """
+    from scipy.stats import spearmanr  # lazily: scipy.stats costs a second of start-up
+
     out = np.full(true.shape[1], np.nan)
     for t in range(true.shape[1]):
         if np.ptp(true[:, t]) > 0:

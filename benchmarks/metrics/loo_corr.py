@@ -8,7 +8,6 @@ pooled Pearson over all (unit, target) pairs, as in the KernelSM figure notebook
 from __future__ import annotations
 
 import numpy as np
-from scipy.stats import pearsonr, spearmanr
 
 from benchmarks.evaluation import Evaluation, MetricValue, summarise
 from benchmarks.registry import register_metric
@@ -35,6 +34,8 @@ def loo_corr(ev: Evaluation) -> list[MetricValue]:
     """Pearson / Spearman of scores vs LOO effects (per target mean) and pooled Pearson."""
     a, d = ev.scores, ev.loo_delta
     dropped = int((np.ptp(d, axis=0) == 0).sum())
+    from scipy.stats import pearsonr, spearmanr  # lazily: scipy.stats costs a second of start-up
+
     rows = [summarise(_per_target(pearsonr, a, d), "pearson", "loo", ev.seed_key, dropped),
             summarise(_per_target(spearmanr, a, d), "spearman", "loo", ev.seed_key, dropped)]
     pooled = float(pearsonr(a.ravel(), d.ravel()).statistic) if np.ptp(a) > 0 else float("nan")

@@ -10,7 +10,6 @@ self-influence and the task has label noise.
 from __future__ import annotations
 
 import numpy as np
-from sklearn.metrics import roc_auc_score
 
 from benchmarks.evaluation import Evaluation, MetricValue
 from benchmarks.registry import register_metric
@@ -40,5 +39,7 @@ def mislabel_auc(ev: Evaluation) -> list[MetricValue]:
         raise ValueError("mislabel_auc needs both flipped and clean units")
     suspicion = -np.asarray(ev.self_influence, dtype=np.float64)
     n = len(flipped)
+    from sklearn.metrics import roc_auc_score  # lazily: a second of start-up
+
     return [MetricValue("auc", "train", float(roc_auc_score(flipped, suspicion)), n_targets=n),
             MetricValue("found@10%", "train", found_in_top(suspicion, flipped), n_targets=n)]

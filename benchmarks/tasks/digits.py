@@ -16,7 +16,6 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 import torch.nn.functional as F
-from sklearn.datasets import load_digits
 from torch import nn
 
 from benchmarks.engine import Problem
@@ -73,6 +72,8 @@ class Digits(RetrainTask):
 
     @functools.cached_property
     def _data(self) -> tuple[np.ndarray, ...]:
+        from sklearn.datasets import load_digits  # lazily: a second of start-up
+
         X, y = load_digits(return_X_y=True)
         perm = np.random.default_rng(self.params.split_seed).permutation(len(y))
         tr = perm[: self.params.n_train]
