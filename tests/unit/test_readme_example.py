@@ -25,14 +25,18 @@ print("ok")
 """
 
 
-def test_readme_method_snippet_runs():
-    text = README.read_text()
-    section = text.split("## Adding a method", 1)[1]
+def _run_snippet(heading: str, check: str) -> None:
+    """Run the first Python block under ``heading`` followed by ``check`` in a fresh process."""
+    section = README.read_text().split(heading, 1)[1]
     snippet = re.search(r"```python\n(.*?)```", section, re.S).group(1)
-    proc = subprocess.run([sys.executable, "-c", snippet + CHECK], capture_output=True,
+    proc = subprocess.run([sys.executable, "-c", snippet + check], capture_output=True,
                           text=True, cwd=README.parent)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip().endswith("ok")
+
+
+def test_readme_method_snippet_runs():
+    _run_snippet("## Adding a method", CHECK)
 
 
 METRIC_CHECK = """
@@ -50,10 +54,4 @@ print("ok")
 
 
 def test_readme_metric_snippet_runs():
-    text = README.read_text()
-    section = text.split("## Adding a metric", 1)[1]
-    snippet = re.search(r"```python\n(.*?)```", section, re.S).group(1)
-    proc = subprocess.run([sys.executable, "-c", snippet + METRIC_CHECK], capture_output=True,
-                          text=True, cwd=README.parent)
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.strip().endswith("ok")
+    _run_snippet("## Adding a metric", METRIC_CHECK)
