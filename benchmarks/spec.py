@@ -195,17 +195,6 @@ def apply_overrides(obj: Any, overrides: dict[str, Any]) -> Any:
     return obj
 
 
-def typed_overrides(obj: Any, overrides: dict[str, Any]) -> dict[str, Any]:
-    """The overrides with each value parsed by its field's type (what labels and keys show)."""
-    out = {}
-    for path, value in overrides.items():
-        node, parts = obj, path.split(".")
-        for part in parts[:-1]:
-            node = getattr(node, part)
-        out[path] = getattr(_set_path(node, parts[-1:], value, path), parts[-1])
-    return out
-
-
 def _set_path(obj: Any, parts: list[str], value: Any, full: str) -> Any:
     if not dataclasses.is_dataclass(obj):
         raise SpecError(f"invalid config field {full}: {type(obj).__name__} has no fields")

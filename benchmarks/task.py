@@ -11,6 +11,7 @@ import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, is_dataclass, replace
+from operator import attrgetter
 
 import numpy as np
 import torch
@@ -23,7 +24,6 @@ from benchmarks.spec import (
     SpecError,
     TaskSpec,
     apply_overrides,
-    typed_overrides,
     validate_fields,
 )
 
@@ -167,9 +167,8 @@ def register_family(name: str, cls: type[Task], make_spec: Callable[[str], TaskS
     """Register task ``name``: ``make_spec(profile)`` plus overrides, validated, as ``cls``."""
 
     def build(profile: str, overrides: dict) -> Task:
-        base = make_spec(profile)
-        spec = replace(finalize(base, overrides), profile=profile)
-        typed = typed_overrides(base, overrides)
+        spec = replace(finalize(make_spec(profile), overrides), profile=profile)
+        typed = {path: attrgetter(path)(spec) for path in overrides}  # as parsed into the spec
         task = cls(spec, typed)
         if spec.execution.engine == task.engine:  # the task's own choice is "auto": one key
             task = cls(replace(spec, execution=replace(spec.execution, engine="auto")), typed)

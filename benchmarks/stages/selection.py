@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import itertools
 import math
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from tqdm.auto import tqdm
 
+from benchmarks.fsio import atomic_save_npy
 from benchmarks.groundtruth.fill import seed_of
 from benchmarks.groundtruth.store import GroundTruthStore
 from benchmarks.spec import derive_seed, fixed_size
@@ -117,6 +117,4 @@ def _train_and_save(task: Task, masks: np.ndarray, paths: list[Path]) -> None:
     seeds = [seed_of(task, f"select/{p.stem}", r) for p in paths for r in range(R)]
     loss = task.evaluate(np.repeat(masks, R, 0), seeds, task.engine)[task.primary]
     for j, path in enumerate(paths):
-        tmp = path.with_suffix(f".tmp{os.getpid()}.npy")
-        np.save(tmp, loss[j * R:(j + 1) * R])
-        os.replace(tmp, path)
+        atomic_save_npy(path, loss[j * R:(j + 1) * R])
