@@ -11,7 +11,7 @@ from benchmarks.fsio import CorruptFileError
 from benchmarks.groundtruth.formats import FORMATS
 from benchmarks.groundtruth.store import StoreMismatchError
 from benchmarks.registry import METHODS, METRICS, TASKS, PluginImportError, UnknownNameError
-from benchmarks.spec import ENGINES, MAX_WORKERS, PROFILES, SpecError
+from benchmarks.spec import ENGINES, MAX_BATCH, MAX_WORKERS, PROFILES, SpecError
 
 KINDS = {"methods": METHODS, "tasks": TASKS, "metrics": METRICS}
 
@@ -37,7 +37,7 @@ def _common(p: argparse.ArgumentParser) -> None:
                    help="override a task spec field, e.g. train.steps=500, params.overlap=0.5")
     p.add_argument("--workers", type=_int_in(1, MAX_WORKERS), default=1,
                    help="ground-truth processes")
-    p.add_argument("--batch", type=_int_in(1, 4096), default=32,
+    p.add_argument("--batch", type=_int_in(1, MAX_BATCH), default=32,
                    help="models trained per engine call (part of the task key: the batched "
                         "engine's results depend on it)")
     p.add_argument("--engine", default="auto", choices=ENGINES,

@@ -68,6 +68,7 @@ def derive_seed(key: str, *path: Any) -> int:
 SHARPNESS = ("none", "sam", "nso")
 ENGINES = ("auto", "batched", "loop")
 MAX_WORKERS = 64  # --workers above this is a typo, not a machine
+MAX_BATCH = 4096  # models per engine call
 
 
 @dataclass(frozen=True)
@@ -147,7 +148,7 @@ class ExecSpec:
 
     engine: str = param("auto", "engine: the task's measured choice, batched or loop",
                         choices=ENGINES)
-    batch: int = param(32, "models per engine call (the chunk size)", ge=1, le=4096)
+    batch: int = param(32, "models per engine call (the chunk size)", ge=1, le=MAX_BATCH)
 
 
 @dataclass(frozen=True)
