@@ -11,6 +11,8 @@ import subprocess
 from datetime import datetime, timezone
 from pathlib import Path
 
+from benchmarks.pins import PINS
+
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -50,7 +52,8 @@ def provenance() -> dict:
 
 ISA_FLAGS = ("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512_vnni",
              "avx512_bf16", "avx512_fp16", "amx_tile", "amx_bf16", "amx_int8")
-BIT_ENV = ("MKL_CBWR", "ATEN_CPU_CAPABILITY", "OPENBLAS_CORETYPE", "MKL_ENABLE_INSTRUCTIONS")
+BIT_ENV = (*PINS, "MKL_ENABLE_INSTRUCTIONS")
+MACHINE = ("cpu", "isa")  # bit-deciding only where the libraries dispatch natively
 
 
 def _cpu() -> tuple[str, list[str]]:
@@ -70,9 +73,9 @@ def _cpu() -> tuple[str, list[str]]:
 def bit_provenance() -> dict:
     """What decides the bits of a trained model on a CPU: the instruction sets the math
     libraries dispatch on, their versions and builds, and the environment pins they honour.
-    Two runs agree to the bit only where all of these agree (measured on an AVX-512 machine:
-    forcing MKL or ATen onto its AVX2 code path alone moved the held-out loss of 200-step
-    quick modular-addition models by up to 0.8; the thread count did not change them)."""
+    Two runs agree to the bit only where ``deciding`` of these agree (measured on an AVX-512
+    machine: forcing MKL or ATen onto its AVX2 code path alone changed essentially every stored
+    loss of quick modular-addition; the thread count changed none)."""
     import numpy
     import torch
     from threadpoolctl import threadpool_info
@@ -87,10 +90,28 @@ def bit_provenance() -> dict:
             "numpy_blas": blas, "env": {k: os.environ[k] for k in BIT_ENV if k in os.environ}}
 
 
+def _pinned(bits: dict) -> bool:
+    return all(bits.get("env", {}).get(k) == v for k, v in PINS.items())
+
+
+def deciding(bits: dict) -> dict:
+    """The entries that decide the bits: with every pin set, the CPU model and its
+    instruction sets no longer do (each library runs its AVX2 path), the builds still do."""
+    return {k: v for k, v in bits.items() if not (_pinned(bits) and k in MACHINE)}
+
+
+def bits_id(gt_bits: dict | None) -> str:
+    """Short digest of what decided a result's bits: the ground truth's (``gt_bits``, from its
+    store) and this process's; the ``bits`` column of a results row."""
+    both = {"gt": deciding(gt_bits or {}), "fit": deciding(bit_provenance())}
+    return hashlib.sha256(json.dumps(both, sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+
 def bit_differences(stored: dict, current: dict) -> list[str]:
     """``key: stored -> current`` for every bit-deciding entry that differs."""
+    a, b = deciding(stored), deciding(current)
     return [f"{k}: {stored.get(k)!r} -> {current.get(k)!r}"
-            for k in sorted(set(stored) | set(current)) if stored.get(k) != current.get(k)]
+            for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
 
 
 def now_iso() -> str:

@@ -18,6 +18,7 @@ from benchmarks.groundtruth.executors import fill_ground_truth
 from benchmarks.groundtruth.fill import open_store
 from benchmarks.method import make_method
 from benchmarks.papers import param_weighting
+from benchmarks.papers.claims import Noise
 from benchmarks.papers.kernelsm import paper as kernelsm
 from benchmarks.registry import TASKS
 from benchmarks.runner import cell_dir, run_cell
@@ -131,10 +132,12 @@ def replicate(profile: str, tasks: list[str] | None, workers: int = 1, batch: in
 
 
 def write_claims(results_csv: Path, profile: str) -> pd.DataFrame:
-    """The claims of ``profile`` from ``results.csv`` alone, saved as the ``claims.csv`` beside
-    it (the leaderboard pages end with them)."""
+    """The claims of ``profile`` from ``results.csv`` alone, judged against the noise measured
+    in ``bench.json``, saved as the ``claims.csv`` beside it (the leaderboard pages end with
+    them)."""
+    noise = Noise.measured(build.BENCH_JSON)
     table = pd.DataFrame([c.as_dict() for c in kernelsm.claims(pd.read_csv(results_csv),
-                                                                profile)])
+                                                                profile, noise)])
     path = Path(results_csv).with_name("claims.csv")
     if not table.empty or path.exists():  # an empty table clears the profile's old claims
         lb_claims.write(table, profile, path)

@@ -16,13 +16,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from benchmarks.context import build_context, seed_key
 from benchmarks.evaluation import Evaluation, MetricValue
 from benchmarks.fsio import atomic_save_npy, atomic_write_text
 from benchmarks.groundtruth.store import GroundTruthStore, cache_root
 from benchmarks.method import Method
-from benchmarks.provenance import code_hash, git_sha, now_iso
+from benchmarks.provenance import bit_provenance, bits_id, code_hash, git_sha, now_iso
 from benchmarks.registry import METRICS
 from benchmarks.task import Task
 
@@ -53,7 +54,7 @@ def run_cell(task: Task, store: GroundTruthStore, method: Method, force: bool = 
                     fitted.self_influence, task.flipped, method_state=fitted.state)
     n_labels = (ctx.fit.values.shape[0] if ctx.fit is not None else 0) + (
         ctx.loo.shape[0] + 1 if ctx.loo is not None else 0)
-    rows = _metric_rows(ev, method, task, cost, n_labels)
+    rows = _metric_rows(ev, method, task, cost, n_labels, store.bits)
     out.mkdir(parents=True, exist_ok=True)
     arrays = {"scores.npy": scores, "predictions.npy": predictions}
     if fitted.self_influence is not None:
@@ -62,7 +63,9 @@ def run_cell(task: Task, store: GroundTruthStore, method: Method, force: bool = 
         atomic_save_npy(out / name, arr)
     record = {"task_key": task.spec.key, "method_key": method.key, "code_hash": code_hash(),
               "gt_fingerprint": store.fingerprint(), "config": method.config(),
-              "state": _plain_state(fitted.state), "rows": rows}
+              "state": _plain_state(fitted.state), "rows": rows,
+              "bits": {"gt": store.bits, "fit": bit_provenance(),
+                       "torch_threads": torch.get_num_threads()}}
     record["checksum"] = _record_checksum(record, {n: out / n for n in arrays})
     atomic_write_text(out / "record.json", json.dumps(record, indent=1))
     return record
@@ -117,7 +120,7 @@ def _check_shapes(method: Method, scores: np.ndarray, pred: np.ndarray, K: int, 
 
 
 def _metric_rows(ev: Evaluation, method: Method, task: Task, cost: float,
-                 n_labels: int) -> list[dict]:
+                 n_labels: int, gt_bits: dict | None) -> list[dict]:
     rows = []
     ident = MethodIdentity.of(method)
     for name, fn in METRICS.items():
@@ -125,7 +128,7 @@ def _metric_rows(ev: Evaluation, method: Method, task: Task, cost: float,
                                            and ev.loo_delta is None):
             continue
         rows += result_rows(task, ident, name, fn(ev), METRICS.meta(name)["higher_is_better"],
-                            cost, n_labels)
+                            cost, n_labels, gt_bits)
     return rows
 
 
@@ -146,8 +149,11 @@ class MethodIdentity:
 
 
 def result_rows(task: Task, method: MethodIdentity, metric: str, values: list[MetricValue],
-                higher_is_better: bool, cost: float, n_labels: int) -> list[dict]:
-    """Rows of ``results.csv`` (the schema every stage writes) for one metric's values."""
+                higher_is_better: bool, cost: float, n_labels: int,
+                gt_bits: dict | None = None) -> list[dict]:
+    """Rows of ``results.csv`` (the schema every stage writes) for one metric's values;
+    ``bits`` digests what decided them (``gt_bits`` of the ground truth, and this process)."""
+    bits = bits_id(gt_bits)
     return [{
         "task": task.label, "task_key": task.spec.key, "task_family": task.spec.name,
         "task_params": task.params_json, "method": method.name, "method_key": method.key,
@@ -156,7 +162,7 @@ def result_rows(task: Task, method: MethodIdentity, metric: str, values: list[Me
         "ci_high": v.ci_high, "n_targets": v.n_targets, "n_dropped": v.n_dropped,
         "higher_is_better": higher_is_better, "profile": task.spec.profile,
         "cost_s": round(cost, 4), "n_labels": n_labels, "git_sha": git_sha(),
-        "created": now_iso()} for v in values]
+        "bits": bits, "created": now_iso()} for v in values]
 
 
 def _plain_state(state: dict) -> dict:

@@ -8,7 +8,8 @@ PROFILES = ("tiny", "quick", "paper")  # also their display order
 RESULT_COLUMNS = (
     "task", "task_key", "task_family", "task_params", "method", "method_key", "method_label",
     "labels", "metric", "variant", "split", "value", "ci_low", "ci_high", "n_targets",
-    "n_dropped", "higher_is_better", "profile", "cost_s", "n_labels", "git_sha", "created",
+    "n_dropped", "higher_is_better", "profile", "cost_s", "n_labels", "git_sha", "bits",
+    "created",
 )
 ROW_KEY = ["task_key", "method_key", "metric", "variant", "split", "profile"]  # one row per key
 GROUP_KEY = ["task_key", "profile"]  # a run replaces every row of the groups it produced

@@ -1,7 +1,9 @@
-"""The paper claims table (ours / paper / tolerance / holds) as a leaderboard artefact.
+"""The paper claims table (ours / paper / tolerance / margin / noise / outcome) as a
+leaderboard artefact; this module owns its columns and outcomes.
 
 ``replicate`` computes the claims from ``results.csv`` only and writes them to ``claims.csv``
-(rows of other profiles are kept); the Markdown and HTML pages end with them.
+(rows of other profiles are kept); the Markdown and HTML pages end with them. An outcome is
+``holds``, ``within noise`` or ``fails`` (``benchmarks/papers/claims.py`` says how).
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from benchmarks.fsio import atomic_write_text, locked
 
 from .build import read_table
 
-COLUMNS = ("claim", "task", "ours", "paper", "tolerance", "holds")
+COLUMNS = ("claim", "task", "ours", "paper", "tolerance", "margin", "noise", "outcome")
+OUTCOMES = ("holds", "within noise", "fails")
 
 
 def write(table: pd.DataFrame, profile: str, path: Path) -> None:
@@ -33,21 +36,49 @@ def read(path: Path) -> pd.DataFrame | None:
     if not path.is_file() or path.stat().st_size == 0:
         return None
     df = pd.read_csv(path)
+    if "outcome" not in df.columns and "holds" in df.columns:  # written before outcomes
+        held = df.pop("holds").astype(str).str.lower().eq("true")
+        df = df.assign(margin=float("nan"), noise=float("nan"),
+                       outcome=held.map({True: "holds", False: "fails"}))
     return None if df.empty else df
 
 
+def count(outcomes: pd.Series) -> str:
+    """``5 hold, 2 within noise, 3 fail (of 10 checks)``."""
+    n = outcomes.value_counts()
+    words = ("hold", "within noise", "fail")
+    return ", ".join(f"{int(n.get(o, 0))} {w}" for o, w in zip(OUTCOMES, words, strict=True)) \
+        + f" (of {len(outcomes)} checks)"
+
+
+def cell(row: pd.Series, column: str) -> str:
+    """Display text of one cell: margins signed, an unmeasured noise as ``n/m``."""
+    value = row[column]
+    if column == "margin":
+        return "—" if pd.isna(value) else f"{float(value):+.3g}"
+    if column == "noise":
+        return "n/m" if pd.isna(value) else f"{float(value):.2g}"
+    return str(value)
+
+
 def _count(df: pd.DataFrame) -> str:
-    holds = df["holds"].astype(str).str.lower().eq("true")
-    return f"{int(holds.sum())} of {len(df)} checks hold"
+    return count(df["outcome"])
+
+
+LEGEND = ("margin: how far our number lies past the tolerance, in the compared quantity's unit "
+          "(positive: the claim's side). noise: the larger of the rows' bootstrap CI half-width "
+          "and the metric's measured machine-to-machine spread (bench.json reproducibility); "
+          "n/m: not measured, the margin's sign decides. A check holds when margin > noise, "
+          "fails when margin < -noise, and is within noise otherwise.")
 
 
 def markdown(df: pd.DataFrame) -> str:
     """One Markdown table per profile."""
-    parts = ["## Paper claims (computed from the rows above)"]
+    parts = ["## Paper claims (computed from the rows above)", "", LEGEND]
     for profile, g in df.groupby("profile", sort=True):
         parts += ["", f"### {profile}: {_count(g)}", "",
                   "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
-        parts += ["| " + " | ".join(str(r[c]).replace("|", "\\|") for c in COLUMNS) + " |"
+        parts += ["| " + " | ".join(cell(r, c).replace("|", "\\|") for c in COLUMNS) + " |"
                   for _, r in g.iterrows()]
     return "\n".join(parts)
 
@@ -55,10 +86,11 @@ def markdown(df: pd.DataFrame) -> str:
 def html_section(df: pd.DataFrame) -> str:
     """The same tables as an HTML ``<section>``."""
     esc = html.escape
-    out = ["<section>\n<h2>Paper claims (computed from the rows above)</h2>"]
+    out = ["<section>\n<h2>Paper claims (computed from the rows above)</h2>",
+           f"<p>{esc(LEGEND)}</p>"]
     for profile, g in df.groupby("profile", sort=True):
         head = "".join(f"<th>{esc(c)}</th>" for c in COLUMNS)
-        body = "\n".join("<tr>" + "".join(f"<td>{esc(str(r[c]))}</td>" for c in COLUMNS)
+        body = "\n".join("<tr>" + "".join(f"<td>{esc(cell(r, c))}</td>" for c in COLUMNS)
                          + "</tr>" for _, r in g.iterrows())
         out.append(f"<h3>{esc(str(profile))}: {esc(_count(g))}</h3>\n<table>\n<thead><tr>"
                    f"{head}</tr></thead>\n<tbody>\n{body}\n</tbody>\n</table>")

@@ -6,6 +6,10 @@ On a busy 2-core machine, multi-threaded OpenBLAS on the tests' tiny float64 mat
 
 from __future__ import annotations
 
+# isort: off
+import benchmarks  # noqa: F401  first: sets the math-library pins before numpy/torch load
+
+# isort: on
 import pytest
 import torch
 from threadpoolctl import threadpool_limits

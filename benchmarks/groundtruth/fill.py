@@ -74,6 +74,7 @@ def run_ground_truth(task: Task, store: GroundTruthStore, shard: tuple[int, int]
     total = sum(len(c) for c in todo)
     if not total:
         return 0
+    store.check_resumable()
     written = 0
     bar = tqdm(total=total, desc=f"ground truth {task.label}", unit="model", disable=not progress)
     for chunk in todo:

@@ -49,6 +49,8 @@ class GroundTruthStore:
 
     def __init__(self, path: Path, manifest: dict, rows: Rows):
         self.path, self.spec_plain, self.rows = path, manifest["spec"], rows
+        self.bits: dict | None = None  # bit provenance of the process that began the store
+        self.other_bits: list[str] = []  # bit-deciding differences from where it was begun
         self.outputs, self.task_key = tuple(manifest["outputs"]), manifest["task_key"]
         n_targets, m, R = manifest["n_targets"], len(rows), manifest["n_seeds"]
         self._arrays = {name: self._open(f"{name}.npy", (m, R, n_targets), np.float64)
@@ -105,8 +107,22 @@ class GroundTruthStore:
                                      f"{manifest['outputs']} x {manifest['n_targets']} targets, "
                                      f"the task has {list(outputs)} x {n_targets}")
         store = cls(path, manifest | {"n_seeds": spec.design.n_seeds}, rows)
-        _warn_other_bits(path, manifest, store.complete)
+        store.bits = manifest.get("bits")
+        store.other_bits = bit_differences(manifest["bits"], bit_provenance()) \
+            if manifest.get("bits") else []
+        if store.complete:
+            _warn_other_bits(path, store.other_bits)
         return store
+
+    def check_resumable(self) -> None:
+        """Refuse to train more rows into a store begun under other bit-deciding settings:
+        the mix would match neither machine's retraining."""
+        if self.other_bits and not self.complete:
+            raise StoreMismatchError(
+                f"ground-truth store {self.path} was begun under other bit-deciding settings "
+                f"({'; '.join(self.other_bits)}); training its pending rows here would mix two "
+                f"machines' arithmetic. Finish it where it was begun, rerun with the settings "
+                f"it names (e.g. TASKATTR_NATIVE_MATH=1 for native math), or remove it")
 
     def digest(self, row: int, seed: int, values: dict[str, np.ndarray]) -> int:
         """64-bit checksum of one model's outputs, bound to this task, row and seed."""
@@ -182,21 +198,16 @@ class GroundTruthStore:
         return bool(self.done.all())
 
 
-def _warn_other_bits(path: Path, manifest: dict, complete: bool) -> None:
-    """Warn (once per store and process) when the store was started where the bits are decided
-    differently (CPU instruction sets, library builds, pins): resumed rows would then come from
-    another machine's arithmetic, and reruns elsewhere need not reproduce its values."""
-    stored = manifest.get("bits")
-    if path in _WARNED or stored is None:
+def _warn_other_bits(path: Path, diff: list[str]) -> None:
+    """Warn (once per store and process) when a finished store was computed where the bits are
+    decided differently (library builds, pins, CPU paths): retraining here need not
+    reproduce its values."""
+    if path in _WARNED or not diff:
         return
-    diff = bit_differences(stored, bit_provenance())
-    if diff:
-        _WARNED.add(path)
-        what = ("its values were computed" if complete else
-                "rows trained now would be mixed with rows computed")
-        warnings.warn(f"ground-truth store {path.name}: {what} under other bit-deciding "
-                      f"settings ({'; '.join(diff)}); retraining here need not reproduce them "
-                      f"to the last bit", BitProvenanceWarning, stacklevel=3)
+    _WARNED.add(path)
+    warnings.warn(f"ground-truth store {path.name}: its values were computed under other "
+                  f"bit-deciding settings ({'; '.join(diff)}); retraining here need not "
+                  f"reproduce them to the last bit", BitProvenanceWarning, stacklevel=3)
 
 
 class BitProvenanceWarning(UserWarning):

@@ -9,12 +9,10 @@ The learned weights themselves go to ``param_weights.csv`` (one row per group) f
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TypeVar
-
 import pandas as pd
 
 from benchmarks.method import make_method
+from benchmarks.papers.claims import ClaimRow, Noise, row_of, value_of
 
 # the base methods, unweighted as they appear elsewhere in the tables (TRAK with a block-diagonal
 # projection so that its features split by layer, methods/METHODS.md §1.4)
@@ -32,7 +30,6 @@ SENSITIVITY: tuple[tuple[str, dict], ...] = (
     ("param_weighted", {"top_k": 50}),
 )
 C8_MIN_GAIN = 0.02  # LDS points, as C2's gap
-T = TypeVar("T")
 C8_PAPER = "TracIn .114→.239, TRAK .169→.233 (ImageNet)"
 
 
@@ -44,23 +41,20 @@ def extra_methods(have: tuple[tuple[str, dict], ...], sensitivity: bool = False
     return tuple((n, p) for n, p in rows if make_method(n, p).key not in keys)
 
 
-def c8_rows(df: pd.DataFrame, task: str, claim_row: Callable[..., T]) -> list[T]:
+def c8_rows(df: pd.DataFrame, task: str, noise: Noise) -> list[ClaimRow]:
     """C8 on one task cell's rows: per base, LDS unweighted -> learned weights."""
     rows = []
     for (b, p), (w, q) in zip(BASES, WEIGHTED, strict=True):
         base, weighted = make_method(b, p), make_method(w, q)
-        u, v = (_lds(df, m.key) for m in (base, weighted))
+        r_u, r_v = (row_of(df, "lds", "spearman", method_key=m.key) for m in (base, weighted))
+        u, v = value_of(r_u), value_of(r_v)
         if u != u or v != v:
             continue
-        rows.append(claim_row("C8 learned group weights raise LDS",
-                              f"{task}: {base.display}", f"{u:.3f} → {v:.3f} ({v - u:+.3f})",
-                              C8_PAPER, f"gain > +{C8_MIN_GAIN}", bool(v - u > C8_MIN_GAIN)))
+        rows.append(ClaimRow("C8 learned group weights raise LDS", f"{task}: {base.display}",
+                             f"{u:.3f} → {v:.3f} ({v - u:+.3f})", C8_PAPER,
+                             f"gain > +{C8_MIN_GAIN}", v - u - C8_MIN_GAIN,
+                             noise.of(r_u, r_v)))
     return rows
-
-
-def _lds(df: pd.DataFrame, method_key: str) -> float:
-    sel = df[(df.method_key == method_key) & (df.metric == "lds") & (df.variant == "spearman")]
-    return float(sel.value.iloc[0]) if len(sel) else float("nan")
 
 
 def weight_rows(records: list[dict], task_label: str, task_key: str, profile: str

@@ -23,11 +23,11 @@ from torch.utils.data import DataLoader, TensorDataset
 from benchmarks.engine import Problem, make_optimizer, train
 from benchmarks.fsio import atomic_write_text, locked
 from benchmarks.groundtruth.fill import model_seed, open_store
-from benchmarks.provenance import REPO, provenance
+from benchmarks.provenance import provenance
 from benchmarks.spec import TrainSpec
 from benchmarks.task import make_task
+from leaderboard.build import BENCH_JSON
 
-BENCH_JSON = REPO / "leaderboard" / "bench.json"
 PEER_BATCH = 512
 
 

@@ -2,12 +2,15 @@
 settings a user meets -> ``bench.json`` entry ``reproducibility``.
 
 Each condition runs the same commands in a fresh cache (``ground-truth`` of one task, then
-``run`` of a few methods): the default, two torch threads per worker, and the math-library pins
-(``ATEN_CPU_CAPABILITY=avx2``, ``MKL_CBWR=AVX2``, ``OPENBLAS_CORETYPE=Haswell``), which force the
-AVX2 code paths every x86-64 machine of this kind has. Reported per condition: the fraction of
-stored values identical to the default's, the largest difference, each method's LDS, and the
-ground-truth wall-clock (the cost of a pin). The spread of LDS over conditions is the measured
-stand-in for machine-to-machine noise on this machine kind.
+``run`` of a few methods). With the math-library pins on (the default, ``benchmarks/pins.py``):
+two workers, one worker with one or two torch threads, the per-model loop engine. Without them
+(``TASKATTR_NATIVE_MATH=1``): every library on this CPU's native path, which is what differs
+from a machine with other instruction sets. Reported per condition: the fraction of stored
+values identical to the reference's, the largest difference, every metric row of each method,
+and the ground-truth wall-clock (the cost of a setting). Two spreads of each metric over
+conditions: ``spread_pinned`` (what a pinned user can meet; 0 where the pins hold) and
+``spread_native`` (pinned vs native: the measured stand-in for machine-to-machine noise where
+the pins do not hold, used as the claims' noise floor).
 """
 
 from __future__ import annotations
@@ -24,71 +27,76 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.perf.engine import write_entry
+from benchmarks.pins import OPT_OUT
 from benchmarks.provenance import bit_provenance, provenance
 
-PINS = {"ATEN_CPU_CAPABILITY": "avx2", "MKL_CBWR": "AVX2", "OPENBLAS_CORETYPE": "Haswell"}
-CONDITIONS = {
-    "default": {},
-    "torch threads 2": {"TASKATTR_BENCH_THREADS": "2"},
-    "ATEN avx2": {"ATEN_CPU_CAPABILITY": "avx2"},
-    "MKL_CBWR AVX2": {"MKL_CBWR": "AVX2"},
-    "all pins": PINS,
+REFERENCE = "pinned · 2 workers"
+CONDITIONS = {  # name -> (environment, ground-truth arguments)
+    REFERENCE: ({}, ("--workers", "2")),
+    "pinned · 1 worker": ({}, ("--workers", "1")),
+    "pinned · 1 worker, 2 threads": ({"OMP_NUM_THREADS": "2"}, ("--workers", "1")),
+    "pinned · loop engine": ({}, ("--workers", "2", "--engine", "loop")),
+    "native · 2 workers": ({OPT_OUT: "1"}, ("--workers", "2")),
+    "native · 1 worker, 2 threads": ({OPT_OUT: "1", "OMP_NUM_THREADS": "2"},
+                                     ("--workers", "1")),
 }
 METHODS = ("linear_surrogate", "kernel_sm")
 
 
-def _condition(task: str, profile: str, extra: dict, root: Path, workers: int) -> dict:
+def _condition(task: str, profile: str, extra: dict, gt_args: tuple, root: Path) -> dict:
     """Ground truth + method runs in a fresh cache under ``extra`` environment settings."""
     env = {**os.environ, "TASKATTR_CACHE": str(root), "OMP_NUM_THREADS": "1", **extra}
     cli = [sys.executable, "-m", "benchmarks"]
-    args = ["--task", task, "--profile", profile]
+    args = ["--task", task, "--profile", profile, *gt_args[2:]]  # the engine keys the task
     t0 = time.perf_counter()
-    threads = extra.get("TASKATTR_BENCH_THREADS")
-    gt = [*cli, "ground-truth", *args, "--workers", str(workers)]
-    if threads:  # one in-process worker with that many torch threads
-        env["OMP_NUM_THREADS"] = threads
-        gt = [*cli, "ground-truth", *args, "--workers", "1"]
-    subprocess.run(gt, env=env, check=True, capture_output=True)
+    subprocess.run([*cli, "ground-truth", *args, *gt_args[:2]], env=env, check=True,
+                   capture_output=True)
     gt_s = time.perf_counter() - t0
-    lds = {}
+    metrics = {}
     for method in METHODS:
         subprocess.run([*cli, "run", *args, "--method", method], env=env, check=True,
                        capture_output=True)
         (record,) = (root / "results").glob(f"*/{method}-*/record.json")
-        rows = json.loads(record.read_text())["rows"]
-        lds[method] = next(r["value"] for r in rows
-                           if (r["metric"], r["variant"]) == ("lds", "spearman"))
-    (store,) = (root / "gt").iterdir()
-    return {"gt_s": gt_s, "lds": lds, "loss": np.load(store / "loss.npy")}
+        for row in json.loads(record.read_text())["rows"]:
+            metrics[f"{method} {row['metric']}/{row['variant']}/{row['split']}"] = row["value"]
+    (store,) = (p for p in (root / "gt").iterdir() if not p.name.startswith("."))
+    return {"gt_s": gt_s, "metrics": metrics, "loss": np.load(store / "loss.npy")}
 
 
-def run(task: str, profile: str, workers: int) -> dict:
-    """Every condition side by side; values compared with the default condition's."""
+def _spread(table: dict, names: list[str]) -> dict[str, float]:
+    """Largest minus smallest value of each metric row over the conditions ``names``."""
+    rows = table[REFERENCE]["metrics"]
+    return {k: float(np.ptp([table[n]["metrics"][k] for n in names])) for k in rows
+            if all(np.isfinite(table[n]["metrics"][k]) for n in names)}
+
+
+def run(task: str, profile: str) -> dict:
+    """Every condition side by side; stored values compared with the reference condition's."""
     out: dict = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for name, extra in CONDITIONS.items():
-            out[name] = _condition(task, profile, extra, Path(tmp) / name.replace(" ", "_"),
-                                   workers)
-    ref = out["default"]["loss"]
-    table = {name: {"identical_fraction": float((r["loss"] == ref).mean()),
-                    "max_abs_diff": float(np.abs(r["loss"] - ref).max()),
-                    "lds": r["lds"], "gt_s": r["gt_s"],
-                    "gt_cost_vs_default": r["gt_s"] / out["default"]["gt_s"]}
+        for i, (name, (extra, gt_args)) in enumerate(CONDITIONS.items()):
+            out[name] = _condition(task, profile, extra, gt_args, Path(tmp) / str(i))
+    ref = out[REFERENCE]
+    table = {name: {"identical_fraction": float((r["loss"] == ref["loss"]).mean()),
+                    "max_abs_diff": float(np.abs(r["loss"] - ref["loss"]).max()),
+                    "metrics": r["metrics"], "gt_s": r["gt_s"],
+                    "gt_cost_vs_reference": r["gt_s"] / ref["gt_s"]}
              for name, r in out.items()}
-    spread = {m: float(np.ptp([r["lds"][m] for r in table.values()])) for m in METHODS}
-    return {"task": task, "profile": profile, "workers": workers, "conditions": table,
-            "lds_spread": spread, "machine_bits": bit_provenance(), "provenance": provenance()}
+    pinned = [n for n in CONDITIONS if n.startswith("pinned")]
+    return {"task": task, "profile": profile, "reference": REFERENCE, "conditions": table,
+            "spread_pinned": _spread(table, pinned), "spread_native": _spread(table, list(table)),
+            "machine_bits": bit_provenance(), "provenance": provenance()}
 
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(prog="python -m benchmarks.perf.repro", description=__doc__)
     ap.add_argument("--task", default="modular-addition")
     ap.add_argument("--profile", default="quick")
-    ap.add_argument("--workers", type=int, default=2)
     args = ap.parse_args(argv)
-    entry = run(args.task, args.profile, args.workers)
+    entry = run(args.task, args.profile)
     write_entry("reproducibility", entry)
-    print(json.dumps({k: entry[k] for k in ("conditions", "lds_spread")}, indent=1))
+    print(json.dumps({n: {k: c[k] for k in ("identical_fraction", "max_abs_diff", "gt_s")}
+                      for n, c in entry["conditions"].items()}, indent=1))
 
 
 if __name__ == "__main__":

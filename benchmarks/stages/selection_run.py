@@ -78,14 +78,15 @@ def run_selection(task: Task, store: GroundTruthStore, methods: tuple[tuple[str,
         cost = 0.0  # retraining proposals is the suite's cost, not the method's
         rows += result_rows(task, ident, "selection", [
             MetricValue("loss@k", "retrain", loss["budget"], n_targets=n),
-            MetricValue("loss@best", "retrain", loss["best"], n_targets=n)], False, cost, 0)
+            MetricValue("loss@best", "retrain", loss["best"], n_targets=n)], False, cost, 0,
+            store.bits)
         gain = (random_loss - loss["budget"]) / random_loss
         rows += result_rows(task, ident, "selection", [
-            MetricValue("gain@k", "retrain", gain, n_targets=n)], True, cost, 0)
+            MetricValue("gain@k", "retrain", gain, n_targets=n)], True, cost, 0, store.bits)
     rows += result_rows(task, RANDOM, "selection", [
-        MetricValue("loss@k", "retrain", random_loss, n_targets=n)], False, 0.0, 0)
+        MetricValue("loss@k", "retrain", random_loss, n_targets=n)], False, 0.0, 0, store.bits)
     rows += result_rows(task, ALL_UNITS, "selection", [
         MetricValue(v, "retrain", all_loss, n_targets=n) for v in ("loss@k", "loss@best")],
-        False, 0.0, 0)
+        False, 0.0, 0, store.bits)
     return rows
 

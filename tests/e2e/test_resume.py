@@ -88,3 +88,16 @@ def test_store_for_another_spec_is_refused(tmp_path):
     after = _arrays(path)
     for name in before:
         np.testing.assert_array_equal(before[name], after[name])
+
+
+def test_thread_and_worker_settings_give_identical_stores(tmp_path):
+    """The pins promise the same bits whatever the thread count or number of worker processes
+    (both are what users change between machines); the stores are compared to the bit."""
+    ref = tmp_path / "ref"
+    subprocess.run(_cmd(), env=_env(ref), check=True, capture_output=True)
+    for name, threads, extra in (("threads2", "2", ()), ("workers2", "1", ("--workers", "2"))):
+        env = _env(tmp_path / name) | {"OMP_NUM_THREADS": threads}
+        subprocess.run(_cmd(*extra), env=env, check=True, capture_output=True)
+        a, b = _arrays(_store(ref)), _arrays(_store(tmp_path / name))
+        for array in a:
+            np.testing.assert_array_equal(a[array], b[array], err_msg=f"{name}: {array}")

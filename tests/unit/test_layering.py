@@ -12,7 +12,7 @@ PACKAGES = ("benchmarks", "methods", "leaderboard", "figures")
 
 # Layers, lowest first: a module may import its own layer and those below it.
 LAYERS = (
-    ("base", ("benchmarks.fields", "benchmarks.schema", "benchmarks.fsio",
+    ("base", ("benchmarks.fields", "benchmarks.schema", "benchmarks.fsio", "benchmarks.pins",
               "benchmarks.provenance", "benchmarks.registry")),
     ("core", ("benchmarks.spec", "benchmarks.engine", "benchmarks.hessian", "benchmarks.task",
               "benchmarks.method", "benchmarks.evaluation", "benchmarks.groundtruth",

@@ -193,13 +193,18 @@ def test_claims_beside_results_end_both_pages(tmp_path: Path) -> None:
     csv = tmp_path / "results.csv"
     results_frame().to_csv(csv, index=False)
     row = {"claim": "C2 LDS KernelSM > linear", "task": "t | x", "ours": "0.6 vs 0.5",
-           "paper": "0.8 vs 0.58", "tolerance": "gap > +0.02", "holds": True}
-    claims.write(pd.DataFrame([row, {**row, "holds": False}]), "quick", tmp_path / "claims.csv")
+           "paper": "0.8 vs 0.58", "tolerance": "gap > +0.02", "margin": 0.08, "noise": 0.01,
+           "outcome": "holds"}
+    fails = {**row, "margin": -0.05, "outcome": "fails"}
+    unsure = {**row, "margin": 0.004, "noise": float("nan"), "outcome": "within noise"}
+    claims.write(pd.DataFrame([row, fails, unsure]), "quick", tmp_path / "claims.csv")
     claims.write(pd.DataFrame([row]), "tiny", tmp_path / "claims.csv")
-    claims.write(pd.DataFrame([{**row, "holds": False}]), "tiny", tmp_path / "claims.csv")
+    claims.write(pd.DataFrame([fails]), "tiny", tmp_path / "claims.csv")
     md_path, html_path = render.write_all(csv, tmp_path / "out")
     md = md_path.read_text(encoding="utf-8")
-    assert "### quick: 1 of 2 checks hold" in md and "### tiny: 0 of 1 checks hold" in md
+    assert "### quick: 1 hold, 1 within noise, 1 fail (of 3 checks)" in md
+    assert "### tiny: 0 hold, 0 within noise, 1 fail (of 1 checks)" in md
+    assert "| +0.08 | 0.01 | holds |" in md and "| +0.004 | n/m | within noise |" in md
     assert "t \\| x" in md
     checker = _TagChecker()
     checker.feed(html_path.read_text(encoding="utf-8"))

@@ -5,6 +5,7 @@ import pytest
 
 from benchmarks.method import make_method
 from benchmarks.papers import param_weighting
+from benchmarks.papers.claims import Noise
 from benchmarks.papers.kernelsm import paper as kernelsm
 
 
@@ -26,8 +27,12 @@ def test_c8_compares_each_base_with_its_learned_weights():
     (b, p), (w, q) = param_weighting.BASES[0], param_weighting.WEIGHTED[0]
     (b2, p2), _ = param_weighting.BASES[1], param_weighting.WEIGHTED[1]
     df = pd.DataFrame([row(b, p, 0.30), row(w, q, 0.35), row(b2, p2, 0.2)])
-    rows = param_weighting.c8_rows(df, "t", kernelsm.ClaimRow)
-    assert len(rows) == 1 and rows[0].holds and "0.300 → 0.350" in rows[0].ours
-    df.loc[1, "value"] = 0.31
-    assert not param_weighting.c8_rows(df, "t", kernelsm.ClaimRow)[0].holds
+    df["ci_low"], df["ci_high"] = df.value - 0.005, df.value + 0.005
+    rows = param_weighting.c8_rows(df, "t", Noise())
+    assert len(rows) == 1 and rows[0].outcome == "holds" and "0.300 → 0.350" in rows[0].ours
+    assert rows[0].margin == pytest.approx(0.03) and rows[0].noise == pytest.approx(0.005)
+    df.loc[1, ["value", "ci_low", "ci_high"]] = 0.31, 0.305, 0.315
+    assert param_weighting.c8_rows(df, "t", Noise())[0].outcome == "fails"
+    noisy = Noise({"lds/spearman": 0.02})  # a measured machine spread larger than the CIs
+    assert param_weighting.c8_rows(df, "t", noisy)[0].outcome == "within noise"
 

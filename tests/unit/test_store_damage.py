@@ -176,23 +176,6 @@ def test_manifest_missing_keys_is_refused(tmp_path):
         _open(replace(spec), path)
 
 
-def test_manifest_records_bit_provenance_and_other_bits_warn(tmp_path):
-    """The store says where its bits were decided; opening it under other settings warns,
-    naming the difference."""
-    from benchmarks.groundtruth.store import _WARNED, BitProvenanceWarning
-    from benchmarks.provenance import bit_provenance
-
-    spec, path = _spec(), tmp_path / "s"
-    _filled(spec, path)
-    manifest = json.loads((path / "manifest.json").read_text())
-    assert manifest["bits"] == json.loads(json.dumps(bit_provenance()))
-    manifest["bits"]["torch_cpu_capability"] = "AVX2"
-    (path / "manifest.json").write_text(json.dumps(manifest))
-    _WARNED.discard(path)
-    with pytest.warns(BitProvenanceWarning, match="torch_cpu_capability: 'AVX2'"):
-        _open(spec, path)
-
-
 def test_deleted_checksums_of_a_checksummed_store_are_refused(tmp_path):
     """Only a store written before checksums existed gets them computed; deleting
     ``checks.npy`` of a newer store (to pass edited values) is refused."""
@@ -202,10 +185,3 @@ def test_deleted_checksums_of_a_checksummed_store_are_refused(tmp_path):
     (path / "checks.npy").unlink()
     with pytest.raises(StoreCorruptError, match="checks.npy: missing"):
         _open(spec, path)
-
-
-def test_bit_provenance_is_independent_of_library_load_order():
-    from benchmarks.provenance import bit_provenance
-
-    blas = bit_provenance()["numpy_blas"]
-    assert blas == sorted(blas, key=lambda lib: json.dumps(lib, sort_keys=True, default=str))

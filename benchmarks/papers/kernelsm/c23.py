@@ -15,6 +15,7 @@ import json
 
 import pandas as pd
 
+from benchmarks.papers.claims import ClaimRow, Noise, ratio_noise, row_of, value_of
 from leaderboard.groups import aggregate, group_of
 
 MODULAR = ("modular-addition", "modular-quad")
@@ -53,33 +54,31 @@ def units(df: pd.DataFrame) -> list[tuple[str, pd.DataFrame, str | None]]:
     return out
 
 
-def _row(df: pd.DataFrame, label: str, metric: tuple[str, str]) -> pd.Series | None:
-    sel = df[(df.method_label == label) & (df.metric == metric[0]) & (df.variant == metric[1])]
-    return sel.iloc[0] if len(sel) else None
-
-
-def _value(row: pd.Series | None) -> float:
-    return float(row["value"]) if row is not None else float("nan")
+C2_MIN_GAP, C3_MAX_RATIO = 0.02, 0.5
 
 
 def c2_c3_rows(g: pd.DataFrame, task: str, bench: str | None, kernel: str,
-               linears: tuple[tuple[str, str], ...], make_row) -> list:
+               linears: tuple[tuple[str, str], ...], noise: Noise) -> list[ClaimRow]:
     """C2 and C3 of one claim unit against each ``(name, label)`` linear baseline."""
-    if bench is None or _row(g, kernel, LDS) is None:
+    k_row = row_of(g, *LDS, kernel)
+    if bench is None or k_row is None:
         return []
-    k_row = _row(g, kernel, LDS)
     kept = int(k_row["n_targets"])
-    k_lds, k_ne = _value(k_row), _value(_row(g, kernel, RESIDUAL))
+    k_res = row_of(g, *RESIDUAL, kernel)
+    k_lds, k_ne = value_of(k_row), value_of(k_res)
     rows = []
     for name, label in linears:
-        l_lds, l_ne = _value(_row(g, label, LDS)), _value(_row(g, label, RESIDUAL))
-        rows.append(make_row(
+        l_row, l_res = row_of(g, *LDS, label), row_of(g, *RESIDUAL, label)
+        l_lds, l_ne = value_of(l_row), value_of(l_res)
+        rows.append(ClaimRow(
             "C2 LDS KernelSM > linear", f"{task} vs {name}",
             f"{k_lds:.3f} vs {l_lds:.3f} (targets with held-out var >= 0.1: {kept})",
-            PAPER_C2[bench], "gap > +0.02", bool(k_lds - l_lds > 0.02)))
+            PAPER_C2[bench], f"gap > +{C2_MIN_GAP}", k_lds - l_lds - C2_MIN_GAP,
+            noise.of(k_row, l_row)))
         ratio = k_ne / l_ne if l_ne else float("nan")
-        rows.append(make_row(
+        rows.append(ClaimRow(
             "C3 residual RBF/linear <= 1/3", f"{task} vs {name}",
-            f"{k_ne:.3f}/{l_ne:.3f} = {ratio:.2f}", PAPER_C3[bench], "ratio <= 0.5",
-            bool(ratio <= 0.5)))
+            f"{k_ne:.3f}/{l_ne:.3f} = {ratio:.2f}", PAPER_C3[bench], f"ratio <= {C3_MAX_RATIO}",
+            C3_MAX_RATIO - ratio, ratio_noise(ratio, k_ne, noise.of(k_res), l_ne,
+                                              noise.of(l_res))))
     return rows

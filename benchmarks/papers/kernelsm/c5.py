@@ -11,13 +11,16 @@ import json
 
 import pandas as pd
 
+from benchmarks.papers.claims import ClaimRow, Noise
+
 LINEAR = "Linear (ridge CV+intercept)"
 RECIPE_NAMES = {"none": "AdamW", "sam": "SAM", "nso": "NSO"}
 MIN_LDS_DROP = 0.05
 
 
-def ablation_table(df: pd.DataFrame) -> pd.DataFrame:
-    """``(recipe, steps) -> trace, linear LDS, linear residual`` from ablation rows."""
+def ablation_table(df: pd.DataFrame, noise: Noise) -> pd.DataFrame:
+    """``(recipe, steps) -> trace, linear LDS (and its noise), linear residual`` from the
+    ablation's rows."""
     params = df["task_params"].fillna("{}").map(json.loads)
     rows = df[params.map(lambda p: "train.steps" in p)].copy()
     if rows.empty:
@@ -26,20 +29,23 @@ def ablation_table(df: pd.DataFrame) -> pd.DataFrame:
     rows["recipe"] = p.map(lambda d: d.get("train.sharpness", "none"))
     rows["steps"] = p.map(lambda d: int(d["train.steps"]))
 
-    def pick(metric: str, variant: str, label: str | None) -> pd.Series:
+    def pick(metric: str, variant: str, label: str | None, how=lambda r: r["value"]):
         sel = rows[(rows.metric == metric) & (rows.variant == variant)]
         if label:
             sel = sel[sel.method_label == label]
-        return sel.groupby(["recipe", "steps"]).value.first()
+        return sel.groupby(["recipe", "steps"]).apply(lambda g: how(g.iloc[0]),
+                                                      include_groups=False)
 
     return pd.DataFrame({"trace": pick("hessian_trace", "hutchinson", None),
                          "lds": pick("lds", "spearman", LINEAR),
+                         "lds_noise": pick("lds", "spearman", LINEAR, noise.of),
                          "residual": pick("residual", "repo", LINEAR)}).reset_index()
 
 
-def c5_rows(df: pd.DataFrame, row_type) -> list:
-    """C5 statements as ``row_type`` (ClaimRow) records; empty without ablation rows."""
-    t = ablation_table(df)
+def c5_rows(df: pd.DataFrame, noise: Noise) -> list[ClaimRow]:
+    """C5 statements; empty without ablation rows. Traces are single Hutchinson estimates
+    (no CI, no measured spread): their noise is not measured."""
+    t = ablation_table(df, noise)
     if t.empty or "none" not in set(t.recipe):
         return []
     first, last = t.steps.min(), t.steps.max()
@@ -50,18 +56,25 @@ def c5_rows(df: pd.DataFrame, row_type) -> list:
 
     tr0, tr1 = at("none", first, "trace"), at("none", last, "trace")
     l0, l1 = at("none", first, "lds"), at("none", last, "lds")
-    out = [row_type("C5 plain training: trace grows", f"AdamW {first} → {last} steps",
-                    f"{tr0:.3g} → {tr1:.3g}", "2e5 → 1e7", "grows", bool(tr1 > tr0)),
-           row_type("C5 plain training: linear LDS falls", f"AdamW {first} → {last} steps",
+    n1 = at("none", last, "lds_noise")
+    out = [ClaimRow("C5 plain training: trace grows", f"AdamW {first} → {last} steps",
+                    f"{tr0:.3g} → {tr1:.3g}", "2e5 → 1e7", "grows", tr1 - tr0),
+           ClaimRow("C5 plain training: linear LDS falls", f"AdamW {first} → {last} steps",
                     f"{l0:.3f} → {l1:.3f}", "0.375 → 0.01", f"falls by > {MIN_LDS_DROP}",
-                    bool(l0 - l1 > MIN_LDS_DROP))]
+                    l0 - l1 - MIN_LDS_DROP, _max(at("none", first, "lds_noise"), n1))]
     for recipe in ("sam", "nso"):
         name = RECIPE_NAMES[recipe]
         tr, lds = at(recipe, last, "trace"), at(recipe, last, "lds")
-        out.append(row_type("C5 regularised: lower trace", f"{name} vs AdamW at {last} steps",
+        out.append(ClaimRow("C5 regularised: lower trace", f"{name} vs AdamW at {last} steps",
                             f"{tr:.3g} vs {tr1:.3g}", "SAM ~1e5, NSO 1e3 vs 1e7", "lower",
-                            bool(tr < tr1)))
-        out.append(row_type("C5 regularised: linear LDS kept", f"{name} vs AdamW at {last}",
+                            tr1 - tr))
+        out.append(ClaimRow("C5 regularised: linear LDS kept", f"{name} vs AdamW at {last}",
                             f"{lds:.3f} vs {l1:.3f}", "SAM 0.35, NSO 0.36 vs 0.01", "higher",
-                            bool(lds > l1)))
+                            lds - l1, _max(at(recipe, last, "lds_noise"), n1)))
     return out
+
+
+def _max(*xs: float) -> float:
+    """Largest of the known values (NaN if none is known)."""
+    known = [x for x in xs if x == x]
+    return max(known) if known else float("nan")

@@ -1,0 +1,114 @@
+"""A paper claim checked against our results, judged beyond measured noise.
+
+Every check states its ``margin``: how far our number lies on the claim's side of its tolerance,
+in the unit of the compared quantity (positive: the claim's side). Its ``noise`` is the larger
+of the bootstrap CI half-width of the rows it reads and the machine-to-machine spread of their
+metric measured by ``nox -s reproducibility`` (``bench.json``, ``spread_native``: pinned vs
+native math on one task). The outcome is ``holds`` when the margin exceeds the noise, ``fails``
+when it is below minus the noise and ``within noise`` otherwise. Where neither a CI nor a
+spread exists for the quantity (selection losses, Hessian traces) the noise is ``NaN``, shown
+as not measured, and the margin's sign alone decides.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from leaderboard.claims import COLUMNS
+
+
+@dataclass(frozen=True)
+class ClaimRow:
+    """One check of one claim on one task (see the module docstring for the outcome rule)."""
+
+    claim: str
+    task: str
+    ours: str
+    paper: str
+    tolerance: str
+    margin: float
+    noise: float = math.nan
+
+    @property
+    def outcome(self) -> str:
+        if self.margin != self.margin:
+            return "fails"  # a claim whose quantity could not be computed is not supported
+        noise = 0.0 if self.noise != self.noise else self.noise
+        return "holds" if self.margin > noise else "fails" if self.margin < -noise \
+            else "within noise"
+
+    @property
+    def holds(self) -> bool:
+        return self.outcome == "holds"
+
+    def as_dict(self) -> dict:
+        """A row of ``claims.csv`` (columns ``leaderboard.claims.COLUMNS``)."""
+        out = {"claim": self.claim, "task": self.task, "ours": self.ours, "paper": self.paper,
+               "tolerance": self.tolerance, "margin": _round(self.margin),
+               "noise": _round(self.noise), "outcome": self.outcome}
+        return {c: out[c] for c in COLUMNS}
+
+
+def _round(x: float) -> float:
+    return float(f"{x:.4g}") if x == x else math.nan
+
+
+@dataclass(frozen=True)
+class Noise:
+    """Noise of a result row: max(its CI half-width, the measured spread of its metric)."""
+
+    spread: dict[str, float] = field(default_factory=dict)  # "metric/variant" -> spread
+
+    @classmethod
+    def measured(cls, bench_json: Path) -> Noise:
+        """The spreads of ``bench.json``'s ``reproducibility`` entry (none if absent)."""
+        try:
+            entry = json.loads(Path(bench_json).read_text()).get("reproducibility", {})
+        except (OSError, ValueError):
+            return cls()
+        spread: dict[str, float] = {}
+        for key, value in entry.get("spread_native", {}).items():
+            metric, variant = key.split(" ", 1)[1].split("/")[:2]  # "method metric/variant/split"
+            name = f"{metric}/{variant}"
+            spread[name] = max(spread.get(name, 0.0), float(value))
+        return cls(spread)
+
+    def of(self, *rows: pd.Series | None) -> float:
+        """Largest noise over ``rows`` (NaN when none of them has a CI or a measured spread)."""
+        out = math.nan
+        for row in rows:
+            if row is None:
+                continue
+            half = (float(row["ci_high"]) - float(row["ci_low"])) / 2
+            spread = self.spread.get(f"{row['metric']}/{row['variant']}", math.nan)
+            for x in (half, spread):
+                if x == x and not x <= out:
+                    out = x
+        return out
+
+
+def ratio_noise(ratio: float, a: float, a_noise: float, b: float, b_noise: float) -> float:
+    """First-order noise of ``ratio = a / b`` from the noises of ``a`` and ``b``."""
+    if not (a and b) or a_noise != a_noise or b_noise != b_noise:
+        return math.nan
+    return abs(ratio) * (a_noise / abs(a) + b_noise / abs(b))
+
+
+def row_of(df: pd.DataFrame, metric: str, variant: str, label: str | None = None,
+           method_key: str | None = None) -> pd.Series | None:
+    """The first row of ``df`` with that metric and variant (and method label or key)."""
+    sel = df[(df.metric == metric) & (df.variant == variant)]
+    if label is not None:
+        sel = sel[sel.method_label == label]
+    if method_key is not None:
+        sel = sel[sel.method_key == method_key]
+    return sel.iloc[0] if len(sel) else None
+
+
+def value_of(row: pd.Series | None) -> float:
+    return float(row["value"]) if row is not None else math.nan
