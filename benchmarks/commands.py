@@ -21,6 +21,7 @@ from benchmarks.registry import TASKS
 from benchmarks.runner import run_cell
 from benchmarks.spec import SpecError
 from benchmarks.task import execution_overrides, make_task, parse_overrides
+from benchmarks.tasks import imported
 
 
 def list(args: argparse.Namespace) -> int:  # noqa: A001 - the sub-command's name
@@ -96,7 +97,7 @@ def import_gt(args: argparse.Namespace) -> int:
     """Validate a file and register it as a task (or ICL re-splits as several)."""
     opts = ImportOptions(args.fmt, args.targets, args.n_fit, args.n_units, args.splits,
                          args.seed, args.dedupe, args.force, kind=args.kind)
-    for name in gt_io.import_gt(args.file, args.name, opts):
+    for name in imported.import_gt(args.file, args.name, opts):
         print(gt_io.describe_entry(gt_io.load_entry(name)))
     return 0
 

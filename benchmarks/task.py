@@ -36,6 +36,7 @@ class Task(ABC):
     outputs: tuple[str, ...] = ("loss",)
     primary: str = "loss"
     engine: str = "batched"
+    trains: bool = True  # False: the ground truth is fixed data (no models, no training seeds)
 
     def __init__(self, spec: TaskSpec, overrides: dict | None = None) -> None:
         self.spec = spec

@@ -4,16 +4,11 @@ rendered from the sections ``render.build_sections`` builds."""
 from __future__ import annotations
 
 import html
-from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from . import claims
-
-if TYPE_CHECKING:
-    from .render import Section
-
-DASH = "—"
+from .sections import DASH, Section
 
 CSS = """
 body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 70rem; color: #222; }

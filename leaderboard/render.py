@@ -19,7 +19,7 @@ from benchmarks.schema import PROFILES as PROFILE_ORDER
 from benchmarks.schema import ROW_KEY
 
 from . import claims, definitions, groups, page
-from .page import DASH
+from .sections import DASH, Row, Section
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 ARROWS = {True: " ↑", False: " ↓", None: ""}
@@ -48,28 +48,6 @@ METRIC_COLUMNS = (
     Column("Sel. gain@k", "selection", "gain@k", ("retrain",)),
     Column("β̂ vs IF r", "if_agreement", "pearson_pooled", ("scores",)),
 )
-
-
-@dataclass
-class Row:
-    """One method's line in a section table; ``bold`` flags the best cells."""
-
-    label: str
-    key: str
-    labels: str
-    cells: list[str]
-    bold: list[bool]
-
-
-@dataclass
-class Section:
-    """Everything needed to draw one (task, profile) table in any output format."""
-
-    task: str
-    profile: str
-    meta: dict[str, str]
-    header: list[str]
-    rows: list[Row]
 
 
 def _as_bool(series: pd.Series) -> pd.Series:

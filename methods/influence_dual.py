@@ -15,10 +15,10 @@ from dataclasses import dataclass
 import torch
 from torch.func import functional_call
 
+from benchmarks.grads import jacobian_chunks
 from benchmarks.method import Fitted
 from benchmarks.registry import register_method
 from benchmarks.spec import param
-from methods._common.grads import jacobian_chunks
 from methods._common.taskgrads import GradientMethod, additive_fitted, per_unit
 
 

@@ -19,11 +19,11 @@ from dataclasses import dataclass
 import torch
 
 from benchmarks.engine import interval_lrs
+from benchmarks.grads import Projector, flat_dim
 from benchmarks.groundtruth.fullmodel import TrainedModel, full_model_checkpoints
 from benchmarks.method import Fitted
 from benchmarks.registry import register_method
 from benchmarks.spec import SpecError, param
-from methods._common.grads import Projector, flat_dim
 from methods._common.groups import GroupContributions, ParamGroups
 from methods._common.taskgrads import GradientMethod, additive_fitted, task_gradients
 

@@ -17,11 +17,11 @@ from dataclasses import dataclass
 
 import torch
 
+from benchmarks.grads import Projector, flat_dim, stacked_grads
 from benchmarks.groundtruth.fullmodel import full_model
 from benchmarks.method import Fitted
 from benchmarks.registry import register_method
 from benchmarks.spec import SpecError, param
-from methods._common.grads import Projector, flat_dim, stacked_grads
 from methods._common.groups import GRANULARITIES, GroupContributions, GroupProjector, ParamGroups
 from methods._common.taskgrads import GradientMethod, additive_fitted, per_unit
 

@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.fsio import atomic_write_text
+from benchmarks.groundtruth.fill import model_seed
 from benchmarks.groundtruth.formats import (
     FORMATS,
     GroundTruthFormatError,
@@ -41,6 +42,7 @@ from benchmarks.groundtruth.formats import (
 from benchmarks.groundtruth.repeats import handle as handle_repeats
 from benchmarks.groundtruth.store import cache_root
 from benchmarks.provenance import provenance
+from benchmarks.registry import TASKS
 
 MIN_FIT, MIN_EVAL = 2, 3  # SubsetDesign's minimum fitting / evaluation subsets
 KINDS = ("auto", "icl", "modular", "generic")
@@ -128,10 +130,9 @@ def content_digest(s: Split) -> str:
     return h.hexdigest()[:12]
 
 
-def import_gt(path: Path, name: str, opts: ImportOptions | None = None) -> list[str]:
-    """Import ``path`` as task ``name`` (ICL layout: ``name-split0..``); returns task names."""
-    from benchmarks.tasks.imported import register_imported
-
+def write_import(path: Path, name: str, opts: ImportOptions | None = None) -> list[str]:
+    """Write the entries of ``path`` imported as task ``name`` (ICL layout: ``name-split0..``);
+    returns the task names (``benchmarks.tasks.imported.import_gt`` also registers them)."""
     opts = opts or ImportOptions()
     if opts.kind not in KINDS:
         raise GroundTruthFormatError(f"unknown --kind {opts.kind!r}; one of {KINDS}")
@@ -148,7 +149,6 @@ def import_gt(path: Path, name: str, opts: ImportOptions | None = None) -> list[
         _check_name(entry, opts.force)
     for entry, s in entries:
         _write_entry(entry, s)
-        register_imported(entry["name"])
     if group:
         _drop_stale_splits(group, len(splits))
     return names
@@ -185,13 +185,10 @@ def _entry(s: Split, repeats: dict, name: str, path: Path) -> tuple[dict, Split]
 
 
 def _check_name(entry: dict, force: bool) -> None:
-    """Refuse a registered task name: a built-in one always, an import with other content
-    unless ``force``."""
-    from benchmarks.registry import TASKS
-    from benchmarks.tasks.imported import is_imported
-
+    """Refuse a registered task name: a built-in one (a factory that trains) always, an import
+    with other content unless ``force``."""
     old = load_entry(entry["name"])
-    if entry["name"] in TASKS and not is_imported(entry["name"]):
+    if entry["name"] in TASKS and TASKS.get(entry["name"]).trains:
         raise GroundTruthFormatError(f"task name {entry['name']!r} is a built-in task")
     if old and old["content_hash"] != entry["content_hash"] and not force:
         raise GroundTruthFormatError(
@@ -236,9 +233,6 @@ def load_split(entry: dict) -> Split:
 
 def export_gt(task, store, out: Path, jsonl: bool = False) -> list[Path]:
     """Write ``task``'s complete ground truth to ``out`` (see the module docstring)."""
-    from benchmarks.groundtruth.fill import model_seed
-    from benchmarks.tasks.imported import ImportedTask
-
     if not store.complete:
         missing = int((store.done == 0).sum())
         raise GroundTruthFormatError(f"{task.label}: {missing} models are not trained yet; run "
@@ -254,7 +248,7 @@ def export_gt(task, store, out: Path, jsonl: bool = False) -> list[Path]:
     arrays.update({name: store.array(name) for name in store.outputs})
     np.savez(out / "groundtruth.npz", **arrays)
     stored = json.loads((store.path / "manifest.json").read_text())
-    seeds = None if isinstance(task, ImportedTask) else [
+    seeds = None if not task.trains else [
         [model_seed(task, rows, j, r) for r in range(store.done.shape[1])]
         for j in range(len(rows))]
     manifest = {"format": "taskattr-groundtruth/1", "task": task.label,

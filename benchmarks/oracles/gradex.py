@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch.func import functional_call
 
+from benchmarks.grads import Projector, jacobian_chunks
 from benchmarks.groundtruth.fullmodel import TrainedModel
 from benchmarks.oracles.gradex_solve import Solution, solve
 from benchmarks.spec import SpecError
@@ -129,8 +130,6 @@ def projected_jacobians(module, params: dict[str, torch.Tensor], X: torch.Tensor
 
     The Jacobian of each chunk (``vmap(jacrev)``, flattened in ``params`` order) is projected
     before the next is computed, so ``(n, c, d)`` is never held."""
-    from methods._common.grads import jacobian_chunks
-
     out = [project(J.flatten(0, 1)).view(J.shape[0], J.shape[1], -1)  # J: (r, c, d)
            for J in jacobian_chunks(module, params, X, chunk)]
     return torch.cat(out)
@@ -141,8 +140,6 @@ def projection(d: int, config: GradExConfig, key: str):
     seeded by ``key`` (materialised once when it has at most ``MAX_DENSE_P`` entries)."""
     if config.projection == "identity":
         return (lambda G: G), torch.eye(d, dtype=torch.float64)
-    from methods._common.grads import Projector
-
     proj = Projector(d, config.proj_dim, key, config.projection, dtype=torch.float64)
     dense = d * config.proj_dim <= MAX_DENSE_P
     gram, blocks = 0.0, []

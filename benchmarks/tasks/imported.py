@@ -25,7 +25,13 @@ import numpy as np
 
 from benchmarks.groundtruth import fill as groundtruth
 from benchmarks.groundtruth.subsets import Rows
-from benchmarks.groundtruth.transfer import imported_dir, load_entry, load_split
+from benchmarks.groundtruth.transfer import (
+    ImportOptions,
+    imported_dir,
+    load_entry,
+    load_split,
+    write_import,
+)
 from benchmarks.registry import TASKS
 from benchmarks.spec import SpecError, SubsetDesign, TaskSpec
 from benchmarks.task import Task, TaskFactory
@@ -45,6 +51,7 @@ class ImportedTask(Task):
     """Ground truth from a file: no model, no oracle."""
 
     engine = "loop"
+    trains = False
 
     def __init__(self, spec: TaskSpec, rows: Rows, n_targets: int,
                  entry: dict | None = None) -> None:
@@ -141,6 +148,15 @@ def register_imported(name: str) -> None:
         _FACTORIES[name] = TaskFactory(lambda profile, overrides: build(name, profile, overrides),
                                        f"imported ground truth ({name})", trains=False)
         TASKS.register(name)(_FACTORIES[name])
+
+
+def import_gt(path: Path, name: str, opts: ImportOptions | None = None) -> list[str]:
+    """Import ``path`` as task ``name`` (ICL layout: ``name-split0..``) and register the
+    tasks; returns their names."""
+    names = write_import(path, name, opts)
+    for n in names:
+        register_imported(n)
+    return names
 
 
 def discover_imported() -> list[str]:

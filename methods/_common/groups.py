@@ -14,9 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from benchmarks.grads import Projector
 from benchmarks.spec import derive_seed
-
-from .grads import Projector
 
 GRANULARITIES = ("layer", "tensor")
 

@@ -12,12 +12,11 @@ from dataclasses import dataclass
 
 import torch
 
+from benchmarks.grads import stacked_grads
 from benchmarks.groundtruth.fullmodel import TrainedModel
 from benchmarks.method import Fitted, Method, Need
 from benchmarks.spec import param
 from benchmarks.task import RetrainTask
-
-from .grads import stacked_grads
 
 
 def needs_retraining_task(task) -> str | None:

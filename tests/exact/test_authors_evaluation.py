@@ -18,10 +18,10 @@ from scipy.stats import spearmanr
 
 from benchmarks.groundtruth import transfer as gt_io
 from benchmarks.groundtruth.fill import open_store
-from benchmarks.groundtruth.transfer import import_gt
 from benchmarks.method import make_method
 from benchmarks.runner import run_cell
 from benchmarks.task import make_task
+from benchmarks.tasks.imported import import_gt
 
 THRESHOLD = 0.1
 

@@ -13,11 +13,12 @@ from benchmarks.groundtruth import transfer as gt_io
 from benchmarks.groundtruth.executors import fill_ground_truth
 from benchmarks.groundtruth.fill import open_store
 from benchmarks.groundtruth.formats import GroundTruthFormatError
-from benchmarks.groundtruth.transfer import ImportOptions, import_gt
+from benchmarks.groundtruth.transfer import ImportOptions
 from benchmarks.method import make_method
 from benchmarks.runner import cell_dir, run_cell
 from benchmarks.spec import SpecError
 from benchmarks.task import make_task
+from benchmarks.tasks.imported import import_gt
 
 DATA = Path(__file__).parents[1] / "data" / "gt"
 LAYOUTS = {"sample.npz": 1, "masks.csv": 1, "sample.json": 1, "modular_sample.json": 1,

@@ -8,11 +8,12 @@ from pathlib import Path
 import pandas as pd
 
 from benchmarks import task_groups
-from benchmarks.groundtruth.transfer import ImportOptions, import_gt
+from benchmarks.groundtruth.transfer import ImportOptions
 from benchmarks.method import make_method
 from benchmarks.papers.kernelsm import paper as kernelsm
 from benchmarks.papers.kernelsm.c23 import benchmark_of
 from benchmarks.replicate import replicate
+from benchmarks.tasks.imported import import_gt
 
 DATA = Path(__file__).parents[1] / "data" / "gt"
 
