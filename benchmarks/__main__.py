@@ -7,13 +7,12 @@ import argparse
 import sys
 from pathlib import Path
 
+from benchmarks.catalogue import KINDS as CATALOGUE_KINDS
 from benchmarks.fsio import CorruptFileError
 from benchmarks.groundtruth.formats import FORMATS
 from benchmarks.groundtruth.store import StoreMismatchError
-from benchmarks.registry import METHODS, METRICS, TASKS, PluginImportError, UnknownNameError
+from benchmarks.registry import PluginImportError, UnknownNameError
 from benchmarks.spec import ENGINES, MAX_BATCH, MAX_WORKERS, PROFILES, SpecError
-
-KINDS = {"methods": METHODS, "tasks": TASKS, "metrics": METRICS}
 
 
 def _int_in(lo: int, hi: int):
@@ -47,8 +46,8 @@ def _common(p: argparse.ArgumentParser) -> None:
 def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     sub = ap.add_subparsers(dest="cmd", required=True)
-    p = sub.add_parser("list", help="list registered methods, tasks and metrics")
-    p.add_argument("kind", nargs="?", choices=sorted(KINDS))
+    p = sub.add_parser("list", help="list registered methods, tasks, metrics, stages and papers")
+    p.add_argument("kind", nargs="?", choices=CATALOGUE_KINDS)
     p = sub.add_parser("describe", help="fields, types, defaults and help of a method, task "
                                         "or metric")
     p.add_argument("name")
@@ -67,6 +66,8 @@ def parser() -> argparse.ArgumentParser:
     _common(p)
     p = sub.add_parser("replicate", help="regenerate the paper's results at a profile")
     p.add_argument("--task", action="append", default=None)
+    p.add_argument("--paper", action="append", default=None,
+                   help="only this registered paper's cells and claims (default: every paper)")
     p.add_argument("--no-figures", action="store_true")
     p.add_argument("--out", type=Path, default=None,
                    help="write results/leaderboard/figures here instead of leaderboard/")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import inspect
 
 from benchmarks.fields import describe
-from benchmarks.registry import METHODS, METRICS, TASKS, UnknownNameError
+from benchmarks.registry import METHODS, METRICS, PAPERS, STAGES, TASKS, UnknownNameError
 
 
 def _first_line(obj: object) -> str:
@@ -17,11 +17,18 @@ def _first_line(obj: object) -> str:
     return text[: end + 1] if end >= 0 else text
 
 
-def catalogue() -> dict[str, dict[str, str]]:
-    """``{kind: {name: one-line summary}}`` for methods, tasks and metrics."""
-    return {"methods": {n: _first_line(cls) for n, cls in METHODS.items()},
-            "tasks": {n: f.description for n, f in TASKS.items()},
-            "metrics": {n: _first_line(fn) for n, fn in METRICS.items()}}
+KINDS = ("methods", "tasks", "metrics", "stages", "papers")
+
+
+def catalogue(kind: str | None = None) -> dict[str, dict[str, str]]:
+    """``{kind: {name: one-line summary}}`` for every kind (or only ``kind``); the stages and
+    papers are imported only when listed."""
+    build = {"methods": lambda: {n: _first_line(cls) for n, cls in METHODS.items()},
+             "tasks": lambda: {n: f.description for n, f in TASKS.items()},
+             "metrics": lambda: {n: _first_line(fn) for n, fn in METRICS.items()},
+             "stages": lambda: {n: _first_line(cls) for n, cls in STAGES.items()},
+             "papers": lambda: {n: cls.title or _first_line(cls) for n, cls in PAPERS.items()}}
+    return {k: build[k]() for k in KINDS if kind in (None, k)}
 
 
 def describe_entry(name: str, profile: str = "quick") -> str:

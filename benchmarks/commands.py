@@ -26,12 +26,11 @@ from benchmarks.tasks import imported
 
 def list(args: argparse.Namespace) -> int:  # noqa: A001 - the sub-command's name
     """One line per registered entry: its name and what it is."""
-    for kind, entries in catalogue().items():
-        if args.kind in (None, kind):
-            print(f"{kind}:")
-            width = max((len(n) for n in entries), default=0)
-            for name, summary in entries.items():
-                print(f"  {name:<{width}}  {summary}")
+    for kind, entries in catalogue(args.kind).items():
+        print(f"{kind}:")
+        width = max((len(n) for n in entries), default=0)
+        for name, summary in entries.items():
+            print(f"  {name:<{width}}  {summary}")
     return 0
 
 
@@ -89,7 +88,7 @@ def replicate(args: argparse.Namespace) -> int:
     if out.exists() and not out.is_dir():
         raise SpecError(f"invalid --out {out}: exists and is not a folder")
     run_replicate(args.profile, args.task, args.workers, args.batch, args.engine,
-                  out_dir=out, figures=not args.no_figures)
+                  out_dir=out, figures=not args.no_figures, papers=args.paper)
     return 0
 
 

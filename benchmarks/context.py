@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from benchmarks.groundtruth.fullmodel import TrainedModel, full_model
+from benchmarks.groundtruth.fullmodel import TrainedModel, full_model, full_model_checkpoints
 from benchmarks.groundtruth.store import GroundTruthStore
 from benchmarks.method import Method, Need
 from benchmarks.oracles.labels import LabelSet, make_oracle
@@ -15,12 +15,32 @@ from benchmarks.task import Task
 
 
 @dataclass(frozen=True)
+class FullModels:
+    """Full-set models beyond ``Context.model``: other training seeds and checkpoints along a
+    run, trained once and cached beside the ground truth. A method gets these, never the store
+    (whose evaluation rows it must not see)."""
+
+    task: Task
+    _store: GroundTruthStore = field(repr=False)
+
+    def seed(self, r: int) -> TrainedModel:
+        """The full-set model of training seed ``r`` (``r = 0`` is ``Context.model``)."""
+        return full_model(self.task, self._store, r)
+
+    def checkpoints(self, r: int, n: int) -> tuple[list[TrainedModel], list[float]]:
+        """Seed ``r``'s model after each of ``n`` checkpoint steps, and each interval's
+        learning rate (``fullmodel.full_model_checkpoints``)."""
+        return full_model_checkpoints(self.task, self._store, r, n)
+
+
+@dataclass(frozen=True)
 class Context:
     """Inputs of ``Method.fit``. Fields a method did not declare are None.
 
     ``fit``: fitting subsets and labels; ``full: (n_targets,)`` = F(1);
-    ``loo: (K, n_targets)`` = F(1 - e_k); ``model``: the full-set model; ``seed`` derived from
-    the task's seed key (``seed_key``) and the method key.
+    ``loo: (K, n_targets)`` = F(1 - e_k); ``model``: the full-set model and ``models`` the
+    others (seeds, checkpoints); ``fit_masks: (m, K)``: the fitting subsets without labels;
+    ``seed`` derived from the task's seed key (``seed_key``) and the method key.
     """
 
     task: Task
@@ -29,14 +49,15 @@ class Context:
     full: np.ndarray | None = None
     loo: np.ndarray | None = None
     model: TrainedModel | None = None
-    store: GroundTruthStore | None = None
+    models: FullModels | None = None
+    fit_masks: np.ndarray | None = None
 
 
 def seed_key(task: Task) -> str:
     """The content key a task's method seeds derive from: ``task.seed_key`` where the task has
     one (imported ground truth: its content hash, so the name a user chose moves nothing),
     else ``spec.key`` (built-in tasks, whose spec is their content)."""
-    return getattr(task, "seed_key", None) or task.spec.key
+    return task.seed_key
 
 
 def build_context(task: Task, store: GroundTruthStore, method: Method) -> Context:
@@ -44,13 +65,14 @@ def build_context(task: Task, store: GroundTruthStore, method: Method) -> Contex
     seed = derive_seed(seed_key(task), method.key)
     kwargs: dict = {}
     if Need.FIT_LABELS in method.needs:
-        labels = getattr(method, "labels", "retrain")
-        labels_set = make_oracle(labels, task, store, task.primary).fit_set()
-        kwargs["fit"] = labels_set.head(getattr(method, "max_labels", 0))
+        labels_set = make_oracle(method.labels, task, store, task.primary).fit_set()
+        kwargs["fit"] = labels_set.head(method.max_labels)
     if Need.LOO in method.needs:
         kwargs["full"] = store.mean(task.primary, "full")[0]
         kwargs["loo"] = store.mean(task.primary, "loo")
     if Need.MODEL in method.needs:
         kwargs["model"] = full_model(task, store)
-        kwargs["store"] = store
+        kwargs["models"] = FullModels(task, store)
+    if Need.FIT_MASKS in method.needs:
+        kwargs["fit_masks"] = store.rows.masks[store.rows.index("fit")]
     return Context(task=task, seed=seed, **kwargs)

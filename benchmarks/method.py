@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import MISSING, dataclass, fields
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
@@ -17,13 +17,17 @@ from benchmarks.fields import coerce, field_type, validate_fields
 from benchmarks.registry import METHODS
 from benchmarks.spec import SpecError, content_hash, keyed_fields, to_plain
 
+if TYPE_CHECKING:  # the context module builds Contexts for Methods: annotations only here
+    from benchmarks.context import Context
+
 
 class Need(enum.Enum):
     """What a method asks its Context for (the runner provides exactly these)."""
 
     FIT_LABELS = "fit_labels"  # (masks, F) of the fitting subsets from the label oracle
     LOO = "loo"  # F(1) and F(1 - e_k) from retraining
-    MODEL = "model"  # the full-set model with its data (benchmarks/groundtruth/fullmodel.py)
+    MODEL = "model"  # the full-set model with its data, and its other seeds and checkpoints
+    FIT_MASKS = "fit_masks"  # the fitting subsets' masks, without labels
 
 
 @dataclass(frozen=True)
@@ -49,8 +53,15 @@ class Method:
     tiny: ClassVar[dict] = {}
     reference_for: ClassVar[frozenset[str]] = frozenset()
     label: ClassVar[str] = ""
+    # declared capabilities (a method that fits labels declares ``labels``/``max_labels`` as
+    # fields; the others keep these defaults)
+    labels: ClassVar[str] = "none"  # the label oracle of its fitting subsets
+    max_labels: ClassVar[int] = 0  # at most this many fitting labels (0 = all)
+    additive: ClassVar[bool] = True  # predict = masks @ scores + intercept (not overridden)
+    weightable: ClassVar[bool] = False  # defines group_contributions (param_weighted wraps it)
+    learns_weights: ClassVar[bool] = False  # learns per-group weights (the weight-grid stage)
 
-    def fit(self, ctx: Any) -> Fitted:
+    def fit(self, ctx: Context) -> Fitted:
         raise NotImplementedError
 
     def scores(self, fitted: Fitted) -> np.ndarray:

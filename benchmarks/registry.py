@@ -1,7 +1,9 @@
-"""One generic registry for methods, tasks and metrics, with discovery.
+"""One generic registry for methods, tasks, metrics, stages and papers, with discovery.
 
-Adding a file under ``methods/`` (or ``benchmarks/tasks/``, ``benchmarks/metrics/``) is enough:
-``discover()`` imports every module of those packages, and their decorators register them.
+Adding a file under ``methods/`` (or ``benchmarks/tasks/``, ``benchmarks/metrics/``,
+``benchmarks/stages/``, ``benchmarks/papers/``) is enough: discovery imports every module of
+those packages, and their decorators register them. Methods, tasks and metrics are discovered
+together; stages and papers (used by ``replicate`` only) each on first use of their registry.
 """
 
 from __future__ import annotations
@@ -24,10 +26,17 @@ class UnknownNameError(KeyError):
 class Registry(Generic[T]):
     """A name -> object mapping that refuses duplicates and explains unknown names."""
 
-    def __init__(self, kind: str) -> None:
+    def __init__(self, kind: str, packages: tuple[str, ...] = ()) -> None:
         self.kind = kind
+        self.packages = packages  # discovered on first use, beside the shared plug-ins
         self._items: dict[str, T] = {}
         self._meta: dict[str, dict] = {}
+        self._state = {"done": False, "running": False}
+
+    def _discover(self) -> None:
+        discover()
+        if self.packages:
+            _discover(self.packages, self._state)
 
     def register(self, name: str, **meta) -> Callable[[T], T]:
         """Decorator: register ``obj`` under ``name`` (duplicates raise)."""
@@ -45,7 +54,7 @@ class Registry(Generic[T]):
 
     def get(self, name: str) -> T:
         """Return the object registered as ``name``; unknown names list what is available."""
-        discover()
+        self._discover()
         if name not in self._items:
             avail = ", ".join(sorted(self._items)) or "(none)"
             raise UnknownNameError(f"unknown {self.kind} {name!r}. Available: {avail}")
@@ -56,25 +65,29 @@ class Registry(Generic[T]):
         return self._meta[name]
 
     def names(self) -> list[str]:
-        discover()
+        self._discover()
         return sorted(self._items)
 
     def items(self) -> Iterator[tuple[str, T]]:
-        discover()
+        self._discover()
         return iter(sorted(self._items.items()))
 
     def __contains__(self, name: str) -> bool:
-        discover()
+        self._discover()
         return name in self._items
 
 
 METHODS: Registry = Registry("method")
 TASKS: Registry = Registry("task")
 METRICS: Registry = Registry("metric")
+STAGES: Registry = Registry("stage", ("benchmarks.stages",))
+PAPERS: Registry = Registry("paper", ("benchmarks.papers",))
 
 register_method = METHODS.register
 register_task = TASKS.register
 register_metric = METRICS.register
+register_stage = STAGES.register
+register_paper = PAPERS.register
 
 _PACKAGES = ("methods", "benchmarks.tasks", "benchmarks.metrics")
 _state = {"done": False, "running": False}
@@ -87,18 +100,22 @@ class PluginImportError(ImportError):
 def discover() -> None:
     """Import every module of the plug-in packages once, so their decorators run. Discovery
     counts as done only after every plug-in imported; a failing one is an error naming it."""
-    if _state["done"] or _state["running"]:
+    _discover(_PACKAGES, _state)
+
+
+def _discover(packages: tuple[str, ...], state: dict) -> None:
+    if state["done"] or state["running"]:
         return
-    _state["running"] = True
+    state["running"] = True
     try:
-        for pkg_name in _PACKAGES:
+        for pkg_name in packages:
             pkg = importlib.import_module(pkg_name)
             for info in pkgutil.iter_modules(pkg.__path__):
                 if not info.name.startswith("_"):
                     _import_plugin(f"{pkg_name}.{info.name}")
-        _state["done"] = True
+        state["done"] = True
     finally:
-        _state["running"] = False
+        state["running"] = False
 
 
 def _import_plugin(name: str) -> None:

@@ -144,8 +144,7 @@ class MethodIdentity:
     @classmethod
     def of(cls, method: Method) -> MethodIdentity:
         """The columns of a registered method (``labels`` = its label oracle, if any)."""
-        return cls(method.registry_name, method.key, method.display,
-                   getattr(method, "labels", "none"))
+        return cls(method.registry_name, method.key, method.display, method.labels)
 
 
 def result_rows(task: Task, method: MethodIdentity, metric: str, values: list[MetricValue],

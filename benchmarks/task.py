@@ -37,6 +37,7 @@ class Task(ABC):
     primary: str = "loss"
     engine: str = "batched"
     trains: bool = True  # False: the ground truth is fixed data (no models, no training seeds)
+    kind: str | None = None  # an import's data kind (decides a paper's recipe); None: built in
 
     def __init__(self, spec: TaskSpec, overrides: dict | None = None) -> None:
         self.spec = spec
@@ -58,6 +59,17 @@ class Task(ABC):
     def fixed_rows(self):
         """The task's own ground-truth rows (``subsets.Rows``) when they are given rather than
         sampled from the design (imported ground truth), else None."""
+        return None
+
+    @property
+    def seed_key(self) -> str:
+        """The content key method seeds derive from: the spec's key (an imported task: its
+        content hash, so the name a user chose moves nothing)."""
+        return self.spec.key
+
+    @property
+    def chance(self) -> float | None:
+        """Accuracy of guessing, for tasks with a ``correct`` output (None: not defined)."""
         return None
 
     @property

@@ -18,7 +18,7 @@ from benchmarks.fsio import atomic_write_text, locked
 from .build import read_table
 
 COLUMNS = ("claim", "task", "ours", "paper", "tolerance", "margin", "noise", "outcome")
-OUTCOMES = ("holds", "within noise", "fails")
+OUTCOMES = ("holds", "within noise", "fails", "missing")
 
 
 def write(table: pd.DataFrame, profile: str, path: Path) -> None:
@@ -44,9 +44,9 @@ def read(path: Path) -> pd.DataFrame | None:
 
 
 def count(outcomes: pd.Series) -> str:
-    """``5 hold, 2 within noise, 3 fail (of 10 checks)``."""
+    """``5 hold, 2 within noise, 3 fail, 0 missing (of 10 checks)``."""
     n = outcomes.value_counts()
-    words = ("hold", "within noise", "fail")
+    words = ("hold", "within noise", "fail", "missing")
     return ", ".join(f"{int(n.get(o, 0))} {w}" for o, w in zip(OUTCOMES, words, strict=True)) \
         + f" (of {len(outcomes)} checks)"
 
@@ -69,7 +69,8 @@ LEGEND = ("margin: how far our number lies past the tolerance, in the compared q
           "(positive: the claim's side). noise: the larger of the rows' bootstrap CI half-width "
           "and the metric's measured machine-to-machine spread (bench.json reproducibility); "
           "n/m: not measured, the margin's sign decides. A check holds when margin > noise, "
-          "fails when margin < -noise, and is within noise otherwise.")
+          "fails when margin < -noise, and is within noise otherwise; missing: an input row is "
+          "absent from the results.")
 
 
 def markdown(df: pd.DataFrame) -> str:

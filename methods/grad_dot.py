@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from benchmarks.context import Context
 from benchmarks.method import Fitted
 from benchmarks.registry import register_method
 from methods._common.taskgrads import GradientMethod, additive_fitted, task_gradients
@@ -21,7 +22,7 @@ class GradDot(GradientMethod):
     normalize = False  # per-example gradients to unit length (GradCos)
     label = "Grad-Dot"
 
-    def fit(self, ctx) -> Fitted:
+    def fit(self, ctx: Context) -> Fitted:
         tg = task_gradients(ctx.model, self.aggregate, self.normalize)
         # unit gradient on itself (§3.7); constant, so meaningless, for unit-length gradients
         own = None if self.normalize else -(tg.units * tg.units).sum(1)

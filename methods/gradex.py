@@ -22,6 +22,7 @@ import numpy as np
 import torch
 from torch.func import functional_call, jvp
 
+from benchmarks.context import Context
 from benchmarks.engine import batched_forward, train
 from benchmarks.groundtruth.subsets import draw_mask
 from benchmarks.method import Fitted, Method, Need
@@ -43,6 +44,8 @@ from methods._common.taskgrads import needs_retraining_task
 class GradEx(Method):
     """GradEx estimates as predictions; see the module docstring."""
 
+    additive = False  # first-order estimates of F(s) themselves
+
     proj_dim: int = param(0, "k, the random projection dimension of the Jacobian (0 = the task "
                           "profile's default)", ge=0)
     lam_z: float = param(0.0, "ridge on the projected weights z (0 = the task profile's "
@@ -53,7 +56,7 @@ class GradEx(Method):
                        "(0 = skip)", ge=0)
     lin_steps: int = param(0, "fine-tuning steps per RE_lin subset (0 = the recipe's "
                            "train.steps)", ge=0)
-    needs = frozenset({Need.MODEL})
+    needs = frozenset({Need.MODEL, Need.FIT_MASKS})
     tiny = {"n_lin": 2, "lin_steps": 5}
     label = "GradEx (first-order)"
 
@@ -69,7 +72,7 @@ class GradEx(Method):
     def _overrides(self) -> dict:
         return {"proj_dim": self.proj_dim, "lam_z": self.lam_z, "projection": self.projection}
 
-    def fit(self, ctx) -> Fitted:
+    def fit(self, ctx: Context) -> Fitted:
         task = ctx.task
         config = gradex_config(task.spec.profile, self._overrides())
         feat = features(ctx.model, config, f"{task.spec.key}/gradex")
@@ -122,9 +125,9 @@ def _predict(state: dict, masks: np.ndarray):
 
 
 def _fit_masks(ctx, n: int) -> np.ndarray:
-    """The store's first ``n`` fitting masks (masks only), else draws from the design."""
-    if ctx.store is not None and len(ctx.store.rows.index("fit")):
-        return ctx.store.rows.masks[ctx.store.rows.index("fit")[:n]]
+    """The first ``n`` fitting masks (masks only), else draws from the design."""
+    if ctx.fit_masks is not None and len(ctx.fit_masks):
+        return ctx.fit_masks[:n]
     design = ctx.task.spec.design
     return np.stack([draw_mask(design, ctx.task.K, derive_seed(ctx.seed, "lin", j))
                      for j in range(n)])

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import torch
 from torch.func import functional_call, grad, jvp, vjp, vmap
 
+from benchmarks.context import Context
 from benchmarks.method import Fitted
 from benchmarks.registry import register_method
 from benchmarks.spec import SpecError, param
@@ -83,6 +84,8 @@ def make_hvp(model, params: dict[str, torch.Tensor], kind: str = "ggn", chunk: i
 class Influence(GradientMethod):
     """Task-level influence functions with an exact, CG, LiSSA or EK-FAC inverse-curvature."""
 
+    weightable = True  # group_contributions below
+
     solver: str = param("exact", "inverse-curvature solver: dense Cholesky, conjugate gradient, "
                         "LiSSA recursion or block-diagonal EK-FAC", choices=SOLVERS)
     hessian: str = param("ggn", "curvature H: Gauss-Newton (PSD) or the exact Hessian",
@@ -101,13 +104,12 @@ class Influence(GradientMethod):
     def describe(self) -> str:
         return f"IF ({self.solver}, {self.hessian.upper()}, λ={self.damping:g})"
 
-    def fit(self, ctx) -> Fitted:
+    def fit(self, ctx: Context) -> Fitted:
         tg = task_gradients(ctx.model, self.aggregate)
         if self.solver == "ekfac":
             return self._fit_ekfac(ctx.model, tg)
         hvp, d = make_hvp(ctx.model, tg.params, self.hessian)
-        task = getattr(ctx, "task", None)
-        own = tg.units.numel() <= SELF_INFLUENCE_MAX and self._wants_self(task)
+        own = tg.units.numel() <= SELF_INFLUENCE_MAX and self._wants_self(ctx.task)
         state: dict = {"d": d, "self_influence_computed": own}
         U = self._solve(hvp, d, [tg.target, tg.units] if own else [tg.target], ctx.seed, state)
         self_inf = -(tg.units * U[1].T).sum(1) if own else None

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import torch
 from torch.func import functional_call
 
+from benchmarks.context import Context
 from benchmarks.grads import jacobian_chunks
 from benchmarks.method import Fitted
 from benchmarks.registry import register_method
@@ -54,7 +55,7 @@ class InfluenceDual(GradientMethod):
                 reason = f"n*c = {nc} > max_nc = {self.max_nc}: the dual kernel is too large"
         return reason
 
-    def fit(self, ctx) -> Fitted:
+    def fit(self, ctx: Context) -> Fitted:
         tm = ctx.model
         module = tm.module.double()
         params = {k: v.double() for k, v in tm.params.items()}

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from benchmarks.context import Context
 from benchmarks.groundtruth.subsets import draw_mask
 from benchmarks.method import Fitted, Method, Need
 from benchmarks.oracles.labels import label_source
@@ -37,6 +38,8 @@ READOFFS = ("loo", "main", "contains", "grad")
 @dataclass(frozen=True)
 class KernelSM(Method):
     """Kernel surrogate model; hyper-parameters by CV unless fixed."""
+
+    additive = False  # a kernel ridge regression on masks
 
     gamma: float | str = param("cv", "RBF width exp(-gamma ||s - s'||^2): 'cv' (K-fold CV around "
                                "the median heuristic), 'auto' (1/K) or a positive number",
@@ -71,7 +74,7 @@ class KernelSM(Method):
         suffix = label_source(self.labels, self.max_labels)
         return f"KernelSM ({tuned})" + suffix
 
-    def fit(self, ctx) -> Fitted:
+    def fit(self, ctx: Context) -> Fitted:
         S, Y = ctx.fit.masks, ctx.fit.values
         K = S.shape[1]
         gamma = 1.0 / K if self.gamma == "auto" else self.gamma

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from benchmarks.context import Context
 from benchmarks.method import Fitted, Method, Need
 from benchmarks.oracles.labels import label_source
 from benchmarks.registry import register_method
@@ -45,7 +46,7 @@ class LinearSurrogate(Method):
     def display(self) -> str:
         return _LABELS[self.fit_type] + label_source(self.labels, self.max_labels)
 
-    def fit(self, ctx) -> Fitted:
+    def fit(self, ctx: Context) -> Fitted:
         S = ctx.fit.masks.astype(np.float64)
         Y = ctx.fit.values
         if self.fit_type == "ridge":

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from benchmarks.context import Context
 from benchmarks.method import Fitted, Method, Need
 from benchmarks.registry import register_method
 
@@ -22,12 +23,11 @@ class LeaveOneOut(Method):
     label = "LOO (retrain)"
 
     def skip(self, task) -> str | None:
-        design = getattr(task.spec, "design", None)
-        if design is not None and not design.loo:
+        if not task.spec.design.loo:
             return "the task's subset design has no leave-one-out rows (design.loo = false)"
         return None
 
-    def fit(self, ctx) -> Fitted:
+    def fit(self, ctx: Context) -> Fitted:
         delta = ctx.full[None, :] - ctx.loo
         return Fitted(scores=delta, intercept=ctx.full - delta.sum(0),
                       state={"n_retrainings": ctx.loo.shape[0] + 1})

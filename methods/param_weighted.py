@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import torch
 
+from benchmarks.context import Context
 from benchmarks.method import Fitted, Method, Need, make_method
 from benchmarks.registry import METHODS, register_method
 from benchmarks.spec import SpecError, derive_seed, param
@@ -29,7 +30,7 @@ LEARNING_FIELDS = {"top_k": "k", "lam": "λ", "steps": "steps", "lr": "lr", "n_q
 
 def weightable() -> list[str]:
     """Registered methods that split their scores by parameter group."""
-    return [n for n in METHODS.names() if hasattr(METHODS.get(n), "group_contributions")]
+    return [n for n in METHODS.names() if METHODS.get(n).weightable]
 
 
 @register_method("param_weighted")
@@ -52,6 +53,11 @@ class ParamWeighted(Method):
     n_queries: int = param(128, "training examples used as unlabeled queries", ge=1)
     needs = frozenset({Need.MODEL})
     tiny = {"base_params": {"n_checkpoints": 2}, "steps": 20, "n_queries": 16}
+
+    @property
+    def learns_weights(self) -> bool:  # type: ignore[override]
+        """Whether the weights are learned (the weight-grid stage's subject)."""
+        return self.weights == "learned"
 
     def __post_init__(self) -> None:
         """Store ``base_params`` as the base method's non-default fields, so equivalent
@@ -113,7 +119,7 @@ class ParamWeighted(Method):
         return learn_weights(parts.queries, self.top_k, self.lam, self.steps, self.lr,
                              exclude=parts.query_index)
 
-    def fit(self, ctx) -> Fitted:
+    def fit(self, ctx: Context) -> Fitted:
         """Split the base scores by group, learn w (or keep it uniform) and combine; ``top_k``
         is capped at the number of training examples."""
         t0 = time.perf_counter()

@@ -18,9 +18,10 @@ from dataclasses import dataclass
 
 import torch
 
+from benchmarks.context import Context
 from benchmarks.engine import interval_lrs
 from benchmarks.grads import Projector, flat_dim
-from benchmarks.groundtruth.fullmodel import TrainedModel, full_model_checkpoints
+from benchmarks.groundtruth.fullmodel import TrainedModel
 from benchmarks.method import Fitted
 from benchmarks.registry import register_method
 from benchmarks.spec import SpecError, param
@@ -48,6 +49,8 @@ def checkpoint_scores(model: TrainedModel, eta: float, aggregate: str = "sum",
 class TracIn(GradientMethod):
     """TracInCP over ``n_checkpoints`` checkpoints of the full-set model."""
 
+    weightable = True  # group_contributions below
+
     n_checkpoints: int = param(5, "checkpoints of the full-set training run summed over", ge=1)
     proj_dim: int = param(0, "random projection dimension of the gradients (0 = no "
                           "projection)", ge=0)
@@ -58,7 +61,7 @@ class TracIn(GradientMethod):
         parts = [f"C={self.n_checkpoints}"] + ([f"k={self.proj_dim}"] if self.proj_dim else [])
         return f"TracIn ({', '.join(parts + (['cos'] if self.normalize else []))})"
 
-    def fit(self, ctx) -> Fitted:
+    def fit(self, ctx: Context) -> Fitted:
         models, etas = self.checkpoints(ctx)
         scores = own = phi = None
         for c, (model, eta) in enumerate(zip(models, etas, strict=True)):
@@ -101,7 +104,7 @@ class TracIn(GradientMethod):
         spec = ctx.task.spec.train
         if self.n_checkpoints == 1:
             return [ctx.model], interval_lrs(spec, [spec.steps])
-        models, etas = full_model_checkpoints(ctx.task, ctx.store, 0, self.n_checkpoints)
+        models, etas = ctx.models.checkpoints(0, self.n_checkpoints)
         return models[:-1] + [ctx.model], etas
 
     def projector(self, model: TrainedModel, key: str) -> Projector | None:

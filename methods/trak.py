@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 import torch
 
+from benchmarks.context import Context
 from benchmarks.grads import Projector, flat_dim, stacked_grads
-from benchmarks.groundtruth.fullmodel import full_model
 from benchmarks.method import Fitted
 from benchmarks.registry import register_method
 from benchmarks.spec import SpecError, param
@@ -52,6 +52,8 @@ class Features:
 class TRAK(GradientMethod):
     """TRAK with projection dimension ``proj_dim`` and an ensemble of ``n_models`` seeds."""
 
+    weightable = True  # group_contributions below
+
     proj_dim: int = param(512, "random projection dimension of the margin gradients", ge=1)
     n_models: int = param(1, "ensemble size: full-set models trained with different seeds",
                           ge=1)
@@ -74,7 +76,7 @@ class TRAK(GradientMethod):
         block = "" if self.block_projection == "none" else f", block/{self.block_projection}"
         return f"TRAK (k={self.proj_dim}, M={self.n_models}{block})"
 
-    def fit(self, ctx) -> Fitted:
+    def fit(self, ctx: Context) -> Fitted:
         runs = self._runs(ctx)
         q = torch.stack([f.q for f in runs]).mean(0)  # (n,)
         tau = torch.stack([f.Gt @ torch.linalg.solve(f.A, f.G.T) for f in runs]).mean(0) \
@@ -119,7 +121,7 @@ class TRAK(GradientMethod):
 
     def _runs(self, ctx, granularity: str | None = None) -> list[Features]:
         """Features of the ensemble's models (model 0 is ``ctx.model``)."""
-        return [self._features(ctx.model if r == 0 else full_model(ctx.task, ctx.store, r),
+        return [self._features(ctx.model if r == 0 else ctx.models.seed(r),
                                f"{ctx.seed}/{r}", granularity) for r in range(self.n_models)]
 
     def _features(self, model, key: str, granularity: str | None = None) -> Features:

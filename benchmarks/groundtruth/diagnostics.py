@@ -40,7 +40,6 @@ def summarise_ground_truth(task: Task, store: GroundTruthStore) -> dict:
         full = float(store.mean("correct", "full").mean()) if has_full else float("nan")
         row.update(mean_acc=float(acc.mean()), p10_acc=float(np.percentile(acc, 10)),
                    full_acc=full)
-    chance = getattr(task, "chance", None)
-    if chance is not None:
-        row["chance_acc"] = chance
+    if task.chance is not None:
+        row["chance_acc"] = task.chance
     return row

@@ -7,7 +7,8 @@ metric measured by ``nox -s reproducibility`` (``bench.json``, ``spread_native``
 native math on one task). The outcome is ``holds`` when the margin exceeds the noise, ``fails``
 when it is below minus the noise and ``within noise`` otherwise. Where neither a CI nor a
 spread exists for the quantity (selection losses, Hessian traces) the noise is ``NaN``, shown
-as not measured, and the margin's sign alone decides.
+as not measured, and the margin's sign alone decides. A check whose inputs are absent from the
+results (a margin of ``NaN``) is ``missing``: it is shown, never dropped.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ class ClaimRow:
     @property
     def outcome(self) -> str:
         if self.margin != self.margin:
-            return "fails"  # a claim whose quantity could not be computed is not supported
+            return "missing"  # an input row is absent: the check is shown, never dropped
         noise = 0.0 if self.noise != self.noise else self.noise
         return "holds" if self.margin > noise else "fails" if self.margin < -noise \
             else "within noise"
@@ -99,12 +100,10 @@ def ratio_noise(ratio: float, a: float, a_noise: float, b: float, b_noise: float
     return abs(ratio) * (a_noise / abs(a) + b_noise / abs(b))
 
 
-def row_of(df: pd.DataFrame, metric: str, variant: str, label: str | None = None,
-           method_key: str | None = None) -> pd.Series | None:
-    """The first row of ``df`` with that metric and variant (and method label or key)."""
+def row_of(df: pd.DataFrame, metric: str, variant: str, method_key: str | None = None
+           ) -> pd.Series | None:
+    """The first row of ``df`` with that metric and variant (and method key), or None."""
     sel = df[(df.metric == metric) & (df.variant == variant)]
-    if label is not None:
-        sel = sel[sel.method_label == label]
     if method_key is not None:
         sel = sel[sel.method_key == method_key]
     return sel.iloc[0] if len(sel) else None
@@ -112,3 +111,13 @@ def row_of(df: pd.DataFrame, metric: str, variant: str, label: str | None = None
 
 def value_of(row: pd.Series | None) -> float:
     return float(row["value"]) if row is not None else math.nan
+
+
+def ran(df: pd.DataFrame, method_key: str) -> bool:
+    """Whether ``df`` holds any row of the method (it is part of the cell)."""
+    return bool((df.method_key == method_key).any())
+
+
+def num(x: float, spec: str = ".3f") -> str:
+    """``x`` formatted, or ``missing``."""
+    return format(x, spec) if x == x else "missing"

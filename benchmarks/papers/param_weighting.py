@@ -12,7 +12,7 @@ from __future__ import annotations
 import pandas as pd
 
 from benchmarks.method import make_method
-from benchmarks.papers.claims import ClaimRow, Noise, row_of, value_of
+from benchmarks.papers.claims import ClaimRow, Noise, num, ran, row_of, value_of
 
 # the base methods, unweighted as they appear elsewhere in the tables (TRAK with a block-diagonal
 # projection so that its features split by layer, methods/METHODS.md §1.4)
@@ -42,31 +42,17 @@ def extra_methods(have: tuple[tuple[str, dict], ...], sensitivity: bool = False
 
 
 def c8_rows(df: pd.DataFrame, task: str, noise: Noise) -> list[ClaimRow]:
-    """C8 on one task cell's rows: per base, LDS unweighted -> learned weights."""
+    """C8 on one task cell's rows: per weighted variant that ran (is part of the cell and
+    applies), LDS unweighted -> learned weights (``missing`` where either LDS row is absent)."""
     rows = []
     for (b, p), (w, q) in zip(BASES, WEIGHTED, strict=True):
         base, weighted = make_method(b, p), make_method(w, q)
+        if not ran(df, weighted.key):
+            continue
         r_u, r_v = (row_of(df, "lds", "spearman", method_key=m.key) for m in (base, weighted))
         u, v = value_of(r_u), value_of(r_v)
-        if u != u or v != v:
-            continue
+        gain = f" ({v - u:+.3f})" if u == u and v == v else ""
         rows.append(ClaimRow("C8 learned group weights raise LDS", f"{task}: {base.display}",
-                             f"{u:.3f} → {v:.3f} ({v - u:+.3f})", C8_PAPER,
-                             f"gain > +{C8_MIN_GAIN}", v - u - C8_MIN_GAIN,
-                             noise.of(r_u, r_v)))
+                             f"{num(u)} → {num(v)}{gain}", C8_PAPER, f"gain > +{C8_MIN_GAIN}",
+                             v - u - C8_MIN_GAIN, noise.of(r_u, r_v)))
     return rows
-
-
-def weight_rows(records: list[dict], task_label: str, task_key: str, profile: str
-                ) -> pd.DataFrame:
-    """One row per (weighted method, group) of a cell: the learned weight of the group."""
-    out = []
-    for rec in records:
-        state = rec.get("state", {})
-        for k, v in state.items():
-            if k.startswith("w:") and rec.get("rows"):  # a method that learned group weights
-                out.append({"task": task_label, "task_key": task_key, "profile": profile,
-                            "method_key": rec["method_key"],
-                            "method_label": rec["rows"][0]["method_label"],
-                            "base": state.get("base", ""), "group": k[2:], "weight": v})
-    return pd.DataFrame(out)

@@ -18,8 +18,10 @@ from benchmarks.evaluation import MetricValue
 from benchmarks.groundtruth.fullmodel import full_model
 from benchmarks.groundtruth.store import GroundTruthStore
 from benchmarks.hessian import trace_of_trained
+from benchmarks.registry import register_stage
 from benchmarks.runner import MethodIdentity, result_rows
 from benchmarks.spec import derive_seed
+from benchmarks.stage import CellInputs, Stage, StageOutput
 from benchmarks.task import RetrainTask
 
 FULL_MODEL = MethodIdentity("model", "full-model", "Full-set model")
@@ -49,3 +51,14 @@ def trace_rows(task: RetrainTask, store: GroundTruthStore, probes: int) -> list[
                                  derive_seed(task.spec.key, "hutchinson"))
     value = MetricValue("hutchinson", "train", mean, mean - std, mean + std, n_targets=0)
     return result_rows(task, FULL_MODEL, "hessian_trace", [value], False, 0.0, 0)
+
+
+@register_stage("hessian_trace")
+@dataclass(frozen=True)
+class HessianTrace(Stage):
+    """The full-set model's Hutchinson trace as a ``hessian_trace`` results row (C5)."""
+
+    probes: int = 10
+
+    def run(self, cell: CellInputs) -> StageOutput:
+        return StageOutput(trace_rows(cell.task, cell.store, self.probes))

@@ -9,15 +9,37 @@ writes the scores themselves to ``scores.csv`` for the scatter figure. It reads 
 
 from __future__ import annotations
 
-from pathlib import Path
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from scipy.stats import pearsonr
 
 from benchmarks.method import make_method
+from benchmarks.registry import register_stage
 from benchmarks.runner import cell_dir
+from benchmarks.stage import CellInputs, Stage, StageOutput, Table
 from benchmarks.task import Task
+
+
+@register_stage("agreement")
+@dataclass(frozen=True)
+class Agreement(Stage):
+    """C1: the β̂-vs-IF row and the side-by-side score table of three of the cell's methods."""
+
+    loo: tuple[str, dict]
+    linear: tuple[str, dict]
+    influence: tuple[str, dict]
+
+    def run(self, cell: CellInputs) -> StageOutput:
+        roles = {"loo": self.loo, "linear": self.linear, "influence": self.influence}
+        linear_key = make_method(*self.linear).key
+        template = next(r for rec in cell.records for r in rec["rows"]
+                        if r["method_key"] == linear_key)
+        table = score_table(cell.task, roles)
+        return StageOutput([if_agreement_row(table, self.linear, template)],
+                           [Table("scores.csv", table, ("task_key", "unit", "target"),
+                                  ("task_key",))])
 
 
 def score_table(task: Task, methods: dict[str, tuple[str, dict]]) -> pd.DataFrame:
@@ -44,14 +66,3 @@ def if_agreement_row(table: pd.DataFrame, linear: tuple[str, dict], template: di
             "value": float(pearsonr(a, b).statistic), "ci_low": float("nan"),
             "ci_high": float("nan"), "n_targets": int(table["target"].nunique()),
             "n_dropped": 0, "higher_is_better": True}
-
-
-def write_scores(tables: list[pd.DataFrame], out: Path) -> Path | None:
-    """Upsert the C1 score tables into ``out`` (one group per task_key)."""
-    from leaderboard.build import upsert
-
-    if not tables:
-        return None
-    upsert(out, pd.concat(tables, ignore_index=True), ["task_key", "unit", "target"],
-           ["task_key"])
-    return out

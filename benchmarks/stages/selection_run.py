@@ -10,13 +10,17 @@ baseline rows (random size-k, all units) carry the same variants where they appl
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from benchmarks.context import build_context
 from benchmarks.evaluation import MetricValue
 from benchmarks.groundtruth.store import GroundTruthStore
 from benchmarks.method import Method, make_method
+from benchmarks.registry import register_stage
 from benchmarks.runner import MethodIdentity, cell_dir, result_rows
+from benchmarks.stage import CellInputs, Methods, Stage, StageOutput
 from benchmarks.stages.selection import (
     SelectionDesign,
     budget,
@@ -38,7 +42,7 @@ def predicted(task: Task, store: GroundTruthStore, method: Method,
     """Predicted F of the candidates ``(c, n_targets)`` up to a per-target constant."""
     if method.skip(task):
         return None
-    if type(method).predict is Method.predict:
+    if method.additive:
         path = cell_dir(task, method) / "scores.npy"
         scores = np.load(path) if path.exists() else method.scores(
             method.fit(build_context(task, store, method)))
@@ -90,3 +94,15 @@ def run_selection(task: Task, store: GroundTruthStore, methods: tuple[tuple[str,
         False, 0.0, 0, store.bits)
     return rows
 
+
+
+@register_stage("selection")
+@dataclass(frozen=True)
+class Selection(Stage):
+    """Downstream selection (C6): each method's size-k proposals, retrained."""
+
+    methods: Methods
+    design: SelectionDesign
+
+    def run(self, cell: CellInputs) -> StageOutput:
+        return StageOutput(run_selection(cell.task, cell.store, self.methods, self.design))

@@ -15,6 +15,8 @@ from __future__ import annotations
 import itertools
 import json
 import math
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -24,6 +26,8 @@ from benchmarks.context import build_context
 from benchmarks.groundtruth.store import GroundTruthStore
 from benchmarks.method import Method, make_method
 from benchmarks.metrics.lds import per_target_spearman
+from benchmarks.registry import register_stage
+from benchmarks.stage import CellInputs, Stage, StageOutput, Table
 from benchmarks.task import Task
 from methods._common.weighting import ssl_loss
 
@@ -49,8 +53,7 @@ def sweep_rows(task: Task, store: GroundTruthStore, methods: list[tuple[str, dic
     rows = []
     for name, params in methods:
         pw = make_method(name, params)
-        learns = hasattr(pw, "contributions") and getattr(pw, "weights", "") == "learned"
-        if learns and not pw.skip(task):
+        if pw.learns_weights and not pw.skip(task):
             rows += _one(task, store, pw)
     return pd.DataFrame(rows)
 
@@ -98,3 +101,58 @@ def summary(sweep: pd.DataFrame, results: pd.DataFrame) -> pd.DataFrame:
                     "snr_vs_lds_spearman": float(rho)})
     return pd.DataFrame(out)
 
+
+
+SWEEP_FILE, WEIGHTS_FILE = "param_weight_sweep.csv", "param_weights.csv"
+
+
+@register_stage("weight_sweep")
+@dataclass(frozen=True)
+class WeightSweep(Stage):
+    """The weight-grid diagnostic of the cell's learned-weight methods (``param_weight_sweep.csv``)
+    and, after every cell, its summary: LDS unweighted / learned / oracle grid best."""
+
+    def run(self, cell: CellInputs) -> StageOutput:
+        frame = sweep_rows(cell.task, cell.store, list(cell.methods))
+        if frame.empty:
+            return StageOutput()
+        return StageOutput(tables=[Table(SWEEP_FILE, frame,
+                                         ("task_key", "profile", "method_key", "w"))])
+
+    def report(self, out_dir: Path) -> str:
+        if not (out_dir / SWEEP_FILE).exists():
+            return ""
+        table = summary(pd.read_csv(out_dir / SWEEP_FILE), pd.read_csv(out_dir / "results.csv"))
+        with pd.option_context("display.width", 200, "display.max_colwidth", 60):
+            return ("parameter weighting: LDS unweighted / learned / oracle grid best\n"
+                    + table.to_string(index=False, float_format="%.3f"))
+
+
+@register_stage("learned_weights")
+@dataclass(frozen=True)
+class LearnedWeights(Stage):
+    """The group weights the cell's weighted methods learned (``param_weights.csv``), read from
+    their records."""
+
+    def run(self, cell: CellInputs) -> StageOutput:
+        task = cell.task
+        frame = weight_rows(list(cell.records), task.label, task.spec.key, task.spec.profile)
+        if frame.empty:
+            return StageOutput()
+        return StageOutput(tables=[Table(WEIGHTS_FILE, frame,
+                                         ("task_key", "profile", "method_key", "group"))])
+
+
+def weight_rows(records: list[dict], task_label: str, task_key: str, profile: str
+                ) -> pd.DataFrame:
+    """One row per (weighted method, group) of a cell: the learned weight of the group."""
+    out = []
+    for rec in records:
+        state = rec.get("state", {})
+        for k, v in state.items():
+            if k.startswith("w:") and rec.get("rows"):  # a method that learned group weights
+                out.append({"task": task_label, "task_key": task_key, "profile": profile,
+                            "method_key": rec["method_key"],
+                            "method_label": rec["rows"][0]["method_label"],
+                            "base": state.get("base", ""), "group": k[2:], "weight": v})
+    return pd.DataFrame(out)

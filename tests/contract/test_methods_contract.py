@@ -270,3 +270,15 @@ def test_task_evaluate_shapes(name):
         assert value.shape == (2, task.n_targets), key
         assert np.isfinite(value).all(), key
     assert not np.array_equal(out[task.primary][0], out[task.primary][1])
+
+
+@pytest.mark.parametrize("name", METHODS.names())
+def test_declared_capabilities_match_the_code(name):
+    """A capability is declared, and the declaration agrees with what the class implements:
+    ``additive`` iff ``predict`` is the base's, ``weightable`` iff it splits scores by group,
+    ``labels``/``max_labels`` fields iff it fits labels."""
+    cls = METHODS.get(name)
+    assert cls.additive == (cls.predict is Method.predict), name
+    assert cls.weightable == ("group_contributions" in vars(cls)), name
+    names = {f.name for f in dataclasses.fields(cls)}
+    assert ({"labels", "max_labels"} <= names) == (Need.FIT_LABELS in cls.needs), name

@@ -194,7 +194,7 @@ def _digits_mlp(n=300, hidden=20, steps=300) -> TrainedModel:
 
 def test_ekfac_influence_ranks_like_exact_ggn_influence_on_mlp():
     """Sample-level IF on a 2-layer MLP: EK-FAC vs the exact GGN at the default damping."""
-    ctx = SimpleNamespace(model=_digits_mlp(), seed=0)
+    ctx = SimpleNamespace(task=None, model=_digits_mlp(), seed=0)
     exact = Influence(solver="exact").fit(ctx)
     ek = Influence(solver="ekfac").fit(ctx)
     assert ek.state["ekfac_covered_params"] == ek.state["ekfac_total_params"] == ek.state["d"]
@@ -220,7 +220,7 @@ def test_influence_ekfac_on_a_real_tiny_task():
     """EmbedMLP: shapes, finiteness, embeddings excluded, self-influence <= 0 (P is PSD)."""
     tm = _tiny_modular_model()
     method = Influence(solver="ekfac")
-    fitted = method.fit(SimpleNamespace(model=tm, seed=0))
+    fitted = method.fit(SimpleNamespace(task=None, model=tm, seed=0))
     K, n_t = tm.membership.shape[0], tm.Xt.shape[0]
     assert fitted.scores.shape == (K, n_t) and fitted.intercept.shape == (n_t,)
     assert np.isfinite(fitted.scores).all() and np.isfinite(fitted.intercept).all()
@@ -229,7 +229,7 @@ def test_influence_ekfac_on_a_real_tiny_task():
     assert 0 < s["ekfac_covered_params"] < s["ekfac_total_params"] == s["d"]
     assert s["ekfac_layers"] == ["hidden", "out"]
     assert method.display == "IF (ekfac, GGN, λ=0.001)"
-    again = method.fit(SimpleNamespace(model=tm, seed=1))
+    again = method.fit(SimpleNamespace(task=None, model=tm, seed=1))
     np.testing.assert_array_equal(fitted.scores, again.scores)
 
 
@@ -237,7 +237,7 @@ def test_self_influence_of_every_solver():
     """a_kk = -u_kᵀ (H + λI)^-1 u_k: exact by formula; CG and LiSSA agree with it."""
     problem, M, Xt, yt = logreg()
     tm = trained(problem, M, Xt, yt, np.full(problem.X.shape[0], 1 / problem.X.shape[0]), 1e-2)
-    ctx = SimpleNamespace(model=tm, seed=0)
+    ctx = SimpleNamespace(task=None, model=tm, seed=0)
     exact = Influence(solver="exact", damping=1e-2).fit(ctx)
     tg = task_gradients(tm)
     d = tg.units.shape[1]
@@ -259,6 +259,6 @@ def test_ekfac_refuses_other_losses_and_the_true_hessian():
     tm = TrainedModel(problem, lin, params, X[:3], problem.y[:3], np.eye(X.shape[0], dtype=bool),
                       np.full(X.shape[0], 1 / X.shape[0]))
     with pytest.raises(ValueError, match="softmax cross-entropy"):
-        Influence(solver="ekfac").fit(SimpleNamespace(model=tm, seed=0))
+        Influence(solver="ekfac").fit(SimpleNamespace(task=None, model=tm, seed=0))
     with pytest.raises(SpecError, match="ggn"):
         Influence(solver="ekfac", hessian="exact").validate()

@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from logreg_fixture import logreg
 from torch import nn
 
-from benchmarks.context import Context
+from benchmarks.context import Context, FullModels
 from benchmarks.engine import Problem, interval_lrs, train, train_with_checkpoints
 from benchmarks.groundtruth.fill import open_store
 from benchmarks.groundtruth.fullmodel import (
@@ -116,7 +116,8 @@ def test_flipped_labels_have_larger_self_influence():
 def tiny_ctx(cache):
     task = make_task("modular-addition", "tiny", {"train.steps": 20})
     store = open_store(task)
-    return Context(task=task, seed=1, model=full_model(task, store), store=store)
+    return Context(task=task, seed=1, model=full_model(task, store),
+                   models=FullModels(task, store))
 
 
 def test_tracin_last_is_lr_times_grad_dot(tiny_ctx):

@@ -21,7 +21,7 @@ def _claim(margin: float, noise: float = math.nan) -> ClaimRow:
 @pytest.mark.parametrize(("margin", "noise", "outcome"), [
     (0.03, 0.01, "holds"), (0.01, 0.01, "within noise"), (-0.005, 0.01, "within noise"),
     (-0.02, 0.01, "fails"), (0.001, math.nan, "holds"), (-0.001, math.nan, "fails"),
-    (math.nan, 0.01, "fails"),
+    (math.nan, 0.01, "missing"),
 ])
 def test_outcome(margin, noise, outcome):
     assert _claim(margin, noise).outcome == outcome

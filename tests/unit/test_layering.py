@@ -15,7 +15,7 @@ LAYERS = (
     ("base", ("benchmarks.fields", "benchmarks.schema", "benchmarks.fsio", "benchmarks.pins",
               "benchmarks.provenance", "benchmarks.registry")),
     ("core", ("benchmarks.spec", "benchmarks.engine", "benchmarks.hessian", "benchmarks.task",
-              "benchmarks.grads", "benchmarks.method", "benchmarks.evaluation",
+              "benchmarks.grads", "benchmarks.method", "benchmarks.stage", "benchmarks.evaluation",
               "benchmarks.groundtruth", "benchmarks.oracles", "benchmarks.context",
               "benchmarks.metrics",
               "benchmarks.tasks", "benchmarks.runner")),
@@ -49,7 +49,12 @@ def imports(path: Path) -> set[str]:
     mod = ".".join(path.relative_to(ROOT).with_suffix("").parts)
     pkg = mod.split(".")[:-1] if not mod.endswith("__init__") else mod.split(".")[:-1]
     out = set()
-    for node in ast.walk(ast.parse(path.read_text())):
+    tree = ast.parse(path.read_text())
+    typing_only = {id(n) for block in ast.walk(tree) if _is_type_checking(block)
+                   for stmt in block.body for n in ast.walk(stmt)}
+    for node in ast.walk(tree):
+        if id(node) in typing_only:  # annotations only: no runtime dependency
+            continue
         if isinstance(node, ast.Import):
             out |= {a.name for a in node.names}
         elif isinstance(node, ast.ImportFrom):
@@ -59,6 +64,15 @@ def imports(path: Path) -> set[str]:
             out.add(base)
             out |= {f"{base}.{a.name}" for a in node.names}
     return {m for m in out if m.split(".")[0] in PACKAGES}
+
+
+def _is_type_checking(node: ast.AST) -> bool:
+    """``if TYPE_CHECKING:`` (or ``typing.TYPE_CHECKING``)."""
+    if not isinstance(node, ast.If):
+        return False
+    test = node.test
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
 
 
 def _module(path: Path) -> str:

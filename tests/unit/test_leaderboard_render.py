@@ -202,8 +202,8 @@ def test_claims_beside_results_end_both_pages(tmp_path: Path) -> None:
     claims.write(pd.DataFrame([fails]), "tiny", tmp_path / "claims.csv")
     md_path, html_path = render.write_all(csv, tmp_path / "out")
     md = md_path.read_text(encoding="utf-8")
-    assert "### quick: 1 hold, 1 within noise, 1 fail (of 3 checks)" in md
-    assert "### tiny: 0 hold, 0 within noise, 1 fail (of 1 checks)" in md
+    assert "### quick: 1 hold, 1 within noise, 1 fail, 0 missing (of 3 checks)" in md
+    assert "### tiny: 0 hold, 0 within noise, 1 fail, 0 missing (of 1 checks)" in md
     assert "| +0.08 | 0.01 | holds |" in md and "| +0.004 | n/m | within noise |" in md
     assert "t \\| x" in md
     checker = _TagChecker()

@@ -19,17 +19,20 @@ def test_method_rows_have_distinct_keys_and_labels(profile):
 
 
 def test_c8_compares_each_base_with_its_learned_weights():
-    """C8 rows pair each base method's LDS with its weighted row; missing pairs are skipped."""
+    """C8 rows pair each base method's LDS with its weighted row; a weighted variant that ran
+    without its base row is shown as missing; where the variant did not run there is no row."""
     def row(name, params, value):
         return {"method_key": make_method(name, params).key, "metric": "lds",
                 "variant": "spearman", "value": value}
 
     (b, p), (w, q) = param_weighting.BASES[0], param_weighting.WEIGHTED[0]
-    (b2, p2), _ = param_weighting.BASES[1], param_weighting.WEIGHTED[1]
-    df = pd.DataFrame([row(b, p, 0.30), row(w, q, 0.35), row(b2, p2, 0.2)])
+    w2, q2 = param_weighting.WEIGHTED[1]
+    b3, p3 = param_weighting.BASES[2]
+    df = pd.DataFrame([row(b, p, 0.30), row(w, q, 0.35), row(w2, q2, 0.2), row(b3, p3, 0.1)])
     df["ci_low"], df["ci_high"] = df.value - 0.005, df.value + 0.005
     rows = param_weighting.c8_rows(df, "t", Noise())
-    assert len(rows) == 1 and rows[0].outcome == "holds" and "0.300 → 0.350" in rows[0].ours
+    assert len(rows) == 2 and rows[0].outcome == "holds" and "0.300 → 0.350" in rows[0].ours
+    assert rows[1].outcome == "missing" and rows[1].ours == "missing → 0.200"
     assert rows[0].margin == pytest.approx(0.03) and rows[0].noise == pytest.approx(0.005)
     df.loc[1, ["value", "ci_low", "ci_high"]] = 0.31, 0.305, 0.315
     assert param_weighting.c8_rows(df, "t", Noise())[0].outcome == "fails"

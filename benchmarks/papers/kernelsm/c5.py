@@ -11,9 +11,10 @@ import json
 
 import pandas as pd
 
-from benchmarks.papers.claims import ClaimRow, Noise
+from benchmarks.method import make_method
+from benchmarks.papers.claims import ClaimRow, Noise, num
 
-LINEAR = "Linear (ridge CV+intercept)"
+LINEAR = make_method("linear_surrogate", {"fit_type": "ridge"}).key
 RECIPE_NAMES = {"none": "AdamW", "sam": "SAM", "nso": "NSO"}
 MIN_LDS_DROP = 0.05
 
@@ -29,10 +30,12 @@ def ablation_table(df: pd.DataFrame, noise: Noise) -> pd.DataFrame:
     rows["recipe"] = p.map(lambda d: d.get("train.sharpness", "none"))
     rows["steps"] = p.map(lambda d: int(d["train.steps"]))
 
-    def pick(metric: str, variant: str, label: str | None, how=lambda r: r["value"]):
+    def pick(metric: str, variant: str, key: str | None, how=lambda r: r["value"]):
         sel = rows[(rows.metric == metric) & (rows.variant == variant)]
-        if label:
-            sel = sel[sel.method_label == label]
+        if key:
+            sel = sel[sel.method_key == key]
+        if sel.empty:
+            return pd.Series(dtype=float)
         return sel.groupby(["recipe", "steps"]).apply(lambda g: how(g.iloc[0]),
                                                       include_groups=False)
 
@@ -58,18 +61,18 @@ def c5_rows(df: pd.DataFrame, noise: Noise) -> list[ClaimRow]:
     l0, l1 = at("none", first, "lds"), at("none", last, "lds")
     n1 = at("none", last, "lds_noise")
     out = [ClaimRow("C5 plain training: trace grows", f"AdamW {first} → {last} steps",
-                    f"{tr0:.3g} → {tr1:.3g}", "2e5 → 1e7", "grows", tr1 - tr0),
+                    f"{num(tr0, '.3g')} → {num(tr1, '.3g')}", "2e5 → 1e7", "grows", tr1 - tr0),
            ClaimRow("C5 plain training: linear LDS falls", f"AdamW {first} → {last} steps",
-                    f"{l0:.3f} → {l1:.3f}", "0.375 → 0.01", f"falls by > {MIN_LDS_DROP}",
+                    f"{num(l0)} → {num(l1)}", "0.375 → 0.01", f"falls by > {MIN_LDS_DROP}",
                     l0 - l1 - MIN_LDS_DROP, _max(at("none", first, "lds_noise"), n1))]
     for recipe in ("sam", "nso"):
         name = RECIPE_NAMES[recipe]
         tr, lds = at(recipe, last, "trace"), at(recipe, last, "lds")
         out.append(ClaimRow("C5 regularised: lower trace", f"{name} vs AdamW at {last} steps",
-                            f"{tr:.3g} vs {tr1:.3g}", "SAM ~1e5, NSO 1e3 vs 1e7", "lower",
-                            tr1 - tr))
+                            f"{num(tr, '.3g')} vs {num(tr1, '.3g')}",
+                            "SAM ~1e5, NSO 1e3 vs 1e7", "lower", tr1 - tr))
         out.append(ClaimRow("C5 regularised: linear LDS kept", f"{name} vs AdamW at {last}",
-                            f"{lds:.3f} vs {l1:.3f}", "SAM 0.35, NSO 0.36 vs 0.01", "higher",
+                            f"{num(lds)} vs {num(l1)}", "SAM 0.35, NSO 0.36 vs 0.01", "higher",
                             lds - l1, _max(at(recipe, last, "lds_noise"), n1)))
     return out
 

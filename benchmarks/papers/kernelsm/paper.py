@@ -1,4 +1,4 @@
-"""KernelSM (Zhang, Duan, Zhang, ICLR 2026): the cells we run and the claims we check.
+"""KernelSM (Zhang, Duan, Zhang, ICLR 2026): the cells we run (the claims: ``checks.py``).
 
 Claims (REPLICATION.md): C1, linear-surrogate coefficients and influence functions agree with
 leave-one-out (pooled Pearson over (unit, target) pairs, as in the authors' notebook); C2,
@@ -16,12 +16,8 @@ label-budget variants (they duplicate the full fit when the file has few fitting
 
 from __future__ import annotations
 
-import pandas as pd
-
+from benchmarks.method import make_method
 from benchmarks.papers import param_weighting as pw
-from benchmarks.papers.claims import ClaimRow, Noise, row_of, value_of
-from benchmarks.papers.kernelsm.c5 import c5_rows
-from benchmarks.papers.kernelsm.c23 import c2_c3_rows, units
 from benchmarks.stages.ablation import AblationDesign
 from benchmarks.stages.selection import SelectionDesign
 
@@ -74,11 +70,12 @@ PREDICTION_METHODS = (("linear_surrogate", {"fit_type": "ridge"}), ("kernel_sm",
 C1_ROLES = {"loo": ("loo", {}), "linear": ("linear_surrogate", {"fit_type": "ridge"}),
             "influence": ("influence", {})}
 
-STRONG_LINEAR = "Linear (ridge CV+intercept)"
-INFLUENCE = "IF (exact, GGN, λ=0.001)"
-C1_PAPER = {STRONG_LINEAR: ("linear β̂ vs LOO", "0.986"), INFLUENCE: ("IF vs LOO", "0.976")}
-REPO_LINEAR = "Linear (repo: min-norm, no intercept)"
-KERNEL = "KernelSM (CV)"
+# the methods the claims read, by key (never by display label)
+KERNEL = make_method("kernel_sm", {}).key
+STRONG_LINEAR = make_method(*C1_ROLES["linear"]).key
+REPO_LINEAR = make_method("linear_surrogate", {"fit_type": "minnorm"}).key
+INFLUENCE = make_method(*C1_ROLES["influence"]).key
+GRADEX = make_method("gradex", {}).key
 
 
 SAMPLE_LEVEL = ("digits-logreg", "digits-mlp")  # the field's standard sample-level benchmark
@@ -174,72 +171,3 @@ def methods_for(task: str, overrides: dict | None = None, kind: str | None = Non
     if overrides:
         return METHODS
     return METHODS + TASK_EXTRAS + pw.extra_methods(METHODS, sensitivity=True)
-
-
-def claims(results: pd.DataFrame, profile: str, noise: Noise | None = None) -> list[ClaimRow]:
-    """C5 on the ablation; C1 (where IF/linear rows exist), C4, C6 (where selection rows exist)
-    and C8 (where weighted rows exist) on every main cell of ``profile`` (not the ablation or
-    flipped-label ones), C2 and C3 where the benchmark is one the paper reports; a task group
-    counts once, by its mean over splits. Each check is judged against ``noise``."""
-    noise = noise or Noise()
-    df = results[results.profile == profile]
-    rows: list[ClaimRow] = c5_rows(df, noise)
-    main = ~df.task_family.isin(FLIPPED) & ~df.task_params.fillna("").str.contains('"train.')
-    linears = (("repo linear", REPO_LINEAR), ("ridge linear", STRONG_LINEAR))
-    for task, g, bench in units(df[main]):
-        rows += _c1(g, task, noise) + _c6(g, task) + _c4(g, task, noise)
-        rows += pw.c8_rows(g, task, noise)
-        rows += c2_c3_rows(g, task, bench, KERNEL, linears, noise)
-    return rows
-
-
-C1_MIN_R = 0.9
-
-
-def _c1(g: pd.DataFrame, task: str, noise: Noise) -> list[ClaimRow]:
-    """C1: scores agree with leave-one-out (and the linear surrogate with IF) by pooled r."""
-    checks = [(f"{task}: {what}", row_of(g, "loo_corr", "pearson_pooled", label), paper)
-              for label, (what, paper) in C1_PAPER.items()]
-    checks.append((f"{task}: β̂ vs IF", row_of(g, "if_agreement", "pearson_pooled",
-                                                STRONG_LINEAR), "0.961"))
-    return [ClaimRow("C1 scores ≈ LOO (pooled Pearson)", where, f"{value_of(row):.3f}", paper,
-                     f">= {C1_MIN_R}", value_of(row) - C1_MIN_R, noise.of(row))
-            for where, row, paper in checks if row is not None]
-
-
-C6_MIN_REDUCTION = 0.2  # half the paper's ~40% relative loss reduction
-
-
-def _c6(g: pd.DataFrame, task: str) -> list[ClaimRow]:
-    """C6: KernelSM's size-k proposal has a lower retrained loss than linear's and IF's (the
-    retrained losses have no CI and their machine spread is not measured)."""
-    k = value_of(row_of(g, "selection", "loss@k", KERNEL))
-    if k != k:
-        return []
-    rows = []
-    for name, label in (("ridge linear", STRONG_LINEAR), ("IF", INFLUENCE)):
-        other = value_of(row_of(g, "selection", "loss@k", label))
-        if other != other:  # the method does not apply to this task (e.g. IF on ICL)
-            continue
-        red = (other - k) / other if other else float("nan")
-        rows.append(ClaimRow("C6 selection: KernelSM lowers loss", f"{task} vs {name}",
-                             f"{k:.3f} vs {other:.3f} ({red:+.0%})", "~40% lower",
-                             f">= {C6_MIN_REDUCTION:.0%} lower", red - C6_MIN_REDUCTION))
-    return rows
-
-
-GRADEX = "GradEx (first-order)"
-C4_MAX_RELERR = 5.0  # %, about twice the paper's modular 2.40%
-
-
-def _c4(g: pd.DataFrame, task: str, noise: Noise) -> list[ClaimRow]:
-    """C4: GradEx estimates of F(s) on held-out subsets are within a few % of retraining."""
-    row = row_of(g, "relerr", "est", GRADEX)
-    est = value_of(row)
-    if est != est:
-        return []
-    lin = value_of(row_of(g, "relerr", "lin", GRADEX))
-    what = f"RE_est {est:.2f}%" + (f" (RE_lin {lin:.2f}%)" if lin == lin else "")
-    return [ClaimRow("C4 first-order F(s) error", f"{task}: GradEx vs retrained", what,
-                     "modular 2.40%", f"<= {C4_MAX_RELERR:g}%", C4_MAX_RELERR - est,
-                     noise.of(row))]
