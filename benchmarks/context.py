@@ -6,7 +6,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from benchmarks.groundtruth.fullmodel import TrainedModel, full_model, full_model_checkpoints
+from benchmarks.groundtruth.fullmodel import (
+    TrainedModel,
+    full_model,
+    full_model_checkpoints,
+    linearisation_point,
+)
 from benchmarks.groundtruth.store import GroundTruthStore
 from benchmarks.method import Method, Need
 from benchmarks.oracles.labels import LabelSet, make_oracle
@@ -31,6 +36,10 @@ class FullModels:
         """Seed ``r``'s model after each of ``n`` checkpoint steps, and each interval's
         learning rate (``fullmodel.full_model_checkpoints``)."""
         return full_model_checkpoints(self.task, self._store, r, n)
+
+    def linearisation_point(self) -> TrainedModel:
+        """W0 in the fine-tuning regime (where subset models start), else ``Context.model``."""
+        return linearisation_point(self.task, self._store)
 
 
 @dataclass(frozen=True)

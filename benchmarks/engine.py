@@ -48,12 +48,20 @@ class Problem:
     y: torch.Tensor
     loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
     dtype: torch.dtype = torch.float32
+    start: Params | None = None  # a shared initial point (W0): every seed starts here
 
     def init(self, seed: int) -> nn.Module:
-        """A freshly initialised model; its parameters depend only on ``seed``."""
+        """The model a training run of ``seed`` starts from: freshly initialised (its
+        parameters depend only on ``seed``), or ``start`` for every seed (fine-tuning; the seed
+        then decides only minibatches and noise). Both engines start here."""
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
-            return self.make_model().to(self.dtype)
+            model = self.make_model().to(self.dtype)
+        if self.start is not None:
+            with torch.no_grad():
+                for name, p in model.named_parameters():
+                    p.copy_(self.start[name])
+        return model
 
 
 def train(problem: Problem, weights: torch.Tensor, seeds: list[int], spec: TrainSpec,

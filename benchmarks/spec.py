@@ -66,6 +66,7 @@ def derive_seed(key: str, *path: Any) -> int:
 
 
 SHARPNESS = ("none", "sam", "nso")
+INITS = ("scratch", "pretrained")
 ENGINES = ("auto", "batched", "loop")
 MAX_WORKERS = 64  # --workers above this is a typo, not a machine
 MAX_BATCH = 4096  # models per engine call
@@ -98,11 +99,28 @@ class TrainSpec:
     sam_rho: float = param(0.05, "SAM radius", gt=0, extension=True)
     nso_sigma: float = param(0.01, "NSO noise scale", gt=0, extension=True)
     nso_one_sided: bool = param(False, "NSO: only W + U (the authors' code)", extension=True)
+    init: str = param("scratch", "where subset models start: a fresh initialisation per seed, or "
+                      "the task's shared pretrained W0 (then fine-tuned with this recipe)",
+                      choices=INITS, extension=True)
+    pretrain_steps: int = param(1000, "W0's optimizer steps on the pretraining pool (every "
+                                "unit), with init=pretrained", ge=1, extension=True)
+    pretrain_lr: float = param(1e-2, "W0's learning rate, with init=pretrained", gt=0,
+                               extension=True)
 
     def validate(self) -> None:
         validate_fields(self, "train")
         for i, b in enumerate(self.betas):
             _check(0.0 <= b < 1.0, f"train.betas[{i}]", f"{b!r} must be in [0, 1)")
+        if self.init == "scratch":
+            for name in ("pretrain_steps", "pretrain_lr"):
+                _check(getattr(self, name) == _default(self, name), f"train.{name}",
+                       "applies only with train.init=pretrained")
+
+    def pretraining(self) -> TrainSpec:
+        """W0's recipe: this one from scratch, with the pretraining steps and learning rate."""
+        return replace(self, init="scratch", steps=self.pretrain_steps, lr=self.pretrain_lr,
+                       pretrain_steps=_default(self, "pretrain_steps"),
+                       pretrain_lr=_default(self, "pretrain_lr"))
 
 
 @dataclass(frozen=True)
@@ -178,6 +196,11 @@ class TaskSpec:
 
 FIXED_FIELDS = {"name": "the registry name of the task", "profile": "use --profile",
                 "recipe_version": "set by the task family's code"}
+
+
+def _default(obj: Any, name: str) -> Any:
+    """The declared default of field ``name`` of a dataclass instance."""
+    return next(f.default for f in fields(obj) if f.name == name)
 
 
 def _check(ok: bool, field_name: str, why: str) -> None:

@@ -12,11 +12,13 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, is_dataclass, replace
 from operator import attrgetter
+from typing import ClassVar
 
 import numpy as np
 import torch
 
 from benchmarks.engine import Params, Problem, batched_forward, train
+from benchmarks.groundtruth.pretrained import training_problem
 from benchmarks.registry import TASKS
 from benchmarks.spec import (
     PROFILES,
@@ -143,7 +145,7 @@ class RetrainTask(Task):
 
     def train_models(self, masks: np.ndarray, seeds: list[int], engine: str = "batched",
                      dtype: torch.dtype = torch.float32) -> tuple[Problem, Params]:
-        problem = self.problem(dtype)
+        problem = training_problem(self, dtype)
         weights = torch.as_tensor(self.example_weights(masks))
         return problem, train(problem, weights, seeds, self.spec.train, engine)
 
@@ -188,6 +190,40 @@ def register_family(name: str, cls: type[Task], make_spec: Callable[[str], TaskS
         return task
 
     TASKS.register(name)(TaskFactory(build, description))
+
+
+@dataclass(frozen=True)
+class FineTuning:
+    """A family's fine-tuning regime as fractions of its from-scratch recipe: W0 trains for
+    ``pretrain`` x the steps at the recipe's own lr; subset models fine-tune from W0 for
+    ``steps`` x the steps at ``lr`` x its lr. The defaults were chosen by measurement on quick
+    modular addition (``python -m benchmarks.perf.finetune``; datasets/finetuning.md): W0 not
+    yet interpolating the held-out targets, subsets still differing, F closest to first order."""
+
+    pretrain: float = 0.15
+    steps: float = 0.05
+    lr: float = 0.3
+    MIN_STEPS: ClassVar[int] = 10
+
+    def spec(self, base: TaskSpec) -> TaskSpec:
+        """``base`` (a family's profile spec) in this regime, named ``<family>-ft``."""
+        t = base.train
+        train = replace(t, init="pretrained", pretrain_steps=self._steps(self.pretrain, t.steps),
+                        pretrain_lr=t.lr, steps=self._steps(self.steps, t.steps),
+                        lr=self.lr * t.lr)
+        return replace(base, name=f"{base.name}-ft", train=train)
+
+    @staticmethod
+    def _steps(fraction: float, steps: int) -> int:
+        """At least ``MIN_STEPS`` (TracIn's default checkpoints need five)."""
+        return max(FineTuning.MIN_STEPS, round(fraction * steps))
+
+
+def register_finetuned(name: str, cls: type[Task], make_spec: Callable[[str], TaskSpec],
+                       description: str, regime: FineTuning = FineTuning()) -> None:
+    """Register ``<name>-ft``: family ``name`` with subset models fine-tuned from a shared W0."""
+    register_family(f"{name}-ft", cls, lambda profile: regime.spec(make_spec(profile)),
+                    f"{description}; fine-tuned from a shared pretrained W0")
 
 
 def parse_overrides(items: list[str] | None) -> dict:

@@ -24,6 +24,7 @@ from torch.func import functional_call, jvp
 
 from benchmarks.context import Context
 from benchmarks.engine import batched_forward, train
+from benchmarks.groundtruth.fullmodel import TrainedModel
 from benchmarks.groundtruth.subsets import draw_mask
 from benchmarks.method import Fitted, Method, Need
 from benchmarks.oracles.gradex import (
@@ -75,22 +76,24 @@ class GradEx(Method):
     def fit(self, ctx: Context) -> Fitted:
         task = ctx.task
         config = gradex_config(task.spec.profile, self._overrides())
-        feat = features(ctx.model, config, f"{task.spec.key}/gradex")
+        tm = ctx.models.linearisation_point() if ctx.models else ctx.model
+        feat = features(tm, config, f"{task.spec.key}/gradex")
         state = {"features": feat, "weights": task.example_weights, "output": task.primary,
                  "k": feat.k, "lam_z": config.lam_z}
         K = task.K
         Fh, sol = _predict(state, np.vstack([np.ones((1, K), bool), ~np.eye(K, dtype=bool)]))
         state["max_kkt"] = sol.max_residual
         if self.n_lin:
-            state.update(self._re_lin(ctx, state))
+            state.update(self._re_lin(ctx, tm, state))
         return Fitted(Fh[0] - Fh[1:], Fh[0], state)
 
     def predict(self, fitted: Fitted, masks: np.ndarray) -> np.ndarray:
         return _predict(fitted.state, masks)[0]
 
-    def _re_lin(self, ctx, state: dict) -> dict:
-        """RE_lin (%) and displacements on ``n_lin`` fitting subsets (module docstring)."""
-        task, tm = ctx.task, ctx.model
+    def _re_lin(self, ctx: Context, tm: TrainedModel, state: dict) -> dict:
+        """RE_lin (%) and displacements on ``n_lin`` fitting subsets (module docstring), the
+        models fine-tuned from ``tm`` (the linearisation point)."""
+        task = ctx.task
         masks = _fit_masks(ctx, self.n_lin)
         problem = task.problem(torch.float64)
         W0 = {k: v.detach().double() for k, v in tm.params.items()}

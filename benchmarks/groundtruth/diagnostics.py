@@ -26,6 +26,13 @@ def seed_reliability(values: np.ndarray) -> float:
     return float(((a * b).sum(0)[ok] / denom[ok]).mean()) if ok.any() else float("nan")
 
 
+def subset_spread(values: np.ndarray) -> float:
+    """Mean over targets of the across-subset standard deviation of F (seeds averaged):
+    ``values: (m, R, n_targets)``. Near 0: every subset model computes the same F, so there is
+    nothing to attribute (e.g. a W0 that fine-tuning barely moves)."""
+    return float(values.mean(1).std(0).mean()) if len(values) > 1 else float("nan")
+
+
 def summarise_ground_truth(task: Task, store: GroundTruthStore) -> dict:
     """Held-out accuracy of the evaluation-subset models, chance level, and seed reliability."""
     idx = store.rows.index("eval")
@@ -34,6 +41,7 @@ def summarise_ground_truth(task: Task, store: GroundTruthStore) -> dict:
     loss = store.array(task.primary)[idx]
     row["mean_target_loss"] = float(loss.mean())
     row["seed_reliability"] = seed_reliability(loss)
+    row["subset_spread"] = subset_spread(loss)
     if "correct" in store.outputs:
         acc = store.array("correct")[idx].mean(-1).ravel()
         has_full = len(store.rows.index("full")) > 0  # designs without LOO rows have none

@@ -9,23 +9,17 @@ gradient methods are evaluated at this model, and the method reads ``phi_full`` 
 
 from __future__ import annotations
 
-import io
-from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TypeVar
 
 import numpy as np
 import torch
 from torch import nn
 
 from benchmarks.engine import Params, Problem, interval_lrs, train, train_with_checkpoints
-from benchmarks.fsio import CorruptFileError, atomic_write_bytes
 from benchmarks.groundtruth.fill import model_seed
+from benchmarks.groundtruth.pretrained import cached_torch, pretrained_params, training_problem
 from benchmarks.groundtruth.store import GroundTruthStore
 from benchmarks.task import RetrainTask
-
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -51,7 +45,7 @@ class TrainedModel:
 
 def full_model(task: RetrainTask, store: GroundTruthStore, r: int = 0) -> TrainedModel:
     """Load (or train and cache) the full-set model of seed ``r``."""
-    problem = task.problem(torch.float32)
+    problem = training_problem(task, torch.float32)
     weights = task.example_weights(np.ones((1, task.K), dtype=bool))
 
     def make() -> Params:
@@ -59,7 +53,8 @@ def full_model(task: RetrainTask, store: GroundTruthStore, r: int = 0) -> Traine
         stacked = train(problem, torch.as_tensor(weights), [seed], task.spec.train, "loop")
         return {k: v[0].clone() for k, v in stacked.items()}
 
-    params = _cached(store.path / "models" / f"full_r{r}.pt", make, f"{store.task_key}/full/{r}")
+    params = cached_torch(store.path / "models" / f"full_r{r}.pt", make,
+                          f"{store.task_key}/full/{r}")
     return _trained(task, problem, params, weights[0])
 
 
@@ -78,7 +73,7 @@ def full_model_checkpoints(task: RetrainTask, store: GroundTruthStore, r: int = 
     Same seed and loop engine as ``full_model``, so the last checkpoint is that model, bit for
     bit. Cached as ``<store>/models/full_r<r>_ckpt<n>.pt``.
     """
-    problem = task.problem(torch.float32)
+    problem = training_problem(task, torch.float32)
     weights = task.example_weights(np.ones((1, task.K), dtype=bool))
     spec = task.spec.train
     steps = checkpoint_steps(spec.steps, n)
@@ -87,33 +82,19 @@ def full_model_checkpoints(task: RetrainTask, store: GroundTruthStore, r: int = 
         seed = model_seed(task, store.rows, 0, r)
         return train_with_checkpoints(problem, torch.as_tensor(weights[0]), seed, spec, steps)
 
-    snaps = _cached(store.path / "models" / f"full_r{r}_ckpt{n}.pt", make,
+    snaps = cached_torch(store.path / "models" / f"full_r{r}_ckpt{n}.pt", make,
                     f"{store.task_key}/full/{r}/ckpt{n}")
     return [_trained(task, problem, p, weights[0]) for p in snaps], interval_lrs(spec, steps)
 
 
-def _cached(path: Path, make: Callable[[], T], identity: str) -> T:
-    """The cached value of ``identity`` at ``path``, else ``make()`` saved atomically.
-
-    The file carries its identity (task key, seed, checkpoints): a model saved for another
-    task or seed is refused, never used; a file without one (older cache) is retrained."""
-    if path.exists():
-        try:
-            saved = torch.load(path, weights_only=True)
-        except Exception as err:  # torch raises several types for a damaged file
-            raise CorruptFileError(f"{path}: cannot be loaded ({err.__class__.__name__}); "
-                                   f"remove it to retrain the model") from None
-        if isinstance(saved, dict) and "identity" in saved:
-            if saved["identity"] != identity:
-                raise CorruptFileError(f"{path}: holds the model of {saved['identity']!r}, "
-                                       f"not {identity!r}; remove it to retrain the model")
-            return saved["value"]
-    value = make()
-    path.parent.mkdir(exist_ok=True)
-    buffer = io.BytesIO()
-    torch.save({"identity": identity, "value": value}, buffer)
-    atomic_write_bytes(path, buffer.getvalue())
-    return value
+def linearisation_point(task: RetrainTask, store: GroundTruthStore) -> TrainedModel:
+    """Where first-order estimates linearise: W0 in the fine-tuning regime (the point every
+    subset model starts from), else the full-set model."""
+    if task.spec.train.init != "pretrained":
+        return full_model(task, store)
+    problem = training_problem(task, torch.float32)
+    weights = task.example_weights(np.ones((1, task.K), dtype=bool))
+    return _trained(task, problem, pretrained_params(task), weights[0])
 
 
 def _trained(task: RetrainTask, problem: Problem, params: Params,

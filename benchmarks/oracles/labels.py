@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.fsio import CorruptFileError, make_temp_dir, publish_dir
-from benchmarks.groundtruth.fullmodel import full_model
+from benchmarks.groundtruth.fullmodel import linearisation_point
 from benchmarks.groundtruth.store import GroundTruthStore
 from benchmarks.groundtruth.subsets import draw_mask
 from benchmarks.oracles.gradex import estimate, features, gradex_config, solve_subsets
@@ -125,7 +125,7 @@ class GradExOracle:
 
     def _compute(self) -> tuple[dict, dict]:
         t0 = time.perf_counter()
-        tm = full_model(self.task, self.store)
+        tm = linearisation_point(self.task, self.store)
         t1 = time.perf_counter()
         masks = self.masks()
         feat = features(tm, self.config, f"{self.task.spec.key}/gradex")

@@ -28,7 +28,7 @@ from benchmarks.spec import (
     param,
     validate_fields,
 )
-from benchmarks.task import RetrainTask, register_family
+from benchmarks.task import RetrainTask, register_family, register_finetuned
 
 N_IMAGES = 1797  # scikit-learn's bundled 8x8 digits
 
@@ -154,6 +154,8 @@ register_family("digits-logreg", Digits, functools.partial(profile_spec, 0),
                 "sklearn 8x8 digits, logistic regression; units = training examples")
 register_family("digits-mlp", Digits, functools.partial(profile_spec, 64),
                 "sklearn 8x8 digits, MLP 64-64-10; units = training examples")
+register_finetuned("digits-mlp", Digits, functools.partial(profile_spec, 64),
+                   "sklearn 8x8 digits, MLP 64-64-10")
 register_family("digits-logreg-flip", FlippedDigits, functools.partial(flip_spec, 0),
                 "digits-logreg with 10% of training labels flipped (mislabel detection)")
 register_family("digits-mlp-flip", FlippedDigits, functools.partial(flip_spec, 64),

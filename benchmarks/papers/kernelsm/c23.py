@@ -18,7 +18,7 @@ import pandas as pd
 from benchmarks.papers.claims import ClaimRow, Noise, num, ran, ratio_noise, row_of, value_of
 from leaderboard.groups import aggregate, group_of
 
-MODULAR = ("modular-addition", "modular-quad")
+MODULAR = ("modular-addition", "modular-quad", "modular-addition-ft", "modular-quad-ft")
 ICL = ("icl-coin-flip", "icl-sentiment")
 PAPER_C2 = {"modular": "modular ~0.80 vs 0.58", "icl": "ICL ~0.88 vs 0.75"}
 PAPER_C3 = {"modular": "modular 1.5/4.6 = 0.33", "icl": "1/4-1/3 (CIFAR-10, modular; no ICL)"}

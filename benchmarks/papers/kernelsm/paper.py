@@ -22,6 +22,10 @@ from benchmarks.stages.ablation import AblationDesign
 from benchmarks.stages.selection import SelectionDesign
 
 TASKS = ("modular-addition", "modular-quad")
+# the fine-tuning regime (subset models fine-tuned from a shared pretrained W0, issue 14)
+FINETUNED_MODULAR = ("modular-addition-ft", "modular-quad-ft")
+FINETUNED_SAMPLE = ("digits-mlp-ft",)
+FINETUNED = FINETUNED_MODULAR + FINETUNED_SAMPLE
 OVERLAP_TASK = "modular-addition"
 OVERLAPS = {"tiny": (0.5,), "quick": (0.25, 0.5, 0.75), "paper": ()}
 
@@ -99,7 +103,7 @@ IMPORT_METHODS: dict[str, tuple[tuple[str, dict], ...]] = {
 
 def cells(profile: str) -> list[tuple[str, dict]]:
     """(task name, overrides) pairs that ``replicate`` runs at ``profile``."""
-    out = [(t, {}) for t in TASKS + SAMPLE_LEVEL + FLIPPED + ICL]
+    out = [(t, {}) for t in TASKS + FINETUNED + SAMPLE_LEVEL + FLIPPED + ICL]
     out += [(OVERLAP_TASK, {"params.overlap": rho}) for rho in OVERLAPS[profile]]
     return out + ABLATION[profile].cells()
 
@@ -140,13 +144,15 @@ def is_ablation(overrides: dict | None) -> bool:
 
 
 def has_c1(task: str, overrides: dict | None = None) -> bool:
-    """C1 is checked at task level on the modular cells without an overlap variant."""
-    return task in TASKS and not overrides
+    """C1 is checked at task level on the modular cells without an overlap variant and on
+    every fine-tuning cell."""
+    return task in TASKS + FINETUNED and not overrides
 
 
 def has_selection(task: str, overrides: dict | None = None, profile: str = "quick") -> bool:
-    """C6 (downstream selection) runs on the modular and ICL cells without a variant."""
-    return task in TASKS + ICL and not overrides
+    """C6 (downstream selection) runs on the modular cells of both regimes and the ICL cells,
+    without a variant."""
+    return task in TASKS + FINETUNED_MODULAR + ICL and not overrides
 
 
 def selection_design(task: str) -> SelectionDesign:
@@ -168,6 +174,8 @@ def methods_for(task: str, overrides: dict | None = None, kind: str | None = Non
         return ABLATION_METHODS
     if task in SAMPLE_LEVEL:
         return METHODS + SAMPLE_EXTRAS + pw.extra_methods(METHODS, sensitivity=True)
+    if task in FINETUNED_SAMPLE:  # plus GradEx: first-order F(s) where W0 is the start (C4)
+        return METHODS + SAMPLE_EXTRAS + (("gradex", {}),) + pw.extra_methods(METHODS)
     if overrides:
         return METHODS
     return METHODS + TASK_EXTRAS + pw.extra_methods(METHODS, sensitivity=True)

@@ -28,7 +28,7 @@ from benchmarks.spec import (
     param,
     validate_fields,
 )
-from benchmarks.task import RetrainTask, register_family
+from benchmarks.task import RetrainTask, register_family, register_finetuned
 from benchmarks.tasks.modular_arithmetic.models import ACTIVATIONS, EmbedMLP, TinyTransformer
 
 OPS = {
@@ -37,6 +37,7 @@ OPS = {
     "mul": lambda x, y, p: (x * y) % p,
     "quad": lambda x, y, p: (x * x + x * y + y * y) % p,
 }
+FINETUNED_OPS = ("addition", "quad")  # the paper's two tasks get the fine-tuning regime
 
 
 @dataclass(frozen=True)
@@ -161,3 +162,7 @@ def profile_spec(op: str, profile: str) -> TaskSpec:
 for _op in OPS:
     register_family(f"modular-{_op}", ModularArithmetic, functools.partial(profile_spec, _op),
                     f"modular arithmetic ({_op}) mod p, units = blocks of the (x, y) grid")
+for _op in FINETUNED_OPS:
+    register_finetuned(f"modular-{_op}", ModularArithmetic,
+                       functools.partial(profile_spec, _op),
+                       f"modular arithmetic ({_op}) mod p")

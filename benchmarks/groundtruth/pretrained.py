@@ -1,0 +1,87 @@
+"""The shared pretrained model W0 of the fine-tuning regime (``train.init = "pretrained"``).
+
+W0 is trained once per task family, parameters and pretraining recipe, on the pretraining pool
+(every unit), from a seed derived from its content key, with the loop engine; it is cached as
+``<cache>/w0/<w0_key>.pt`` carrying its identity (a file written for another recipe is refused).
+Every subset, leave-one-out, full-set and selection model of the task then starts from W0
+(``Problem.start``) and fine-tunes with the task's own recipe. W0's key depends on what
+decides W0 only (family, parameters, pretraining recipe), not on the subset design or the
+fine-tuning recipe, so one W0 serves every fine-tuning variant; the regime's fields are part of
+the task key, so a store built on another W0 is refused like any other spec.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import TypeVar
+
+import numpy as np
+import torch
+
+from benchmarks.engine import Params, Problem, train
+from benchmarks.fsio import CorruptFileError, atomic_write_bytes
+from benchmarks.groundtruth.store import cache_root
+from benchmarks.spec import content_hash, derive_seed, to_plain
+
+T = TypeVar("T")
+POOL = "all units"  # the pretraining pool (a task with a disjoint pool would name it here)
+
+
+def w0_identity(task) -> dict:
+    """What decides W0: the family, its parameters, the pretraining recipe and pool."""
+    spec = task.spec
+    return {"task": spec.name, "params": to_plain(spec.params),
+            "pretrain": to_plain(spec.train.pretraining()), "pool": POOL}
+
+
+def w0_key(task) -> str:
+    return f"{task.spec.name}-w0-{content_hash(w0_identity(task))}"
+
+
+def pretrained_params(task) -> Params:
+    """W0's float32 parameters (trained and cached on first use)."""
+    key = w0_key(task)
+
+    def make() -> Params:
+        problem = task.problem(torch.float32)
+        weights = torch.as_tensor(task.example_weights(np.ones((1, task.K), dtype=bool)))
+        stacked = train(problem, weights, [derive_seed(key, "w0")],
+                        task.spec.train.pretraining(), "loop")
+        return {k: v[0].clone() for k, v in stacked.items()}
+
+    return cached_torch(cache_root() / "w0" / f"{key}.pt", make, key)
+
+
+def training_problem(task, dtype: torch.dtype = torch.float32) -> Problem:
+    """``task.problem(dtype)``, starting from W0 in the fine-tuning regime."""
+    problem = task.problem(dtype)
+    if task.spec.train.init != "pretrained":
+        return problem
+    return replace(problem, start={k: v.to(dtype) for k, v in pretrained_params(task).items()})
+
+
+def cached_torch(path: Path, make: Callable[[], T], identity: str) -> T:
+    """The cached value of ``identity`` at ``path``, else ``make()`` saved atomically.
+
+    The file carries its identity: a value saved for another identity is refused, never used;
+    a file without one (an older cache) is recomputed."""
+    if path.exists():
+        try:
+            saved = torch.load(path, weights_only=True)
+        except Exception as err:  # torch raises several types for a damaged file
+            raise CorruptFileError(f"{path}: cannot be loaded ({err.__class__.__name__}); "
+                                   f"remove it to retrain the model") from None
+        if isinstance(saved, dict) and "identity" in saved:
+            if saved["identity"] != identity:
+                raise CorruptFileError(f"{path}: holds the model of {saved['identity']!r}, "
+                                       f"not {identity!r}; remove it to retrain the model")
+            return saved["value"]
+    value = make()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    buffer = io.BytesIO()
+    torch.save({"identity": identity, "value": value}, buffer)
+    atomic_write_bytes(path, buffer.getvalue())
+    return value
