@@ -15,12 +15,12 @@ def test_replicate_tiny_end_to_end(tmp_path):
     out = tmp_path / "out"
     env = {"TASKATTR_CACHE": str(tmp_path / "cache"), "OMP_NUM_THREADS": "1", "PATH": ""}
     cmd = [sys.executable, "-m", "benchmarks", "replicate", "--profile", "tiny",
-           "--task", "modular-addition", "--out", str(out)]
+           "--task", "modular-addition", "--task", "modular-addition-ft", "--out", str(out)]
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert all(claim in proc.stdout for claim in CLAIMS), proc.stdout[-3000:]
     df = pd.read_csv(out / "results.csv")
-    assert set(df.task_family) == {"modular-addition"}
+    assert set(df.task_family) == {"modular-addition", "modular-addition-ft"}
     assert "modular-addition[overlap=0.5]" in set(df.task)
     assert REQUIRED_METRICS <= set(df.metric)
     assert {"loo", "linear_surrogate", "kernel_sm"} <= set(df.method)
@@ -34,7 +34,16 @@ def test_replicate_tiny_end_to_end(tmp_path):
     assert "C8 learned group weights raise LDS" in set(pd.read_csv(out / "claims.csv").claim)
     assert "## Paper claims" in (out / "LEADERBOARD.md").read_text()
     gt = pd.read_csv(out / "groundtruth.csv")
-    assert len(gt) == 2 + 6 and gt.mean_acc.between(0, 1).all() and (gt.chance_acc == 1 / 11).all()
+    assert len(gt) == 2 + 6 + 1 and gt.mean_acc.between(0, 1).all()
+    assert (gt.chance_acc == 1 / 11).all() and (gt.subset_spread > 0).all()
+    # the fine-tuning cell: W0 shared, every method's rows, its C1/C4/C6 checks
+    ft = df[df.task_family == "modular-addition-ft"]
+    assert {"lds", "loo_corr", "selection", "if_agreement", "relerr"} <= set(ft.metric)
+    claims = pd.read_csv(out / "claims.csv")
+    assert {"C1 scores ≈ LOO (pooled Pearson)", "C4 first-order F(s) error",
+            "C6 selection: KernelSM lowers loss"} <= set(
+        claims[claims.task.str.startswith("modular-addition-ft")].claim)
+    assert len(list((tmp_path / "cache" / "w0").iterdir())) == 1
     assert (out / "index.html").read_text().lower().startswith("<!doctype html>")
     assert any(p.suffix == ".png" and p.stat().st_size > 0 for p in (out / "figures").iterdir())
     # a second run with a warm cache trains nothing and reproduces the same numbers
