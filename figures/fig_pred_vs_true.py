@@ -12,6 +12,8 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+import benchmarks.formulas as formulas
+
 SLUG = "pred_vs_true"
 SOURCE = "predictions"
 MAX_POINTS = 20_000  # points drawn per panel; the error always uses every row
@@ -27,25 +29,24 @@ def select(df: pd.DataFrame) -> pd.DataFrame:
     return rows[finite]
 
 
-def normalised_error(rows: pd.DataFrame) -> float:
-    """Mean over targets of sum((p - t)^2) / sum((t - mean t)^2) across subsets.
+def _matrices(rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """True and predicted F as ``(subsets, targets)`` arrays of one panel's rows."""
+    true = rows.pivot_table(index="subset", columns="target", values="true", aggfunc="first")
+    pred = rows.pivot_table(index="subset", columns="target", values="predicted",
+                            aggfunc="first")
+    return true.to_numpy(), pred.reindex_like(true).to_numpy()
 
-    Targets whose true F does not vary across subsets are left out (ratio undefined);
-    NaN if none remain. 0 is perfect, 1 is as good as predicting each target's mean.
-    """
-    by_target = rows.groupby("target")
-    resid = (rows["predicted"] - rows["true"]) ** 2
-    spread = (rows["true"] - by_target["true"].transform("mean")) ** 2
-    num = resid.groupby(rows["target"]).sum()
-    den = spread.groupby(rows["target"]).sum()
-    ratios = (num / den)[den > 0]
-    return float(ratios.mean()) if len(ratios) else float("nan")
+
+def normalised_error(rows: pd.DataFrame) -> float:
+    """The ``residual/ne`` formula (``benchmarks.formulas``) on one panel's rows: mean over
+    non-constant targets; NaN if none remain. 0 is perfect, 1 is predicting each mean."""
+    per_target = formulas.normalised_error(*_matrices(rows))
+    return float(np.nanmean(per_target)) if np.isfinite(per_target).any() else float("nan")
 
 
 def relative_error(rows: pd.DataFrame) -> float:
-    """methods/METHODS.md §3.4 in %: mean of (|t - p| / (max(|t|, |p|) + 1e-8))² over the pairs."""
-    p, t = rows["predicted"].to_numpy(), rows["true"].to_numpy()
-    return float(100 * np.mean((np.abs(t - p) / (np.maximum(np.abs(t), np.abs(p)) + 1e-8)) ** 2))
+    """The ``relerr/est`` formula (methods/METHODS.md §3.4) in %, over the panel's pairs."""
+    return float(100 * formulas.relative_error(rows["true"], rows["predicted"]).mean())
 
 
 def _limits(rows: pd.DataFrame) -> tuple[float, float]:

@@ -24,6 +24,7 @@ from torch.func import functional_call, jvp
 
 from benchmarks.context import Context
 from benchmarks.engine import batched_forward, train
+from benchmarks.formulas import relative_error
 from benchmarks.groundtruth.fullmodel import TrainedModel
 from benchmarks.groundtruth.subsets import draw_mask
 from benchmarks.method import Fitted, Method, Need
@@ -32,7 +33,6 @@ from benchmarks.oracles.gradex import (
     estimate,
     features,
     gradex_config,
-    relative_error,
     solve_subsets,
 )
 from benchmarks.registry import register_method

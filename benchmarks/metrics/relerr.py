@@ -12,7 +12,7 @@ bootstrap CI.
 from __future__ import annotations
 
 from benchmarks.evaluation import Evaluation, MetricValue, summarise
-from benchmarks.oracles.gradex import relative_error
+from benchmarks.formulas import relative_error
 from benchmarks.registry import register_metric
 
 DEFINITIONS = {

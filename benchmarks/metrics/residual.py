@@ -19,6 +19,7 @@ from benchmarks.evaluation import (
     heldout_variance,
     summarise,
 )
+from benchmarks.formulas import normalised_error
 from benchmarks.registry import register_metric
 
 DEFINITIONS = {
@@ -35,10 +36,8 @@ DEFINITIONS = {
 def residual(ev: Evaluation, var_threshold: float = VAR_THRESHOLD) -> list[MetricValue]:
     """Normalised squared error of predictions on evaluation subsets (lower is better)."""
     F, G = ev.eval_F, ev.predictions
-    sse = ((G - F) ** 2).sum(0)
-    sst = ((F - F.mean(0)) ** 2).sum(0)
-    constant = sst == 0
-    ne = np.where(constant, np.nan, sse / np.where(constant, 1.0, sst))
+    ne = normalised_error(F, G)
+    constant = np.isnan(ne)
     var = heldout_variance(F)
     keep = var >= var_threshold
     repo = np.where(keep, ((G - F) ** 2).mean(0) / np.where(keep, var, 1.0), np.nan)

@@ -7,7 +7,7 @@ base logits as a fixed offset and the task's per-example weights), and the estim
 target quantity is the loss (or correctness) of ``f_W0(x_t) + Psi(x_t) z*_s`` (§2.8, step 3).
 Features are computed once, in float64; every subset then costs one small solve.
 
-``relative_error`` is the §3.4 formula shared by the ``relerr`` metric and RE_lin.
+The §3.4 error of RE_lin and of the ``relerr`` metric is ``benchmarks.formulas.relative_error``.
 """
 
 from __future__ import annotations
@@ -187,10 +187,3 @@ def estimate(feat: Features, Z: torch.Tensor, batch: int = 256) -> dict[str, np.
         loss.append(ce.view(len(z), -1))
         correct.append((logits.argmax(-1) == yt).double())
     return {"loss": torch.cat(loss).numpy(), "correct": torch.cat(correct).numpy()}
-
-
-def relative_error(true: np.ndarray, approx: np.ndarray, eps: float = 1e-8) -> np.ndarray:
-    """Elementwise squared relative error of methods/METHODS.md §3.4 (mean it and x100 for %):
-    ``(|true - approx| / (max(|true|, |approx|) + eps))²``."""
-    true, approx = np.asarray(true, np.float64), np.asarray(approx, np.float64)
-    return (np.abs(true - approx) / (np.maximum(np.abs(true), np.abs(approx)) + eps)) ** 2

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from benchmarks.engine import train
+from benchmarks.formulas import relative_error
 from benchmarks.groundtruth.fill import model_seed, open_store
 from benchmarks.groundtruth.fullmodel import full_model
 from benchmarks.metrics.lds import per_target_spearman
@@ -31,7 +32,6 @@ from benchmarks.oracles.gradex import (
     estimate,
     features,
     gradex_config,
-    relative_error,
     solve_subsets,
 )
 from benchmarks.oracles.labels import gradex_masks

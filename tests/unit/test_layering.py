@@ -13,6 +13,7 @@ PACKAGES = ("benchmarks", "methods", "leaderboard", "figures")
 # Layers, lowest first: a module may import its own layer and those below it.
 LAYERS = (
     ("base", ("benchmarks.fields", "benchmarks.schema", "benchmarks.fsio", "benchmarks.pins",
+              "benchmarks.formulas",
               "benchmarks.provenance", "benchmarks.registry")),
     ("core", ("benchmarks.spec", "benchmarks.engine", "benchmarks.hessian", "benchmarks.task",
               "benchmarks.grads", "benchmarks.method", "benchmarks.stage", "benchmarks.evaluation",
