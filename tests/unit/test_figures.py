@@ -15,6 +15,7 @@ from figures import (
     fig_interaction_gap,
     fig_label_curve,
     fig_pred_vs_true,
+    fig_regimes,
     fig_selection,
 )
 
@@ -103,7 +104,8 @@ def csvs(tmp_path: Path) -> tuple[Path, Path]:
 def test_registry_discovers_all_figures() -> None:
     assert set(figures.FIGURES) == {"lds_by_method", "pred_vs_true", "interaction_gap",
                                     "c1_scatter", "ablation", "selection",
-                                    "label_curve", "param_weights", "weight_sweep"}
+                                    "label_curve", "param_weights", "weight_sweep",
+                                    "regimes"}
     assert figures.SOURCES["c1_scatter"] == "scores"
     assert figures.SOURCES["pred_vs_true"] == "predictions"
     assert figures.SOURCES["lds_by_method"] == "results"
@@ -264,3 +266,22 @@ def test_lds_bars_ignore_timestamps_costs_and_row_order():
     assert labels[0] == labels[1]
     top_down = labels[0][0][::-1]
     assert top_down == sorted(top_down)
+
+
+def test_regimes_figure_pairs_scratch_and_fine_tuned_rows() -> None:
+    """Only families with both regimes are drawn; bars come from the rows as written."""
+    rows = []
+    for family, re_est, lds in (("fam", 70.0, 0.5), ("fam-ft", 8.0, 0.6), ("solo", 1.0, 0.1)):
+        rows += [{"task": family, "task_family": family, "task_params": "{}", "profile": "quick",
+                  "method_label": "GradEx (first-order)", "metric": "relerr", "variant": "est",
+                  "value": re_est},
+                 {"task": family, "task_family": family, "task_params": "{}", "profile": "quick",
+                  "method_label": "KernelSM (CV)", "metric": "lds", "variant": "spearman",
+                  "value": lds}]
+    df = pd.DataFrame(rows)
+    picked = fig_regimes.select(df)
+    assert set(picked.family) == {"fam"} and set(picked.regime) == {"scratch", "fine-tuned"}
+    table = fig_regimes._bars(picked, "relerr", None, ("GradEx (first-order)",))
+    assert table.loc["RE_est (GradEx)"].to_dict() == {"fine-tuned": 8.0, "scratch": 70.0}
+    assert len(fig_regimes.make(df).axes) == 2
+    assert fig_regimes.select(df[df.task_family != "fam-ft"]).empty

@@ -1,0 +1,76 @@
+"""The two regimes side by side: trained from scratch vs fine-tuned from a shared W0.
+
+For each family with a fine-tuning variant (``<family>-ft``) and each profile, grouped bars of
+the numbers the regime is about: GradEx's relative error against the real F (``relerr/est``,
+the C4 number, and ``relerr/lin``, the Taylor error of real fine-tuning) and the LDS of
+KernelSM fitted on retrained labels vs on GradEx labels, and of the ridge linear surrogate.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+SLUG = "regimes"
+SOURCE = "results"
+SUFFIX = "-ft"
+PANELS = (  # (title, metric, variant or None for every variant, method labels)
+    ("GradEx relative error (%)", "relerr", None, ("GradEx (first-order)",)),
+    ("LDS (Spearman)", "lds", "spearman", ("KernelSM (CV)", "KernelSM (CV) [gradex]",
+                                           "Linear (ridge CV+intercept)",
+                                           "Linear (ridge CV+intercept) [gradex]")),
+)
+
+
+def select(df: pd.DataFrame) -> pd.DataFrame:
+    """Rows of the families that have a fine-tuning variant, both regimes, no other variant
+    (empty when no family has both)."""
+    if "task_family" not in df.columns:
+        return df.iloc[0:0]
+    families = set(df["task_family"].dropna().astype(str))
+    fams = {f[: -len(SUFFIX)] for f in families if f.endswith(SUFFIX)} & families
+    keep = df["task_family"].isin(fams | {f + SUFFIX for f in fams}) & (
+        df["task_params"].fillna("{}") == "{}")
+    out = df[keep].copy()
+    out["value"] = pd.to_numeric(out["value"], errors="coerce")
+    out["family"] = out["task_family"].str.removesuffix(SUFFIX)
+    out["regime"] = np.where(out["task_family"].str.endswith(SUFFIX), "fine-tuned", "scratch")
+    return out
+
+
+def _bars(rows: pd.DataFrame, metric: str, variant: str | None, labels: tuple) -> pd.DataFrame:
+    sel = rows[(rows.metric == metric) & rows.method_label.isin(labels)]
+    if variant:
+        sel = sel[sel.variant == variant]
+    sel = sel.assign(bar=sel.method_label if variant else sel.variant.map(
+        {"est": "RE_est (GradEx)", "lin": "RE_lin (real fine-tuning)"}))
+    return sel.pivot_table(index="bar", columns="regime", values="value", aggfunc="first")
+
+
+def make(df: pd.DataFrame) -> Figure:
+    """Per (family, profile) a row of panels; bars per regime."""
+    data = select(df)
+    if data.empty:
+        raise ValueError("no family with both regimes to plot")
+    groups = list(data.groupby(["family", "profile"], sort=True))
+    fig = Figure(figsize=(11, 3.2 * len(groups) + 0.5), layout="constrained")
+    axes = fig.subplots(len(groups), len(PANELS), squeeze=False)
+    for row, ((family, profile), rows) in zip(axes, groups, strict=True):
+        for ax, (title, metric, variant, labels) in zip(row, PANELS, strict=True):
+            table = _bars(rows, metric, variant, labels)
+            if table.empty:
+                ax.set_axis_off()
+                continue
+            table = table.reindex(columns=["scratch", "fine-tuned"])
+            y = np.arange(len(table))
+            for i, regime in enumerate(table.columns):
+                ax.barh(y + 0.4 * i - 0.2, table[regime], height=0.38, label=regime,
+                        color=f"C{i}")
+            ax.set_yticks(y, table.index, fontsize=7)
+            ax.invert_yaxis()
+            ax.set_title(f"{family} ({profile}): {title}", fontsize=9)
+            ax.tick_params(labelsize=7)
+            ax.legend(fontsize=7, loc="lower right")
+    fig.suptitle("From scratch vs fine-tuned from a shared W0 (C4 and the surrogates' LDS)")
+    return fig
