@@ -19,6 +19,7 @@ import os
 PINS = {"ATEN_CPU_CAPABILITY": "avx2", "MKL_CBWR": "AVX2", "ONEDNN_MAX_CPU_ISA": "AVX2",
         "OPENBLAS_CORETYPE": "Haswell"}
 OPT_OUT = "TASKATTR_NATIVE_MATH"
+MARK = "TASKATTR_PINNED"  # the pins this suite set (not the user), inherited by children
 
 
 def wanted() -> bool:
@@ -27,7 +28,17 @@ def wanted() -> bool:
 
 
 def apply() -> None:
-    """Set each pin the environment does not already set (no-op when opted out)."""
-    if wanted():
-        for name, value in PINS.items():
-            os.environ.setdefault(name, value)
+    """Set each pin the environment does not already set, recording which in ``MARK``. Opted
+    out, remove the pins a parent process of the suite set (a child asked for native math
+    must not inherit them); a pin the user set is never touched."""
+    ours = [n for n in os.environ.get(MARK, "").split(",") if n in PINS]
+    if not wanted():
+        for name in ours:
+            os.environ.pop(name, None)
+        os.environ.pop(MARK, None)
+        return
+    for name, value in PINS.items():
+        if name not in os.environ:
+            os.environ[name] = value
+            ours.append(name)
+    os.environ[MARK] = ",".join(sorted(set(ours)))

@@ -56,11 +56,13 @@ def _condition(task: str, profile: str, extra: dict, gt_args: tuple, root: Path)
     for method in METHODS:
         subprocess.run([*cli, "run", *args, "--method", method], env=env, check=True,
                        capture_output=True)
-        (record,) = (root / "results").glob(f"*/{method}-*/record.json")
-        for row in json.loads(record.read_text())["rows"]:
+        (path,) = (root / "results").glob(f"*/{method}-*/record.json")
+        record = json.loads(path.read_text())
+        for row in record["rows"]:
             metrics[f"{method} {row['metric']}/{row['variant']}/{row['split']}"] = row["value"]
     (store,) = (p for p in (root / "gt").iterdir() if not p.name.startswith("."))
-    return {"gt_s": gt_s, "metrics": metrics, "loss": np.load(store / "loss.npy")}
+    env = json.loads((store / "manifest.json").read_text())["bits"]["env"]  # as the run saw it
+    return {"gt_s": gt_s, "metrics": metrics, "loss": np.load(store / "loss.npy"), "env": env}
 
 
 def _spread(table: dict, names: list[str]) -> dict[str, float]:
@@ -79,7 +81,7 @@ def run(task: str, profile: str) -> dict:
     ref = out[REFERENCE]
     table = {name: {"identical_fraction": float((r["loss"] == ref["loss"]).mean()),
                     "max_abs_diff": float(np.abs(r["loss"] - ref["loss"]).max()),
-                    "metrics": r["metrics"], "gt_s": r["gt_s"],
+                    "metrics": r["metrics"], "env": r["env"], "gt_s": r["gt_s"],
                     "gt_cost_vs_reference": r["gt_s"] / ref["gt_s"]}
              for name, r in out.items()}
     pinned = [n for n in CONDITIONS if n.startswith("pinned")]

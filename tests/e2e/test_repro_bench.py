@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from benchmarks import pins
 from benchmarks.perf import repro
 
 
@@ -20,6 +21,8 @@ def test_pinned_conditions_are_bit_identical(three_conditions):
     pinned = entry["conditions"]["pinned · 1 worker, 2 threads"]
     assert pinned["identical_fraction"] == 1.0 and pinned["max_abs_diff"] == 0.0
     assert entry["spread_pinned"] and set(entry["spread_pinned"].values()) == {0.0}
+    assert pinned["env"] == pins.PINS  # the pins reached the ground-truth processes
+    assert entry["conditions"]["native · 2 workers"]["env"] == {}  # and opting out dropped them
     assert "linear_surrogate lds/spearman/eval" in entry["spread_native"]
     assert all(v >= 0 for v in entry["spread_native"].values())
 

@@ -85,7 +85,7 @@ def test_bits_id_changes_with_the_ground_truths_bits():
 
 
 def test_pins_set_only_what_the_user_left_unset(monkeypatch):
-    for name in pins.PINS:
+    for name in (*pins.PINS, pins.MARK):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("MKL_CBWR", "COMPATIBLE")
     pins.apply()
@@ -95,8 +95,23 @@ def test_pins_set_only_what_the_user_left_unset(monkeypatch):
 
 @pytest.mark.parametrize("value", ["1", "true", "YES"])
 def test_native_math_opt_out_sets_nothing(monkeypatch, value):
-    for name in pins.PINS:
+    for name in (*pins.PINS, pins.MARK):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv(pins.OPT_OUT, value)
     pins.apply()
     assert not any(name in os.environ for name in pins.PINS)
+
+
+def test_a_child_asked_for_native_math_drops_the_parents_pins_only(monkeypatch):
+    """A parent of the suite set the pins (and inherited them to the child's environment);
+    the child opted out: the suite's pins go, a pin the user set stays."""
+    for name in (*pins.PINS, pins.MARK):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("MKL_CBWR", "COMPATIBLE")  # the user's
+    pins.apply()  # the parent
+    assert os.environ[pins.MARK] == "ATEN_CPU_CAPABILITY,ONEDNN_MAX_CPU_ISA,OPENBLAS_CORETYPE"
+    monkeypatch.setenv(pins.OPT_OUT, "1")
+    pins.apply()  # the child
+    assert os.environ.get("MKL_CBWR") == "COMPATIBLE"
+    assert not any(n in os.environ for n in ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA",
+                                               "OPENBLAS_CORETYPE", pins.MARK))
