@@ -50,7 +50,7 @@ def trace_rows(task: RetrainTask, store: GroundTruthStore, probes: int) -> list[
     mean, std = trace_of_trained(task, model.params, weights, probes,
                                  derive_seed(task.spec.key, "hutchinson"))
     value = MetricValue("hutchinson", "train", mean, mean - std, mean + std, n_targets=0)
-    return result_rows(task, FULL_MODEL, "hessian_trace", [value], False, 0.0, 0)
+    return result_rows(task, FULL_MODEL, "hessian_trace", [value], False, 0.0, 0, store.bits)
 
 
 @register_stage("hessian_trace")
