@@ -26,21 +26,26 @@ def write(table: pd.DataFrame, profile: str, path: Path) -> None:
     new = table.assign(profile=profile)
     with locked(path):
         if path.exists() and path.stat().st_size > 0:
-            old = read_table(path, ["claim", "profile"])
+            old = _upgraded(read_table(path, ["claim", "profile"]))
             new = pd.concat([old[old.profile != profile], new], ignore_index=True)
-        atomic_write_text(path, new.to_csv(index=False))
+        atomic_write_text(path, new[[*COLUMNS, "profile"]].to_csv(index=False))
 
 
 def read(path: Path) -> pd.DataFrame | None:
     """The claims next to a results file, or None."""
     if not path.is_file() or path.stat().st_size == 0:
         return None
-    df = pd.read_csv(path)
-    if "outcome" not in df.columns and "holds" in df.columns:  # written before outcomes
+    df = _upgraded(pd.read_csv(path))
+    return None if df.empty else df
+
+
+def _upgraded(df: pd.DataFrame) -> pd.DataFrame:
+    """A table written before outcomes existed (a ``holds`` column) in today's columns."""
+    if "outcome" not in df.columns and "holds" in df.columns:
         held = df.pop("holds").astype(str).str.lower().eq("true")
         df = df.assign(margin=float("nan"), noise=float("nan"),
                        outcome=held.map({True: "holds", False: "fails"}))
-    return None if df.empty else df
+    return df.drop(columns=[c for c in df.columns if c not in (*COLUMNS, "profile")])
 
 
 def count(outcomes: pd.Series) -> str:

@@ -58,3 +58,15 @@ def test_claims_written_before_outcomes_are_read_as_holds_or_fails(tmp_path):
                     "C,t,o,p,tol,True,quick\nC,u,o,p,tol,False,quick\n")
     df = claims.read(path)
     assert list(df.outcome) == ["holds", "fails"] and df.margin.isna().all()
+
+
+def test_rewriting_claims_written_before_outcomes_keeps_only_todays_columns(tmp_path):
+    path = tmp_path / "claims.csv"
+    path.write_text("claim,task,ours,paper,tolerance,holds,profile\nC,t,o,p,tol,True,tiny\n"
+                    "C,t,o,p,tol,False,quick\n")
+    new = pd.DataFrame([_claim(0.5, 0.1).as_dict()])
+    claims.write(new, "quick", path)
+    df = pd.read_csv(path)
+    assert list(df.columns) == [*claims.COLUMNS, "profile"]
+    assert list(zip(df.profile, df.outcome, strict=True)) == [("tiny", "holds"),
+                                                             ("quick", "holds")]
