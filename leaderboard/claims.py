@@ -3,7 +3,8 @@ leaderboard artefact; this module owns its columns and outcomes.
 
 ``replicate`` computes the claims from ``results.csv`` only and writes them to ``claims.csv``
 (rows of other profiles are kept); the Markdown and HTML pages end with them. An outcome is
-``holds``, ``within noise`` or ``fails`` (``benchmarks/papers/claims.py`` says how).
+``holds``, ``within noise``, ``fails`` or ``missing`` (``benchmarks/papers/claims.py`` says
+how).
 """
 
 from __future__ import annotations
@@ -48,12 +49,12 @@ def _upgraded(df: pd.DataFrame) -> pd.DataFrame:
     return df.drop(columns=[c for c in df.columns if c not in (*COLUMNS, "profile")])
 
 
-def count(outcomes: pd.Series) -> str:
+def _count(df: pd.DataFrame) -> str:
     """``5 hold, 2 within noise, 3 fail, 0 missing (of 10 checks)``."""
-    n = outcomes.value_counts()
+    n = df["outcome"].value_counts()
     words = ("hold", "within noise", "fail", "missing")
     return ", ".join(f"{int(n.get(o, 0))} {w}" for o, w in zip(OUTCOMES, words, strict=True)) \
-        + f" (of {len(outcomes)} checks)"
+        + f" (of {len(df)} checks)"
 
 
 def cell(row: pd.Series, column: str) -> str:
@@ -64,10 +65,6 @@ def cell(row: pd.Series, column: str) -> str:
     if column == "noise":
         return "n/m" if pd.isna(value) else f"{float(value):.2g}"
     return str(value)
-
-
-def _count(df: pd.DataFrame) -> str:
-    return count(df["outcome"])
 
 
 LEGEND = ("margin: how far our number lies past the tolerance, in the compared quantity's unit "

@@ -17,7 +17,7 @@ from torch import nn
 
 from benchmarks.engine import Params, Problem, interval_lrs, train, train_with_checkpoints
 from benchmarks.groundtruth.fill import model_seed
-from benchmarks.groundtruth.pretrained import cached_torch, pretrained_params, training_problem
+from benchmarks.groundtruth.pretrained import cached_torch, training_problem
 from benchmarks.groundtruth.store import GroundTruthStore
 from benchmarks.task import RetrainTask
 
@@ -92,9 +92,9 @@ def linearisation_point(task: RetrainTask, store: GroundTruthStore) -> TrainedMo
     subset model starts from), else the full-set model."""
     if task.spec.train.init != "pretrained":
         return full_model(task, store)
-    problem = training_problem(task, torch.float32)
+    problem = training_problem(task, torch.float32)  # its start is W0
     weights = task.example_weights(np.ones((1, task.K), dtype=bool))
-    return _trained(task, problem, pretrained_params(task), weights[0])
+    return _trained(task, problem, problem.start, weights[0])
 
 
 def _trained(task: RetrainTask, problem: Problem, params: Params,

@@ -49,8 +49,8 @@ class GroundTruthStore:
 
     def __init__(self, path: Path, manifest: dict, rows: Rows):
         self.path, self.spec_plain, self.rows = path, manifest["spec"], rows
-        self.bits: dict | None = None  # bit provenance of the process that began the store
-        self.other_bits: list[str] = []  # bit-deciding differences from where it was begun
+        self.bits: dict | None = manifest.get("bits")  # of the process that began the store
+        self.other_bits = bit_differences(self.bits, bit_provenance()) if self.bits else []
         self.outputs, self.task_key = tuple(manifest["outputs"]), manifest["task_key"]
         n_targets, m, R = manifest["n_targets"], len(rows), manifest["n_seeds"]
         self._arrays = {name: self._open(f"{name}.npy", (m, R, n_targets), np.float64)
@@ -107,9 +107,6 @@ class GroundTruthStore:
                                      f"{manifest['outputs']} x {manifest['n_targets']} targets, "
                                      f"the task has {list(outputs)} x {n_targets}")
         store = cls(path, manifest | {"n_seeds": spec.design.n_seeds}, rows)
-        store.bits = manifest.get("bits")
-        store.other_bits = bit_differences(manifest["bits"], bit_provenance()) \
-            if manifest.get("bits") else []
         if store.complete:
             _warn_other_bits(path, store.other_bits)
         return store

@@ -43,10 +43,6 @@ class ClaimRow:
         return "holds" if self.margin > noise else "fails" if self.margin < -noise \
             else "within noise"
 
-    @property
-    def holds(self) -> bool:
-        return self.outcome == "holds"
-
     def as_dict(self) -> dict:
         """A row of ``claims.csv`` (columns ``leaderboard.claims.COLUMNS``)."""
         out = {"claim": self.claim, "task": self.task, "ours": self.ours, "paper": self.paper,
@@ -81,16 +77,15 @@ class Noise:
 
     def of(self, *rows: pd.Series | None) -> float:
         """Largest noise over ``rows`` (NaN when none of them has a CI or a measured spread)."""
-        out = math.nan
-        for row in rows:
-            if row is None:
-                continue
-            half = (float(row["ci_high"]) - float(row["ci_low"])) / 2
-            spread = self.spread.get(f"{row['metric']}/{row['variant']}", math.nan)
-            for x in (half, spread):
-                if x == x and not x <= out:
-                    out = x
-        return out
+        return largest(*(x for row in rows if row is not None for x in (
+            (float(row["ci_high"]) - float(row["ci_low"])) / 2,
+            self.spread.get(f"{row['metric']}/{row['variant']}", math.nan))))
+
+
+def largest(*xs: float) -> float:
+    """The largest of the known (non-NaN) values, NaN if none is known."""
+    known = [x for x in xs if x == x]
+    return max(known) if known else math.nan
 
 
 def ratio_noise(ratio: float, a: float, a_noise: float, b: float, b_noise: float) -> float:

@@ -26,7 +26,7 @@ from benchmarks.engine import batched_forward
 from benchmarks.groundtruth.diagnostics import summarise_ground_truth
 from benchmarks.groundtruth.executors import fill_ground_truth
 from benchmarks.groundtruth.fill import open_store
-from benchmarks.groundtruth.pretrained import pretrained_params, training_problem
+from benchmarks.groundtruth.pretrained import training_problem
 from benchmarks.method import make_method
 from benchmarks.perf.engine import write_entry
 from benchmarks.provenance import provenance
@@ -38,8 +38,8 @@ DESIGN = {"design.n_fit": 24, "design.n_eval": 24, "design.loo": False}
 
 def _w0_quality(task) -> dict:
     """W0's held-out accuracy and mean loss on the task's targets."""
-    problem = training_problem(task, torch.float32)
-    params = {k: v[None] for k, v in pretrained_params(task).items()}
+    problem = training_problem(task, torch.float32)  # its start is W0
+    params = {k: v[None] for k, v in problem.start.items()}
     Xt, yt = task.targets()
     logits = batched_forward(problem, params, Xt)[0]
     loss = torch.nn.functional.cross_entropy(logits, yt).item()

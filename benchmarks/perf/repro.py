@@ -31,7 +31,7 @@ from benchmarks.pins import OPT_OUT
 from benchmarks.provenance import bit_provenance, provenance
 
 REFERENCE = "pinned · 2 workers"
-CONDITIONS = {  # name -> (environment, ground-truth arguments)
+CONDITIONS = {  # name -> (environment, command-line arguments of both commands)
     REFERENCE: ({}, ("--workers", "2")),
     "pinned · 1 worker": ({}, ("--workers", "1")),
     "pinned · 1 worker, 2 threads": ({"OMP_NUM_THREADS": "2"}, ("--workers", "1")),
@@ -43,14 +43,13 @@ CONDITIONS = {  # name -> (environment, ground-truth arguments)
 METHODS = ("linear_surrogate", "kernel_sm")
 
 
-def _condition(task: str, profile: str, extra: dict, gt_args: tuple, root: Path) -> dict:
+def _condition(task: str, profile: str, extra: dict, cli_args: tuple, root: Path) -> dict:
     """Ground truth + method runs in a fresh cache under ``extra`` environment settings."""
     env = {**os.environ, "TASKATTR_CACHE": str(root), "OMP_NUM_THREADS": "1", **extra}
     cli = [sys.executable, "-m", "benchmarks"]
-    args = ["--task", task, "--profile", profile, *gt_args[2:]]  # the engine keys the task
+    args = ["--task", task, "--profile", profile, *cli_args]  # --engine keys the task
     t0 = time.perf_counter()
-    subprocess.run([*cli, "ground-truth", *args, *gt_args[:2]], env=env, check=True,
-                   capture_output=True)
+    subprocess.run([*cli, "ground-truth", *args], env=env, check=True, capture_output=True)
     gt_s = time.perf_counter() - t0
     metrics = {}
     for method in METHODS:
@@ -76,8 +75,8 @@ def run(task: str, profile: str) -> dict:
     """Every condition side by side; stored values compared with the reference condition's."""
     out: dict = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for i, (name, (extra, gt_args)) in enumerate(CONDITIONS.items()):
-            out[name] = _condition(task, profile, extra, gt_args, Path(tmp) / str(i))
+        for i, (name, (extra, cli_args)) in enumerate(CONDITIONS.items()):
+            out[name] = _condition(task, profile, extra, cli_args, Path(tmp) / str(i))
     ref = out[REFERENCE]
     table = {name: {"identical_fraction": float((r["loss"] == ref["loss"]).mean()),
                     "max_abs_diff": float(np.abs(r["loss"] - ref["loss"]).max()),

@@ -12,7 +12,7 @@ import json
 import pandas as pd
 
 from benchmarks.method import make_method
-from benchmarks.papers.claims import ClaimRow, Noise, num
+from benchmarks.papers.claims import ClaimRow, Noise, largest, num
 
 LINEAR = make_method("linear_surrogate", {"fit_type": "ridge"}).key
 RECIPE_NAMES = {"none": "AdamW", "sam": "SAM", "nso": "NSO"}
@@ -64,7 +64,7 @@ def c5_rows(df: pd.DataFrame, noise: Noise) -> list[ClaimRow]:
                     f"{num(tr0, '.3g')} → {num(tr1, '.3g')}", "2e5 → 1e7", "grows", tr1 - tr0),
            ClaimRow("C5 plain training: linear LDS falls", f"AdamW {first} → {last} steps",
                     f"{num(l0)} → {num(l1)}", "0.375 → 0.01", f"falls by > {MIN_LDS_DROP}",
-                    l0 - l1 - MIN_LDS_DROP, _max(at("none", first, "lds_noise"), n1))]
+                    l0 - l1 - MIN_LDS_DROP, largest(at("none", first, "lds_noise"), n1))]
     for recipe in ("sam", "nso"):
         name = RECIPE_NAMES[recipe]
         tr, lds = at(recipe, last, "trace"), at(recipe, last, "lds")
@@ -73,11 +73,5 @@ def c5_rows(df: pd.DataFrame, noise: Noise) -> list[ClaimRow]:
                             "SAM ~1e5, NSO 1e3 vs 1e7", "lower", tr1 - tr))
         out.append(ClaimRow("C5 regularised: linear LDS kept", f"{name} vs AdamW at {last}",
                             f"{num(lds)} vs {num(l1)}", "SAM 0.35, NSO 0.36 vs 0.01", "higher",
-                            lds - l1, _max(at(recipe, last, "lds_noise"), n1)))
+                            lds - l1, largest(at(recipe, last, "lds_noise"), n1)))
     return out
-
-
-def _max(*xs: float) -> float:
-    """Largest of the known values (NaN if none is known)."""
-    known = [x for x in xs if x == x]
-    return max(known) if known else float("nan")
