@@ -23,9 +23,11 @@ import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 PACKAGE_DIR = Path(__file__).resolve().parent
-SOURCES_ALLOWED = ("results", "predictions", "scores", "weights", "weight_sweep")
+SOURCES_ALLOWED = ("results", "predictions", "scores", "weights", "weight_sweep", "label_cost",
+                   "gradex_budget")
 # sources read from a CSV next to results.csv
-SIDE_CSVS = {"weights": "param_weights.csv", "weight_sweep": "param_weight_sweep.csv"}
+SIDE_CSVS = {"weights": "param_weights.csv", "weight_sweep": "param_weight_sweep.csv",
+             "label_cost": "label_cost.csv", "gradex_budget": "gradex_budget.csv"}
 
 
 def _discover() -> dict[str, ModuleType]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from benchmarks.groundtruth.pretrained import w0_quality
 from benchmarks.groundtruth.store import GroundTruthStore
 from benchmarks.task import Task
 
@@ -34,7 +35,9 @@ def subset_spread(values: np.ndarray) -> float:
 
 
 def summarise_ground_truth(task: Task, store: GroundTruthStore) -> dict:
-    """Held-out accuracy of the evaluation-subset models, chance level, and seed reliability."""
+    """Held-out accuracy of the evaluation-subset models, chance level, seed reliability, the
+    spread of F across subsets and, in the fine-tuning regime, W0's held-out accuracy and the
+    fine-tuning budget."""
     idx = store.rows.index("eval")
     row = {"task": task.label, "task_key": task.spec.key, "profile": task.spec.profile,
            "K": task.K, "n_targets": task.n_targets, "n_models": int(store.done.size)}
@@ -50,4 +53,8 @@ def summarise_ground_truth(task: Task, store: GroundTruthStore) -> dict:
                    full_acc=full)
     if task.chance is not None:
         row["chance_acc"] = task.chance
+    if task.spec.train.init == "pretrained":
+        t = task.spec.train
+        row.update(w0_quality(task), pretrain_steps=t.pretrain_steps, ft_steps=t.steps,
+                   ft_lr=t.lr)
     return row

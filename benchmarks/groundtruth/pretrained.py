@@ -21,7 +21,7 @@ from typing import TypeVar
 import numpy as np
 import torch
 
-from benchmarks.engine import Params, Problem, train
+from benchmarks.engine import Params, Problem, batched_forward, train
 from benchmarks.fsio import CorruptFileError, atomic_write_bytes
 from benchmarks.groundtruth.store import cache_root
 from benchmarks.spec import content_hash, derive_seed, to_plain
@@ -61,6 +61,19 @@ def training_problem(task, dtype: torch.dtype = torch.float32) -> Problem:
     if task.spec.train.init != "pretrained":
         return problem
     return replace(problem, start={k: v.to(dtype) for k, v in pretrained_params(task).items()})
+
+
+def w0_quality(task) -> dict:
+    """W0's held-out accuracy and mean cross-entropy on the task's targets (a W0 that already
+    gets every target right leaves nothing to attribute); empty outside the regime."""
+    if task.spec.train.init != "pretrained":
+        return {}
+    problem = training_problem(task, torch.float32)  # its start is W0
+    params = {k: v[None] for k, v in problem.start.items()}
+    Xt, yt = task.targets()
+    logits = batched_forward(problem, params, Xt)[0]
+    loss = torch.nn.functional.cross_entropy(logits, yt).item()
+    return {"w0_acc": float((logits.argmax(-1) == yt).double().mean()), "w0_loss": loss}
 
 
 def cached_torch(path: Path, make: Callable[[], T], identity: str) -> T:

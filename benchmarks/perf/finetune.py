@@ -20,13 +20,11 @@ import tempfile
 import time
 
 import numpy as np
-import torch
 
-from benchmarks.engine import batched_forward
 from benchmarks.groundtruth.diagnostics import summarise_ground_truth
 from benchmarks.groundtruth.executors import fill_ground_truth
 from benchmarks.groundtruth.fill import open_store
-from benchmarks.groundtruth.pretrained import training_problem
+from benchmarks.groundtruth.pretrained import w0_quality
 from benchmarks.method import make_method
 from benchmarks.perf.engine import write_entry
 from benchmarks.provenance import provenance
@@ -36,22 +34,21 @@ from benchmarks.task import make_task
 DESIGN = {"design.n_fit": 24, "design.n_eval": 24, "design.loo": False}
 
 
-def _w0_quality(task) -> dict:
-    """W0's held-out accuracy and mean loss on the task's targets."""
-    problem = training_problem(task, torch.float32)  # its start is W0
-    params = {k: v[None] for k, v in problem.start.items()}
-    Xt, yt = task.targets()
-    logits = batched_forward(problem, params, Xt)[0]
-    loss = torch.nn.functional.cross_entropy(logits, yt).item()
-    return {"w0_acc": float((logits.argmax(-1) == yt).double().mean()), "w0_loss": loss}
-
-
 def measure(task_name: str, pre: int, steps: int, lr: float, workers: int) -> dict:
+    """One recipe of the grid, on the from-scratch family ``task_name`` put in the regime."""
     overrides = {"train.init": "pretrained", "train.pretrain_steps": pre, "train.steps": steps,
-                 "train.lr": lr, **DESIGN}
+                 "train.lr": lr}
+    return {"pretrain_steps": pre, "steps": steps, "lr": lr,
+            **measure_recipe(task_name, overrides, workers)}
+
+
+def measure_recipe(task_name: str, overrides: dict, workers: int) -> dict:
+    """W0's quality, the subsets' diagnostics, GradEx's RE_est/RE_lin and the wall-clock of
+    ``task_name`` with ``overrides`` on the reduced design, in the current cache."""
+    overrides = {**overrides, **DESIGN}
     task = make_task(task_name, "quick", overrides)
     t0 = time.perf_counter()
-    quality = _w0_quality(task)
+    quality = w0_quality(task)
     w0_s = time.perf_counter() - t0
     fill_ground_truth(task_name, "quick", overrides, workers=workers)
     gt_s = time.perf_counter() - t0 - w0_s
@@ -59,10 +56,10 @@ def measure(task_name: str, pre: int, steps: int, lr: float, workers: int) -> di
     diag = summarise_ground_truth(task, store)
     rows = run_cell(task, store, make_method("gradex", {}))["rows"]
     relerr = {r["variant"]: r["value"] for r in rows if r["metric"] == "relerr"}
-    return {"pretrain_steps": pre, "steps": steps, "lr": lr, **quality,
-            "seed_reliability": diag["seed_reliability"], "subset_spread": diag["subset_spread"],
-            "mean_acc": diag.get("mean_acc"), "re_est": relerr.get("est"),
-            "re_lin": relerr.get("lin"), "w0_s": w0_s, "gt_s": gt_s}
+    return {**quality, "seed_reliability": diag["seed_reliability"],
+            "subset_spread": diag["subset_spread"], "mean_acc": diag.get("mean_acc"),
+            "re_est": relerr.get("est"), "re_lin": relerr.get("lin"), "w0_s": w0_s,
+            "gt_s": gt_s}
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -36,6 +36,9 @@ def test_replicate_tiny_end_to_end(tmp_path):
     gt = pd.read_csv(out / "groundtruth.csv")
     assert len(gt) == 2 + 6 + 1 and gt.mean_acc.between(0, 1).all()
     assert (gt.chance_acc == 1 / 11).all() and (gt.subset_spread > 0).all()
+    ft_gt = gt[gt.task == "modular-addition-ft"].iloc[0]  # W0's quality and the budget
+    assert 0 <= ft_gt.w0_acc <= 1 and ft_gt.ft_steps > 0 and ft_gt.pretrain_steps > 0
+    assert gt[gt.task == "modular-addition"].w0_acc.isna().all()
     # the fine-tuning cell: W0 shared, every method's rows, its C1/C4/C6 checks
     ft = df[df.task_family == "modular-addition-ft"]
     assert {"lds", "loo_corr", "selection", "if_agreement", "relerr"} <= set(ft.metric)

@@ -102,3 +102,15 @@ def test_first_order_estimates_linearise_at_w0_in_the_fine_tuning_regime(cache):
     store = open_store(scratch)
     a, b = linearisation_point(scratch, store), full_model(scratch, store)
     assert all(torch.equal(a.params[k], b.params[k]) for k in a.params)
+
+
+def test_w0_quality_is_w0s_own_held_out_accuracy(cache):
+    task = make_task("modular-quad", "tiny", FT)
+    problem = pretrained.training_problem(task, torch.float32)
+    module = problem.init(0)
+    module.load_state_dict(pretrained.pretrained_params(task))
+    Xt, yt = task.targets()
+    with torch.no_grad():
+        acc = float((module(Xt).argmax(-1) == yt).double().mean())
+    assert pretrained.w0_quality(task)["w0_acc"] == acc
+    assert pretrained.w0_quality(make_task("modular-quad", "tiny")) == {}

@@ -105,7 +105,7 @@ def test_registry_discovers_all_figures() -> None:
     assert set(figures.FIGURES) == {"lds_by_method", "pred_vs_true", "interaction_gap",
                                     "c1_scatter", "ablation", "selection",
                                     "label_curve", "param_weights", "weight_sweep",
-                                    "regimes"}
+                                    "regimes", "label_cost", "gradex_budget"}
     assert figures.SOURCES["c1_scatter"] == "scores"
     assert figures.SOURCES["pred_vs_true"] == "predictions"
     assert figures.SOURCES["lds_by_method"] == "results"
@@ -245,6 +245,33 @@ def test_weight_sweep_figure_rings_the_uniform_point() -> None:
     fig = figures.FIGURES["weight_sweep"](pd.DataFrame(rows))
     ax = fig.axes[0]
     assert ax.get_title() == "t [quick]" and len(ax.collections) == 4  # 2 methods x (grid, ring)
+
+
+def test_label_cost_figure_draws_a_line_per_source_and_a_point_per_label_free_method() -> None:
+    rows = [{"task": "t", "profile": "quick", "method": f"{fam} x", "labels": src,
+             "n_labels": m, "label_cpu_s": 0.1 * m, "fit_s": 0.01, "lds": 0.5, "lds_low": 0.4,
+             "lds_high": 0.6, "ne": 1.0}
+            for fam in ("KernelSM", "Linear") for src in ("retrain", "gradex") for m in (4, 8)]
+    rows += [{"task": "t", "profile": "quick", "method": "IF", "labels": "none", "n_labels": 0,
+              "label_cpu_s": 0.0, "fit_s": 2.0, "lds": 0.3, "lds_low": 0.2, "lds_high": 0.4,
+              "ne": 1.0}]
+    fig = figures.FIGURES["label_cost"](pd.DataFrame(rows))
+    ax = fig.axes[0]
+    labels = ax.get_legend_handles_labels()[1]
+    assert labels == ["KernelSM, retrained labels", "KernelSM, GradEx labels",
+                      "linear, retrained labels", "linear, GradEx labels", "IF (fit only)"]
+    assert ax.get_xscale() == "log"
+
+
+def test_gradex_budget_figure_rings_the_cells_own_budget() -> None:
+    rows = [{"task": t, "profile": "quick", "steps": s, "cell_steps": 10, "lr": 0.003,
+             "re_est": 1.0 + s, "re_lin": 0.5 + s, "w0_acc": 0.3, "mean_acc": 0.4,
+             "subset_spread": 0.1, "gt_s": 1.0} for t in ("a", "b") for s in (5, 10, 20)]
+    fig = figures.FIGURES["gradex_budget"](pd.DataFrame(rows))
+    ax = fig.axes[0]
+    assert len(ax.lines) == 5  # 2 tasks x (est, lin) + the paper's line
+    rings = [c.get_offsets().tolist() for c in ax.collections]
+    assert rings == [[[10.0, 11.0]], [[10.0, 11.0]]]
 
 
 def _tick_labels(fig) -> list[list[str]]:

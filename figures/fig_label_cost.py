@@ -1,0 +1,59 @@
+"""The paper's headline at our scale: LDS against the CPU-seconds spent on labels.
+
+One panel per fine-tuning cell (``leaderboard/label_cost.csv``, written by
+``python -m benchmarks.perf.label_cost``): KernelSM and the ridge linear surrogate fitted on
+the first m retrained labels (R fine-tunings each) and on the first m GradEx labels (features
+at W0 once, then one linearised solve each), and IF and TRAK as points at their own fit
+cost (they use no labels). W0's pretraining, shared by every point, is not counted.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+from matplotlib.figure import Figure
+
+SLUG = "label_cost"
+SOURCE = "label_cost"
+LINES = {("KernelSM", "retrain"): ("C0", "-", "KernelSM, retrained labels"),
+         ("KernelSM", "gradex"): ("C0", "--", "KernelSM, GradEx labels"),
+         ("Linear", "retrain"): ("C2", "-", "linear, retrained labels"),
+         ("Linear", "gradex"): ("C2", "--", "linear, GradEx labels")}
+
+
+def select(df: pd.DataFrame) -> pd.DataFrame:
+    """Rows with an LDS value."""
+    return df[pd.to_numeric(df["lds"], errors="coerce").notna()]
+
+
+def _cost(rows: pd.DataFrame) -> pd.Series:
+    """Label CPU-s, or the fit's own CPU-s for a method without labels."""
+    return rows["label_cpu_s"].where(rows["labels"] != "none", rows["fit_s"])
+
+
+def make(df: pd.DataFrame) -> Figure:
+    """LDS (with 95% CIs) against cost on a log axis; a line per (surrogate, label source)."""
+    data = select(df)
+    if data.empty:
+        raise ValueError("no label-cost rows to plot")
+    groups = list(data.groupby(["task", "profile"], sort=True))
+    fig = Figure(figsize=(5.4 * len(groups), 4.0), layout="constrained")
+    axes = fig.subplots(1, len(groups), squeeze=False)[0]
+    for ax, ((task, profile), rows) in zip(axes, groups, strict=True):
+        rows = rows.assign(cost=_cost(rows))
+        for (family, source), (color, style, name) in LINES.items():
+            r = rows[rows.method.str.startswith(family) & (rows.labels == source)]
+            r = r.sort_values("cost")
+            if not r.empty:
+                ax.errorbar(r.cost, r.lds, yerr=[r.lds - r.lds_low, r.lds_high - r.lds],
+                            color=color, linestyle=style, marker="o", capsize=2, label=name)
+        for i, (_, p) in enumerate(rows[rows.labels == "none"].iterrows()):
+            ax.errorbar([p.cost], [p.lds], yerr=[[p.lds - p.lds_low], [p.lds_high - p.lds]],
+                        color=f"C{3 + i}", marker="s", capsize=2, linestyle="none",
+                        label=f"{p.method} (fit only)")
+        ax.set_xscale("log")
+        ax.set_xlabel("CPU-seconds spent on labels (W0 excluded)", fontsize=8)
+        ax.set_ylabel("LDS (Spearman)", fontsize=8)
+        ax.set_title(f"{task} ({profile})", fontsize=9)
+        ax.legend(fontsize=6)
+    fig.suptitle("LDS against label cost: retrained vs first-order (GradEx) labels")
+    return fig
