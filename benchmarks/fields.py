@@ -64,11 +64,14 @@ class Rule:
 def param(default: Any = MISSING, help: str = "", *, choices: tuple | None = None,
           gt: float | None = None, ge: float | None = None, lt: float | None = None,
           le: float | None = None, finite: bool = True, extension: bool = False,
-          default_factory: Any = MISSING) -> Any:
+          location: bool = False, default_factory: Any = MISSING) -> Any:
     """A dataclass field with its rule. ``extension=True``: a field added after caches exist,
-    left out of content keys at its default (existing keys and stores stay valid)."""
+    left out of content keys at its default (existing keys and stores stay valid).
+    ``location=True``: where something is (a data folder), never what it is: left out of
+    every content key (the data's own checksums pin what it is)."""
     rule = Rule(help, tuple(choices) if choices is not None else None, gt, ge, lt, le, finite)
-    meta = {"rule": rule, **({"extension": True} if extension else {})}
+    meta = {"rule": rule, **({"extension": True} if extension else {}),
+            **({"location": True} if location else {})}
     if default_factory is not MISSING:
         return field(default_factory=default_factory, metadata=meta)
     return field(default=default, metadata=meta)

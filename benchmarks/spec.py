@@ -27,9 +27,10 @@ def extension(default: Any) -> Any:
 
 
 def keyed_fields(obj: Any) -> dict[str, Any]:
-    """The fields of a dataclass that enter its content key (extensions only off-default)."""
-    return {f.name: getattr(obj, f.name) for f in fields(obj)
-            if not (f.metadata.get("extension") and getattr(obj, f.name) == f.default)}
+    """The fields of a dataclass that enter its content key (extensions only off-default,
+    locations never)."""
+    return {f.name: getattr(obj, f.name) for f in fields(obj) if not f.metadata.get("location")
+            and not (f.metadata.get("extension") and getattr(obj, f.name) == f.default)}
 
 
 def to_plain(obj: Any) -> Any:

@@ -14,10 +14,10 @@ from matplotlib.figure import Figure
 
 SLUG = "label_cost"
 SOURCE = "label_cost"
-LINES = {("KernelSM", "retrain"): ("C0", "-", "KernelSM, retrained labels"),
-         ("KernelSM", "gradex"): ("C0", "--", "KernelSM, GradEx labels"),
-         ("Linear", "retrain"): ("C2", "-", "linear, retrained labels"),
-         ("Linear", "gradex"): ("C2", "--", "linear, GradEx labels")}
+LINES = {("KernelSM", "retrain"): ("C0", "-", "o", "KernelSM, retrained labels"),
+         ("KernelSM", "gradex"): ("C0", "--", "o", "KernelSM, GradEx labels"),
+         ("Linear", "retrain"): ("C2", "-", "^", "linear, retrained labels"),
+         ("Linear", "gradex"): ("C2", "--", "^", "linear, GradEx labels")}
 
 
 def select(df: pd.DataFrame) -> pd.DataFrame:
@@ -40,12 +40,13 @@ def make(df: pd.DataFrame) -> Figure:
     axes = fig.subplots(1, len(groups), squeeze=False)[0]
     for ax, ((task, profile), rows) in zip(axes, groups, strict=True):
         rows = rows.assign(cost=_cost(rows))
-        for (family, source), (color, style, name) in LINES.items():
+        for (family, source), (color, style, marker, name) in LINES.items():
             r = rows[rows.method.str.startswith(family) & (rows.labels == source)]
             r = r.sort_values("cost")
             if not r.empty:
                 ax.errorbar(r.cost, r.lds, yerr=[r.lds - r.lds_low, r.lds_high - r.lds],
-                            color=color, linestyle=style, marker="o", capsize=2, label=name)
+                            color=color, linestyle=style, marker=marker, capsize=2, label=name,
+                            alpha=0.8)
         for i, (_, p) in enumerate(rows[rows.labels == "none"].iterrows()):
             ax.errorbar([p.cost], [p.lds], yerr=[[p.lds - p.lds_low], [p.lds_high - p.lds]],
                         color=f"C{3 + i}", marker="s", capsize=2, linestyle="none",

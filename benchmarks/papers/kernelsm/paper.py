@@ -26,6 +26,9 @@ TASKS = ("modular-addition", "modular-quad")
 FINETUNED_MODULAR = ("modular-addition-ft", "modular-quad-ft")
 FINETUNED_SAMPLE = ("digits-mlp-ft",)
 FINETUNED = FINETUNED_MODULAR + FINETUNED_SAMPLE
+# image classification on real images (Fashion-MNIST; units = groups of 100 images), both unit
+# designs in both regimes (datasets/fashion_mnist.md)
+IMAGES = ("fmnist-random", "fmnist-class", "fmnist-random-ft", "fmnist-class-ft")
 OVERLAP_TASK = "modular-addition"
 OVERLAPS = {"tiny": (0.5,), "quick": (0.25, 0.5, 0.75), "paper": ()}
 
@@ -82,6 +85,14 @@ INFLUENCE = make_method(*C1_ROLES["influence"]).key
 GRADEX = make_method("gradex", {}).key
 
 
+# image cells: every method family, the solvers that pay at d = 6.6k with 5,000 examples (exact
+# and EK-FAC; CG's 100 iterations over 200 target columns cost more than the exact solve, the
+# dual kernel is skipped at n·c = 50,000), and GradEx with KernelSM / linear on its labels
+IMAGE_METHODS: tuple[tuple[str, dict], ...] = tuple(
+    m for m in METHODS if m != ("influence", {"solver": "cg"})) + (
+    ("gradex", {}), ("linear_surrogate", {"fit_type": "ridge", "labels": "gradex"}),
+    ("kernel_sm", {"labels": "gradex"}))
+
 SAMPLE_LEVEL = ("digits-logreg", "digits-mlp")  # the field's standard sample-level benchmark
 FLIPPED = ("digits-logreg-flip", "digits-mlp-flip")  # mislabel detection (methods/METHODS.md §3.7)
 ICL = ("icl-coin-flip", "icl-sentiment")  # demonstrations of a packaged LM (issue 5)
@@ -103,7 +114,7 @@ IMPORT_METHODS: dict[str, tuple[tuple[str, dict], ...]] = {
 
 def cells(profile: str) -> list[tuple[str, dict]]:
     """(task name, overrides) pairs that ``replicate`` runs at ``profile``."""
-    out = [(t, {}) for t in TASKS + FINETUNED + SAMPLE_LEVEL + FLIPPED + ICL]
+    out = [(t, {}) for t in TASKS + FINETUNED + IMAGES + SAMPLE_LEVEL + FLIPPED + ICL]
     out += [(OVERLAP_TASK, {"params.overlap": rho}) for rho in OVERLAPS[profile]]
     return out + ABLATION[profile].cells()
 
@@ -144,15 +155,15 @@ def is_ablation(overrides: dict | None) -> bool:
 
 
 def has_c1(task: str, overrides: dict | None = None) -> bool:
-    """C1 is checked at task level on the modular cells without an overlap variant and on
-    every fine-tuning cell."""
-    return task in TASKS + FINETUNED and not overrides
+    """C1 is checked at task level on the modular cells without an overlap variant, on every
+    fine-tuning cell and on the image cells."""
+    return task in TASKS + FINETUNED + IMAGES and not overrides
 
 
 def has_selection(task: str, overrides: dict | None = None, profile: str = "quick") -> bool:
-    """C6 (downstream selection) runs on the modular cells of both regimes and the ICL cells,
-    without a variant."""
-    return task in TASKS + FINETUNED_MODULAR + ICL and not overrides
+    """C6 (downstream selection) runs on the modular cells of both regimes, the image cells and
+    the ICL cells, without a variant."""
+    return task in TASKS + FINETUNED_MODULAR + IMAGES + ICL and not overrides
 
 
 def selection_design(task: str) -> SelectionDesign:
@@ -172,6 +183,8 @@ def methods_for(task: str, overrides: dict | None = None, kind: str | None = Non
         return ICL_METHODS
     if is_ablation(overrides):
         return ABLATION_METHODS
+    if task in IMAGES:
+        return IMAGE_METHODS + pw.extra_methods(IMAGE_METHODS)
     if task in SAMPLE_LEVEL:
         return METHODS + SAMPLE_EXTRAS + pw.extra_methods(METHODS, sensitivity=True)
     if task in FINETUNED_SAMPLE:  # plus GradEx: first-order F(s) where W0 is the start (C4)
