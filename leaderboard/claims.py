@@ -10,6 +10,7 @@ how).
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -86,15 +87,26 @@ def markdown(df: pd.DataFrame) -> str:
     return "\n".join(parts)
 
 
-def html_section(df: pd.DataFrame) -> str:
-    """The same tables as an HTML ``<section>``."""
+def html_section(df: pd.DataFrame, regime: Callable[[str], str] | None = None) -> str:
+    """The same tables as an HTML ``<section>``; with ``regime`` (a task family -> its regime),
+    a regime column and filter attributes on each row."""
     esc = html.escape
-    out = ["<section>\n<h2>Paper claims (computed from the rows above)</h2>",
+    cols = (*COLUMNS, "regime") if regime else COLUMNS
+    out = ["<section id=\"claims\">\n<h2>Paper claims (computed from the rows above)</h2>",
            f"<p>{esc(LEGEND)}</p>"]
     for profile, g in df.groupby("profile", sort=True):
-        head = "".join(f"<th>{esc(c)}</th>" for c in COLUMNS)
-        body = "\n".join("<tr>" + "".join(f"<td>{esc(cell(r, c))}</td>" for c in COLUMNS)
-                         + "</tr>" for _, r in g.iterrows())
-        out.append(f"<h3>{esc(str(profile))}: {esc(_count(g))}</h3>\n<table>\n<thead><tr>"
-                   f"{head}</tr></thead>\n<tbody>\n{body}\n</tbody>\n</table>")
+        head = "".join(f'<th class="sortable">{esc(c)}</th>' for c in cols)
+        body = []
+        for _, r in g.iterrows():
+            reg = regime(str(r["task"]).split(":")[0].split(" ")[0]) if regime else ""
+            attrs = (f' data-filterable data-profile="{esc(str(profile))}" data-regime="{reg}"'
+                     if regime else "")
+            tds = [f'<td class="outcome-{esc(str(r[c]))}">{esc(cell(r, c))}</td>'
+                   if c == "outcome" else f"<td>{esc(cell(r, c))}</td>" for c in COLUMNS]
+            body.append(f"<tr{attrs}>" + "".join(tds) + (f"<td>{reg}</td>" if regime else "")
+                        + "</tr>")
+        out.append(f"<h3>{esc(str(profile))}: {esc(_count(g))}</h3>\n"
+                   f'<div class="scroll"><table class="claims">\n<thead><tr>'
+                   f"{head}</tr></thead>\n<tbody>\n" + "\n".join(body)
+                   + "\n</tbody>\n</table></div>")
     return "\n".join(out) + "\n</section>"

@@ -1,66 +1,156 @@
-"""The leaderboard's static HTML page (one ``<section>`` per task and profile, then the claims),
-rendered from the sections ``render.build_sections`` builds."""
+"""The leaderboard as a self-contained static web page (``index.html``): an overview (best
+method per metric for every task table), the claims table with each check's regime, one
+section per (task, profile) with sortable columns, its figures and links to each method's
+definition, filters by task family, profile, regime and method family, and the provenance in
+the footer. CSS and JS (``page.css``, ``page.js``) are inlined: nothing is fetched at view
+time. Numbers come only from the sections ``render.build_sections`` builds from the CSVs.
+"""
 
 from __future__ import annotations
 
 import html
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import pandas as pd
 
 from . import claims
 from .sections import DASH, Section
 
-CSS = """
-body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 70rem; color: #222; }
-table { border-collapse: collapse; margin: 0.5rem 0 2rem; }
-th, td { border-bottom: 1px solid #ddd; padding: 0.3rem 0.7rem; text-align: left; }
-th { background: #f4f4f4; }
-td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
-small, .meta { color: #666; }
-"""
+HERE = Path(__file__).resolve().parent
+OVERVIEW = ("LDS (Spearman)", "LOO Pearson", "Residual NE", "RelErr %", "Sel. loss@k")
+FT_SUFFIX = "-ft"  # the fine-tuning variant of a family (benchmarks.task.register_finetuned)
+esc = html.escape
 
 
-def _html_section(section: Section) -> str:
-    """A ``<section>`` with heading, header line and table."""
-    esc = html.escape
-    meta = " · ".join(f"{esc(k)}: <code>{esc(v)}</code>" for k, v in section.meta.items())
+@dataclass
+class PageContext:
+    """What the page shows beside the sections: figures (``{file: (title, tasks)}`` with the
+    folder's path relative to the page), links to method files, provenance, warnings."""
+
+    figures: dict[str, tuple[str, list[str]]] = field(default_factory=dict)
+    figures_href: str = "../figures"
+    methods_href: str | None = None  # folder of methods/<name>.py relative to the page
+    method_files: frozenset[str] = frozenset()
+    provenance: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+def regime(family: str) -> str:
+    return "fine-tuned" if family.endswith(FT_SUFFIX) else "scratch"
+
+
+def method_family(key: str) -> str:
+    """The registry name a method key starts with (``name[...]-hash``)."""
+    m = re.match(r"[^\[\-]+", key)
+    return m.group(0) if m else key
+
+
+def slug(section: Section) -> str:
+    return "t-" + re.sub(r"[^a-z0-9]+", "-", f"{section.task}-{section.profile}".lower())
+
+
+def _attrs(section: Section) -> str:
+    return (f'data-filterable data-family="{esc(section.family)}" '
+            f'data-profile="{esc(section.profile)}" data-regime="{regime(section.family)}"')
+
+
+def _method_cell(row, ctx: PageContext) -> str:
+    name = method_family(row.key)
+    label = esc(row.label)
+    if ctx.methods_href is not None and name in ctx.method_files:
+        label = (f'<a href="{esc(ctx.methods_href)}/{esc(name)}.py" '
+                 f'title="definition and parameters">{label}</a>')
+    return f"<td>{label}<br><small>{esc(row.key)}</small></td>"
+
+
+def _section(section: Section, ctx: PageContext, known_profiles: tuple[str, ...]) -> str:
+    """One task table with its meta line, warnings and figures."""
     heads = ["Method", "Labels"] + section.header[3:]
-    head = "".join(
-        f'<th class="num">{esc(h)}</th>' if i >= 2 else f"<th>{esc(h)}</th>"
-        for i, h in enumerate(heads)
-    )
+    head = "".join(f'<th class="sortable{" num" if i >= 2 else ""}" scope="col">{esc(h)}</th>'
+                   for i, h in enumerate(heads))
     body = []
     for row in section.rows:
-        tds = [
-            f"<td>{esc(row.label)}<br><small>{esc(row.key)}</small></td>",
-            f"<td>{esc(row.labels or DASH)}</td>",
-        ]
-        for cell, bold in zip(row.cells, row.bold, strict=True):
-            text = f"<strong>{esc(cell)}</strong>" if bold else esc(cell)
-            tds.append(f'<td class="num">{text}</td>')
-        body.append("<tr>" + "".join(tds) + "</tr>")
-    return (
-        f"<section>\n<h2>{esc(section.task)} · {esc(section.profile)}</h2>\n"
-        f'<p class="meta">{meta}</p>\n<table>\n<thead><tr>{head}</tr></thead>\n'
-        "<tbody>\n" + "\n".join(body) + "\n</tbody>\n</table>\n</section>"
-    )
+        tds = [_method_cell(row, ctx), f"<td>{esc(row.labels or DASH)}</td>"]
+        tds += [f'<td class="num">{"<strong>" + esc(c) + "</strong>" if b else esc(c)}</td>'
+                for c, b in zip(row.cells, row.bold, strict=True)]
+        body.append(f'<tr data-method="{esc(method_family(row.key))}">' + "".join(tds) + "</tr>")
+    meta = " · ".join(f"{esc(k)}: <code>{esc(v)}</code>" for k, v in section.meta.items())
+    notes = []
+    if section.profile not in known_profiles:
+        notes.append(f"unknown profile {section.profile!r} (known: {', '.join(known_profiles)})")
+    if not section.rows:
+        notes.append("this task has no result rows")
+    warn = "".join(f'<p class="warning">{esc(n)}</p>' for n in notes)
+    figs = [f'<figure><img src="{esc(ctx.figures_href)}/{esc(f)}" alt="{esc(t)}" '
+            f'loading="lazy"><figcaption><small>{esc(t)}</small></figcaption></figure>'
+            for f, (t, tasks) in sorted(ctx.figures.items()) if section.task in tasks]
+    fig_html = f'<div class="figs">{"".join(figs)}</div>' if figs else ""
+    return (f'<section id="{slug(section)}" {_attrs(section)}>\n'
+            f"<h2>{esc(section.task)} · {esc(section.profile)}</h2>\n"
+            f'<p class="meta">family: <code>{esc(section.family)}</code> · regime: '
+            f"{regime(section.family)} · {meta}</p>{warn}\n"
+            f'<div class="scroll"><table class="methods">\n<thead><tr>{head}</tr></thead>\n'
+            "<tbody>\n" + "\n".join(body) + f"\n</tbody>\n</table></div>\n{fig_html}</section>")
+
+
+def _best(section: Section, title: str) -> str:
+    """``method: value`` of the best row of the column whose title starts with ``title``."""
+    cols = [i for i, h in enumerate(section.header[3:]) if h.startswith(title)]
+    if not cols:
+        return DASH
+    i = cols[0]
+    best = [r for r in section.rows if r.bold[i]]
+    return "; ".join(f"{r.label}: {r.cells[i].split(' [')[0]}" for r in best[:2]) or DASH
+
+
+def overview(sections: list[Section]) -> str:
+    """Tasks x best method per metric, each task linking to its table."""
+    head = "".join(f'<th class="sortable" scope="col">{esc(h)}</th>'
+                   for h in ("Task", "Profile", "Family", "Regime", *OVERVIEW))
+    rows = []
+    for s in sections:
+        cells = [f'<td><a href="#{slug(s)}">{esc(s.task)}</a></td>', f"<td>{esc(s.profile)}</td>",
+                 f"<td>{esc(s.family)}</td>", f"<td>{regime(s.family)}</td>"]
+        cells += [f"<td>{esc(_best(s, t))}</td>" for t in OVERVIEW]
+        rows.append(f"<tr {_attrs(s)}>" + "".join(cells) + "</tr>")
+    return ('<section id="overview">\n<h2>Overview: the best method per metric</h2>\n'
+            '<div class="scroll"><table class="overview">\n'
+            f"<thead><tr>{head}</tr></thead>\n<tbody>\n" + "\n".join(rows)
+            + "\n</tbody>\n</table></div>\n</section>")
+
+
+def _filters(sections: list[Section]) -> str:
+    options = {"family": sorted({s.family for s in sections}),
+               "profile": sorted({s.profile for s in sections}),
+               "regime": sorted({regime(s.family) for s in sections}),
+               "method": sorted({method_family(r.key) for s in sections for r in s.rows})}
+    parts = []
+    for attr, values in options.items():
+        opts = "".join(f'<option value="{esc(v)}">{esc(v)}</option>' for v in values)
+        parts.append(f'<label>{attr} <select id="f-{attr}" data-attr="{attr}">'
+                     f'<option value="">all</option>{opts}</select></label>')
+    return '<nav class="filters">' + "".join(parts) + '<small id="shown"></small></nav>'
 
 
 def html_page(sections: list[Section], intro: str, claim_rows: pd.DataFrame | None = None,
-              definitions_html: str = "") -> str:
-    """The leaderboard as one static HTML page with inline CSS and no scripts; the metric
-    definitions section (``definitions_html``) comes before the claims."""
-    content = [_html_section(s) for s in sections] or ["<p><em>No results yet.</em></p>"]
+              definitions_html: str = "", ctx: PageContext | None = None,
+              known_profiles: tuple[str, ...] = ("tiny", "quick", "paper")) -> str:
+    """The whole page (see the module docstring)."""
+    ctx = ctx or PageContext()
+    warn = "".join(f'<p class="warning">{esc(w)}</p>' for w in ctx.warnings)
+    content = [overview(sections)] if sections else ["<p><em>No results yet.</em></p>"]
+    if claim_rows is not None:
+        content.append(claims.html_section(claim_rows, regime))
+    content += [_section(s, ctx, known_profiles) for s in sections]
     if definitions_html:
         content.append(definitions_html)
-    if claim_rows is not None:
-        content.append(claims.html_section(claim_rows))
-    return (
-        '<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        f"<title>taskattr leaderboard</title>\n<style>{CSS}</style>\n</head>\n<body>\n"
-        f"<h1>taskattr leaderboard</h1>\n<p>{html.escape(intro)}</p>\n"
-        + "\n".join(content)
-        + "\n</body>\n</html>\n"
-    )
-
-
+    prov = " · ".join(f"{esc(k)}: <code>{esc(v)}</code>" for k, v in ctx.provenance.items())
+    css, js = (HERE / "page.css").read_text(), (HERE / "page.js").read_text()
+    return ('<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+            f"<title>taskattr leaderboard</title>\n<style>{css}</style>\n"
+            f"<script>{js}</script>\n</head>\n<body>\n<h1>taskattr leaderboard</h1>\n"
+            f"<p>{esc(intro)}</p>\n{warn}{_filters(sections)}\n" + "\n".join(content)
+            + f"\n<footer>{prov}</footer>\n</body>\n</html>\n")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from benchmarks.fsio import atomic_write_text
 from benchmarks.schema import PROFILES as PROFILE_ORDER
 from benchmarks.schema import ROW_KEY
 
-from . import claims, definitions, groups, page
+from . import claims, definitions, groups, page, site
 from .sections import DASH, Row, Section
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -151,7 +152,9 @@ def _build_section(group: pd.DataFrame) -> Section:
         bold = [key in keys for keys in best] + [False, False]
         rows.append(Row(info["label"] or str(key), str(key), info["labels"], cells, bold))
     first = group.iloc[0]
-    return Section(str(first["task"]), str(first["profile"]), _meta(group), header, rows)
+    family = str(first["task_family"]) if "task_family" in group else ""
+    return Section(str(first["task"]), str(first["profile"]), _meta(group), header, rows,
+                   family)
 
 
 def _cell(values: pd.DataFrame, key: str, col: Column) -> str:
@@ -237,22 +240,42 @@ def render_markdown(df: pd.DataFrame, claim_rows: pd.DataFrame | None = None,
 
 
 def render_html(df: pd.DataFrame, claim_rows: pd.DataFrame | None = None,
-                defs: pd.DataFrame | None = None) -> str:
-    """The leaderboard as one static HTML page with inline CSS and no scripts."""
+                defs: pd.DataFrame | None = None, ctx: page.PageContext | None = None) -> str:
+    """The leaderboard as one self-contained web page (``page``)."""
     items = definitions.shown(defs, shown_variants(df)) if len(df) else []
-    return page.html_page(build_sections(df), INTRO, claim_rows, definitions.html_section(items))
+    return page.html_page(build_sections(df), INTRO, claim_rows, definitions.html_section(items),
+                          ctx, PROFILE_ORDER)
 
 
-def write_all(results_csv: Path, out_dir: Path) -> list[Path]:
+def missing_columns(df: pd.DataFrame) -> list[str]:
+    """Columns the leaderboard needs that ``df`` lacks."""
+    need = [*ROW_KEY, "task", "task_family", "method_label", "labels", "value", "ci_low",
+            "ci_high", "higher_is_better", "cost_s", "n_labels", "git_sha", "created"]
+    return [c for c in dict.fromkeys(need) if c not in df.columns]
+
+
+def write_all(results_csv: Path, out_dir: Path, figures_dir: Path | None = None) -> list[Path]:
     """Write ``LEADERBOARD.md`` and ``index.html`` for ``results_csv`` (and the ``claims.csv``
-    and ``metrics.csv`` beside it, if any) into ``out_dir``."""
+    and ``metrics.csv`` beside it, if any) into ``out_dir``; the page embeds the figures of
+    ``figures_dir`` (default: the repository's ``figures/`` for the leaderboard folder, else
+    ``out_dir/figures``). A table lacking columns is said on the page and warned, not drawn."""
     df = pd.read_csv(results_csv)
+    out_dir = Path(out_dir)
+    if figures_dir is None:
+        figures_dir = (PACKAGE_DIR.parent / "figures" if out_dir.resolve() == PACKAGE_DIR
+                       else out_dir / "figures")
+    ctx = site.context(df, out_dir, Path(figures_dir), Path(results_csv))
+    lacking = missing_columns(df)
+    if lacking:
+        msg = f"{results_csv}: lacks columns {', '.join(lacking)}; no tables drawn"
+        print(f"warning: {msg}", file=sys.stderr)
+        ctx.warnings.append(msg)
+        df = df.iloc[0:0].reindex(columns=list(dict.fromkeys([*df.columns, *lacking])))
     claim_rows = claims.read(Path(results_csv).with_name("claims.csv"))
     defs = definitions.read(Path(results_csv).with_name("metrics.csv"))
-    out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     pages = {"LEADERBOARD.md": render_markdown(df, claim_rows, defs),
-             "index.html": render_html(df, claim_rows, defs)}
+             "index.html": render_html(df, claim_rows, defs, ctx)}
     for name, text in pages.items():
         atomic_write_text(out_dir / name, text)
     return [out_dir / name for name in pages]

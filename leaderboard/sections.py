@@ -29,3 +29,4 @@ class Section:
     meta: dict[str, str]
     header: list[str]
     rows: list[Row]
+    family: str = ""  # the task family (filters and the regime on the web page)

@@ -163,11 +163,11 @@ def test_html_is_well_formed_with_one_table_per_section() -> None:
     assert page.startswith("<!doctype html>")
     checker = _TagChecker()
     checker.feed(page)
-    assert checker.stack == [] and checker.tables == 3
+    assert checker.stack == [] and checker.tables == 3 + 1  # the sections and the overview
     assert "<strong>0.571 [0.52, 0.61]</strong>" in page
     assert "<strong>0.210</strong>" in page and "<strong>0.630</strong>" not in page
     assert "LOO &lt;exact&gt;" in page and "<exact>" not in page
-    assert "<script" not in page
+    assert "<script>" in page and "src=" not in page.split("<body>")[0]  # inline, no fetch
 
 
 def test_write_all_and_main_write_both_files(tmp_path: Path) -> None:
@@ -177,7 +177,8 @@ def test_write_all_and_main_write_both_files(tmp_path: Path) -> None:
     assert [p.name for p in paths] == ["LEADERBOARD.md", "index.html"]
     assert "## modular-addition[overlap=0.5] · quick" in paths[0].read_text(encoding="utf-8")
     render.main(["--results", str(csv), "--out", str(tmp_path / "cli")])
-    assert (tmp_path / "cli" / "index.html").read_text(encoding="utf-8").count("<table>") == 3
+    assert (tmp_path / "cli" / "index.html").read_text(encoding="utf-8").count(
+        '<table class="methods">') == 3
 
 
 def test_empty_results_render_placeholder(tmp_path: Path) -> None:
@@ -208,7 +209,7 @@ def test_claims_beside_results_end_both_pages(tmp_path: Path) -> None:
     assert "t \\| x" in md
     checker = _TagChecker()
     checker.feed(html_path.read_text(encoding="utf-8"))
-    assert checker.stack == [] and checker.tables == 3 + 2
+    assert checker.stack == [] and checker.tables == 3 + 1 + 2  # sections, overview, claims
 
 
 def _group_frame() -> pd.DataFrame:
@@ -249,3 +250,38 @@ def test_metric_definitions_listed_for_shown_variants(tmp_path: Path) -> None:
     assert "* `residual/repo`: authors' form, var >= 0.1" in md and "not shown" not in md
     assert "<code>residual/repo</code>: authors&#x27; form, var &gt;= 0.1" in \
         html_path.read_text(encoding="utf-8")
+
+
+def test_a_table_without_its_columns_is_said_on_the_page(tmp_path: Path, capsys) -> None:
+    csv = tmp_path / "results.csv"
+    results_frame().drop(columns=["ci_low", "labels"]).to_csv(csv, index=False)
+    _, html_path = render.write_all(csv, tmp_path / "out")
+    page = html_path.read_text(encoding="utf-8")
+    warning = page.split('class="warning">')[1].split("</p>")[0]
+    assert "lacks columns" in warning and "ci_low" in warning and "labels" in warning
+    assert "lacks columns" in capsys.readouterr().err
+
+
+def test_an_unknown_profile_is_flagged_in_its_section() -> None:
+    page = render.render_html(results_frame().assign(profile="huge"))
+    assert "unknown profile &#x27;huge&#x27;" in page
+
+
+def test_sections_link_methods_and_embed_their_figures(tmp_path: Path) -> None:
+    import json
+
+    from leaderboard import site
+
+    figs = tmp_path / "figs"
+    figs.mkdir()
+    (figs / "a.png").write_bytes(b"png")
+    (figs / site.MANIFEST).write_text(json.dumps(
+        {"a.png": {"title": "A figure", "tasks": ["modular-addition"]},
+         "gone.png": {"title": "missing file", "tasks": ["modular-addition"]}}))
+    df = results_frame()
+    ctx = site.context(df, tmp_path / "out", figs, tmp_path / "results.csv")
+    page = render.render_html(df, ctx=ctx)
+    section = page.split('id="t-modular-addition-quick"')[1].split("</section>")[0]
+    assert 'src="../figs/a.png"' in section and "gone.png" not in page
+    href = section.split('<a href="')[1].split('"')[0]
+    assert href.endswith("kernel_sm.py") and (tmp_path / "out" / href).resolve().is_file()
