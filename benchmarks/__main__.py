@@ -12,7 +12,7 @@ from benchmarks.fsio import CorruptFileError
 from benchmarks.groundtruth.formats import FORMATS
 from benchmarks.groundtruth.store import StoreMismatchError
 from benchmarks.registry import PluginImportError, UnknownNameError
-from benchmarks.spec import ENGINES, MAX_BATCH, MAX_WORKERS, PROFILES, SpecError
+from benchmarks.spec import ENGINES, EXECUTORS, MAX_BATCH, MAX_WORKERS, PROFILES, SpecError
 
 
 def _int_in(lo: int, hi: int):
@@ -35,7 +35,12 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                    help="override a task spec field, e.g. train.steps=500, params.overlap=0.5")
     p.add_argument("--workers", type=_int_in(1, MAX_WORKERS), default=1,
-                   help="ground-truth processes")
+                   help="ground-truth processes (local) or LocalCluster workers (dask)")
+    p.add_argument("--executor", default="local", choices=EXECUTORS,
+                   help="where ground truth trains: a local process pool, or Dask "
+                        "(a loopback LocalCluster, or --scheduler)")
+    p.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
+                   help="an existing Dask scheduler (with --executor dask)")
     p.add_argument("--batch", type=_int_in(1, MAX_BATCH), default=32,
                    help="models trained per engine call (part of the task key: the batched "
                         "engine's results depend on it)")
@@ -111,7 +116,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except OSError as err:  # a path that is a file, a missing parent, no permission
-        print(f"error: {err.filename or ''}: {err.strerror or err}", file=sys.stderr)
+        where = f"{err.filename}: " if err.filename else ""
+        print(f"error: {where}{err.strerror or err}", file=sys.stderr)
         return 2
 
 

@@ -13,7 +13,7 @@ from benchmarks import task_groups
 from benchmarks.catalogue import catalogue, describe_entry
 from benchmarks.evaluation import definition_lines, write_definitions
 from benchmarks.groundtruth import transfer as gt_io
-from benchmarks.groundtruth.executors import fill_ground_truth
+from benchmarks.groundtruth.executors import Executor
 from benchmarks.groundtruth.fill import open_store, parse_shard
 from benchmarks.groundtruth.transfer import ImportOptions
 from benchmarks.method import make_method
@@ -47,12 +47,16 @@ def _task_overrides(args: argparse.Namespace) -> dict:
                                            overrides)
 
 
+def _executor(args: argparse.Namespace) -> Executor:
+    return Executor(args.executor, args.workers, args.scheduler)
+
+
 def ground_truth(args: argparse.Namespace) -> int:
     shard = parse_shard(args.shard)  # refused before anything is created
     overrides = _task_overrides(args)
     task = make_task(args.task, args.profile, overrides)
+    n = _executor(args).fill(args.task, args.profile, overrides, shard, args.gt_dir)
     store = open_store(task, args.gt_dir)
-    n = fill_ground_truth(args.task, args.profile, overrides, args.workers, shard, args.gt_dir)
     done = int(store.done.sum())
     print(f"{task.label} ({task.spec.key}): trained {n} models; "
           f"{done}/{store.done.size} done; store {store.path}")
@@ -66,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     overrides = _task_overrides(args)
     task = make_task(args.task, args.profile, overrides)
-    fill_ground_truth(args.task, args.profile, overrides, args.workers, path=args.gt_dir)
+    _executor(args).fill(args.task, args.profile, overrides, path=args.gt_dir)
     record = run_cell(task, open_store(task, args.gt_dir), method)
     if record.get("skipped"):
         print(f"skipped: {record['skipped']}")
@@ -87,7 +91,7 @@ def replicate(args: argparse.Namespace) -> int:
     out = args.out or build.LEADERBOARD_DIR
     if out.exists() and not out.is_dir():
         raise SpecError(f"invalid --out {out}: exists and is not a folder")
-    run_replicate(args.profile, args.task, args.workers, args.batch, args.engine,
+    run_replicate(args.profile, args.task, _executor(args), args.batch, args.engine,
                   out_dir=out, figures=not args.no_figures, papers=args.paper)
     return 0
 

@@ -16,7 +16,7 @@ import pandas as pd
 from benchmarks import task_groups
 from benchmarks.evaluation import write_definitions
 from benchmarks.groundtruth.diagnostics import summarise_ground_truth
-from benchmarks.groundtruth.executors import fill_ground_truth
+from benchmarks.groundtruth.executors import Executor
 from benchmarks.groundtruth.fill import open_store
 from benchmarks.method import make_method
 from benchmarks.papers.base import Cell, Paper
@@ -41,9 +41,9 @@ class CellRun:
     tables: list[Table] = field(default_factory=list)
 
 
-def run_paper_cell(task: Task, cell: Cell, workers: int) -> CellRun:
+def run_paper_cell(task: Task, cell: Cell, executor: Executor) -> CellRun:
     """Ground truth, then the cell's methods, then its stages, on one task."""
-    fill_ground_truth(task.spec.name, task.spec.profile, task.overrides, workers=workers)
+    executor.fill(task.spec.name, task.spec.profile, task.overrides)
     store = open_store(task)
     diag = summarise_ground_truth(task, store)
     print("ground truth: " + ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}"
@@ -88,8 +88,11 @@ def plan(profile: str, tasks: list[str] | None, papers: list[tuple[str, Paper]]
     return out
 
 
-def replicate(profile: str, tasks: list[str] | None, workers: int = 1, batch: int = 32,
-              engine: str = "auto", out_dir: Path = build.LEADERBOARD_DIR,
+LOCAL = Executor()
+
+
+def replicate(profile: str, tasks: list[str] | None, executor: Executor = LOCAL,
+              batch: int = 32, engine: str = "auto", out_dir: Path = build.LEADERBOARD_DIR,
               figures: bool = True, papers: list[str] | None = None) -> pd.DataFrame:
     """Run the registered papers' cells at ``profile`` (optionally only ``tasks``), write every
     table and page; returns the claims."""
@@ -101,7 +104,7 @@ def replicate(profile: str, tasks: list[str] | None, workers: int = 1, batch: in
                          overrides | execution_overrides(batch, engine, TASKS.get(name)))
         cell = listed or paper.cell_for(task)
         print(f"== {task.label} ({task.spec.key}): K={task.K}, targets={task.n_targets}")
-        runs.append(run_paper_cell(task, cell, workers))
+        runs.append(run_paper_cell(task, cell, executor))
         stages.update({type(s): s for s in cell.stages})
     records = [rec for run in runs for rec in run.records]
     results_csv, pred_csv = build.write(records, [p for run in runs for p in run.preds], out_dir)

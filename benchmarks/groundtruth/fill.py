@@ -80,11 +80,19 @@ def run_ground_truth(task: Task, store: GroundTruthStore, shard: tuple[int, int]
     for chunk in todo:
         masks = np.stack([store.rows.masks[j] for j, _ in chunk])
         seeds = [model_seed(task, store.rows, j, r) for j, r in chunk]
-        values = task.evaluate(masks, seeds, engine)
-        for b, (j, r) in enumerate(chunk):
-            if store.done[j, r] == 0:
-                store.write(j, r, {k: v[b] for k, v in values.items()})
-                written += 1
+        written += write_chunk(store, chunk, task.evaluate(masks, seeds, engine))
         bar.update(len(chunk))
     bar.close()
+    return written
+
+
+def write_chunk(store: GroundTruthStore, chunk: list[tuple[int, int]] | tuple,
+                values: dict[str, np.ndarray]) -> int:
+    """Write a trained chunk's rows not yet done (``values: {output: (B, n_targets)}``, in
+    the chunk's job order); returns how many were written. The one place rows enter a store."""
+    written = 0
+    for b, (j, r) in enumerate(chunk):
+        if store.done[j, r] == 0:
+            store.write(j, r, {k: v[b] for k, v in values.items()})
+            written += 1
     return written

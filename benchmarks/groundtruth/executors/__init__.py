@@ -1,0 +1,71 @@
+"""Where ground-truth chunks are trained: in this process, a local process pool, or a Dask
+cluster (a ``LocalCluster`` on this machine, or any scheduler). Whatever the executor, the
+driver alone writes the store (``driver.fill``): workers train a chunk and return its arrays,
+so the store's crash safety holds on any file system and the result does not depend on the
+executor, the number of workers, or a worker lost and retried."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from benchmarks.groundtruth.executors.driver import check_workers, fill
+from benchmarks.groundtruth.fill import open_store, run_ground_truth
+from benchmarks.spec import EXECUTORS, SpecError
+from benchmarks.task import make_task
+
+__all__ = ["EXECUTORS", "Executor", "check_workers", "fill_ground_truth"]
+
+
+@dataclass(frozen=True)
+class Executor:
+    """Where ground truth trains (``--executor``, ``--workers``, ``--scheduler``); not part of
+    any task key: every executor fills the same bits."""
+
+    kind: str = "local"
+    workers: int = 1
+    scheduler: str | None = None
+
+    def fill(self, name: str, profile: str, overrides: dict, shard: tuple[int, int] = (0, 1),
+             path: Path | None = None) -> int:
+        return fill_ground_truth(name, profile, overrides, self.workers, shard, path,
+                                 executor=self.kind, scheduler=self.scheduler)
+
+
+def fill_ground_truth(name: str, profile: str, overrides: dict, workers: int = 1,
+                      shard: tuple[int, int] = (0, 1), path: Path | None = None,
+                      threads: int | None = None, executor: str = "local",
+                      scheduler: str | None = None) -> int:
+    """Train this shard's pending models; returns the models written. ``executor``: ``local``
+    (``workers`` processes, in process for one) or ``dask`` (``workers`` single-threaded
+    workers of a loopback ``LocalCluster``, or the cluster at ``scheduler``)."""
+    check_workers(workers)
+    if executor not in EXECUTORS:
+        raise SpecError(f"unknown executor {executor!r}. Available: {', '.join(EXECUTORS)}")
+    if scheduler and executor != "dask":
+        raise SpecError("--scheduler applies only with --executor dask")
+    if executor == "dask" and shard != (0, 1):
+        raise SpecError("--shard and --executor dask conflict: Dask spreads the chunks over its "
+                        "workers itself (use --shard with the local executor)")
+    if executor == "dask":
+        from benchmarks.groundtruth.executors import dask_pool
+
+        run = dask_pool.runner(workers, scheduler, threads or 1)
+    elif workers == 1:
+        return _in_process(name, profile, overrides, shard, path, threads)
+    else:
+        from benchmarks.groundtruth.executors import local
+
+        run = local.pool(workers, threads or 1)
+    return fill(name, profile, overrides, shard, path, run)
+
+
+def _in_process(name: str, profile: str, overrides: dict, shard: tuple[int, int],
+                path: Path | None, threads: int | None) -> int:
+    """One worker: the driver trains every chunk itself (``run_ground_truth``)."""
+    if threads:
+        torch.set_num_threads(threads)
+    task = make_task(name, profile, overrides)
+    return run_ground_truth(task, open_store(task, path), shard)

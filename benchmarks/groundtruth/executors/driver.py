@@ -1,0 +1,126 @@
+"""The one writer: the driver finds the pending chunks, hands each to an executor as
+``ChunkJob``s, writes the arrays that come back, and shows one progress bar over all of them.
+
+An executor is a callable ``run(jobs) -> iterator of (job, arrays)`` yielding each chunk as it
+completes, in any order; it retries a chunk whose worker was lost, and raises
+``ChunkFailedError`` naming the chunk when our own code raised (no blind retry).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from benchmarks.groundtruth.fill import chunks, model_seed, open_store, write_chunk
+from benchmarks.spec import MAX_WORKERS, SpecError
+from benchmarks.task import make_task
+
+
+@dataclass(frozen=True)
+class ChunkJob:
+    """One chunk to train: the task (by name, profile, overrides), its (row, seed) jobs, their
+    masks ``(B, K)`` and training seeds, and the engine."""
+
+    index: int
+    name: str
+    profile: str
+    overrides: tuple[tuple[str, str], ...]
+    jobs: tuple[tuple[int, int], ...]
+    masks: np.ndarray
+    seeds: tuple[int, ...]
+    engine: str
+    threads: int = 1
+
+
+class ChunkFailedError(RuntimeError):
+    """A chunk raised in our own code (not a lost worker): the run stops naming it."""
+
+
+class Runner(Protocol):
+    """An executor: trains chunks with ``threads`` torch threads each, yields them as done."""
+
+    threads: int
+
+    def __call__(self, jobs: list[ChunkJob]) -> Iterator[tuple[ChunkJob, dict[str, np.ndarray]]]:
+        ...
+
+
+@functools.lru_cache(maxsize=4)
+def _task(name: str, profile: str, overrides: tuple):
+    return make_task(name, profile, dict(overrides))
+
+
+def train_chunk(job: ChunkJob) -> dict[str, np.ndarray]:
+    """The worker's whole job: ``{output: (B, n_targets)}`` of one chunk (no store access)."""
+    torch.set_num_threads(job.threads)
+    task = _task(job.name, job.profile, job.overrides)
+    return task.evaluate(job.masks, list(job.seeds), job.engine)
+
+
+def run_chunk(job: ChunkJob) -> dict[str, np.ndarray]:
+    """``train_chunk`` with our own exceptions wrapped to name the chunk."""
+    try:
+        return train_chunk(job)
+    except Exception as err:
+        raise ChunkFailedError(f"chunk {job.index} of {job.name} ({job.profile}), rows "
+                               f"{sorted({j for j, _ in job.jobs})}: "
+                               f"{err.__class__.__name__}: {err}") from err
+
+
+def check_workers(workers: int) -> int:
+    """``--workers``: an integer in [1, MAX_WORKERS] (more processes than that is a typo)."""
+    if isinstance(workers, bool) or not isinstance(workers, int) or not \
+            1 <= workers <= MAX_WORKERS:
+        raise SpecError(f"invalid --workers {workers!r}: must be an integer in "
+                        f"[1, {MAX_WORKERS}]")
+    return workers
+
+
+def pending(name: str, profile: str, overrides: dict, shard: tuple[int, int],
+            path: Path | None, threads: int = 1) -> tuple[object, list[ChunkJob]]:
+    """The store and this shard's chunks with a model still to train."""
+    task = make_task(name, profile, overrides)
+    store = open_store(task, path)
+    execution = task.spec.execution
+    engine = task.engine if execution.engine == "auto" else execution.engine
+    i, n = shard
+    frozen = tuple(sorted((k, str(v)) for k, v in overrides.items()))
+    out = []
+    for ci, chunk in enumerate(chunks(store, execution.batch)):
+        if ci % n != i or all(store.done[j, r] for j, r in chunk):
+            continue
+        masks = np.stack([store.rows.masks[j] for j, _ in chunk])
+        seeds = tuple(model_seed(task, store.rows, j, r) for j, r in chunk)
+        out.append(ChunkJob(ci, name, profile, frozen, tuple(chunk), masks, seeds, engine,
+                            threads))
+    if out and task.spec.train.init == "pretrained":  # W0 once, before workers need it
+        from benchmarks.groundtruth.pretrained import pretrained_params
+
+        pretrained_params(task)
+    return (task, store), out
+
+
+def fill(name: str, profile: str, overrides: dict, shard: tuple[int, int],
+         path: Path | None, run: Runner) -> int:
+    """Train and write every pending chunk of this shard through ``run``."""
+    (task, store), jobs = pending(name, profile, overrides, shard, path, run.threads)
+    if not jobs:
+        return 0
+    store.check_resumable()
+    total = sum(len(j.jobs) for j in jobs)
+    bar = tqdm(total=total, desc=f"ground truth {task.label}", unit="model")  # TQDM_* env honoured
+    written = 0
+    try:
+        for job, values in run(jobs):
+            written += write_chunk(store, job.jobs, values)
+            bar.update(len(job.jobs))
+    finally:
+        bar.close()
+    return written

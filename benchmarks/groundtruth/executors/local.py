@@ -1,0 +1,76 @@
+"""The local executor's process pool: single-threaded processes (on a 2-core machine two keep
+both cores busy with small models; one worker trains in the driver, ``fill.run_ground_truth``).
+A pool whose worker dies mid-chunk (killed, out of memory) is rebuilt and the unfinished
+chunks are trained again, identically."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import signal
+from collections.abc import Iterator
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from benchmarks.groundtruth.executors.driver import ChunkJob, run_chunk
+
+MAX_RESTARTS = 3  # pools rebuilt after lost workers before the run gives up
+
+
+@dataclass(frozen=True)
+class Pool:
+    """``workers`` spawned processes of ``threads`` torch threads each."""
+
+    workers: int
+    threads: int
+
+    def __call__(self, jobs: list[ChunkJob]) -> Iterator[tuple[ChunkJob, dict[str, np.ndarray]]]:
+        todo = {job.index: job for job in jobs}
+        for attempt in range(MAX_RESTARTS + 1):
+            try:
+                yield from self._round(todo)
+                return
+            except BrokenProcessPool:
+                if attempt == MAX_RESTARTS:
+                    raise RuntimeError(f"ground-truth workers died {MAX_RESTARTS + 1} times; "
+                                       f"chunks {sorted(todo)} are still untrained (rerun to "
+                                       f"resume)") from None
+
+    def _round(self, todo: dict[int, ChunkJob]):
+        """Submit every chunk still in ``todo``; yield and drop each as it completes."""
+        ctx = mp.get_context("spawn")
+        with ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=_die_with_parent,
+                                 initargs=(os.getpid(),)) as pool:
+            running = {pool.submit(run_chunk, replace(job, threads=self.threads)): job
+                       for job in todo.values()}
+            try:
+                while running:
+                    done, _ = wait(running, return_when=FIRST_COMPLETED)
+                    for fut in done:
+                        job = running.pop(fut)
+                        values = fut.result()  # a lost worker raises BrokenProcessPool here
+                        del todo[job.index]
+                        yield job, values
+            finally:
+                for fut in running:
+                    fut.cancel()
+
+
+def pool(workers: int, threads: int = 1) -> Pool:
+    return Pool(workers, threads)
+
+
+def _die_with_parent(parent: int) -> None:
+    """Worker initialiser: exit when the parent process dies (Linux: PR_SET_PDEATHSIG), so a
+    killed parent leaves no orphan training processes; also if it died before this ran."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+    if os.getppid() != parent:
+        os._exit(1)

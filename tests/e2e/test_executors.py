@@ -1,0 +1,133 @@
+"""Executors (benchmarks/groundtruth/executors): the local pool and Dask fill stores identical
+to training in one process, also when a worker is killed mid-run; our own errors name the
+chunk. Dask runs on a LocalCluster bound to the loopback only."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from benchmarks.groundtruth.executors import fill_ground_truth
+from benchmarks.groundtruth.executors.driver import ChunkFailedError, ChunkJob, run_chunk
+
+psutil = pytest.importorskip("psutil")
+distributed = pytest.importorskip("distributed", reason="the dask extra is not installed")
+TASK = ["--task", "modular-quad", "--profile", "tiny", "--batch", "4",
+        "--set", "design.n_fit=10", "--set", "design.n_eval=6", "--set", "train.steps=150"]
+OVERRIDES = {"execution.batch": 4, "design.n_fit": 10, "design.n_eval": 6, "train.steps": 150}
+
+
+def _env(cache: Path) -> dict:
+    return {**os.environ, "TASKATTR_CACHE": str(cache), "OMP_NUM_THREADS": "1"}
+
+
+def _store(cache: Path) -> Path:
+    (path,) = [p for p in (cache / "gt").iterdir() if not p.name.startswith(".")]
+    return path
+
+
+def _arrays(cache: Path) -> dict:
+    return {n: np.load(_store(cache) / f"{n}.npy") for n in ("loss", "correct", "done", "checks")}
+
+
+def _same(a: Path, b: Path) -> None:
+    x, y = _arrays(a), _arrays(b)
+    for name in x:
+        np.testing.assert_array_equal(x[name], y[name], err_msg=name)
+    assert y["done"].all()
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory) -> Path:
+    """The store trained in one process."""
+    cache = tmp_path_factory.mktemp("ref")
+    cmd = [sys.executable, "-m", "benchmarks", "ground-truth", *TASK]
+    subprocess.run(cmd, env=_env(cache), check=True, capture_output=True)
+    return cache
+
+
+def _kill_one_worker_mid_run(proc: subprocess.Popen, cache: Path, pids) -> bool:
+    """SIGKILL one training worker once some but not all models are written."""
+    while proc.poll() is None:
+        try:
+            done = np.load(_store(cache) / "done.npy")
+        except (FileNotFoundError, ValueError, OSError):
+            time.sleep(0.05)
+            continue
+        if 0 < done.sum() < done.size:
+            workers = pids()
+            if workers:
+                os.kill(workers[0], signal.SIGKILL)
+                return True
+        time.sleep(0.05)
+    return False
+
+
+def test_local_pool_survives_a_killed_worker(reference, tmp_path):
+    cmd = [sys.executable, "-m", "benchmarks", "ground-truth", *TASK, "--workers", "2"]
+    proc = subprocess.Popen(cmd, env=_env(tmp_path), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+    def pool_workers() -> list[int]:
+        kids = psutil.Process(proc.pid).children(recursive=True)
+        return [k.pid for k in kids if "spawn_main" in " ".join(k.cmdline())]
+
+    killed = _kill_one_worker_mid_run(proc, tmp_path, pool_workers)
+    out, err = proc.communicate(timeout=300)
+    assert killed, "the run finished before a worker could be killed"
+    assert proc.returncode == 0, err[-2000:]
+    _same(reference, tmp_path)
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    c = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                 host="127.0.0.1", dashboard_address=None)
+    yield c
+    c.close()
+
+
+def test_dask_local_cluster_equals_one_process(reference, tmp_path, monkeypatch):
+    monkeypatch.setenv("TASKATTR_CACHE", str(tmp_path))
+    n = fill_ground_truth("modular-quad", "tiny", OVERRIDES, workers=2, executor="dask")
+    assert n == _arrays(reference)["done"].size
+    _same(reference, tmp_path)
+
+
+def test_dask_survives_a_killed_worker(reference, tmp_path, cluster):
+    cmd = [sys.executable, "-m", "benchmarks", "ground-truth", *TASK, "--executor", "dask",
+           "--scheduler", cluster.scheduler_address]
+    proc = subprocess.Popen(cmd, env=_env(tmp_path), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    with distributed.Client(cluster) as client:
+        pids = lambda: sorted(client.run(os.getpid).values())  # noqa: E731
+        killed = _kill_one_worker_mid_run(proc, tmp_path, pids)
+    out, err = proc.communicate(timeout=300)
+    assert killed, "the run finished before a worker could be killed"
+    assert proc.returncode == 0, err[-2000:]
+    _same(reference, tmp_path)
+
+
+def test_an_error_in_our_code_names_the_chunk_and_is_not_retried():
+    job = ChunkJob(7, "no-such-task", "tiny", (), ((3, 0),), np.ones((1, 2), bool), (1,),
+                   "batched")
+    with pytest.raises(ChunkFailedError, match=r"chunk 7 of no-such-task \(tiny\), rows \[3\]"):
+        run_chunk(job)
+
+
+def test_conflicting_and_unreachable_executor_options_are_refused(tmp_path):
+    env = _env(tmp_path)
+    base = [sys.executable, "-m", "benchmarks", "ground-truth", *TASK, "--executor", "dask"]
+    bad = subprocess.run([*base, "--shard", "0/2"], env=env, capture_output=True, text=True)
+    assert bad.returncode == 2 and "--shard and --executor dask conflict" in bad.stderr
+    gone = subprocess.run([*base, "--scheduler", "tcp://127.0.0.1:9"], env=env,
+                          capture_output=True, text=True)
+    assert gone.returncode == 2 and "cannot reach the Dask scheduler" in gone.stderr
+    assert not (tmp_path / "gt").exists()  # nothing written
