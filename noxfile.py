@@ -102,6 +102,9 @@ def bench(session: nox.Session) -> None:
     """Performance benchmarks (ratios side by side) -> leaderboard/bench.json."""
     _install(session)
     session.run("python", "-m", "benchmarks.perf.engine", *session.posargs)
+    session.run("python", "-m", "benchmarks.perf.engine", "--task", "fmnist-class",
+                "--entry", "engine_fmnist")
+    session.run("python", "-m", "benchmarks.perf.executors")
     session.run("python", "-m", "benchmarks.perf.attribution")
     session.run("python", "-m", "benchmarks.perf.gradex")
     session.run("python", "-m", "benchmarks.perf.icl")
