@@ -41,6 +41,13 @@ def _common(p: argparse.ArgumentParser) -> None:
                         "(a loopback LocalCluster, or --scheduler)")
     p.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
                    help="an existing Dask scheduler (with --executor dask)")
+    p.add_argument("--slurm-partition", default=None)
+    p.add_argument("--slurm-gpus", type=_int_in(0, 64), default=0, help="GPUs per array task")
+    p.add_argument("--slurm-time", type=_int_in(1, 60 * 24 * 14), default=60,
+                   help="minutes per array task")
+    p.add_argument("--slurm-array-parallelism", type=_int_in(1, 100_000), default=64)
+    p.add_argument("--slurm-dry-run", action="store_true",
+                   help="print the sbatch script of --executor slurm, submit nothing")
     p.add_argument("--batch", type=_int_in(1, MAX_BATCH), default=32,
                    help="models trained per engine call (part of the task key: the batched "
                         "engine's results depend on it)")
@@ -61,6 +68,8 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ground-truth", help="train the subset models of a task (resumable)")
     p.add_argument("--task", required=True)
     p.add_argument("--shard", default=None, help="i/N: this process takes chunks c = i mod N")
+    p.add_argument("--collect", action="store_true",
+                   help="move finished SLURM chunk files into the store, train nothing")
     p.add_argument("--gt-dir", type=Path, default=None, help="store folder (default: cache)")
     _common(p)
     p = sub.add_parser("run", help="run one method on one task and print its metrics")

@@ -13,7 +13,7 @@ from benchmarks import task_groups
 from benchmarks.catalogue import catalogue, describe_entry
 from benchmarks.evaluation import definition_lines, write_definitions
 from benchmarks.groundtruth import transfer as gt_io
-from benchmarks.groundtruth.executors import Executor
+from benchmarks.groundtruth.executors import Executor, SlurmOptions, collect
 from benchmarks.groundtruth.fill import open_store, parse_shard
 from benchmarks.groundtruth.transfer import ImportOptions
 from benchmarks.method import make_method
@@ -48,14 +48,19 @@ def _task_overrides(args: argparse.Namespace) -> dict:
 
 
 def _executor(args: argparse.Namespace) -> Executor:
-    return Executor(args.executor, args.workers, args.scheduler)
+    slurm = SlurmOptions(args.slurm_partition, args.slurm_gpus, args.slurm_time,
+                         args.slurm_array_parallelism)
+    return Executor(args.executor, args.workers, args.scheduler, slurm, args.slurm_dry_run)
 
 
 def ground_truth(args: argparse.Namespace) -> int:
     shard = parse_shard(args.shard)  # refused before anything is created
     overrides = _task_overrides(args)
     task = make_task(args.task, args.profile, overrides)
-    n = _executor(args).fill(args.task, args.profile, overrides, shard, args.gt_dir)
+    if args.collect:
+        n = collect(open_store(task, args.gt_dir, create=False))
+    else:
+        n = _executor(args).fill(args.task, args.profile, overrides, shard, args.gt_dir)
     store = open_store(task, args.gt_dir)
     done = int(store.done.sum())
     print(f"{task.label} ({task.spec.key}): trained {n} models; "

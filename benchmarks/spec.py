@@ -70,7 +70,7 @@ SHARPNESS = ("none", "sam", "nso")
 INITS = ("scratch", "pretrained")
 ENGINES = ("auto", "batched", "loop")
 MAX_WORKERS = 64  # --workers above this is a typo, not a machine
-EXECUTORS = ("local", "dask")  # where ground truth trains (benchmarks/groundtruth/executors)
+EXECUTORS = ("local", "dask", "slurm")  # where ground truth trains (groundtruth/executors)
 MAX_BATCH = 4096  # models per engine call
 
 

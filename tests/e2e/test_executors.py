@@ -131,3 +131,48 @@ def test_conflicting_and_unreachable_executor_options_are_refused(tmp_path):
                           capture_output=True, text=True)
     assert gone.returncode == 2 and "cannot reach the Dask scheduler" in gone.stderr
     assert not (tmp_path / "gt").exists()  # nothing written
+
+
+submitit = pytest.importorskip("submitit", reason="the slurm extra is not installed")
+
+
+def test_slurm_array_through_submitit_collects_an_identical_store(reference, tmp_path,
+                                                                 monkeypatch):
+    """submitit's local cluster runs the same array tasks; each writes a chunk file and the
+    collect step moves them into the store."""
+    from benchmarks.groundtruth.executors import Executor, SlurmOptions
+
+    monkeypatch.setenv("TASKATTR_CACHE", str(tmp_path))
+    ex = Executor("slurm", slurm=SlurmOptions(cluster="local", time_min=5))
+    n = ex.fill("modular-quad", "tiny", OVERRIDES)
+    assert n == _arrays(reference)["done"].size
+    _same(reference, tmp_path)
+    assert not list((_store(tmp_path) / "chunks").glob("chunk-*.npz"))  # all collected
+
+
+def test_slurm_dry_run_prints_the_array_partition_gpu_and_time(tmp_path):
+    cmd = [sys.executable, "-m", "benchmarks", "ground-truth", *TASK, "--executor", "slurm",
+           "--slurm-dry-run", "--slurm-partition", "gpu", "--slurm-gpus", "2",
+           "--slurm-time", "90", "--slurm-array-parallelism", "3"]
+    out = subprocess.run(cmd, env=_env(tmp_path), capture_output=True, text=True, check=True)
+    lines = out.stdout.splitlines()
+    for want in ("#SBATCH --partition=gpu", "#SBATCH --gpus-per-node=2", "#SBATCH --time=90"):
+        assert want in lines, out.stdout
+    assert any(ln.startswith("#SBATCH --array=0-") and ln.endswith("%3") for ln in lines)
+
+
+def test_collect_refuses_a_chunk_file_of_another_task(tmp_path, monkeypatch):
+    from benchmarks.fsio import CorruptFileError
+    from benchmarks.groundtruth.executors import collect
+    from benchmarks.groundtruth.fill import open_store
+    from benchmarks.task import make_task
+
+    monkeypatch.setenv("TASKATTR_CACHE", str(tmp_path))
+    store = open_store(make_task("modular-quad", "tiny", OVERRIDES))
+    (store.path / "chunks").mkdir()
+    np.savez(store.path / "chunks" / "chunk-000000.npz", task_key=np.array("other-task"),
+             index=np.array(0), jobs=np.zeros((1, 2), np.int64),
+             loss=np.zeros((1, 3)), correct=np.zeros((1, 3)))
+    with pytest.raises(CorruptFileError, match="a chunk of task other-task"):
+        collect(store)
+    assert not store.done.any()

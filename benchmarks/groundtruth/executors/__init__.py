@@ -12,11 +12,13 @@ from pathlib import Path
 import torch
 
 from benchmarks.groundtruth.executors.driver import check_workers, fill
+from benchmarks.groundtruth.executors.slurm import SlurmOptions, collect, fill_slurm
 from benchmarks.groundtruth.fill import open_store, run_ground_truth
 from benchmarks.spec import EXECUTORS, SpecError
 from benchmarks.task import make_task
 
-__all__ = ["EXECUTORS", "Executor", "check_workers", "fill_ground_truth"]
+__all__ = ["EXECUTORS", "Executor", "SlurmOptions", "check_workers", "collect",
+           "fill_ground_truth"]
 
 
 @dataclass(frozen=True)
@@ -27,9 +29,16 @@ class Executor:
     kind: str = "local"
     workers: int = 1
     scheduler: str | None = None
+    slurm: SlurmOptions = SlurmOptions()
+    dry_run: bool = False  # slurm: print the sbatch script, submit nothing
 
     def fill(self, name: str, profile: str, overrides: dict, shard: tuple[int, int] = (0, 1),
              path: Path | None = None) -> int:
+        if self.kind == "slurm":
+            if shard != (0, 1) or self.scheduler:
+                raise SpecError("--executor slurm takes neither --shard (one array task per "
+                                "chunk) nor --scheduler")
+            return fill_slurm(name, profile, overrides, path, self.slurm, self.dry_run)
         return fill_ground_truth(name, profile, overrides, self.workers, shard, path,
                                  executor=self.kind, scheduler=self.scheduler)
 
@@ -44,6 +53,8 @@ def fill_ground_truth(name: str, profile: str, overrides: dict, workers: int = 1
     check_workers(workers)
     if executor not in EXECUTORS:
         raise SpecError(f"unknown executor {executor!r}. Available: {', '.join(EXECUTORS)}")
+    if executor == "slurm":
+        raise SpecError("the slurm executor submits job arrays: use Executor('slurm').fill")
     if scheduler and executor != "dask":
         raise SpecError("--scheduler applies only with --executor dask")
     if executor == "dask" and shard != (0, 1):
