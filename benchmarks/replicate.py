@@ -13,11 +13,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchmarks import task_groups
+from benchmarks import task_groups, timing
 from benchmarks.evaluation import write_definitions
 from benchmarks.groundtruth.diagnostics import summarise_ground_truth
 from benchmarks.groundtruth.executors import Executor
 from benchmarks.groundtruth.fill import open_store
+from benchmarks.groundtruth.pretrained import pretrained_params
 from benchmarks.method import make_method
 from benchmarks.papers.base import Cell, Paper
 from benchmarks.papers.claims import Noise
@@ -25,6 +26,7 @@ from benchmarks.registry import PAPERS, TASKS
 from benchmarks.runner import cell_dir, run_cell
 from benchmarks.stage import CellInputs, Table
 from benchmarks.task import Task, execution_overrides, make_task
+from benchmarks.timing import timed
 from leaderboard import build
 from leaderboard import claims as lb_claims
 from leaderboard.render import write_all
@@ -43,7 +45,11 @@ class CellRun:
 
 def run_paper_cell(task: Task, cell: Cell, executor: Executor) -> CellRun:
     """Ground truth, then the cell's methods, then its stages, on one task."""
-    executor.fill(task.spec.name, task.spec.profile, task.overrides)
+    if task.spec.train.init == "pretrained":
+        with timed(task.label, "W0 pretraining"):
+            pretrained_params(task)
+    with timed(task.label, "ground truth"):
+        executor.fill(task.spec.name, task.spec.profile, task.overrides)
     store = open_store(task)
     diag = summarise_ground_truth(task, store)
     print("ground truth: " + ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}"
@@ -53,7 +59,8 @@ def run_paper_cell(task: Task, cell: Cell, executor: Executor) -> CellRun:
     eval_F = store.mean(task.primary, "eval")
     for name, params in cell.methods:
         method = make_method(name, params)
-        record = run_cell(task, store, method)
+        with timed(task.label, f"method {method.display}", f"method {name}"):
+            record = run_cell(task, store, method)
         records.append(record)
         if method.key in pred_keys and record["rows"]:
             meta = {"method_label": method.display, "method_key": method.key,
@@ -62,7 +69,8 @@ def run_paper_cell(task: Task, cell: Cell, executor: Executor) -> CellRun:
     run = CellRun(records, preds, diag)
     inputs = CellInputs(task, store, cell.methods, tuple(records))
     for stage in cell.stages:
-        out = stage.run(inputs)
+        with timed(task.label, f"stage {stage.registry_name}"):
+            out = stage.run(inputs)
         if out.rows:
             run.records.append({"rows": out.rows})
         run.tables += out.tables
@@ -117,14 +125,26 @@ def replicate(profile: str, tasks: list[str] | None, executor: Executor = LOCAL,
             print(text)
     table = write_claims(results_csv, profile, [n for n, _ in chosen])
     write_definitions(out_dir / "metrics.csv")
-    if figures:  # first: the web page embeds them
-        from figures import render_all
+    with timed("(all)", "rendering"):
+        if figures:  # first: the web page embeds them
+            from figures import render_all
 
-        fig_dir = None if out_dir == build.LEADERBOARD_DIR else out_dir / "figures"
-        render_all(results_csv, pred_csv, fig_dir, out_dir / "scores.csv")
-    write_all(results_csv, out_dir)
+            fig_dir = None if out_dir == build.LEADERBOARD_DIR else out_dir / "figures"
+            render_all(results_csv, pred_csv, fig_dir, out_dir / "scores.csv")
+        write_all(results_csv, out_dir)
     print_claims(table)
+    write_timings(out_dir / "timings.csv", profile, timing.drain())
     return table
+
+
+def write_timings(path: Path, profile: str, rows: list[dict]) -> None:
+    """Upsert this run's (task, stage) timings of ``profile`` and print their summary."""
+    if not rows:
+        return
+    df = pd.DataFrame(rows).assign(profile=profile)
+    build.upsert(path, df.drop_duplicates(["task", "stage"], keep="last"),
+                 ["task", "stage", "profile"])
+    print(timing.summary(rows))
 
 
 def write_tables(tables: list[Table], out_dir: Path) -> None:

@@ -3,8 +3,9 @@
 
 The same ground truth (quick ``modular-addition-ft`` by default: 354 short fine-tunings in 12
 chunks, where overheads show most) is filled in a fresh cache three ways, side by side in one
-process: in the driver (one worker), the local pool and a Dask ``LocalCluster`` (``--workers``
-each). For each: wall-clock, models per second, the start-up (the Dask cluster's), and the
+process: in the driver (one worker), the local pool, a Dask ``LocalCluster`` (``--workers``
+each) and the SLURM path on submitit's local cluster (array tasks writing chunk files, then the
+collect step). For each: wall-clock, models per second, the start-up (the Dask cluster's), and the
 overhead per chunk beyond ideal scaling, ``(wall - start-up - inline / workers) / chunks``.
 Every store is checked equal to the in-driver one.
 """
@@ -18,7 +19,7 @@ import time
 
 import numpy as np
 
-from benchmarks.groundtruth.executors import dask_pool, fill_ground_truth
+from benchmarks.groundtruth.executors import Executor, SlurmOptions, dask_pool, fill_ground_truth
 from benchmarks.groundtruth.executors.driver import fill
 from benchmarks.groundtruth.fill import chunks, open_store
 from benchmarks.perf.engine import write_entry
@@ -42,20 +43,26 @@ def measure(task_name: str, workers: int) -> dict:
         n_chunks = len(chunks(open_store(task), task.spec.execution.batch))
         n_models = int(open_store(task).done.size)
         rows, ref = {}, None
-        for way in ("inline", "local", "dask"):
+        for way in ("inline", "local", "dask", "slurm"):
             cache = tempfile.mkdtemp(dir=tmp)
             start = 0.0
             if way == "inline":
                 def how(): return fill_ground_truth(task_name, "quick", {}, 1)
             elif way == "local":
                 def how(): return fill_ground_truth(task_name, "quick", {}, workers)
-            else:
+            elif way == "dask":
                 t0 = time.perf_counter()
                 run = dask_pool.runner(workers, None)
                 start = time.perf_counter() - t0
 
                 def how(run=run):
                     return fill(task_name, "quick", {}, (0, 1), None, run)
+            else:  # submitit's local cluster: the array tasks and chunk files of SLURM
+                slurm = Executor("slurm", slurm=SlurmOptions(cluster="local",
+                                                             array_parallelism=workers))
+
+                def how(slurm=slurm):
+                    return slurm.fill(task_name, "quick", {})
             wall, loss = _timed_fill(task_name, cache, how)
             wall += start
             ref = loss if ref is None else ref

@@ -47,6 +47,9 @@ def test_replicate_tiny_end_to_end(tmp_path):
             "C6 selection: KernelSM lowers loss"} <= set(
         claims[claims.task.str.startswith("modular-addition-ft")].claim)
     assert len(list((tmp_path / "cache" / "w0").iterdir())) == 1
+    times = pd.read_csv(out / "timings.csv")  # where the run's time went
+    assert {"ground truth", "W0 pretraining", "rendering"} <= set(times.stage)
+    assert (times.wall_s >= 0).all() and "timings (wall-clock" in proc.stdout
     assert (out / "index.html").read_text().lower().startswith("<!doctype html>")
     assert any(p.suffix == ".png" and p.stat().st_size > 0 for p in (out / "figures").iterdir())
     # a second run with a warm cache trains nothing and reproduces the same numbers

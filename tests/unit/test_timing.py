@@ -1,0 +1,43 @@
+"""Per-stage timings (benchmarks/timing.py): recorded per block, drained once, summarised."""
+
+from __future__ import annotations
+
+import time
+
+from benchmarks import timing
+
+
+def test_timed_blocks_record_wall_and_cpu_and_drain_once():
+    timing.drain()
+    with timing.timed("t", "method KernelSM", "method kernel_sm"):
+        sum(i * i for i in range(200_000))
+    with timing.timed("t", "ground truth"):
+        time.sleep(0.01)
+    rows = timing.drain()
+    assert [r["stage"] for r in rows] == ["method KernelSM", "ground truth"]
+    assert rows[0]["kind"] == "method kernel_sm" and rows[1]["kind"] == "ground truth"
+    assert rows[0]["cpu_s"] > 0 and rows[1]["wall_s"] >= 0.01
+    assert timing.drain() == []
+
+
+def test_a_block_that_raises_is_still_timed():
+    timing.drain()
+    try:
+        with timing.timed("t", "stage selection"):
+            raise KeyError("x")
+    except KeyError:
+        pass
+    assert [r["stage"] for r in timing.drain()] == ["stage selection"]
+
+
+def test_summary_totals_by_kind_and_lists_the_slowest():
+    rows = [{"task": "a", "stage": "method A", "kind": "method x", "wall_s": 2.0, "cpu_s": 2.0},
+            {"task": "b", "stage": "method B", "kind": "method x", "wall_s": 1.0, "cpu_s": 1.5},
+            {"task": "a", "stage": "ground truth", "kind": "ground truth", "wall_s": 60.0,
+             "cpu_s": 118.0}]
+    text = timing.summary(rows, top=1)
+    lines = text.splitlines()
+    assert lines[0].startswith("timings (wall-clock 1.1 min over 3 stages)")
+    assert lines[2].split() == ["ground", "truth", "60.0", "118.0"]
+    assert lines[3].split() == ["method", "x", "3.0", "3.5"]
+    assert lines[-1].strip() == "a · ground truth: 60.0 s"
