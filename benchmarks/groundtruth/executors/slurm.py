@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from benchmarks.fsio import CorruptFileError, atomic_write_bytes
 from benchmarks.groundtruth.executors.driver import ChunkJob, pending, run_chunk
@@ -118,6 +119,9 @@ def fill_slurm(name: str, profile: str, overrides: dict, path: Path | None,
               f"collect later with: ground-truth --task {name} --collect")
         if not wait:
             return 0
-        for job in array:
-            job.result()  # raises the array task's error (naming its chunk)
+        models = sum(len(j.jobs) for j in jobs)
+        with tqdm(total=models, desc=f"ground truth {task.label} (array)", unit="model") as bar:
+            for job, chunk in zip(array, jobs, strict=True):
+                job.result()  # raises the array task's error (naming its chunk)
+                bar.update(len(chunk.jobs))
     return collect(store)
