@@ -14,3 +14,9 @@ RESULT_COLUMNS = (
 ROW_KEY = ["task_key", "method_key", "metric", "variant", "split", "profile"]  # one row per key
 GROUP_KEY = ["task_key", "profile"]  # a run replaces every row of the groups it produced
 PRED_KEY = ["task_key", "method_key"]
+FINETUNED_SUFFIX = "-ft"  # a family's fine-tuning variant is named <family>-ft
+
+
+def regime(family: str) -> str:
+    """``fine-tuned`` for a family's fine-tuning variant, else ``scratch``."""
+    return "fine-tuned" if family.endswith(FINETUNED_SUFFIX) else "scratch"

@@ -20,6 +20,7 @@ import torch
 from benchmarks.engine import Params, Problem, batched_forward, train
 from benchmarks.groundtruth.pretrained import training_problem
 from benchmarks.registry import TASKS
+from benchmarks.schema import FINETUNED_SUFFIX
 from benchmarks.spec import (
     PROFILES,
     ExecSpec,
@@ -84,6 +85,13 @@ class Task(ABC):
     def evaluate(self, masks: np.ndarray, seeds: list[int], engine: str = "batched"
                  ) -> dict[str, np.ndarray]:
         """F for each (mask, seed): ``masks: (B, K)`` -> ``{output: (B, n_targets)}``."""
+
+    @property
+    def training_engine(self) -> str:
+        """The engine ground truth trains with: ``spec.execution.engine``, or the task's own
+        measured choice (``engine``) where that says ``auto``."""
+        chosen = self.spec.execution.engine
+        return self.engine if chosen == "auto" else chosen
 
     @property
     def label(self) -> str:
@@ -211,7 +219,7 @@ class FineTuning:
         train = replace(t, init="pretrained", pretrain_steps=self._steps(self.pretrain, t.steps),
                         pretrain_lr=t.lr, steps=self._steps(self.steps, t.steps),
                         lr=self.lr * t.lr)
-        return replace(base, name=f"{base.name}-ft", train=train)
+        return replace(base, name=base.name + FINETUNED_SUFFIX, train=train)
 
     @staticmethod
     def _steps(fraction: float, steps: int) -> int:
@@ -222,7 +230,7 @@ class FineTuning:
 def register_finetuned(name: str, cls: type[Task], make_spec: Callable[[str], TaskSpec],
                        description: str, regime: FineTuning = FineTuning()) -> None:
     """Register ``<name>-ft``: family ``name`` with subset models fine-tuned from a shared W0."""
-    register_family(f"{name}-ft", cls, lambda profile: regime.spec(make_spec(profile)),
+    register_family(name + FINETUNED_SUFFIX, cls, lambda profile: regime.spec(make_spec(profile)),
                     f"{description}; fine-tuned from a shared pretrained W0")
 
 

@@ -12,9 +12,11 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from benchmarks.schema import FINETUNED_SUFFIX as SUFFIX
+from benchmarks.schema import regime
+
 SLUG = "regimes"
 SOURCE = "results"
-SUFFIX = "-ft"
 PANELS = (  # (title, metric, variant or None for every variant, method labels)
     ("GradEx relative error (%)", "relerr", None, ("GradEx (first-order)",)),
     ("LDS (Spearman)", "lds", "spearman", ("KernelSM (CV)", "KernelSM (CV) [gradex]",
@@ -29,13 +31,13 @@ def select(df: pd.DataFrame) -> pd.DataFrame:
     if "task_family" not in df.columns:
         return df.iloc[0:0]
     families = set(df["task_family"].dropna().astype(str))
-    fams = {f[: -len(SUFFIX)] for f in families if f.endswith(SUFFIX)} & families
+    fams = {f.removesuffix(SUFFIX) for f in families if f.endswith(SUFFIX)} & families
     keep = df["task_family"].isin(fams | {f + SUFFIX for f in fams}) & (
         df["task_params"].fillna("{}") == "{}")
     out = df[keep].copy()
     out["value"] = pd.to_numeric(out["value"], errors="coerce")
     out["family"] = out["task_family"].str.removesuffix(SUFFIX)
-    out["regime"] = np.where(out["task_family"].str.endswith(SUFFIX), "fine-tuned", "scratch")
+    out["regime"] = out["task_family"].map(regime)
     return out
 
 
@@ -64,8 +66,8 @@ def make(df: pd.DataFrame) -> Figure:
                 continue
             table = table.reindex(columns=["scratch", "fine-tuned"])
             y = np.arange(len(table))
-            for i, regime in enumerate(table.columns):
-                ax.barh(y + 0.4 * i - 0.2, table[regime], height=0.38, label=regime,
+            for i, name in enumerate(table.columns):
+                ax.barh(y + 0.4 * i - 0.2, table[name], height=0.38, label=name,
                         color=f"C{i}")
             ax.set_yticks(y, table.index, fontsize=7)
             ax.invert_yaxis()

@@ -15,12 +15,13 @@ from pathlib import Path
 
 import pandas as pd
 
+from benchmarks.schema import regime
+
 from . import claims
 from .sections import DASH, Section
 
 HERE = Path(__file__).resolve().parent
 OVERVIEW = ("LDS (Spearman)", "LOO Pearson", "Residual NE", "RelErr %", "Sel. loss@k")
-FT_SUFFIX = "-ft"  # the fine-tuning variant of a family (benchmarks.task.register_finetuned)
 esc = html.escape
 
 
@@ -35,10 +36,6 @@ class PageContext:
     method_files: frozenset[str] = frozenset()
     provenance: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
-
-
-def regime(family: str) -> str:
-    return "fine-tuned" if family.endswith(FT_SUFFIX) else "scratch"
 
 
 def method_family(key: str) -> str:

@@ -54,7 +54,9 @@ def context(df: pd.DataFrame, out_dir: Path, figures_dir: Path, results_csv: Pat
     """The page's context for a page written into ``out_dir``."""
     methods = REPO / "methods"
     files = frozenset(p.stem for p in methods.glob("*.py") if not p.stem.startswith("_"))
-    rel = lambda target: Path(os.path.relpath(target, out_dir.resolve())).as_posix()  # noqa: E731
+    def rel(target: Path) -> str:
+        return Path(os.path.relpath(target, out_dir.resolve())).as_posix()
+
     return PageContext(figures=figures(figures_dir), figures_href=rel(figures_dir.resolve()),
                        methods_href=rel(methods), method_files=files,
                        provenance=provenance(df, results_csv.with_name("bench.json")))

@@ -67,7 +67,7 @@ def run_ground_truth(task: Task, store: GroundTruthStore, shard: tuple[int, int]
     Chunk size and engine come from ``task.spec.execution`` (``"auto"`` = ``Task.engine``).
     """
     execution = task.spec.execution
-    engine = task.engine if execution.engine == "auto" else execution.engine
+    engine = task.training_engine
     i, n = shard
     todo = [c for ci, c in enumerate(chunks(store, execution.batch))
             if ci % n == i and any(store.done[j, r] == 0 for j, r in c)]

@@ -15,7 +15,9 @@ import argparse
 import json
 import math
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import torch
 from torch.utils.data import DataLoader, TensorDataset
@@ -27,6 +29,8 @@ from benchmarks.provenance import provenance
 from benchmarks.spec import TrainSpec
 from benchmarks.task import make_task
 from leaderboard.build import BENCH_JSON
+
+T = TypeVar("T")
 
 PEER_BATCH = 512
 
@@ -114,6 +118,13 @@ def run(task_name: str, n_models: int, steps: int | None) -> dict:
             "achieved_gflops": {k: flops / v / 1e9 for k, v in secs.items()},
             "frac_of_peak": flops / secs["batched"] / 1e9 / peak,
             "peak_mem_mb": mem, "provenance": provenance()}
+
+
+def cpu_timed(fn: Callable[[], T]) -> tuple[float, T]:
+    """``(CPU-seconds of this process, fn())``: what a bench counts as a computation's cost."""
+    t0 = time.process_time()
+    out = fn()
+    return time.process_time() - t0, out
 
 
 def write_entry(name: str, entry: dict, path: Path = BENCH_JSON) -> None:

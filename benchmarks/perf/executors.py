@@ -19,7 +19,7 @@ import time
 
 import numpy as np
 
-from benchmarks.groundtruth.executors import Executor, SlurmOptions, dask_pool, fill_ground_truth
+from benchmarks.groundtruth.executors import Executor, SlurmOptions, dask_pool
 from benchmarks.groundtruth.executors.driver import fill
 from benchmarks.groundtruth.fill import chunks, open_store
 from benchmarks.perf.engine import write_entry
@@ -27,13 +27,20 @@ from benchmarks.provenance import provenance
 from benchmarks.task import make_task
 
 
-def _timed_fill(task_name: str, cache: str, how) -> tuple[float, np.ndarray]:
-    os.environ["TASKATTR_CACHE"] = cache
+def _fill(task_name: str, workers: int, way: str) -> tuple[float, float]:
+    """(start-up s, wall s) of one way's fill in the current cache; only the Dask cluster has
+    a start-up timed apart (the pool's and the array's are part of their fill)."""
     t0 = time.perf_counter()
-    how()
-    wall = time.perf_counter() - t0
-    store = open_store(make_task(task_name, "quick"))
-    return wall, store.array("loss").copy()
+    if way == "dask":
+        run = dask_pool.runner(workers, None)
+        start = time.perf_counter() - t0
+        fill(task_name, "quick", {}, (0, 1), None, run)
+        return start, time.perf_counter() - t0
+    executor = {"inline": Executor("local", 1), "local": Executor("local", workers),
+                "slurm": Executor("slurm", slurm=SlurmOptions(cluster="local",
+                                                              array_parallelism=workers))}[way]
+    executor.fill(task_name, "quick", {})
+    return 0.0, time.perf_counter() - t0
 
 
 def measure(task_name: str, workers: int) -> dict:
@@ -43,31 +50,12 @@ def measure(task_name: str, workers: int) -> dict:
         n_chunks = len(chunks(open_store(task), task.spec.execution.batch))
         n_models = int(open_store(task).done.size)
         rows, ref = {}, None
-        for way in ("inline", "local", "dask", "slurm"):
-            cache = tempfile.mkdtemp(dir=tmp)
-            start = 0.0
-            if way == "inline":
-                def how(): return fill_ground_truth(task_name, "quick", {}, 1)
-            elif way == "local":
-                def how(): return fill_ground_truth(task_name, "quick", {}, workers)
-            elif way == "dask":
-                t0 = time.perf_counter()
-                run = dask_pool.runner(workers, None)
-                start = time.perf_counter() - t0
-
-                def how(run=run):
-                    return fill(task_name, "quick", {}, (0, 1), None, run)
-            else:  # submitit's local cluster: the array tasks and chunk files of SLURM
-                slurm = Executor("slurm", slurm=SlurmOptions(cluster="local",
-                                                             array_parallelism=workers))
-
-                def how(slurm=slurm):
-                    return slurm.fill(task_name, "quick", {})
-            wall, loss = _timed_fill(task_name, cache, how)
-            wall += start
+        for way in ("inline", "local", "dask", "slurm"):  # inline first: the reference
+            os.environ["TASKATTR_CACHE"] = tempfile.mkdtemp(dir=tmp)
+            start, wall = _fill(task_name, workers, way)
+            loss = open_store(make_task(task_name, "quick")).array("loss").copy()
             ref = loss if ref is None else ref
-            ideal = rows["inline"]["wall_s"] / (1 if way == "inline" else workers) \
-                if way != "inline" else wall
+            ideal = wall if way == "inline" else rows["inline"]["wall_s"] / workers
             rows[way] = {"wall_s": wall, "models_per_s": n_models / wall, "startup_s": start,
                          "overhead_s_per_chunk": (wall - start - ideal) / n_chunks,
                          "identical_to_inline": bool(np.array_equal(loss, ref))}

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 from pathlib import Path
 
 import numpy as np
@@ -37,7 +36,7 @@ from benchmarks.groundtruth.pretrained import pretrained_params
 from benchmarks.method import make_method
 from benchmarks.oracles.gradex import estimate, features, gradex_config, solve_subsets
 from benchmarks.oracles.labels import gradex_masks
-from benchmarks.perf.engine import BENCH_JSON, write_entry
+from benchmarks.perf.engine import BENCH_JSON, cpu_timed, write_entry
 from benchmarks.provenance import provenance
 from benchmarks.runner import run_cell
 from benchmarks.task import make_task
@@ -54,12 +53,6 @@ COLUMNS = ("task", "profile", "method", "labels", "n_labels", "label_cpu_s", "fi
            "lds", "lds_low", "lds_high", "ne")
 
 
-def _cpu(fn):
-    t0 = time.process_time()
-    out = fn()
-    return time.process_time() - t0, out
-
-
 def retrain_cost(task, store, n: int) -> float:
     """CPU-seconds of one retrained label: the R fine-tunings of each of ``n`` fitting subsets,
     trained as the ground-truth fill does (one batched engine call)."""
@@ -68,8 +61,7 @@ def retrain_cost(task, store, n: int) -> float:
     R = store.done.shape[1]
     masks = np.repeat(rows.masks[fit], R, axis=0)
     seeds = [model_seed(task, rows, j, r) for j in fit for r in range(R)]
-    engine = task.engine if task.spec.execution.engine == "auto" else task.spec.execution.engine
-    secs, _ = _cpu(lambda: task.evaluate(masks, seeds, engine))
+    secs, _ = cpu_timed(lambda: task.evaluate(masks, seeds, task.training_engine))
     return secs / len(fit)
 
 
@@ -78,9 +70,9 @@ def gradex_cost(task, store) -> tuple[float, float, int]:
     config = gradex_config(task.spec.profile)
     tm = linearisation_point(task, store)
     masks = gradex_masks(task.spec.design, store, config.n_subsets, task.spec.base_key)
-    t_feat, feat = _cpu(lambda: features(tm, config, f"{task.spec.key}/gradex"))
-    t_solve, sol = _cpu(lambda: solve_subsets(feat, task.example_weights(masks), config.lam_z))
-    t_est, _ = _cpu(lambda: estimate(feat, sol.Z))
+    t_feat, feat = cpu_timed(lambda: features(tm, config, f"{task.spec.key}/gradex"))
+    t_solve, sol = cpu_timed(lambda: solve_subsets(feat, task.example_weights(masks), config.lam_z))
+    t_est, _ = cpu_timed(lambda: estimate(feat, sol.Z))
     return t_feat, (t_solve + t_est) / len(masks), len(masks)
 
 
@@ -96,7 +88,7 @@ def _metric(rows: list[dict], metric: str, variant: str) -> dict:
 def point(task, store, name: str, params: dict) -> dict:
     """One fit's LDS (with its CI), NE, label count and fit CPU-s, from its metric rows."""
     method = make_method(name, params)
-    secs, record = _cpu(lambda: run_cell(task, store, method, force=True))
+    secs, record = cpu_timed(lambda: run_cell(task, store, method, force=True))
     lds, ne = _metric(record["rows"], "lds", "spearman"), _metric(record["rows"], "residual", "ne")
     return {"method": method.display, "labels": method.labels,
             "n_labels": int(lds.get("n_labels", 0)), "fit_s": secs, "lds": lds.get("value"),
@@ -108,7 +100,7 @@ def curve(task_name: str, profile: str, workers: int) -> tuple[list[dict], dict]
     fill_ground_truth(task_name, profile, {}, workers=workers)
     task = make_task(task_name, profile)
     store = open_store(task)
-    w0_s, _ = _cpu(lambda: pretrained_params(task))
+    w0_s, _ = cpu_timed(lambda: pretrained_params(task))
     per_label = retrain_cost(task, store, 16)
     feat_s, gx_label, gx_m = gradex_cost(task, store)
     grids = {"retrain": _grid(RETRAIN_M, len(store.rows.index("fit"))),

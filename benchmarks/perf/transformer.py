@@ -16,14 +16,13 @@ import argparse
 import json
 import os
 import tempfile
-import time
 
 import numpy as np
 import torch
 
 from benchmarks.groundtruth.fill import model_seed, open_store
 from benchmarks.groundtruth.pretrained import w0_quality
-from benchmarks.perf.engine import write_entry
+from benchmarks.perf.engine import cpu_timed, write_entry
 from benchmarks.provenance import provenance
 from benchmarks.task import make_task
 
@@ -33,16 +32,10 @@ LONG_W0 = {"train.pretrain_steps": 1500, "train.pretrain_lr": 1e-3}
 N_MODELS = 8
 
 
-def _cpu(fn):
-    t0 = time.process_time()
-    out = fn()
-    return time.process_time() - t0, out
-
-
 def w0_row(overrides: dict) -> dict:
     """W0's real training CPU-s and its held-out accuracy, in a fresh cache."""
     task = make_task(TASK, "quick", overrides)
-    secs, quality = _cpu(lambda: w0_quality(task))
+    secs, quality = cpu_timed(lambda: w0_quality(task))
     return {"pretrain_steps": task.spec.train.pretrain_steps,
             "pretrain_lr": task.spec.train.pretrain_lr, "w0_cpu_s": secs, **quality}
 
@@ -55,12 +48,13 @@ def finetune_cost(overrides: dict) -> dict:
     rows = store.rows
     fit = rows.index("fit")[:N_MODELS]
     seeds = [model_seed(task, rows, j, 0) for j in fit]
-    task.evaluate(rows.masks[fit[:1]], seeds[:1], task.engine)  # W0 trained and cached first
-    secs, _ = _cpu(lambda: task.evaluate(rows.masks[fit], seeds, task.engine))
+    engine = task.training_engine
+    task.evaluate(rows.masks[fit[:1]], seeds[:1], engine)  # warm-up: first-call costs untimed
+    secs, _ = cpu_timed(lambda: task.evaluate(rows.masks[fit], seeds, engine))
     n_models = int(np.prod(store.done.shape))
     per_model = secs / len(fit)
     n_params = sum(p.numel() for p in task.problem().init(0).parameters())
-    return {"engine": task.engine, "steps": task.spec.train.steps, "n_params": n_params,
+    return {"engine": engine, "steps": task.spec.train.steps, "n_params": n_params,
             "cpu_s_per_model": per_model, "design_models": n_models,
             "projected_ground_truth_cpu_s": per_model * n_models}
 

@@ -89,7 +89,7 @@ def pending(name: str, profile: str, overrides: dict, shard: tuple[int, int],
     task = make_task(name, profile, overrides)
     store = open_store(task, path)
     execution = task.spec.execution
-    engine = task.engine if execution.engine == "auto" else execution.engine
+    engine = task.training_engine
     i, n = shard
     frozen = tuple(sorted((k, str(v)) for k, v in overrides.items()))
     out = []

@@ -71,17 +71,17 @@ def _load(dataset: str, data_dir: str, pins: bool) -> Arrays:
 def _from_folder(dataset: str, folder: Path, pins: bool) -> Arrays | None:
     if not folder.is_dir():
         return None
-    exports = sorted(folder.glob("*.parquet")) + sorted(folder.glob("*.arrow"))
     if dataset == "cifar10":
         try:
             return cifar.read_folder(folder, strict=pins)
         except FileNotFoundError:
-            return _verified_table(dataset, _local_export(exports), pins) if exports else None
-    paths = {key: idx.find(folder, *key) for key in FASHION_SHA256}
-    if all(paths.values()):
-        arrays = {key: idx.verified(idx.read_bytes(p), FASHION_SHA256[key] if pins else None,
-                                    str(p)) for key, p in paths.items()}
-        return _pack(arrays)
+            pass
+    else:
+        paths = {key: idx.find(folder, *key) for key in FASHION_SHA256}
+        if all(paths.values()):
+            return _pack({key: idx.verified(idx.read_bytes(p), FASHION_SHA256[key] if pins
+                                            else None, str(p)) for key, p in paths.items()})
+    exports = sorted(folder.glob("*.parquet")) + sorted(folder.glob("*.arrow"))
     return _verified_table(dataset, _local_export(exports), pins) if exports else None
 
 
