@@ -28,7 +28,8 @@ class Evaluation:
     (seed-averaged truth), ``predictions (m_e, n_targets)``, ``scores (K, n_targets)``,
     ``loo_delta (K, n_targets)`` = F(1) - F(1 - e_k) from retraining; ``self_influence (K,)``
     from the method (if it has one) and ``flipped (K,)`` from the task (if it has label noise);
-    ``method_state``: the method's fitted state (e.g. GradEx's ``re_lin``), or None."""
+    ``method_state``: the method's fitted state (e.g. GradEx's ``re_lin``), or None;
+    ``target_groups``: index arrays of targets the task also reads as groups (``grouped``)."""
 
     eval_masks: np.ndarray
     eval_F: np.ndarray
@@ -39,6 +40,13 @@ class Evaluation:
     self_influence: np.ndarray | None = None
     flipped: np.ndarray | None = None
     method_state: dict | None = None
+    target_groups: tuple[np.ndarray, ...] | None = None
+
+
+def grouped(values: np.ndarray, groups: tuple[np.ndarray, ...]) -> np.ndarray:
+    """``(m, n_targets) -> (m, G)``: each group's mean. A group of test images is scored as the
+    mean loss of its images, so its truth and its prediction are the members' means."""
+    return np.stack([values[:, g].mean(1) for g in groups], axis=1)
 
 
 @dataclass(frozen=True)

@@ -51,7 +51,8 @@ def run_cell(task: Task, store: GroundTruthStore, method: Method, force: bool = 
     _check_shapes(method, scores, predictions, task.K, len(eval_masks), task.n_targets)
     ev = Evaluation(eval_masks, store.mean(task.primary, "eval"), predictions, scores,
                     _loo_delta(store, task), f"{seed_key(task)}/{method.key}",
-                    fitted.self_influence, task.flipped, method_state=fitted.state)
+                    fitted.self_influence, task.flipped, method_state=fitted.state,
+                    target_groups=task.target_groups)
     n_labels = (ctx.fit.values.shape[0] if ctx.fit is not None else 0) + (
         ctx.loo.shape[0] + 1 if ctx.loo is not None else 0)
     rows = _metric_rows(ev, method, task, cost, n_labels, store.bits)

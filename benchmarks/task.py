@@ -76,6 +76,12 @@ class Task(ABC):
         return None
 
     @property
+    def target_groups(self) -> tuple[np.ndarray, ...] | None:
+        """Index arrays of targets also scored as groups (their mean F), or None: the paper's
+        image targets are groups of test images (metrics ``spearman_groups``, ``ne_groups``)."""
+        return None
+
+    @property
     def flipped(self) -> np.ndarray | None:
         """``(K,)`` bool: units whose labels were corrupted on purpose (methods/METHODS.md §3.7), or
         None for tasks without label noise."""

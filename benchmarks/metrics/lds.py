@@ -17,6 +17,7 @@ from benchmarks.evaluation import (
     VAR_THRESHOLD,
     Evaluation,
     MetricValue,
+    grouped,
     heldout_variance,
     summarise,
 )
@@ -27,6 +28,9 @@ DEFINITIONS = {
                 "targets with constant true F dropped",
     "spearman_repo": "the KernelSM authors' LDS: the same Spearman, mean over targets with "
                      "held-out variance (ddof=1) >= {var_threshold} (n_targets = kept)",
+    "spearman_groups": "the same Spearman on groups of targets (a group's F and prediction: its "
+                       "members' means), mean over groups; only where the task groups its "
+                       "targets (images: test images by class, as the paper's groups)",
 }
 
 
@@ -56,5 +60,11 @@ def lds(ev: Evaluation, var_threshold: float = VAR_THRESHOLD) -> list[MetricValu
     rho[constant] = np.nan
     keep = heldout_variance(ev.eval_F) >= var_threshold
     filtered = np.where(keep, rho, np.nan)
-    return [summarise(rho, "spearman", "eval", ev.seed_key, int(constant.sum())),
-            summarise(filtered, "spearman_repo", "eval", ev.seed_key, int((~keep).sum()))]
+    out = [summarise(rho, "spearman", "eval", ev.seed_key, int(constant.sum())),
+           summarise(filtered, "spearman_repo", "eval", ev.seed_key, int((~keep).sum()))]
+    if ev.target_groups:
+        F = grouped(ev.eval_F, ev.target_groups)
+        rho = per_target_spearman(grouped(ev.predictions, ev.target_groups), F)
+        out.append(summarise(rho, "spearman_groups", "eval", ev.seed_key,
+                             int(np.isnan(rho).sum())))
+    return out

@@ -16,6 +16,7 @@ from benchmarks.evaluation import (
     VAR_THRESHOLD,
     Evaluation,
     MetricValue,
+    grouped,
     heldout_variance,
     summarise,
 )
@@ -28,6 +29,8 @@ DEFINITIONS = {
     "repo": "the KernelSM authors' normalised error: mean_j (pred - F)^2 / var_j(F) (ddof=1, "
             "so = ne * (m-1)/m per target), mean over targets with held-out variance >= "
             "{var_threshold}",
+    "ne_groups": "ne on groups of targets (a group's F and prediction: its members' means); "
+                 "only where the task groups its targets (images: test images by class)",
 }
 
 
@@ -41,5 +44,9 @@ def residual(ev: Evaluation, var_threshold: float = VAR_THRESHOLD) -> list[Metri
     var = heldout_variance(F)
     keep = var >= var_threshold
     repo = np.where(keep, ((G - F) ** 2).mean(0) / np.where(keep, var, 1.0), np.nan)
-    return [summarise(ne, "ne", "eval", ev.seed_key, int(constant.sum())),
-            summarise(repo, "repo", "eval", ev.seed_key, int((~keep).sum()))]
+    out = [summarise(ne, "ne", "eval", ev.seed_key, int(constant.sum())),
+           summarise(repo, "repo", "eval", ev.seed_key, int((~keep).sum()))]
+    if ev.target_groups:
+        ne = normalised_error(grouped(F, ev.target_groups), grouped(G, ev.target_groups))
+        out.append(summarise(ne, "ne_groups", "eval", ev.seed_key, int(np.isnan(ne).sum())))
+    return out

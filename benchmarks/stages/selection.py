@@ -5,7 +5,9 @@ The multitask analogue of the paper's selection experiments. Targets are split i
 (a seeded partition); for each group and method, the proposal is the candidate subset whose
 *predicted* mean group loss is lowest, among (a) subsets of the design's size k = round(alpha K)
 ("budget") and (b) every subset that drops at most ``max_drop`` units ("best", the full set
-included). For additive methods (a) is exactly their top-k units. Proposals come from each
+included). For additive methods (a) is exactly their top-k units. Where the size-k space is too
+large to enumerate (C(50, 25) image units), ``search`` proposes instead: steepest-descent local
+search on the method's own prediction, exact for additive methods. Proposals come from each
 method's own outputs, which never saw evaluation ground truth. The suite then retrains every
 proposal (R seeds, the store's training seeds) and compares the true group loss with random
 size-k subsets (``random_draws`` draws) and with all units.
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,11 +33,13 @@ from benchmarks.task import Task
 
 @dataclass(frozen=True)
 class SelectionDesign:
-    """Target groups, how far "best" may drop units, and how many random baselines."""
+    """Target groups, how far "best" may drop units, how many random baselines, and the most
+    candidate masks enumerated before proposals come from ``search``."""
 
     groups: int = 4
     max_drop: int = 4
     random_draws: int = 5
+    enumerate_cap: int = 300_000
 
 
 def target_groups(task: Task, groups: int) -> list[np.ndarray]:
@@ -48,19 +53,25 @@ def budget(task: Task) -> int:
     return fixed_size(task.spec.design.alpha, task.K)
 
 
-def candidates(K: int, k: int, max_drop: int, cap: int = 300_000) -> np.ndarray:
-    """All masks ``(c, K)`` of size ``>= min(k, K - max_drop)``, the full set first.
+Predict = Callable[[np.ndarray], np.ndarray]  # masks (c, K) -> predicted F (c, n_targets)
+
+
+def smallest_size(K: int, k: int, max_drop: int) -> int:
+    """The smallest subset "best" may propose: the budget, or all but ``max_drop`` units."""
+    return min(k, K - max_drop)
+
+
+def candidates(K: int, k: int, max_drop: int, cap: int = 300_000) -> np.ndarray | None:
+    """All masks ``(c, K)`` of size ``>= smallest_size``, the full set first.
 
     When that space exceeds ``cap`` masks (many units, e.g. 50 candidate demonstrations), only
-    the size-k masks are enumerated (then "best" is the budget proposal); a size-k space larger
-    than ``cap`` is refused with the numbers, rather than searched approximately in silence.
+    the size-k masks are enumerated (then "best" is the budget proposal); when the size-k space
+    alone exceeds ``cap``, None: the proposals come from ``search``.
     """
-    low = min(k, K - max_drop)
-    sizes = range(K, low - 1, -1)
+    sizes = range(K, smallest_size(K, k, max_drop) - 1, -1)
     if sum(math.comb(K, size) for size in sizes) > cap:
         if math.comb(K, k) > cap:
-            raise ValueError(f"selection: C({K}, {k}) = {math.comb(K, k):,} candidate subsets "
-                             f"exceed the cap of {cap:,}; lower the budget or raise the cap")
+            return None
         sizes = range(k, k - 1, -1)
     masks = []
     for size in sizes:
@@ -82,6 +93,69 @@ def propose(pred_groups: np.ndarray, cands: np.ndarray, k: int) -> dict[str, np.
     out = {"budget": cands[sized[np.argmin(pred_groups[sized], axis=0)]],
            "best": cands[np.argmin(pred_groups, axis=0)]}
     return out
+
+
+def search(predict: Predict, groups: list[np.ndarray], K: int, k: int, low: int,
+           max_rounds: int = 200) -> dict[str, np.ndarray]:
+    """Per-group proposals ``{"budget": (G, K), "best": (G, K)}`` by steepest descent.
+
+    Start: the k units whose removal from the full set the method predicts to hurt most. Each
+    round moves every group to its best neighbour (one predict call for all groups) until none
+    improves. "budget" moves swap one unit in for one out; "best" starts there and may also add
+    or drop one unit (sizes ``low..K``). Exact for additive methods: a linear objective over
+    size-k subsets has no 1-swap local optimum that is not global.
+    """
+    full = np.ones((1, K), dtype=bool)
+    marginal = group_means(predict(full) - predict(~np.eye(K, dtype=bool)), groups)  # (K, G)
+    start = np.zeros((len(groups), K), dtype=bool)
+    for g in range(len(groups)):
+        start[g, np.argsort(marginal[:, g], kind="stable")[:k]] = True
+    budget = _descend(predict, groups, start, low=k, resize=False, max_rounds=max_rounds)
+    best = _descend(predict, groups, budget, low=low, resize=True, max_rounds=max_rounds)
+    return {"budget": budget, "best": best}
+
+
+def _descend(predict: Predict, groups: list[np.ndarray], masks: np.ndarray, low: int,
+             resize: bool, max_rounds: int) -> np.ndarray:
+    """Steepest descent of each group's predicted mean loss over ``neighbours``."""
+    cur = masks.copy()
+    value = np.array([predict(cur[g:g + 1])[0, idx].mean() for g, idx in enumerate(groups)])
+    active = np.ones(len(groups), dtype=bool)
+    for _ in range(max_rounds):
+        todo = np.flatnonzero(active)
+        if not len(todo):
+            break
+        near = [neighbours(cur[g], low, resize) for g in todo]
+        pred = predict(np.concatenate(near))
+        start = 0
+        for g, nb in zip(todo, near, strict=True):
+            own = pred[start:start + len(nb), groups[g]].mean(1)
+            start += len(nb)
+            j = int(np.argmin(own))
+            if own[j] < value[g] - 1e-12 * max(1.0, abs(value[g])):
+                cur[g], value[g] = nb[j], own[j]
+            else:
+                active[g] = False
+    return cur
+
+
+def neighbours(mask: np.ndarray, low: int, resize: bool) -> np.ndarray:
+    """Masks one swap away from ``mask: (K,)`` and, with ``resize``, one unit added or dropped
+    (never below ``low`` units)."""
+    on, off = np.flatnonzero(mask), np.flatnonzero(~mask)
+    i, j = np.repeat(on, len(off)), np.tile(off, len(on))
+    swaps = np.repeat(mask[None], len(i), 0)
+    swaps[np.arange(len(i)), i], swaps[np.arange(len(i)), j] = False, True
+    out = [swaps]
+    if resize:
+        adds = np.repeat(mask[None], len(off), 0)
+        adds[np.arange(len(off)), off] = True
+        out.append(adds)
+        if len(on) > low:
+            drops = np.repeat(mask[None], len(on), 0)
+            drops[np.arange(len(on)), on] = False
+            out.append(drops)
+    return np.concatenate(out)
 
 
 def random_masks(task: Task, k: int, draws: int) -> np.ndarray:

@@ -2,10 +2,11 @@
 
 Additive methods predict from their saved ``scores.npy`` (the intercept does not change an
 argmin); methods with their own ``predict`` (KernelSM, GradEx) are refitted on the same inputs
-their cell had and asked for the candidates. Rows (metric ``selection``, lower is better):
-``loss@k`` and ``loss@best``, the true target loss of the proposals averaged over groups, and
-``gain@k``, the relative loss reduction against the mean of the random size-k draws. Two
-baseline rows (random size-k, all units) carry the same variants where they apply.
+their cell had and asked for the candidates (or, past enumeration, queried by ``search``). Rows
+(metric ``selection``, lower is better): ``loss@k`` and ``loss@best``, the true target loss of
+the proposals averaged over groups, and ``gain@k``, the relative loss reduction against the
+mean of the random size-k draws. Two baseline rows (random size-k, all units) carry the same
+variants where they apply.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from benchmarks.registry import register_stage
 from benchmarks.runner import MethodIdentity, cell_dir, result_rows
 from benchmarks.stage import CellInputs, Methods, Stage, StageOutput
 from benchmarks.stages.selection import (
+    Predict,
     SelectionDesign,
     budget,
     candidates,
@@ -29,6 +31,8 @@ from benchmarks.stages.selection import (
     propose,
     random_masks,
     retrained_loss,
+    search,
+    smallest_size,
     target_groups,
 )
 from benchmarks.task import Task
@@ -37,18 +41,17 @@ RANDOM = MethodIdentity("baseline", "random-k", "Random size-k subsets")
 ALL_UNITS = MethodIdentity("baseline", "all-units", "All units")
 
 
-def predicted(task: Task, store: GroundTruthStore, method: Method,
-              cands: np.ndarray) -> np.ndarray | None:
-    """Predicted F of the candidates ``(c, n_targets)`` up to a per-target constant."""
+def predictor(task: Task, store: GroundTruthStore, method: Method) -> Predict | None:
+    """Masks ``(c, K)`` -> predicted F ``(c, n_targets)`` up to a per-target constant."""
     if method.skip(task):
         return None
     if method.additive:
         path = cell_dir(task, method) / "scores.npy"
         scores = np.load(path) if path.exists() else method.scores(
             method.fit(build_context(task, store, method)))
-        return cands.astype(np.float64) @ scores
+        return lambda masks: masks.astype(np.float64) @ scores
     fitted = method.fit(build_context(task, store, method))
-    return np.asarray(method.predict(fitted, cands))
+    return lambda masks: np.asarray(method.predict(fitted, masks))
 
 
 def group_loss(F: np.ndarray, groups: list[np.ndarray]) -> np.ndarray:
@@ -60,14 +63,16 @@ def run_selection(task: Task, store: GroundTruthStore, methods: tuple[tuple[str,
                   design: SelectionDesign) -> list[dict]:
     """Proposals of every method, retrained, as ``selection`` result rows."""
     k, groups = budget(task), target_groups(task, design.groups)
-    cands = candidates(task.K, k, design.max_drop)
+    cands = candidates(task.K, k, design.max_drop, design.enumerate_cap)
+    low = smallest_size(task.K, k, design.max_drop)
     proposals: dict[MethodIdentity, dict[str, np.ndarray]] = {}
     for name, params in methods:
         method = make_method(name, params)
-        pred = predicted(task, store, method, cands)
-        if pred is not None:
+        predict = predictor(task, store, method)
+        if predict is not None:
             ident = MethodIdentity.of(method)
-            proposals[ident] = propose(group_means(pred, groups), cands, k)
+            proposals[ident] = (search(predict, groups, task.K, k, low) if cands is None else
+                                propose(group_means(predict(cands), groups), cands, k))
     rand = random_masks(task, k, design.random_draws)
     full = np.ones((1, task.K), dtype=bool)
     every = [rand, full] + [m for prop in proposals.values() for m in prop.values()]
@@ -93,7 +98,6 @@ def run_selection(task: Task, store: GroundTruthStore, methods: tuple[tuple[str,
         MetricValue(v, "retrain", all_loss, n_targets=n) for v in ("loss@k", "loss@best")],
         False, 0.0, 0, store.bits)
     return rows
-
 
 
 @register_stage("selection")

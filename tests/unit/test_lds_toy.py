@@ -213,3 +213,18 @@ def test_every_metric_variant_has_a_one_line_definition():
                               {"metric": "residual", "variant": "repo"},
                               {"metric": "selection", "variant": "loss@k"}])
     assert [line.split(":")[0] for line in lines] == ["residual/ne", "residual/repo"]
+
+
+def test_group_targets_score_the_members_means():
+    """Targets (0, 1) read as one group: truth (2, 1.5, 2.5), prediction (5.05, 15.15, 10.1),
+    ranks (2, 1, 3) vs (1, 3, 2): d = (1, -2, 1), rho = 1 - 6 * 6 / 24 = -0.5; a prediction
+    equal to the group means scores ne_groups 0. Without groups, no group rows."""
+    groups = (np.array([0, 1]),)
+    ev = Evaluation(MASKS, TRUE_F, PRED, np.zeros((2, 2)), None, "toy/seed",
+                    target_groups=groups)
+    rows = _by_variant(METRICS.get("lds")(ev))
+    assert abs(rows["spearman_groups"].value - (-0.5)) < TOL_EXACT
+    exact = Evaluation(MASKS, TRUE_F, TRUE_F[:, ::-1], np.zeros((2, 2)), None, "toy/seed",
+                       target_groups=groups)
+    assert abs(_by_variant(METRICS.get("residual")(exact))["ne_groups"].value) < TOL_EXACT
+    assert "spearman_groups" not in _by_variant(METRICS.get("lds")(_ev(TRUE_F, PRED)))

@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
 from benchmarks.groundtruth.fill import open_store, run_ground_truth
-from benchmarks.stages.selection import SelectionDesign, candidates, propose, retrained_loss
+from benchmarks.method import make_method
+from benchmarks.stages.selection import (
+    SelectionDesign,
+    candidates,
+    group_means,
+    neighbours,
+    propose,
+    retrained_loss,
+    search,
+    smallest_size,
+)
 from benchmarks.stages.selection_run import run_selection
 from benchmarks.task import make_task
 
@@ -40,6 +51,21 @@ def tiny(tmp_path_factory):
         yield task, store
 
 
+def test_search_proposes_where_enumeration_is_capped(tiny):
+    """With enumeration capped below C(K, k), every method still gets proposals (from
+    ``search``), of size k for loss@k, and the additive ones equal the enumerated ones."""
+    task, store = tiny
+    methods = (("linear_surrogate", {"fit_type": "ridge"}), ("kernel_sm", {}))
+    design = SelectionDesign(groups=2, max_drop=2, random_draws=2)
+    capped = run_selection(task, store, methods, replace(design, enumerate_cap=1))
+    full = run_selection(task, store, methods, design)
+    key = make_method(*methods[0]).key
+    pick = {(r["method_key"], r["variant"]): r["value"] for r in capped}
+    want = {(r["method_key"], r["variant"]): r["value"] for r in full}
+    assert set(pick) == set(want) and all(math.isfinite(v) for v in pick.values())
+    assert pick[(key, "loss@k")] == want[(key, "loss@k")]
+
+
 def test_selection_rows_and_cached_retraining(tiny):
     task, store = tiny
     methods = (("loo", {}), ("linear_surrogate", {"fit_type": "ridge"}), ("kernel_sm", {}))
@@ -67,5 +93,50 @@ def test_retrained_loss_matches_the_task_oracle(tiny):
 def test_large_unit_spaces_enumerate_only_the_budget_size():
     c = candidates(20, 2, 4, cap=1000)  # sizes 16..20 would be 6,196 masks
     assert len(c) == 190 and set(c.sum(1)) == {2}
-    with pytest.raises(ValueError, match="exceed the cap"):
-        candidates(50, 4, 4, cap=1000)
+    assert candidates(50, 4, 4, cap=1000) is None  # C(50, 4) > cap: ``search`` proposes
+
+
+def _groups(n_targets: int) -> list[np.ndarray]:
+    return [np.arange(0, n_targets, 2), np.arange(1, n_targets, 2)]
+
+
+def test_search_is_exact_for_additive_methods():
+    """A linear objective over size-k subsets: steepest 1-swap descent finds the enumerated
+    argmin, for "budget" and for "best" over sizes low..K."""
+    rng = np.random.default_rng(3)
+    K, k, drop = 10, 5, 3
+    scores = rng.normal(size=(K, 6))
+    groups = _groups(6)
+    cands = candidates(K, k, drop)
+    want = propose(group_means(cands @ scores, groups), cands, k)
+    got = search(lambda m: m.astype(float) @ scores, groups, K, k, smallest_size(K, k, drop))
+    for kind in ("budget", "best"):
+        np.testing.assert_array_equal(got[kind], want[kind])
+
+
+def test_search_ends_at_a_local_optimum_of_a_nonadditive_prediction():
+    """Pairwise interactions: every proposal is at least as good as each of its neighbours,
+    "budget" keeps size k, and "best" is never predicted worse than "budget"."""
+    rng = np.random.default_rng(4)
+    K, k = 12, 6
+    a, B = rng.normal(size=(K, 4)), rng.normal(size=(K, K, 4))
+
+    def predict(m: np.ndarray) -> np.ndarray:
+        x = m.astype(float)
+        return x @ a + np.einsum("ci,ijt,cj->ct", x, B, x) / K
+
+    groups = _groups(4)
+    got = search(predict, groups, K, k, low=k - 2)
+    assert (got["budget"].sum(1) == k).all()
+    for g, idx in enumerate(groups):
+        value = {kind: predict(got[kind][g:g + 1])[0, idx].mean() for kind in got}
+        assert value["best"] <= value["budget"] + 1e-12
+        near = neighbours(got["budget"][g], k, resize=False)
+        assert predict(near)[:, idx].mean(1).min() >= value["budget"] - 1e-12
+
+
+def test_neighbours_count_swaps_adds_and_drops():
+    mask = np.array([1, 1, 1, 0, 0], dtype=bool)
+    assert len(neighbours(mask, 3, resize=False)) == 6
+    assert len(neighbours(mask, 3, resize=True)) == 6 + 2  # at the floor: no drops
+    assert len(neighbours(mask, 2, resize=True)) == 6 + 2 + 3

@@ -161,10 +161,10 @@ def has_c1(task: str, overrides: dict | None = None) -> bool:
 
 
 def has_selection(task: str, overrides: dict | None = None, profile: str = "quick") -> bool:
-    """C6 (downstream selection) runs on the modular cells of both regimes and the ICL cells,
-    without a variant. Not on the image cells: their C(50, 25) size-k subsets are past the
-    selection stage's exhaustive search (a search over them is future work)."""
-    return task in TASKS + FINETUNED_MODULAR + ICL and not overrides
+    """C6 (downstream selection) runs on the modular cells of both regimes, the ICL cells and
+    the image cells (proposed by the selection stage's search: C(50, 25) size-k subsets are
+    past enumeration), without a variant."""
+    return task in TASKS + FINETUNED_MODULAR + ICL + IMAGES and not overrides
 
 
 def selection_design(task: str) -> SelectionDesign:

@@ -3,10 +3,11 @@ CIFAR-10 at the paper profile from the user's files. Dataset card: datasets/fash
 
 Units are ``n_units`` disjoint groups of ``unit_size`` training images, as the paper's CIFAR-10
 benchmark (50 groups of 1,000). Two unit designs: ``grouping="random"`` (a seeded shuffle cut
-into groups, datamodels style) and ``"class"`` (each unit drawn from one or two classes, so units
-that share a class interact). Targets are ``n_targets`` held-out test images, F = their
-cross-entropy. Images are average-pooled by ``pool`` and standardised with the training pool's
-mean and spread, in plain torch (no torchvision).
+into groups, datamodels style) and ``"class"`` (each unit drawn from one or two classes, so
+units that share a class interact). Targets are ``n_targets`` held-out test images, F = their
+cross-entropy, and (as the paper's groups of test images) read by class as ten group targets.
+Images are average-pooled by ``pool`` and standardised with the training pool's mean and
+spread, in plain torch (no torchvision).
 """
 
 from __future__ import annotations
@@ -125,6 +126,12 @@ class ImageClassification(RetrainTask):
         return Problem(make_model=lambda: make_model(p.arch, shape, p.hidden, N_CLASSES),
                        X=torch.as_tensor(X).to(dtype), y=torch.as_tensor(y), dtype=dtype,
                        loss=lambda logits, y: F.cross_entropy(logits, y, reduction="none"))
+
+    @property
+    def target_groups(self) -> tuple[np.ndarray, ...]:
+        """The targets by class: the paper's CIFAR-10 targets are groups of test images."""
+        yte = self._data[3]
+        return tuple(np.flatnonzero(yte == c) for c in range(N_CLASSES) if (yte == c).any())
 
     def targets(self) -> tuple[torch.Tensor, torch.Tensor]:
         _, _, Xte, yte = self._data
