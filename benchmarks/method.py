@@ -45,6 +45,9 @@ class Fitted:
     self_influence: np.ndarray | None = None
 
 
+SOFTMAX_CE = frozenset({"softmax_ce"})  # ``loss_forms`` of methods built on the softmax
+
+
 class Method:
     """Base class of attribution methods (subclasses are frozen dataclasses)."""
 
@@ -60,6 +63,7 @@ class Method:
     additive: ClassVar[bool] = True  # predict = masks @ scores + intercept (not overridden)
     weightable: ClassVar[bool] = False  # defines group_contributions (param_weighted wraps it)
     learns_weights: ClassVar[bool] = False  # learns per-group weights (the weight-grid stage)
+    loss_forms: ClassVar[frozenset[str] | None] = None  # training losses it assumes (None: any)
 
     def fit(self, ctx: Context) -> Fitted:
         raise NotImplementedError
@@ -75,6 +79,15 @@ class Method:
     def skip(self, task: Any) -> str | None:
         """A reason this method does not apply to ``task``, or None."""
         return None
+
+    def applies(self, task: Any) -> str | None:
+        """Why the method cannot run on ``task`` (a declared loss form it lacks, then
+        ``skip``), or None: the one check every caller makes."""
+        form = getattr(type(task), "loss_form", None)
+        if self.loss_forms is not None and form is not None and form not in self.loss_forms:
+            return (f"{self.display} assumes the {'/'.join(sorted(self.loss_forms))} loss; "
+                    f"{task.spec.name} trains with the {form} loss")
+        return self.skip(task)
 
     def validate(self) -> None:
         """Checks across fields (each field's own type and rule are checked generically)."""

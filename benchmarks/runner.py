@@ -38,7 +38,7 @@ def run_cell(task: Task, store: GroundTruthStore, method: Method, force: bool = 
     record = _cached_record(out, store.fingerprint())
     if record is not None and not force:
         return record
-    reason = method.skip(task)
+    reason = method.applies(task)
     if reason:
         return {"skipped": reason, "rows": []}
     ctx = build_context(task, store, method)

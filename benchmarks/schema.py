@@ -15,8 +15,11 @@ ROW_KEY = ["task_key", "method_key", "metric", "variant", "split", "profile"]  #
 GROUP_KEY = ["task_key", "profile"]  # a run replaces every row of the groups it produced
 PRED_KEY = ["task_key", "method_key"]
 FINETUNED_SUFFIX = "-ft"  # a family's fine-tuning variant is named <family>-ft
+FINETUNED_ONLY = ("mt10",)  # families that exist only fine-tuned from W0 (no suffix)
 
 
 def regime(family: str) -> str:
-    """``fine-tuned`` for a family's fine-tuning variant, else ``scratch``."""
-    return "fine-tuned" if family.endswith(FINETUNED_SUFFIX) else "scratch"
+    """``fine-tuned`` for a family's fine-tuning variant (or a fine-tuned-only family), else
+    ``scratch``."""
+    fine = family.endswith(FINETUNED_SUFFIX) or family in FINETUNED_ONLY
+    return "fine-tuned" if fine else "scratch"

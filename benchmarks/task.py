@@ -135,6 +135,8 @@ class RetrainTask(Task):
     """
 
     outputs = ("loss", "correct")
+    loss_form: ClassVar[str] = "softmax_ce"  # the training loss (methods declare what they need)
+    accuracy_output: ClassVar[str] = "correct"  # the output W0's quality reports as accuracy
 
     def __init__(self, spec: TaskSpec, overrides: dict | None = None) -> None:
         super().__init__(spec, overrides)
@@ -165,11 +167,16 @@ class RetrainTask(Task):
 
     def evaluate(self, masks: np.ndarray, seeds: list[int], engine: str = "batched"
                  ) -> dict[str, np.ndarray]:
-        problem, params = self.train_models(masks, seeds, engine)
+        return self.score(*self.train_models(masks, seeds, engine))
+
+    def score(self, problem: Problem, params: Params) -> dict[str, np.ndarray]:
+        """Every output of ``B`` stacked models: ``{output: (B, n_targets)}`` (here the
+        targets' cross-entropy and argmax correctness)."""
         Xt, yt = self.targets()
         logits = batched_forward(problem, params, Xt)
+        B = logits.shape[0]
         loss = torch.nn.functional.cross_entropy(
-            logits.flatten(0, 1), yt.repeat(len(seeds)), reduction="none").view(len(seeds), -1)
+            logits.flatten(0, 1), yt.repeat(B), reduction="none").view(B, -1)
         correct = (logits.argmax(-1) == yt).to(torch.float64)
         return {"loss": loss.double().numpy(), "correct": correct.numpy()}
 

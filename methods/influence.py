@@ -26,7 +26,7 @@ import torch
 from torch.func import functional_call, grad, jvp, vjp, vmap
 
 from benchmarks.context import Context
-from benchmarks.method import Fitted
+from benchmarks.method import SOFTMAX_CE, Fitted
 from benchmarks.registry import register_method
 from benchmarks.spec import SpecError, param
 from methods._common.ekfac import EKFAC, fit_ekfac, is_softmax_ce, precondition
@@ -64,12 +64,10 @@ def make_hvp(model, params: dict[str, torch.Tensor], kind: str = "ggn", chunk: i
         return jvp(grad(loss), (theta,), (v,))[1]
 
     out, pull = vjp(logits, theta)
-    prob = torch.softmax(out.detach(), -1)
+    lam = output_hessian(model.problem, out.detach(), y, w)
 
     def gv(v: torch.Tensor) -> torch.Tensor:
-        jv = jvp(logits, (theta,), (v,))[1]  # (n, c)
-        lam_jv = prob * jv - prob * (prob * jv).sum(-1, keepdim=True)  # softmax-CE Hessian
-        return pull(w[:, None] * lam_jv)[0]
+        return pull(lam(jvp(logits, (theta,), (v,))[1]))[0]
 
     batched = vmap(gv if kind == "ggn" else hv, in_dims=1, out_dims=1)
 
@@ -77,6 +75,19 @@ def make_hvp(model, params: dict[str, torch.Tensor], kind: str = "ggn", chunk: i
         return torch.cat([batched(V[:, i:i + chunk]) for i in range(0, V.shape[1], chunk)], 1)
 
     return hvp, theta.numel()
+
+
+def output_hessian(problem, out: torch.Tensor, y: torch.Tensor, w: torch.Tensor):
+    """``u (n, c) -> w_i Λ_i u_i``, Λ_i the loss's Hessian in the model output: the softmax
+    cross-entropy's closed form ``diag(p) - p pᵀ``, any other loss's through autograd."""
+    if problem.loss_form == "softmax_ce":
+        prob = torch.softmax(out, -1)
+        return lambda u: w[:, None] * (prob * u - prob * (prob * u).sum(-1, keepdim=True))
+
+    def weighted(o: torch.Tensor) -> torch.Tensor:
+        return (w * problem.loss(o, y)).sum()
+
+    return lambda u: jvp(grad(weighted), (out,), (u,))[1]
 
 
 @register_method("influence")
@@ -94,6 +105,12 @@ class Influence(GradientMethod):
     cg_iters: int = param(100, "conjugate-gradient iterations (solver cg)", ge=1)
     lissa_depth: int = param(1000, "LiSSA recursion steps (solver lissa)", ge=1)
     tiny = {"cg_iters": 10, "lissa_depth": 20}
+
+    @property
+    def loss_forms(self) -> frozenset[str] | None:
+        """EK-FAC's factors are the softmax cross-entropy's; the Gauss-Newton form and the
+        exact Hessian are any loss's."""
+        return SOFTMAX_CE if self.solver == "ekfac" else None
 
     def validate(self) -> None:
         super().validate()

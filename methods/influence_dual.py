@@ -17,7 +17,7 @@ from torch.func import functional_call
 
 from benchmarks.context import Context
 from benchmarks.grads import jacobian_chunks
-from benchmarks.method import Fitted
+from benchmarks.method import SOFTMAX_CE, Fitted
 from benchmarks.registry import register_method
 from benchmarks.spec import param
 from methods._common.taskgrads import GradientMethod, additive_fitted, per_unit
@@ -46,6 +46,7 @@ class InfluenceDual(GradientMethod):
     max_nc: int = param(8000, "largest n·c (training examples x classes) of the dual kernel; "
                         "larger tasks are skipped", ge=1)
     label = "IF dual (kernel trick)"
+    loss_forms = SOFTMAX_CE  # the kernel factors the softmax Gauss-Newton matrix
 
     def skip(self, task) -> str | None:
         reason = super().skip(task)

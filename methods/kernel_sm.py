@@ -16,7 +16,7 @@ import numpy as np
 
 from benchmarks.context import Context
 from benchmarks.groundtruth.subsets import draw_mask
-from benchmarks.method import Fitted, Method, Need
+from benchmarks.method import SOFTMAX_CE, Fitted, Method, Need
 from benchmarks.oracles.labels import label_source
 from benchmarks.registry import register_method
 from benchmarks.spec import derive_seed, param
@@ -63,6 +63,11 @@ class KernelSM(Method):
             v = getattr(self, name)
             if isinstance(v, int) and not isinstance(v, bool):
                 object.__setattr__(self, name, float(v))
+
+    @property
+    def loss_forms(self) -> frozenset[str] | None:
+        """GradEx labels inherit GradEx's softmax form; retrained labels need nothing."""
+        return None if self.labels == "retrain" else SOFTMAX_CE
 
     def skip(self, task) -> str | None:
         """GradEx labels need a trained model; retrained labels need only the store."""

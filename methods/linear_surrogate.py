@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from benchmarks.context import Context
-from benchmarks.method import Fitted, Method, Need
+from benchmarks.method import SOFTMAX_CE, Fitted, Method, Need
 from benchmarks.oracles.labels import label_source
 from benchmarks.registry import register_method
 from benchmarks.spec import param
@@ -37,6 +37,11 @@ class LinearSurrogate(Method):
     max_labels: int = param(0, "use at most this many fitting labels (0 = every label the "
                             "oracle has)", ge=0, extension=True)
     needs = frozenset({Need.FIT_LABELS})
+
+    @property
+    def loss_forms(self) -> frozenset[str] | None:
+        """GradEx labels inherit GradEx's softmax form; retrained labels need nothing."""
+        return None if self.labels == "retrain" else SOFTMAX_CE
 
     def skip(self, task) -> str | None:
         """GradEx labels need a trained model; retrained labels need only the store."""

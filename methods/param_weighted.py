@@ -93,7 +93,7 @@ class ParamWeighted(Method):
 
     def skip(self, task) -> str | None:
         """The base method's skip reason, or a model with a single parameter group."""
-        reason = self.base_method().skip(task)
+        reason = self.base_method().applies(task)
         if reason:
             return reason
         module = task.problem(torch.float64).init(0)

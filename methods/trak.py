@@ -19,7 +19,7 @@ import torch
 
 from benchmarks.context import Context
 from benchmarks.grads import Projector, flat_dim, stacked_grads
-from benchmarks.method import Fitted
+from benchmarks.method import SOFTMAX_CE, Fitted
 from benchmarks.registry import register_method
 from benchmarks.spec import SpecError, param
 from methods._common.groups import GRANULARITIES, GroupContributions, GroupProjector, ParamGroups
@@ -53,6 +53,7 @@ class TRAK(GradientMethod):
     """TRAK with projection dimension ``proj_dim`` and an ensemble of ``n_models`` seeds."""
 
     weightable = True  # group_contributions below
+    loss_forms = SOFTMAX_CE  # margin gradients and Q = 1 - p of the softmax
 
     proj_dim: int = param(512, "random projection dimension of the margin gradients", ge=1)
     n_models: int = param(1, "ensemble size: full-set models trained with different seeds",

@@ -21,7 +21,7 @@ from typing import TypeVar
 import numpy as np
 import torch
 
-from benchmarks.engine import Params, Problem, batched_forward, train
+from benchmarks.engine import Params, Problem, train
 from benchmarks.fsio import CorruptFileError, atomic_write_bytes
 from benchmarks.groundtruth.store import cache_root
 from benchmarks.spec import content_hash, derive_seed, to_plain
@@ -64,16 +64,15 @@ def training_problem(task, dtype: torch.dtype = torch.float32) -> Problem:
 
 
 def w0_quality(task) -> dict:
-    """W0's held-out accuracy and mean cross-entropy on the task's targets (a W0 that already
-    gets every target right leaves nothing to attribute); empty outside the regime."""
+    """W0's mean accuracy (``task.accuracy_output``: argmax correctness, rollout success) and
+    mean primary loss on the task's targets (a W0 that already gets every target right leaves
+    nothing to attribute); empty outside the regime."""
     if task.spec.train.init != "pretrained":
         return {}
     problem = training_problem(task, torch.float32)  # its start is W0
-    params = {k: v[None] for k, v in problem.start.items()}
-    Xt, yt = task.targets()
-    logits = batched_forward(problem, params, Xt)[0]
-    loss = torch.nn.functional.cross_entropy(logits, yt).item()
-    return {"w0_acc": float((logits.argmax(-1) == yt).double().mean()), "w0_loss": loss}
+    out = task.score(problem, {k: v[None] for k, v in problem.start.items()})
+    return {"w0_acc": float(out[task.accuracy_output].mean()),
+            "w0_loss": float(out[task.primary].mean())}
 
 
 def cached_torch(path: Path, make: Callable[[], T], identity: str) -> T:

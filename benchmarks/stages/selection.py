@@ -33,13 +33,15 @@ from benchmarks.task import Task
 
 @dataclass(frozen=True)
 class SelectionDesign:
-    """Target groups, how far "best" may drop units, how many random baselines, and the most
-    candidate masks enumerated before proposals come from ``search``."""
+    """Target groups, how far "best" may drop units, how many random baselines, the most
+    candidate masks enumerated before proposals come from ``search``, and other outputs of the
+    retrained proposals to report (``also``, higher is better: e.g. an RL task's ``return``)."""
 
     groups: int = 4
     max_drop: int = 4
     random_draws: int = 5
     enumerate_cap: int = 300_000
+    also: tuple[str, ...] = ()
 
 
 def target_groups(task: Task, groups: int) -> list[np.ndarray]:
@@ -168,27 +170,37 @@ def random_masks(task: Task, k: int, draws: int) -> np.ndarray:
 
 
 def retrained_loss(task: Task, store: GroundTruthStore, masks: np.ndarray,
-                   chunk: int = 16) -> np.ndarray:
-    """True per-target loss ``(len(masks), n_targets)`` of each mask, seed-averaged.
+                   chunk: int = 16, output: str | None = None) -> np.ndarray:
+    """True per-target ``output`` (default: the primary loss) ``(len(masks), n_targets)`` of
+    each mask, seed-averaged.
 
-    Each mask is trained once per seed (the store's seeds) and cached as
-    ``<store>/selection/<mask hex>.npy`` (atomic), so repeated proposals cost nothing and a
-    killed run resumes; missing masks are trained ``chunk`` at a time.
+    Each mask is trained once per seed (the store's seeds); every output is cached as
+    ``<store>/selection/<mask hex>-<K>[.<output>].npy`` (atomic, the primary without a suffix),
+    so repeated proposals cost nothing and a killed run resumes; missing masks are trained
+    ``chunk`` at a time.
     """
     folder = store.path / "selection"
     folder.mkdir(exist_ok=True)
-    paths = [folder / f"{np.packbits(m).tobytes().hex()}-{m.size}.npy" for m in masks]
-    todo = sorted({p: i for i, p in enumerate(paths) if not p.exists()}.items())
+    stems = [f"{np.packbits(m).tobytes().hex()}-{m.size}" for m in masks]
+    wanted = {task.primary, output or task.primary}
+    todo = sorted({s: i for i, s in enumerate(stems)
+                   if not all(_path(folder, s, o, task).exists() for o in wanted)}.items())
     for start in tqdm(range(0, len(todo), chunk), desc=f"selection retraining {task.label}",
                       disable=not todo):
         part = todo[start:start + chunk]
-        _train_and_save(task, masks[[i for _, i in part]], [p for p, _ in part])
-    return np.stack([np.load(p).mean(0) for p in paths])
+        _train_and_save(task, masks[[i for _, i in part]], folder, [s for s, _ in part])
+    return np.stack([np.load(_path(folder, s, output or task.primary, task)).mean(0)
+                     for s in stems])
 
 
-def _train_and_save(task: Task, masks: np.ndarray, paths: list[Path]) -> None:
+def _path(folder: Path, stem: str, output: str, task: Task) -> Path:
+    return folder / (f"{stem}.npy" if output == task.primary else f"{stem}.{output}.npy")
+
+
+def _train_and_save(task: Task, masks: np.ndarray, folder: Path, stems: list[str]) -> None:
     R = task.spec.design.n_seeds
-    seeds = [seed_of(task, f"select/{p.stem}", r) for p in paths for r in range(R)]
-    loss = task.evaluate(np.repeat(masks, R, 0), seeds, task.engine)[task.primary]
-    for j, path in enumerate(paths):
-        atomic_save_npy(path, loss[j * R:(j + 1) * R])
+    seeds = [seed_of(task, f"select/{s}", r) for s in stems for r in range(R)]
+    out = task.evaluate(np.repeat(masks, R, 0), seeds, task.engine)
+    for j, stem in enumerate(stems):
+        for output, values in out.items():
+            atomic_save_npy(_path(folder, stem, output, task), values[j * R:(j + 1) * R])

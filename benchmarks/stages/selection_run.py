@@ -43,7 +43,7 @@ ALL_UNITS = MethodIdentity("baseline", "all-units", "All units")
 
 def predictor(task: Task, store: GroundTruthStore, method: Method) -> Predict | None:
     """Masks ``(c, K)`` -> predicted F ``(c, n_targets)`` up to a per-target constant."""
-    if method.skip(task):
+    if method.applies(task):
         return None
     if method.additive:
         path = cell_dir(task, method) / "scores.npy"
@@ -97,6 +97,27 @@ def run_selection(task: Task, store: GroundTruthStore, methods: tuple[tuple[str,
     rows += result_rows(task, ALL_UNITS, "selection", [
         MetricValue(v, "retrain", all_loss, n_targets=n) for v in ("loss@k", "loss@best")],
         False, 0.0, 0, store.bits)
+    return rows + also_rows(task, store, design, proposals, {RANDOM: rand, ALL_UNITS: full})
+
+
+def also_rows(task: Task, store: GroundTruthStore, design: SelectionDesign,
+              proposals: dict[MethodIdentity, dict[str, np.ndarray]],
+              baselines: dict[MethodIdentity, np.ndarray]) -> list[dict]:
+    """``<output>@k`` rows (higher is better) for each of ``design.also``: the group mean of
+    that output of each size-k proposal, of the random draws (mean) and of all units, from the
+    same retrained models (an RL task's real return, for proposals chosen on imitation loss)."""
+    groups = target_groups(task, design.groups)
+    rows = []
+    for output in design.also:
+        values = {ident: float(group_loss(retrained_loss(task, store, prop["budget"],
+                                                         output=output), groups).mean())
+                  for ident, prop in proposals.items()}
+        values |= {ident: float(group_means(retrained_loss(task, store, m, output=output),
+                                            groups).mean()) for ident, m in baselines.items()}
+        for ident, value in values.items():
+            rows += result_rows(task, ident, "selection", [
+                MetricValue(f"{output}@k", "retrain", value, n_targets=task.n_targets)], True,
+                0.0, 0, store.bits)
     return rows
 
 

@@ -53,7 +53,7 @@ def sweep_rows(task: Task, store: GroundTruthStore, methods: list[tuple[str, dic
     rows = []
     for name, params in methods:
         pw = make_method(name, params)
-        if pw.learns_weights and not pw.skip(task):
+        if pw.learns_weights and not pw.applies(task):
             rows += _one(task, store, pw)
     return pd.DataFrame(rows)
 

@@ -29,8 +29,7 @@ def _stages(task: str, overrides: dict, profile: str, flipped: bool) -> tuple[St
     if design.is_ablation(overrides):
         out.append(HessianTrace(design.ABLATION[profile].probes))
     if design.has_selection(task, overrides):
-        methods = design.ICL_METHODS if task in design.ICL else design.SELECTION_METHODS
-        out.append(Selection(methods, design.selection_design(task)))
+        out.append(Selection(design.selection_methods(task), design.selection_design(task)))
     return tuple(out)
 
 

@@ -29,6 +29,9 @@ FINETUNED = FINETUNED_MODULAR + FINETUNED_SAMPLE
 # image classification on real images (Fashion-MNIST; units = groups of 100 images), both unit
 # designs in both regimes (datasets/fashion_mnist.md)
 IMAGES = ("fmnist-random", "fmnist-class", "fmnist-random-ft", "fmnist-class-ft")
+# multi-objective RL: Meta-World MT10 by behaviour cloning fine-tuned from a multi-task W0
+# (datasets/metaworld_mt10.md); squared-error loss, so the softmax-only methods do not apply
+RL = ("mt10",)
 OVERLAP_TASK = "modular-addition"
 OVERLAPS = {"tiny": (0.5,), "quick": (0.25, 0.5, 0.75), "paper": ()}
 
@@ -112,9 +115,27 @@ IMPORT_METHODS: dict[str, tuple[tuple[str, dict], ...]] = {
 }
 
 
+# the MT10 cell: every method whose assumptions hold for a squared-error policy loss (the
+# Gauss-Newton IF through CG: d = 23k is past a dense solve)
+RL_METHODS: tuple[tuple[str, dict], ...] = (
+    ("loo", {}),
+    ("linear_surrogate", {}),
+    ("linear_surrogate", {"fit_type": "ridge"}),
+    ("linear_surrogate", {"fit_type": "minnorm"}),
+    ("kernel_sm", {}),
+    ("kernel_sm", {"gamma": "auto", "lam": 0.01, "center": False}),
+    ("influence", {"solver": "cg"}),
+    ("grad_dot", {}),
+    ("grad_cos", {}),
+    ("tracin", {}),
+)
+# task selection on groups of MT10 tasks, proposals checked by real rollouts (return@k)
+RL_SELECTION = SelectionDesign(groups=2, max_drop=0, random_draws=10, also=("return",))
+
+
 def cells(profile: str) -> list[tuple[str, dict]]:
     """(task name, overrides) pairs that ``replicate`` runs at ``profile``."""
-    out = [(t, {}) for t in TASKS + FINETUNED + IMAGES + SAMPLE_LEVEL + FLIPPED + ICL]
+    out = [(t, {}) for t in TASKS + FINETUNED + IMAGES + RL + SAMPLE_LEVEL + FLIPPED + ICL]
     out += [(OVERLAP_TASK, {"params.overlap": rho}) for rho in OVERLAPS[profile]]
     return out + ABLATION[profile].cells()
 
@@ -131,6 +152,10 @@ SELECTION_METHODS: tuple[tuple[str, dict], ...] = (
     ("tracin", {}),
     ("grad_dot", {}),
 )
+# MT10: the methods of its cell that select (the exact IF's dense solve is past d = 23k)
+RL_SELECTION_METHODS: tuple[tuple[str, dict], ...] = tuple(
+    m for m in SELECTION_METHODS if m[0] not in ("influence", "trak")) + (
+    ("influence", {"solver": "cg"}),)
 
 
 RECIPES = (("adamw", {}), ("sam", {"train.sharpness": "sam"}),
@@ -161,15 +186,23 @@ def has_c1(task: str, overrides: dict | None = None) -> bool:
 
 
 def has_selection(task: str, overrides: dict | None = None, profile: str = "quick") -> bool:
-    """C6 (downstream selection) runs on the modular cells of both regimes, the ICL cells and
-    the image cells (proposed by the selection stage's search: C(50, 25) size-k subsets are
-    past enumeration), without a variant."""
-    return task in TASKS + FINETUNED_MODULAR + ICL + IMAGES and not overrides
+    """C6 (downstream selection) runs on the modular cells of both regimes, the ICL cells, the
+    image cells (proposed by the selection stage's search: C(50, 25) size-k subsets are past
+    enumeration) and MT10, without a variant."""
+    return task in TASKS + FINETUNED_MODULAR + ICL + IMAGES + RL and not overrides
+
+
+def selection_methods(task: str) -> tuple[tuple[str, dict], ...]:
+    """The methods whose proposals the selection stage retrains on ``task``."""
+    if task in ICL:
+        return ICL_METHODS
+    return RL_SELECTION_METHODS if task in RL else SELECTION_METHODS
 
 
 def selection_design(task: str) -> SelectionDesign:
-    """Demonstration selection draws more random prompts (methods/METHODS.md §3.6)."""
-    return ICL_SELECTION if task in ICL else SELECTION
+    """Demonstration selection draws more random prompts (methods/METHODS.md §3.6); MT10
+    selection also measures the proposals' real return."""
+    return ICL_SELECTION if task in ICL else RL_SELECTION if task in RL else SELECTION
 
 
 def methods_for(task: str, overrides: dict | None = None, kind: str | None = None
@@ -186,6 +219,8 @@ def methods_for(task: str, overrides: dict | None = None, kind: str | None = Non
         return ABLATION_METHODS
     if task in IMAGES:
         return IMAGE_METHODS + pw.extra_methods(IMAGE_METHODS)
+    if task in RL:
+        return RL_METHODS
     if task in SAMPLE_LEVEL:
         return METHODS + SAMPLE_EXTRAS + pw.extra_methods(METHODS, sensitivity=True)
     if task in FINETUNED_SAMPLE:  # plus GradEx: first-order F(s) where W0 is the start (C4)

@@ -1,0 +1,91 @@
+"""Meta-World MT10 (benchmarks/tasks/metaworld): experts, rollouts, the task, what applies."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from benchmarks.fields import SpecError
+from benchmarks.method import make_method
+from benchmarks.task import make_task
+from benchmarks.tasks.metaworld import envs
+from benchmarks.tasks.metaworld.task import squared_error
+
+pytest.importorskip("metaworld", reason="pip install 'taskattr[rl]'")
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("TASKATTR_CACHE", str(tmp_path_factory.mktemp("mt10-cache")))
+        yield make_task("mt10", "tiny")
+
+
+def test_the_suite_orders_tasks_as_metaworld_does():
+    assert tuple(envs.benchmark(0).train_classes) == envs.MT10
+
+
+def test_expert_data_is_deterministic_and_labelled_with_clipped_actions():
+    a = envs.expert_data(0, "reach-v3", [0], horizon=15, noise=0.1, seed=3)
+    b = envs.expert_data(0, "reach-v3", [0], horizon=15, noise=0.1, seed=3)
+    for x, y in zip(a, b, strict=True):
+        np.testing.assert_array_equal(x, y)
+    X, Y = a
+    assert X.shape == (15, 49) and Y.shape == (15, 4)
+    assert np.abs(Y).max() <= 1.0
+    np.testing.assert_array_equal(X[:, 39:], np.tile(envs.one_hot(0), (15, 1)))
+
+
+def test_rollouts_are_deterministic_given_the_policy():
+    def act(obs: np.ndarray) -> np.ndarray:
+        return np.tanh(obs[:, :4])
+
+    first = envs.rollouts(act, 0, [(0, 49), (1, 48)], horizon=12)
+    again = envs.rollouts(act, 0, [(0, 49), (1, 48)], horizon=12)
+    for x, y in zip(first, again, strict=True):
+        np.testing.assert_array_equal(x, y)
+    assert first[0].shape == (2,) and set(np.unique(first[1])) <= {0.0, 1.0}
+
+
+def test_task_units_targets_and_bit_identical_ground_truth(tiny):
+    task = tiny
+    assert task.K == 5 and task.n_targets == 5
+    np.testing.assert_array_equal(task.membership.sum(0), np.ones(task.membership.shape[1]))
+    masks = np.array([[1, 1, 0, 0, 1], [1, 1, 1, 1, 1]], dtype=bool)
+    one, two = task.evaluate(masks, [7, 8]), task.evaluate(masks, [7, 8])
+    assert set(one) == {"loss", "return", "success"}
+    for key in one:
+        assert one[key].shape == (2, 5)
+        np.testing.assert_array_equal(one[key], two[key])
+
+
+def test_a_target_is_the_mean_squared_error_of_its_demonstrations():
+    pred, y = torch.randn(3, 6, 4, dtype=torch.float64), torch.randn(3, 6, 4, dtype=torch.float64)
+    want = ((pred - y) ** 2).mean(dim=(1, 2))
+    torch.testing.assert_close(squared_error(pred, y), want, rtol=0, atol=1e-15)
+    flat = squared_error(pred[0], y[0])
+    torch.testing.assert_close(flat, ((pred[0] - y[0]) ** 2).mean(1), rtol=0, atol=1e-15)
+
+
+@pytest.mark.parametrize(("name", "params", "applies"), [
+    ("trak", {}, False), ("gradex", {}, False),
+    ("influence_dual", {}, False), ("kernel_sm", {"labels": "gradex"}, False),
+    ("influence", {"solver": "cg"}, True), ("influence", {"hessian": "exact"}, True),
+    ("influence", {"solver": "ekfac"}, False), ("tracin", {}, True),
+    ("kernel_sm", {}, True), ("linear_surrogate", {"fit_type": "ridge"}, True)])
+def test_softmax_methods_decline_the_squared_loss(tiny, name, params, applies):
+    reason = make_method(name, params).applies(tiny)
+    assert (reason is None) == applies
+    if not applies:
+        assert "softmax_ce" in reason and "squared" in reason
+
+
+@pytest.mark.parametrize(("override", "field"), [
+    ({"params.train_variations": 40, "params.heldout_variations": 6,
+      "params.eval_variations": 6}, "params.train_variations"),
+    ({"params.horizon": 501}, "params.horizon"),
+    ({"params.n_tasks": 11}, "params.n_tasks")])
+def test_bad_params_name_the_field(override, field):
+    with pytest.raises(SpecError, match=field):
+        make_task("mt10", "tiny", override)
