@@ -27,8 +27,9 @@ from benchmarks.engine import batched_forward, train
 from benchmarks.formulas import relative_error
 from benchmarks.groundtruth.fullmodel import TrainedModel
 from benchmarks.groundtruth.subsets import draw_mask
-from benchmarks.method import SOFTMAX_CE, Fitted, Method, Need
+from benchmarks.method import Fitted, Method, Need
 from benchmarks.oracles.gradex import (
+    LOSS_FORMS,
     PROJECTIONS,
     estimate,
     features,
@@ -46,7 +47,7 @@ class GradEx(Method):
     """GradEx estimates as predictions; see the module docstring."""
 
     additive = False  # first-order estimates of F(s) themselves
-    loss_forms = SOFTMAX_CE  # the linearised model is solved and scored as softmax logits
+    loss_forms = LOSS_FORMS  # the softmax GLM, or the squared loss's ridge in closed form
 
     proj_dim: int = param(0, "k, the random projection dimension of the Jacobian (0 = the task "
                           "profile's default)", ge=0)

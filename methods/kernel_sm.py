@@ -16,7 +16,8 @@ import numpy as np
 
 from benchmarks.context import Context
 from benchmarks.groundtruth.subsets import draw_mask
-from benchmarks.method import SOFTMAX_CE, Fitted, Method, Need
+from benchmarks.method import Fitted, Method, Need
+from benchmarks.oracles.gradex import LOSS_FORMS
 from benchmarks.oracles.labels import label_source
 from benchmarks.registry import register_method
 from benchmarks.spec import derive_seed, param
@@ -66,8 +67,8 @@ class KernelSM(Method):
 
     @property
     def loss_forms(self) -> frozenset[str] | None:
-        """GradEx labels inherit GradEx's softmax form; retrained labels need nothing."""
-        return None if self.labels == "retrain" else SOFTMAX_CE
+        """GradEx labels need a loss GradEx solves; retrained labels need nothing."""
+        return None if self.labels == "retrain" else LOSS_FORMS
 
     def skip(self, task) -> str | None:
         """GradEx labels need a trained model; retrained labels need only the store."""

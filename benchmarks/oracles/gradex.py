@@ -5,6 +5,9 @@ The network is linearised at W0 and the displacement restricted to ``W - W0 = P 
 the convex k-dimensional GLM of ``gradex_solve.solve`` (multinomial logistic regression with the
 base logits as a fixed offset and the task's per-example weights), and the estimate of the
 target quantity is the loss (or correctness) of ``f_W0(x_t) + Psi(x_t) z*_s`` (§2.8, step 3).
+For a squared-error loss (``LOSS_FORMS``: MT10's policies) the problem is a ridge regression,
+solved in closed form (``gradex_solve.solve_squared``), and a target that is a group of
+examples (MT10: a task's held-out demonstrations) is estimated as its examples' mean loss.
 Features are computed once, in float64; every subset then costs one small solve.
 
 The §3.4 error of RE_lin and of the ``relerr`` metric is ``benchmarks.formulas.relative_error``.
@@ -23,10 +26,11 @@ from torch.func import functional_call
 
 from benchmarks.grads import Projector, jacobian_chunks
 from benchmarks.groundtruth.fullmodel import TrainedModel
-from benchmarks.oracles.gradex_solve import Solution, solve
+from benchmarks.oracles.gradex_solve import Solution, solve, solve_squared
 from benchmarks.spec import SpecError
 
 PROJECTIONS = ("rademacher", "gaussian", "identity")
+LOSS_FORMS = frozenset({"softmax_ce", "squared"})  # the training losses GradEx solves
 MAX_DENSE_P = 2**26  # entries of P materialised once; larger P is regenerated per chunk
 
 
@@ -104,8 +108,9 @@ def _typed(field: str, value):
 @dataclass(frozen=True)
 class Features:
     """float64 features at W0: ``base (n, c)`` logits and ``psi (n, c, k)`` projected Jacobians
-    of the training examples, ``base_t``/``psi_t`` of the targets, labels ``y``/``yt``, and
-    ``gram = PᵀP (k, k)`` so that ``||P z||² = zᵀ gram z``."""
+    of the training examples, ``base_t``/``psi_t`` of the target examples, labels ``y``/``yt``,
+    ``gram = PᵀP (k, k)`` so that ``||P z||² = zᵀ gram z``, the loss ``form`` and, where each
+    target is a group of examples, ``target_of (n_te,)`` (the target of each example)."""
 
     base: torch.Tensor
     psi: torch.Tensor
@@ -114,6 +119,8 @@ class Features:
     psi_t: torch.Tensor
     yt: torch.Tensor
     gram: torch.Tensor
+    form: str = "softmax_ce"
+    target_of: torch.Tensor | None = None
 
     def displacement(self, Z: torch.Tensor) -> torch.Tensor:
         """``||P z||`` of each row of ``Z (B, k)``: the parameter displacement W - W0."""
@@ -154,17 +161,25 @@ def projection(d: int, config: GradExConfig, key: str):
 
 
 def features(tm: TrainedModel, config: GradExConfig, key: str) -> Features:
-    """Base logits and projected Jacobians at W0 for training examples and targets."""
+    """Base logits and projected Jacobians at W0 for training examples and targets (targets
+    that pack several examples each, ``Xt (n_t, m, ...)``, are unpacked into examples)."""
+    form = tm.problem.loss_form
+    if form not in LOSS_FORMS:
+        raise SpecError(f"GradEx solves the {sorted(LOSS_FORMS)} losses, not {form!r}")
     module = copy.deepcopy(tm.module).double()
     params = {k: v.detach().double() for k, v in tm.params.items()}
     X, Xt = tm.inputs()
+    yt, target_of = tm.yt, None
+    if Xt.dim() > X.dim():  # (n_t, m, ...) -> (n_t m, ...)
+        target_of = torch.arange(Xt.shape[0]).repeat_interleave(Xt.shape[1])
+        Xt, yt = Xt.flatten(0, 1), yt.flatten(0, 1)
     d = sum(p.numel() for p in params.values())
     project, gram = projection(d, config, key)
     with torch.no_grad():
         base, base_t = (functional_call(module, params, (z,)) for z in (X, Xt))
     psi = projected_jacobians(module, params, X, project)
     psi_t = projected_jacobians(module, params, Xt, project)
-    return Features(base, psi, tm.problem.y, base_t, psi_t, tm.yt, gram)
+    return Features(base, psi, tm.problem.y, base_t, psi_t, yt, gram, form, target_of)
 
 
 def solve_subsets(feat: Features, weights: np.ndarray, lam_z: float, tol: float = 1e-8
@@ -172,12 +187,17 @@ def solve_subsets(feat: Features, weights: np.ndarray, lam_z: float, tol: float 
     """``z*`` of every subset: ``weights (B, n)`` per-example training weights (rows sum to 1,
     ``task.example_weights``), so the objective is the weighted mean loss + (lam_z/2)||z||²."""
     W = torch.as_tensor(weights, dtype=torch.float64)
+    if feat.form == "squared":
+        return solve_squared(feat.psi, feat.base, feat.y, W, lam_z)
     return solve(feat.psi, feat.base, feat.y, W, lam_z, tol)
 
 
 def estimate(feat: Features, Z: torch.Tensor, batch: int = 256) -> dict[str, np.ndarray]:
     """Estimated outputs of each subset's linearised model on the targets (§2.8 step 3):
-    ``{"loss": (B, n_t), "correct": (B, n_t)}``, cross-entropy and argmax correctness."""
+    ``{"loss": (B, n_t), "correct": (B, n_t)}``, cross-entropy and argmax correctness (the
+    squared loss: ``{"loss"}``, each target's mean over its examples)."""
+    if feat.form == "squared":
+        return {"loss": _squared_estimate(feat, Z, batch)}
     loss, correct = [], []
     yt = feat.yt
     for s in range(0, Z.shape[0], batch):
@@ -187,3 +207,18 @@ def estimate(feat: Features, Z: torch.Tensor, batch: int = 256) -> dict[str, np.
         loss.append(ce.view(len(z), -1))
         correct.append((logits.argmax(-1) == yt).double())
     return {"loss": torch.cat(loss).numpy(), "correct": torch.cat(correct).numpy()}
+
+
+def _squared_estimate(feat: Features, Z: torch.Tensor, batch: int) -> np.ndarray:
+    """``(B, n_t)``: mean over each target's examples of ``mean_c (f0 + Psi z - y)²``."""
+    out = []
+    for s in range(0, Z.shape[0], batch):
+        pred = feat.base_t[None] + torch.einsum("eck,bk->bec", feat.psi_t, Z[s:s + batch])
+        out.append(((pred - feat.yt.to(pred.dtype)) ** 2).mean(-1))  # (b, n_te)
+    per_example = torch.cat(out)
+    if feat.target_of is None:
+        return per_example.numpy()
+    n_t = int(feat.target_of.max()) + 1
+    sums = torch.zeros(per_example.shape[0], n_t, dtype=torch.float64)
+    sums.index_add_(1, feat.target_of, per_example)
+    return (sums / torch.bincount(feat.target_of, minlength=n_t)).numpy()

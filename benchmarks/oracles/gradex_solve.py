@@ -1,4 +1,5 @@
-"""Batched float64 solver of the GradEx GLM (methods/METHODS.md §2.8, step 2).
+"""Batched float64 solvers of the GradEx problem (methods/METHODS.md §2.8, step 2): the
+softmax GLM below, and the squared loss's closed form (``solve_squared``).
 
 For each subset b: ``z*_b = argmin_z sum_i W[b, i] CE(base_i + Psi_i z, y_i) + (lam/2)||z||²``,
 multinomial logistic regression with a fixed offset and one z shared by the classes. B subsets
@@ -142,6 +143,31 @@ def _solve_batch(pb: _Problem, hess: _GroupHessians, rows: torch.Tensor, z0: tor
                                                     g[:, act], D)
         res[act] = g[:, act].norm(dim=0)
     return Z.T, res, it
+
+
+def solve_squared(psi: torch.Tensor, base: torch.Tensor, y: torch.Tensor, W: torch.Tensor,
+                  lam: float, batch: int = 256) -> Solution:
+    """z* of every subset for the squared loss ``mean_c (base_i + Psi_i z - y_i)²``: the
+    objective is quadratic, so ``z* = -(2/c sum_g W[b, g] A_g + lam I)^-1 (2/c) sum_g W[b, g]
+    r_g`` exactly, with ``A_g = sum_i Psi_iᵀ Psi_i`` and ``r_g = sum_i Psi_iᵀ (base_i - y_i)``
+    over each group of examples that every subset weights alike (one column of W)."""
+    n, c, k = psi.shape
+    cols, group = torch.unique(W, dim=1, return_inverse=True)  # (m, G), (n,)
+    resid = base - y.to(base.dtype)
+    A = torch.stack([psi[group == g].reshape(-1, k).T @ psi[group == g].reshape(-1, k)
+                     for g in range(cols.shape[1])])
+    r = torch.stack([torch.einsum("ick,ic->k", psi[group == g], resid[group == g])
+                     for g in range(cols.shape[1])])
+    eye = lam * torch.eye(k, dtype=torch.float64)
+    Zs, res = [], []
+    for s in range(0, W.shape[0], batch):
+        part = cols[s:s + batch]
+        H = (2.0 / c) * torch.einsum("bg,gkl->bkl", part, A) + eye
+        grad0 = (2.0 / c) * part @ r
+        Z = -torch.linalg.solve(H, grad0[..., None])[..., 0]
+        Zs.append(Z)
+        res.append((torch.einsum("bkl,bl->bk", H, Z) + grad0).norm(dim=1))
+    return Solution(torch.cat(Zs), torch.cat(res), 1)
 
 
 def solve(psi: torch.Tensor, base: torch.Tensor, y: torch.Tensor, W: torch.Tensor, lam: float,

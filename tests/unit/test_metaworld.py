@@ -69,8 +69,8 @@ def test_a_target_is_the_mean_squared_error_of_its_demonstrations():
 
 
 @pytest.mark.parametrize(("name", "params", "applies"), [
-    ("trak", {}, False), ("gradex", {}, False),
-    ("influence_dual", {}, False), ("kernel_sm", {"labels": "gradex"}, False),
+    ("trak", {}, False), ("gradex", {}, True),
+    ("influence_dual", {}, False), ("kernel_sm", {"labels": "gradex"}, True),
     ("influence", {"solver": "cg"}, True), ("influence", {"hessian": "exact"}, True),
     ("influence", {"solver": "ekfac"}, False), ("tracin", {}, True),
     ("kernel_sm", {}, True), ("linear_surrogate", {"fit_type": "ridge"}, True)])

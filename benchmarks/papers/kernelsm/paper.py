@@ -128,6 +128,9 @@ RL_METHODS: tuple[tuple[str, dict], ...] = (
     ("grad_dot", {}),
     ("grad_cos", {}),
     ("tracin", {}),
+    ("gradex", {}),  # the squared loss's linearised fine-tuning: a ridge in closed form
+    ("linear_surrogate", {"fit_type": "ridge", "labels": "gradex"}),
+    ("kernel_sm", {"labels": "gradex"}),
 )
 # task selection on groups of MT10 tasks, proposals checked by real rollouts (return@k)
 RL_SELECTION = SelectionDesign(groups=2, max_drop=0, random_draws=10, also=("return",))
