@@ -47,7 +47,7 @@ class MT10Params:
     train_variations: int = param(20, "goal variations demonstrated per task (training)", ge=1)
     heldout_variations: int = param(2, "goal variations per task for the imitation-loss "
                                     "targets (after the training ones)", ge=1)
-    eval_variations: int = param(3, "goal variations rolled out per task (the last ones)", ge=1)
+    eval_variations: int = param(2, "goal variations rolled out per task (the last ones)", ge=1)
     horizon: int = param(150, "steps per demonstration and per rollout", ge=1,
                          le=envs.HORIZON_MAX)
     noise: float = param(0.1, "std of the Gaussian noise on the expert's executed actions",
