@@ -15,7 +15,7 @@ ROW_KEY = ["task_key", "method_key", "metric", "variant", "split", "profile"]  #
 GROUP_KEY = ["task_key", "profile"]  # a run replaces every row of the groups it produced
 PRED_KEY = ["task_key", "method_key"]
 FINETUNED_SUFFIX = "-ft"  # a family's fine-tuning variant is named <family>-ft
-FINETUNED_ONLY = ("mt10",)  # families that exist only fine-tuned from W0 (no suffix)
+FINETUNED_ONLY = ("mt10", "mt10-sac")  # families that exist only fine-tuned from W0 (no suffix)
 
 
 def regime(family: str) -> str:

@@ -89,3 +89,19 @@ def test_softmax_methods_decline_the_squared_loss(tiny, name, params, applies):
 def test_bad_params_name_the_field(override, field):
     with pytest.raises(SpecError, match=field):
         make_task("mt10", "tiny", override)
+
+
+def test_sac_code_path_is_bit_identical_and_stores_minus_return(tmp_path, monkeypatch):
+    """``mt10-sac`` at tiny (a few hundred SAC steps): W0, a fine-tuning from it and real
+    rollouts; the same (mask, seed) twice in one process gives the same bits."""
+    pytest.importorskip("stable_baselines3", reason="pip install 'taskattr[rl]'")
+    monkeypatch.setenv("TASKATTR_CACHE", str(tmp_path))
+    task = make_task("mt10-sac", "tiny")
+    mask = np.array([[1, 0, 1, 0, 1]], dtype=bool)
+    first, again = task.evaluate(mask, [5]), task.evaluate(mask, [5])
+    for key in ("loss", "return", "success"):
+        assert first[key].shape == (1, 5)
+        np.testing.assert_array_equal(first[key], again[key])
+    np.testing.assert_array_equal(first["loss"], -first["return"])
+    assert make_method("tracin", {}).applies(task) is not None  # no model to differentiate
+    assert make_method("kernel_sm", {}).applies(task) is None

@@ -24,7 +24,7 @@ from leaderboard.groups import aggregate, group_of
 MODULAR = ("modular-addition", "modular-quad", "modular-addition-ft", "modular-quad-ft")
 ICL = ("icl-coin-flip", "icl-sentiment")
 IMAGE = ("fmnist-random", "fmnist-class", "fmnist-random-ft", "fmnist-class-ft", "cifar10")
-RL = ("mt10",)
+RL = ("mt10", "mt10-sac")
 PAPER_C2 = {"modular": "modular ~0.80 vs 0.58", "icl": "ICL ~0.88 vs 0.75",
             "image": "CIFAR-10 ~0.82 vs 0.76", "rl": "MT10 (SAC) ~0.73 vs 0.68"}
 PAPER_C3 = {"modular": "modular 1.5/4.6 = 0.33", "icl": "1/4-1/3 (CIFAR-10, modular; no ICL)",

@@ -32,6 +32,7 @@ IMAGES = ("fmnist-random", "fmnist-class", "fmnist-random-ft", "fmnist-class-ft"
 # multi-objective RL: Meta-World MT10 by behaviour cloning fine-tuned from a multi-task W0
 # (datasets/metaworld_mt10.md); squared-error loss, so the softmax-only methods do not apply
 RL = ("mt10",)
+RL_SAC = ("mt10-sac",)  # the paper's SAC setting: a paper-profile cell (GPU or cluster hours)
 OVERLAP_TASK = "modular-addition"
 OVERLAPS = {"tiny": (0.5,), "quick": (0.25, 0.5, 0.75), "paper": ()}
 
@@ -138,7 +139,8 @@ RL_SELECTION = SelectionDesign(groups=2, max_drop=0, random_draws=10, also=("ret
 
 def cells(profile: str) -> list[tuple[str, dict]]:
     """(task name, overrides) pairs that ``replicate`` runs at ``profile``."""
-    out = [(t, {}) for t in TASKS + FINETUNED + IMAGES + RL + SAMPLE_LEVEL + FLIPPED + ICL]
+    rl = RL + (RL_SAC if profile == "paper" else ())
+    out = [(t, {}) for t in TASKS + FINETUNED + IMAGES + rl + SAMPLE_LEVEL + FLIPPED + ICL]
     out += [(OVERLAP_TASK, {"params.overlap": rho}) for rho in OVERLAPS[profile]]
     return out + ABLATION[profile].cells()
 
@@ -192,20 +194,20 @@ def has_selection(task: str, overrides: dict | None = None, profile: str = "quic
     """C6 (downstream selection) runs on the modular cells of both regimes, the ICL cells, the
     image cells (proposed by the selection stage's search: C(50, 25) size-k subsets are past
     enumeration) and MT10, without a variant."""
-    return task in TASKS + FINETUNED_MODULAR + ICL + IMAGES + RL and not overrides
+    return task in TASKS + FINETUNED_MODULAR + ICL + IMAGES + RL + RL_SAC and not overrides
 
 
 def selection_methods(task: str) -> tuple[tuple[str, dict], ...]:
     """The methods whose proposals the selection stage retrains on ``task``."""
     if task in ICL:
         return ICL_METHODS
-    return RL_SELECTION_METHODS if task in RL else SELECTION_METHODS
+    return RL_SELECTION_METHODS if task in RL + RL_SAC else SELECTION_METHODS
 
 
 def selection_design(task: str) -> SelectionDesign:
     """Demonstration selection draws more random prompts (methods/METHODS.md §3.6); MT10
     selection also measures the proposals' real return."""
-    return ICL_SELECTION if task in ICL else RL_SELECTION if task in RL else SELECTION
+    return ICL_SELECTION if task in ICL else RL_SELECTION if task in RL + RL_SAC else SELECTION
 
 
 def methods_for(task: str, overrides: dict | None = None, kind: str | None = None
@@ -222,7 +224,7 @@ def methods_for(task: str, overrides: dict | None = None, kind: str | None = Non
         return ABLATION_METHODS
     if task in IMAGES:
         return IMAGE_METHODS + pw.extra_methods(IMAGE_METHODS)
-    if task in RL:
+    if task in RL + RL_SAC:
         return RL_METHODS
     if task in SAMPLE_LEVEL:
         return METHODS + SAMPLE_EXTRAS + pw.extra_methods(METHODS, sensitivity=True)
