@@ -69,16 +69,19 @@ def seed_key(task: Task) -> str:
     return task.seed_key
 
 
-def build_context(task: Task, store: GroundTruthStore, method: Method) -> Context:
-    """Hand ``method`` what it declared, never evaluation subsets."""
+def build_context(task: Task, store: GroundTruthStore, method: Method,
+                  output: str | None = None) -> Context:
+    """Hand ``method`` what it declared, never evaluation subsets; its labels are the stored
+    ``output`` (default: the task's primary F)."""
     seed = derive_seed(seed_key(task), method.key)
+    output = output or task.primary
     kwargs: dict = {}
     if Need.FIT_LABELS in method.needs:
-        labels_set = make_oracle(method.labels, task, store, task.primary).fit_set()
+        labels_set = make_oracle(method.labels, task, store, output).fit_set()
         kwargs["fit"] = labels_set.head(method.max_labels)
     if Need.LOO in method.needs:
-        kwargs["full"] = store.mean(task.primary, "full")[0]
-        kwargs["loo"] = store.mean(task.primary, "loo")
+        kwargs["full"] = store.mean(output, "full")[0]
+        kwargs["loo"] = store.mean(output, "loo")
     if Need.MODEL in method.needs:
         kwargs["model"] = full_model(task, store)
         kwargs["models"] = FullModels(task, store)

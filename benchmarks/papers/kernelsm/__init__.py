@@ -13,6 +13,7 @@ from benchmarks.registry import register_paper
 from benchmarks.stage import Stage
 from benchmarks.stages.ablation import HessianTrace
 from benchmarks.stages.agreement import Agreement
+from benchmarks.stages.other_output import OtherOutput
 from benchmarks.stages.selection_run import Selection
 from benchmarks.stages.weight_sweep import LearnedWeights, WeightSweep
 from benchmarks.task import Task
@@ -28,6 +29,8 @@ def _stages(task: str, overrides: dict, profile: str, flipped: bool) -> tuple[St
         out.append(Agreement(roles["loo"], roles["linear"], roles["influence"]))
     if design.is_ablation(overrides):
         out.append(HessianTrace(design.ABLATION[profile].probes))
+    if task in design.RL and not overrides:  # attribution of the real return, from the store
+        out.append(OtherOutput("return", design.RETURN_METHODS))
     if design.has_selection(task, overrides):
         out.append(Selection(design.selection_methods(task), design.selection_design(task)))
     return tuple(out)

@@ -133,6 +133,8 @@ RL_METHODS: tuple[tuple[str, dict], ...] = (
     ("linear_surrogate", {"fit_type": "ridge", "labels": "gradex"}),
     ("kernel_sm", {"labels": "gradex"}),
 )
+# the methods refitted on MT10's stored rollout return (retrained labels only)
+RETURN_METHODS: tuple[tuple[str, dict], ...] = RL_METHODS[:6]
 # task selection on groups of MT10 tasks, proposals checked by real rollouts (return@k)
 RL_SELECTION = SelectionDesign(groups=2, max_drop=0, random_draws=10, also=("return",))
 
