@@ -105,3 +105,10 @@ def test_sac_code_path_is_bit_identical_and_stores_minus_return(tmp_path, monkey
     np.testing.assert_array_equal(first["loss"], -first["return"])
     assert make_method("tracin", {}).applies(task) is not None  # no model to differentiate
     assert make_method("kernel_sm", {}).applies(task) is None
+
+
+def test_mt10_families_are_fine_tuned_without_a_suffix():
+    from benchmarks.schema import regime
+
+    assert regime("mt10") == regime("mt10-sac") == regime("fmnist-class-ft") == "fine-tuned"
+    assert regime("fmnist-class") == "scratch"
