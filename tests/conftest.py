@@ -18,6 +18,24 @@ torch.set_num_threads(1)
 _BLAS_LIMIT = threadpool_limits(limits=1, user_api="blas")
 
 
+TINY_ADDITION = {"design.n_fit": 12, "design.n_eval": 8, "train.steps": 20}
+
+
+@pytest.fixture(scope="module")
+def tiny_addition(tmp_path_factory):
+    """(task, store) of tiny modular addition (``TINY_ADDITION``) with its ground truth trained,
+    in a cache of the module's own for as long as the module's tests run."""
+    from benchmarks.groundtruth.fill import open_store, run_ground_truth
+    from benchmarks.task import make_task
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("TASKATTR_CACHE", str(tmp_path_factory.mktemp("tiny-addition")))
+        task = make_task("modular-addition", "tiny", TINY_ADDITION)
+        store = open_store(task)
+        run_ground_truth(task, store, progress=False)
+        yield task, store
+
+
 @pytest.fixture
 def cache(tmp_path, monkeypatch):
     """Point ``TASKATTR_CACHE`` (read at call time by ``cache_root``) at a fresh folder."""

@@ -97,18 +97,18 @@ def run_selection(task: Task, store: GroundTruthStore, methods: tuple[tuple[str,
     rows += result_rows(task, ALL_UNITS, "selection", [
         MetricValue(v, "retrain", all_loss, n_targets=n) for v in ("loss@k", "loss@best")],
         False, 0.0, 0, store.bits)
-    return rows + also_rows(task, store, design, proposals, {RANDOM: rand, ALL_UNITS: full})
+    return rows + also_rows(task, store, design.also, groups, proposals,
+                            {RANDOM: rand, ALL_UNITS: full})
 
 
-def also_rows(task: Task, store: GroundTruthStore, design: SelectionDesign,
-              proposals: dict[MethodIdentity, dict[str, np.ndarray]],
+def also_rows(task: Task, store: GroundTruthStore, also: tuple[str, ...],
+              groups: list[np.ndarray], proposals: dict[MethodIdentity, dict[str, np.ndarray]],
               baselines: dict[MethodIdentity, np.ndarray]) -> list[dict]:
-    """``<output>@k`` rows (higher is better) for each of ``design.also``: the group mean of
+    """``<output>@k`` rows (higher is better) for each output in ``also``: the group mean of
     that output of each size-k proposal, of the random draws (mean) and of all units, from the
     same retrained models (an RL task's real return, for proposals chosen on imitation loss)."""
-    groups = target_groups(task, design.groups)
     rows = []
-    for output in design.also:
+    for output in also:
         values = {ident: float(group_loss(retrained_loss(task, store, prop["budget"],
                                                          output=output), groups).mean())
                   for ident, prop in proposals.items()}

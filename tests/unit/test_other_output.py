@@ -7,30 +7,17 @@ import math
 import numpy as np
 import pytest
 
-from benchmarks.groundtruth.fill import open_store, run_ground_truth
 from benchmarks.method import make_method
 from benchmarks.runner import run_cell
 from benchmarks.stage import CellInputs
 from benchmarks.stages.other_output import OtherOutput
-from benchmarks.task import make_task
 
-TINY = {"design.n_fit": 12, "design.n_eval": 8, "train.steps": 20}
 METHODS = (("loo", {}), ("linear_surrogate", {"fit_type": "ridge"}), ("kernel_sm", {}),
            ("tracin", {}))
 
 
-@pytest.fixture(scope="module")
-def cell(tmp_path_factory):
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("TASKATTR_CACHE", str(tmp_path_factory.mktemp("other-cache")))
-        task = make_task("modular-addition", "tiny", TINY)
-        store = open_store(task)
-        run_ground_truth(task, store, progress=False)
-        yield task, store
-
-
-def test_rows_name_the_output_in_their_variant_and_skip_model_methods(cell):
-    task, store = cell
+def test_rows_name_the_output_in_their_variant_and_skip_model_methods(tiny_addition):
+    task, store = tiny_addition
     rows = OtherOutput("correct", METHODS).run(CellInputs(task, store, METHODS, ())).rows
     assert all(r["variant"].endswith("@correct") for r in rows)
     assert {r["metric"] for r in rows} == {"lds", "residual"}
@@ -40,9 +27,9 @@ def test_rows_name_the_output_in_their_variant_and_skip_model_methods(cell):
     assert all(math.isfinite(r["value"]) or r["n_targets"] == 0 for r in rows)
 
 
-def test_refitting_on_the_primary_reproduces_the_methods_own_rows(cell):
+def test_refitting_on_the_primary_reproduces_the_methods_own_rows(tiny_addition):
     """On the primary output the stage's LDS equals the runner's (same fit, same truth)."""
-    task, store = cell
+    task, store = tiny_addition
     methods = METHODS[1:2]
     rows = OtherOutput(task.primary, methods).run(CellInputs(task, store, methods, ())).rows
     own = run_cell(task, store, make_method(*methods[0]))["rows"]
@@ -54,7 +41,7 @@ def test_refitting_on_the_primary_reproduces_the_methods_own_rows(cell):
         np.testing.assert_allclose(pick[k], v, rtol=0, atol=1e-12)
 
 
-def test_an_output_the_task_does_not_store_is_refused(cell):
-    task, store = cell
+def test_an_output_the_task_does_not_store_is_refused(tiny_addition):
+    task, store = tiny_addition
     with pytest.raises(ValueError, match="stores"):
         OtherOutput("return", METHODS).run(CellInputs(task, store, METHODS, ()))

@@ -6,9 +6,7 @@ import math
 from dataclasses import replace
 
 import numpy as np
-import pytest
 
-from benchmarks.groundtruth.fill import open_store, run_ground_truth
 from benchmarks.method import make_method
 from benchmarks.stages.selection import (
     SelectionDesign,
@@ -21,9 +19,6 @@ from benchmarks.stages.selection import (
     smallest_size,
 )
 from benchmarks.stages.selection_run import run_selection
-from benchmarks.task import make_task
-
-TINY = {"design.n_fit": 12, "design.n_eval": 8, "train.steps": 20}
 
 
 def test_candidates_cover_every_size_down_to_the_budget():
@@ -41,20 +36,10 @@ def test_additive_budget_proposal_is_the_top_k_units():
     np.testing.assert_array_equal(np.flatnonzero(prop["best"][0]), [1, 3])  # size 2 >= 5 - 3
 
 
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("TASKATTR_CACHE", str(tmp_path_factory.mktemp("sel-cache")))
-        task = make_task("modular-addition", "tiny", TINY)
-        store = open_store(task)
-        run_ground_truth(task, store, progress=False)
-        yield task, store
-
-
-def test_search_proposes_where_enumeration_is_capped(tiny):
+def test_search_proposes_where_enumeration_is_capped(tiny_addition):
     """With enumeration capped below C(K, k), every method still gets proposals (from
     ``search``), of size k for loss@k, and the additive ones equal the enumerated ones."""
-    task, store = tiny
+    task, store = tiny_addition
     methods = (("linear_surrogate", {"fit_type": "ridge"}), ("kernel_sm", {}))
     design = SelectionDesign(groups=2, max_drop=2, random_draws=2)
     capped = run_selection(task, store, methods, replace(design, enumerate_cap=1))
@@ -66,8 +51,8 @@ def test_search_proposes_where_enumeration_is_capped(tiny):
     assert pick[(key, "loss@k")] == want[(key, "loss@k")]
 
 
-def test_selection_rows_and_cached_retraining(tiny):
-    task, store = tiny
+def test_selection_rows_and_cached_retraining(tiny_addition):
+    task, store = tiny_addition
     methods = (("loo", {}), ("linear_surrogate", {"fit_type": "ridge"}), ("kernel_sm", {}))
     rows = run_selection(task, store, methods, SelectionDesign(groups=2, max_drop=2,
                                                                random_draws=2))
@@ -81,9 +66,9 @@ def test_selection_rows_and_cached_retraining(tiny):
     assert [r["value"] for r in again] == [r["value"] for r in rows]
 
 
-def test_retrained_loss_matches_the_task_oracle(tiny):
+def test_retrained_loss_matches_the_task_oracle(tiny_addition):
     """A cached selection result is the seed mean of the task's own evaluation."""
-    task, store = tiny
+    task, store = tiny_addition
     mask = np.ones((1, task.K), dtype=bool)
     got = retrained_loss(task, store, mask)
     full = store.mean(task.primary, "full")

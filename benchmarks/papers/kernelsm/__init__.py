@@ -30,7 +30,7 @@ def _stages(task: str, overrides: dict, profile: str, flipped: bool) -> tuple[St
     if design.is_ablation(overrides):
         out.append(HessianTrace(design.ABLATION[profile].probes))
     if task in design.RL and not overrides:  # attribution of the real return, from the store
-        out.append(OtherOutput("return", design.RETURN_METHODS))
+        out.append(OtherOutput("return", design.LABEL_METHODS))
     if design.has_selection(task, overrides):
         out.append(Selection(design.selection_methods(task), design.selection_design(task)))
     return tuple(out)

@@ -17,6 +17,7 @@ from collections.abc import Callable
 import numpy as np
 
 OBS_DIM, ACT_DIM, HORIZON_MAX = 39, 4, 500
+VARIATIONS = 50  # goal variations per MT10 task
 MT10 = ("reach-v3", "push-v3", "pick-place-v3", "door-open-v3", "drawer-open-v3",
         "drawer-close-v3", "button-press-topdown-v3", "peg-insert-side-v3", "window-open-v3",
         "window-close-v3")  # metaworld's canonical order: the one-hot index of each task
@@ -100,3 +101,12 @@ def rollouts(act: Callable[[np.ndarray], np.ndarray], env_seed: int,
             obs[e], total[e] = o, total[e] + reward
             success[e] |= bool(info["success"])
     return total, success.astype(np.float64)
+
+
+def task_rollouts(act: Callable[[np.ndarray], np.ndarray], env_seed: int, n_tasks: int,
+                  per_task: int, horizon: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each of the first ``n_tasks`` tasks on its last ``per_task`` goal variations (the ones
+    no training uses): mean return and mean success per task, each ``(n_tasks,)``."""
+    episodes = [(i, v) for i in range(n_tasks) for v in range(VARIATIONS - per_task, VARIATIONS)]
+    total, success = rollouts(act, env_seed, episodes, horizon)
+    return total.reshape(n_tasks, per_task).mean(1), success.reshape(n_tasks, per_task).mean(1)

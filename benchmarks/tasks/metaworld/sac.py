@@ -31,7 +31,6 @@ from benchmarks.spec import (
 )
 from benchmarks.task import Task, register_family
 from benchmarks.tasks.metaworld import envs
-from benchmarks.tasks.metaworld.task import VARIATIONS
 
 INSTALL = "pip install 'taskattr[rl]' (stable-baselines3)"
 
@@ -54,9 +53,9 @@ class SACParams:
 
     def validate(self) -> None:
         validate_fields(self, "params")
-        if self.train_variations + self.eval_variations > VARIATIONS:
+        if self.train_variations + self.eval_variations > envs.VARIATIONS:
             raise SpecError(f"invalid config field params.train_variations: train + eval "
-                             f"variations exceed the {VARIATIONS} MT10 has per task")
+                             f"variations exceed the {envs.VARIATIONS} MT10 has per task")
 
 
 def subset_env(units, params: SACParams, seed: int):
@@ -138,8 +137,6 @@ class MT10SACTask(Task):
     def evaluate(self, masks: np.ndarray, seeds: list[int], engine: str = "batched"
                  ) -> dict[str, np.ndarray]:
         p = self.params
-        episodes = [(i, v) for i in range(p.n_tasks)
-                    for v in range(VARIATIONS - p.eval_variations, VARIATIONS)]
         out = {k: np.zeros((len(seeds), self.K)) for k in self.outputs}
         w0 = self.w0  # first: training W0 draws from the global RNGs the agents seed
         for b, (mask, seed) in enumerate(zip(masks, seeds, strict=True)):
@@ -147,10 +144,9 @@ class MT10SACTask(Task):
             # a copy: loading optimiser state aliases its tensors, which learning then updates
             agent.set_parameters(copy.deepcopy(w0), exact_match=True)
             agent.learn(p.ft_steps)
-            ret, ok = envs.rollouts(lambda o, a=agent: a.predict(o, deterministic=True)[0],
-                                    p.env_seed, episodes, p.horizon)
-            out["return"][b] = ret.reshape(self.K, -1).mean(1)
-            out["success"][b] = ok.reshape(self.K, -1).mean(1)
+            out["return"][b], out["success"][b] = envs.task_rollouts(
+                lambda o, a=agent: a.predict(o, deterministic=True)[0], p.env_seed, p.n_tasks,
+                p.eval_variations, p.horizon)
         out["loss"] = -out["return"]
         return out
 

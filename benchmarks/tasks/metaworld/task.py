@@ -36,8 +36,6 @@ from benchmarks.spec import (
 from benchmarks.task import RetrainTask, register_family
 from benchmarks.tasks.metaworld import envs
 
-VARIATIONS = 50  # goal variations per MT10 task
-
 
 @dataclass(frozen=True)
 class MT10Params:
@@ -58,9 +56,10 @@ class MT10Params:
     def validate(self) -> None:
         validate_fields(self, "params")
         used = self.train_variations + self.heldout_variations + self.eval_variations
-        if used > VARIATIONS:
+        if used > envs.VARIATIONS:
             raise SpecError(f"invalid config field params.train_variations: train + held-out "
-                             f"+ eval variations = {used} > the {VARIATIONS} MT10 has per task")
+                            f"+ eval variations = {used} > the {envs.VARIATIONS} MT10 has "
+                            f"per task")
 
 
 class Policy(nn.Module):
@@ -134,27 +133,19 @@ class MT10Task(RetrainTask):
     def targets(self) -> tuple[torch.Tensor, torch.Tensor]:
         return torch.as_tensor(self._data["Xt"]), torch.as_tensor(self._data["yt"])
 
-    @property
-    def eval_episodes(self) -> list[tuple[int, int]]:
-        """``(task index, variation)`` of every rollout: the last ``eval_variations``."""
-        p = self.params
-        return [(i, v) for i in range(p.n_tasks)
-                for v in range(VARIATIONS - p.eval_variations, VARIATIONS)]
-
     def score(self, problem: Problem, params: dict[str, torch.Tensor]
               ) -> dict[str, np.ndarray]:
         """Imitation loss per task, then each model's rollouts: return and success per task."""
         Xt, yt = self.targets()
         B = next(iter(params.values())).shape[0]
-        out = batched_forward(problem, params, Xt.to(problem.dtype))
-        loss = ((out - yt.to(out.dtype)) ** 2).flatten(2).mean(2).double().numpy()
+        out = batched_forward(problem, params, Xt.to(problem.dtype))  # (B, n_t, m, 4)
+        loss = problem.loss(out.flatten(0, 1), yt.to(out.dtype).repeat(B, 1, 1)).view(B, -1)
         ret, ok = np.zeros((B, self.K)), np.zeros((B, self.K))
-        per = self.params.eval_variations
+        p = self.params
         for b in range(B):
-            r, s = envs.rollouts(self._actor(problem, params, b), self.params.env_seed,
-                                 self.eval_episodes, self.params.horizon)
-            ret[b], ok[b] = r.reshape(self.K, per).mean(1), s.reshape(self.K, per).mean(1)
-        return {"loss": loss, "return": ret, "success": ok}
+            ret[b], ok[b] = envs.task_rollouts(self._actor(problem, params, b), p.env_seed,
+                                               p.n_tasks, p.eval_variations, p.horizon)
+        return {"loss": loss.double().numpy(), "return": ret, "success": ok}
 
     def _actor(self, problem: Problem, params: dict[str, torch.Tensor], b: int):
         module = problem.init(0)
