@@ -105,6 +105,7 @@ def bench(session: nox.Session) -> None:
     session.run("python", "-m", "benchmarks.perf.engine", *session.posargs)
     session.run("python", "-m", "benchmarks.perf.engine", "--task", "fmnist-class",
                 "--entry", "engine_fmnist")
+    session.run("python", "-m", "benchmarks.perf.engine_gpu")  # writes only where CUDA is
     session.run("python", "-m", "benchmarks.perf.executors")
     session.run("python", "-m", "benchmarks.perf.attribution")
     session.run("python", "-m", "benchmarks.perf.gradex")

@@ -53,6 +53,11 @@ def _common(p: argparse.ArgumentParser) -> None:
                         "engine's results depend on it)")
     p.add_argument("--engine", default="auto", choices=ENGINES,
                    help="auto = the task's measured choice (datasets/ cards); part of the key")
+    p.add_argument("--device", default="cpu", metavar="auto|cpu|cuda[:i]",
+                   help="where models train and gradients are taken (not part of the key; "
+                        "recorded in the bit provenance); auto = CUDA where available")
+    p.add_argument("--tf32", action="store_true",
+                   help="let CUDA float32 matmuls use TensorFloat-32 (faster, 10-bit mantissa)")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -131,7 +136,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
+    import benchmarks.device as device
     from benchmarks import commands
+
+    if vars(args).get("device") is not None:  # the commands that train or take gradients
+        device.configure(args.device, args.tf32)
 
     return getattr(commands, args.cmd.replace("-", "_"))(args)
 

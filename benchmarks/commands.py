@@ -93,6 +93,10 @@ def replicate(args: argparse.Namespace) -> int:
     from benchmarks.replicate import replicate as run_replicate
     from leaderboard import build
 
+    if args.set:
+        raise SpecError(f"replicate runs each cell as its paper defines it and takes no --set "
+                        f"({', '.join(args.set)}); change a task with `ground-truth`/`run "
+                        f"--set`, or a cell in its paper plug-in")
     out = args.out or build.LEADERBOARD_DIR
     if out.exists() and not out.is_dir():
         raise SpecError(f"invalid --out {out}: exists and is not a folder")

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+import benchmarks.device as devices
 from benchmarks.groundtruth.fullmodel import (
     TrainedModel,
     full_model,
@@ -13,7 +14,7 @@ from benchmarks.groundtruth.fullmodel import (
     linearisation_point,
 )
 from benchmarks.groundtruth.store import GroundTruthStore
-from benchmarks.method import Method, Need
+from benchmarks.method import Fitted, Method, Need
 from benchmarks.oracles.labels import LabelSet, make_oracle
 from benchmarks.spec import derive_seed
 from benchmarks.task import Task
@@ -88,3 +89,12 @@ def build_context(task: Task, store: GroundTruthStore, method: Method,
     if Need.FIT_MASKS in method.needs:
         kwargs["fit_masks"] = store.rows.masks[store.rows.index("fit")]
     return Context(task=task, seed=seed, **kwargs)
+
+
+def fit_method(task: Task, store: GroundTruthStore, method: Method,
+               output: str | None = None) -> tuple[Context, Fitted]:
+    """``build_context`` and ``method.fit`` on the configured device (benchmarks/device.py):
+    the models a method reads are placed there, and so are the tensors it creates."""
+    with devices.scope():
+        ctx = build_context(task, store, method, output)
+        return ctx, method.fit(ctx)

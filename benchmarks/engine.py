@@ -16,6 +16,13 @@ averaged over the pair, or at ``W + U`` only with ``nso_one_sided``. The noise o
 comes from its own generator (``_noise_generators``), a stream separate from the minibatch one,
 one flat draw per step split in ``named_parameters`` order, so both engines draw the same U.
 ``"none"`` runs the plain ``backward()`` step and draws nothing.
+
+Devices (benchmarks/device.py): ``train`` runs where ``device`` (default: the configured one)
+says, and returns parameters on the CPU. Everything random is drawn on the CPU from the same
+generators whatever the device (initialisation, minibatch positions, NSO noise), so a GPU run
+differs from a CPU run only by its arithmetic; on the CPU every ``.to(device)`` is a no-op and
+the bits are those of a build without devices. A batched chunk that runs out of device memory
+is trained again as two halves (``_halving``), which is what ``--batch B/2`` would train.
 """
 
 from __future__ import annotations
@@ -23,14 +30,16 @@ from __future__ import annotations
 import copy
 import functools
 import math
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import torch
 from torch import nn
 from torch.func import functional_call, stack_module_state, vmap
 
+import benchmarks.device as devices
 from benchmarks.spec import TrainSpec, derive_seed
 
 Params = dict[str, torch.Tensor]
@@ -50,31 +59,70 @@ class Problem:
     dtype: torch.dtype = torch.float32
     start: Params | None = None  # a shared initial point (W0): every seed starts here
     loss_form: str = "softmax_ce"  # what ``loss`` is (curvature code uses its closed form)
+    _placed: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    @property
+    def device(self) -> torch.device:
+        return self.X.device
+
+    def on(self, device: torch.device) -> Problem:
+        """This problem with its data (and W0) on ``device``: moved once, then reused."""
+        if torch.device(device) == self.device:
+            return self
+        key = str(device)
+        if key not in self._placed:
+            start = None if self.start is None else {k: v.to(device)
+                                                     for k, v in self.start.items()}
+            self._placed[key] = replace(self, X=self.X.to(device), y=self.y.to(device),
+                                        start=start)
+        return self._placed[key]
 
     def init(self, seed: int) -> nn.Module:
-        """The model a training run of ``seed`` starts from: freshly initialised (its
-        parameters depend only on ``seed``), or ``start`` for every seed (fine-tuning; the seed
-        then decides only minibatches and noise). Both engines start here."""
-        with torch.random.fork_rng(devices=[]):
+        """The model a training run of ``seed`` starts from, on this problem's device:
+        freshly initialised (its parameters depend only on ``seed``, drawn on the CPU), or
+        ``start`` for every seed (fine-tuning; the seed then decides only minibatches and
+        noise). Both engines start here."""
+        with torch.random.fork_rng(devices=[]), torch.device("cpu"):
             torch.manual_seed(seed)
             model = self.make_model().to(self.dtype)
         if self.start is not None:
             with torch.no_grad():
                 for name, p in model.named_parameters():
                     p.copy_(self.start[name])
-        return model
+        return model.to(self.device)
 
 
 def train(problem: Problem, weights: torch.Tensor, seeds: list[int], spec: TrainSpec,
-          engine: str = "batched") -> Params:
-    """Train ``len(seeds)`` models; ``weights: (B, n)``. Returns ``{name: (B, ...)}``."""
+          engine: str = "batched", device: torch.device | None = None) -> Params:
+    """Train ``len(seeds)`` models on ``device`` (default: ``device.current()``);
+    ``weights: (B, n)``. Returns ``{name: (B, ...)}`` on the CPU."""
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}. Available: {', '.join(ENGINES)}")
     if weights.shape != (len(seeds), problem.X.shape[0]):
         raise ValueError(f"weights must be (B={len(seeds)}, n={problem.X.shape[0]}), "
                          f"got {tuple(weights.shape)}")
+    placed = problem.on(devices.current() if device is None else device)
     fn = train_batched if engine == "batched" else train_loop
-    return fn(problem, weights.to(problem.dtype), seeds, spec)
+    out = _halving(fn, placed, weights.to(problem.dtype).cpu(), seeds, spec)
+    return {k: v.cpu() for k, v in out.items()}
+
+
+def _halving(fn: Callable[..., Params], problem: Problem, weights: torch.Tensor,
+             seeds: list[int], spec: TrainSpec) -> Params:
+    """``fn(problem, weights, seeds, spec)``; on device out-of-memory, the two halves of the
+    models separately (recursively, down to one model, which re-raises)."""
+    try:
+        return fn(problem, weights, seeds, spec)
+    except Exception as err:
+        if not devices.is_oom(err) or len(seeds) == 1:
+            raise
+    devices.empty_cache(problem.device)
+    half = len(seeds) // 2
+    warnings.warn(f"out of memory on {problem.device} training {len(seeds)} models at once; "
+                  f"retrying as {half} + {len(seeds) - half}", RuntimeWarning, stacklevel=3)
+    a = _halving(fn, problem, weights[:half], seeds[:half], spec)
+    b = _halving(fn, problem, weights[half:], seeds[half:], spec)
+    return {k: torch.cat([a[k].to(b[k].device), b[k]]) for k in a}
 
 
 def make_optimizer(params: list[torch.Tensor], spec: TrainSpec) -> torch.optim.Optimizer:
@@ -99,11 +147,13 @@ def _noise_generators(seeds: list[int]) -> list[torch.Generator]:
 
 
 def _draw_noise(shapes: Sequence[torch.Size], gens: Sequence[torch.Generator], sigma: float,
-                dtype: torch.dtype) -> list[torch.Tensor]:
-    """``U ~ N(0, sigma² I)`` for each generator's model: one flat draw per model, split into
-    its parameters in order. Returns one ``(len(gens), *shape)`` tensor per parameter."""
+                dtype: torch.dtype, device: torch.device = devices.CPU) -> list[torch.Tensor]:
+    """``U ~ N(0, sigma² I)`` for each generator's model: one flat draw per model (on the
+    CPU), split into its parameters in order. Returns one ``(len(gens), *shape)`` tensor per
+    parameter, on ``device``."""
     sizes = [math.prod(s) for s in shapes]
-    flat = sigma * torch.stack([torch.randn(sum(sizes), generator=g, dtype=dtype) for g in gens])
+    flat = sigma * torch.stack([torch.randn(sum(sizes), generator=g, dtype=dtype, device="cpu")
+                                for g in gens]).to(device)
     return [t.reshape(len(gens), *s) for t, s in zip(flat.split(sizes, 1), shapes, strict=True)]
 
 
@@ -129,12 +179,15 @@ def pack(weights: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 def train_batched(problem: Problem, weights: torch.Tensor, seeds: list[int],
                   spec: TrainSpec) -> Params:
-    """Train B models at once with vmap over stacked parameters."""
+    """Train B models at once with vmap over stacked parameters, on ``problem.device``
+    (``weights`` on the CPU, where the minibatches are drawn)."""
+    dev = problem.device
     template = copy.deepcopy(problem.init(0)).to("meta")
     params, _ = stack_module_state([problem.init(s) for s in seeds])
     params = {k: v.detach().requires_grad_(True) for k, v in params.items()}
     idx, w = pack(weights)
-    Xb, yb = problem.X[idx], problem.y[idx]
+    Xb, yb = problem.X[idx.to(dev)], problem.y[idx.to(dev)]
+    w_dev = w.to(dev)
 
     def model_loss(p: Params, x: torch.Tensor, y: torch.Tensor, wt: torch.Tensor) -> torch.Tensor:
         return (wt * problem.loss(functional_call(template, p, (x,)), y)).sum()
@@ -147,14 +200,15 @@ def train_batched(problem: Problem, weights: torch.Tensor, seeds: list[int],
     opt = make_optimizer(list(params.values()), spec)
     gens = _generators(seeds) if spec.batch_size else None
     noise = _noise_generators(seeds) if spec.sharpness == "nso" else None
-    rows = torch.arange(len(seeds))[:, None]
+    rows = torch.arange(len(seeds), device=dev)[:, None]
     for _ in range(spec.steps):
         if gens is None:
-            x, y, wt = Xb, yb, w
+            x, y, wt = Xb, yb, w_dev
         else:
-            pos = torch.stack([minibatch(w[b], spec.batch_size, g) for b, g in enumerate(gens)])
+            pos = torch.stack([minibatch(w[b], spec.batch_size, g)
+                               for b, g in enumerate(gens)]).to(dev)
             x, y = Xb[rows, pos], yb[rows, pos]
-            wt = torch.full(pos.shape, 1.0 / spec.batch_size, dtype=w.dtype)
+            wt = torch.full(pos.shape, 1.0 / spec.batch_size, dtype=w.dtype, device=dev)
         loss_of = functools.partial(total_loss, x=x, y=y, wt=wt)
         if spec.sharpness == "none":
             opt.zero_grad(set_to_none=True)
@@ -183,7 +237,8 @@ def sharpness_grad_batched(loss_of: Callable[[Params], torch.Tensor], params: Pa
         norm = torch.stack([t.flatten(1).pow(2).sum(1) for t in g]).sum(0).sqrt()
         scale = spec.sam_rho / (norm + SAM_EPS)
         return list(grad_at([t * scale.view(-1, *[1] * (t.dim() - 1)) for t in g]))
-    u = _draw_noise([v.shape[1:] for v in leaves], noise, spec.nso_sigma, leaves[0].dtype)
+    u = _draw_noise([v.shape[1:] for v in leaves], noise, spec.nso_sigma, leaves[0].dtype,
+                    leaves[0].device)
     g_plus = grad_at(u)
     return list(g_plus) if spec.nso_one_sided else _pair_mean(g_plus, grad_at(u, -1.0))
 
@@ -201,13 +256,16 @@ def train_with_checkpoints(problem: Problem, weights_row: torch.Tensor, seed: in
     optimiser steps (strictly increasing, in ``[0, spec.steps]``; 0 = the initialisation).
 
     Training always runs all ``spec.steps``, exactly as ``train(..., "loop")``, so a snapshot at
-    ``spec.steps`` is bit-identical to the model that returns.
+    ``spec.steps`` is bit-identical to the model that returns. Runs on the configured device;
+    the snapshots come back on the CPU.
     """
     steps_at = [int(s) for s in steps_at]
     if steps_at != sorted(set(steps_at)) or not all(0 <= s <= spec.steps for s in steps_at):
         raise ValueError(f"steps_at must be strictly increasing in [0, {spec.steps}], "
                          f"got {steps_at}")
-    return _train_one(problem, weights_row.to(problem.dtype), seed, spec, steps_at)[1]
+    placed = problem.on(devices.current())
+    snaps = _train_one(placed, weights_row.to(problem.dtype).cpu(), seed, spec, steps_at)[1]
+    return [{k: v.cpu() for k, v in snap.items()} for snap in snaps]
 
 
 def lr_at(spec: TrainSpec, step: int) -> float:
@@ -236,22 +294,25 @@ def _weighted_loss(problem: Problem, model: nn.Module, x: torch.Tensor, y: torch
 
 def _train_one(problem: Problem, w_row: torch.Tensor, seed: int, spec: TrainSpec,
                steps_at: Sequence[int] = ()) -> tuple[Params, list[Params]]:
-    """The loop body: final parameters and snapshots after each of ``steps_at`` steps."""
+    """The loop body: final parameters and snapshots after each of ``steps_at`` steps, on
+    ``problem.device`` (``w_row`` on the CPU, where the minibatches are drawn)."""
+    dev = problem.device
     model = problem.init(seed)
     opt = make_optimizer(list(model.parameters()), spec)
     keep = w_row > 0
-    X, y, w = problem.X[keep], problem.y[keep], w_row[keep]
+    X, y, w = problem.X[keep.to(dev)], problem.y[keep.to(dev)], w_row[keep]
+    w_dev = w.to(dev)
     gen = _generators([seed])[0] if spec.batch_size else None
     noise = _noise_generators([seed])[0] if spec.sharpness == "nso" else None
     want = set(steps_at)
     snaps = [_snapshot(model)] if 0 in want else []
     for step in range(1, spec.steps + 1):
         if gen is None:
-            x, yy, wt = X, y, w
+            x, yy, wt = X, y, w_dev
         else:
-            pos = minibatch(w, spec.batch_size, gen)
+            pos = minibatch(w, spec.batch_size, gen).to(dev)
             x, yy = X[pos], y[pos]
-            wt = torch.full((spec.batch_size,), 1.0 / spec.batch_size, dtype=w.dtype)
+            wt = torch.full((spec.batch_size,), 1.0 / spec.batch_size, dtype=w.dtype, device=dev)
         loss_of = functools.partial(_weighted_loss, problem, model, x, yy, wt)
         if spec.sharpness == "none":
             opt.zero_grad(set_to_none=True)
@@ -296,13 +357,16 @@ def sharpness_grad_loop(loss_of: Callable[[], torch.Tensor], params: list[torch.
         scale = spec.sam_rho / (norm + SAM_EPS)
         return list(grad_at([t * scale for t in g]))
     u = [t[0] for t in _draw_noise([p.shape for p in params], [noise], spec.nso_sigma,
-                                   params[0].dtype)]
+                                   params[0].dtype, params[0].device)]
     g_plus = grad_at(u)
     return list(g_plus) if spec.nso_one_sided else _pair_mean(g_plus, grad_at(u, -1.0))
 
 
 def batched_forward(problem: Problem, params: Params, X: torch.Tensor) -> torch.Tensor:
-    """Outputs of B stacked models on shared inputs: ``(B, n, ...)``."""
+    """Outputs of B stacked models on shared inputs: ``(B, n, ...)``, computed on the
+    configured device and returned on the inputs' device."""
+    dev = devices.current()
     template = copy.deepcopy(problem.init(0)).to("meta")
+    placed = {k: v.to(dev) for k, v in params.items()}
     with torch.no_grad():
-        return vmap(lambda p: functional_call(template, p, (X,)))(params)
+        return vmap(lambda p: functional_call(template, p, (X.to(dev),)))(placed).to(X.device)

@@ -82,19 +82,19 @@ class Projector:
         rows = min(self.block, self.d - b * self.block)
         gen = torch.Generator().manual_seed(derive_seed(self.key, "proj", b))
         if self.kind == "gaussian":
-            m = torch.randn(rows, self.k, generator=gen, dtype=torch.float64)
+            m = torch.randn(rows, self.k, generator=gen, dtype=torch.float64, device="cpu")
         else:
-            m = torch.randint(0, 2, (rows, self.k), generator=gen).double() * 2 - 1
-        return (m / self.k**0.5).to(self.dtype)
+            m = torch.randint(0, 2, (rows, self.k), generator=gen, device="cpu").double() * 2 - 1
+        return (m / self.k**0.5).to(torch.get_default_device(), self.dtype)
 
     def __call__(self, G: torch.Tensor) -> torch.Tensor:
         """``G: (n, d) -> (n, k)``."""
         if G.shape[-1] != self.d:
             raise ValueError(f"expected last dimension d={self.d}, got {G.shape[-1]}")
-        out = torch.zeros(G.shape[0], self.k, dtype=G.dtype)
+        out = torch.zeros(G.shape[0], self.k, dtype=G.dtype, device=G.device)
         for b in range(0, -(-self.d // self.block)):
             lo = b * self.block
-            out += G[:, lo:lo + self.block] @ self.block_matrix(b).to(G.dtype)
+            out += G[:, lo:lo + self.block] @ self.block_matrix(b).to(G.device, G.dtype)
         return out
 
     def matrix(self) -> torch.Tensor:

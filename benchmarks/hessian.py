@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from torch.func import functional_call
 
+import benchmarks.device as devices
 from benchmarks.engine import Params
 from benchmarks.task import RetrainTask
 
@@ -29,8 +30,8 @@ def rademacher_probes(params: Params, probes: int, seed: int) -> list[Params]:
     """``probes`` Rademacher vectors shaped like ``params``, drawn from a generator seeded with
     ``seed`` (probe by probe, parameter by parameter in dict order)."""
     gen = torch.Generator().manual_seed(seed)
-    return [{k: torch.randint(0, 2, v.shape, generator=gen, dtype=v.dtype) * 2 - 1
-             for k, v in params.items()} for _ in range(probes)]
+    return [{k: (torch.randint(0, 2, v.shape, generator=gen, dtype=v.dtype, device="cpu") * 2
+                 - 1).to(v.device) for k, v in params.items()} for _ in range(probes)]
 
 
 def hutchinson_samples(loss: LossTerm | Sequence[LossTerm], params: Params, probes: int = 10,
@@ -90,17 +91,20 @@ def trace_of_trained(task: RetrainTask, params: Params, weights_row: np.ndarray 
     ``params``: one model's parameters (``{name: tensor}``, e.g. a row of ``train``'s output);
     ``weights_row``: its training weights, ``task.example_weights(mask[None])[0]``. ``split``
     ``"train"``: the weighted training loss ``sum_i w_i loss_i`` as in training (no weight
-    decay: AdamW's is decoupled); ``"val"``: the mean loss on the held-out targets.
+    decay: AdamW's is decoupled); ``"val"``: the mean loss on the held-out targets. Computed on
+    the configured device.
     """
     if split not in SPLITS:
         raise ValueError(f"unknown split {split!r}. Available: {', '.join(SPLITS)}")
-    problem = task.problem(torch.float64)
+    dev = devices.current()
+    problem = task.problem(torch.float64).on(dev)
     template = copy.deepcopy(problem.init(0)).to("meta")
-    p64 = {k: torch.as_tensor(v).to(torch.float64) for k, v in params.items()}
+    p64 = {k: torch.as_tensor(v).to(dev, torch.float64) for k, v in params.items()}
     if split == "train":
-        X, y, w = problem.X, problem.y, torch.as_tensor(weights_row, dtype=torch.float64)
+        X, y = problem.X, problem.y
+        w = torch.as_tensor(weights_row, dtype=torch.float64).to(dev)
     else:
-        X, y = task.targets()
-        w = torch.full((len(y),), 1.0 / len(y), dtype=torch.float64)
+        X, y = (t.to(dev) for t in task.targets())
+        w = torch.full((len(y),), 1.0 / len(y), dtype=torch.float64, device=dev)
     terms = weighted_loss_terms(template, problem.loss, X, y, w, chunk)
     return hutchinson_trace(terms, p64, probes, seed)

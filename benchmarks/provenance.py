@@ -44,10 +44,13 @@ def provenance() -> dict:
     import numpy
     import torch
 
+    import benchmarks.device as device
+
     return {"git_sha": git_sha(), "code_hash": code_hash(),
             "torch": torch.__version__, "numpy": numpy.__version__,
             "python": platform.python_version(), "machine": platform.machine(),
-            "cpus": os.cpu_count(), "created": now_iso()}
+            "cpus": os.cpu_count(), "device": str(device.current()),
+            "tf32": device.tf32_allowed(), "created": now_iso()}
 
 
 ISA_FLAGS = ("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512_vnni",
@@ -69,13 +72,21 @@ def _cpu() -> tuple[str, list[str]]:
     return model, [f for f in ISA_FLAGS if f in flags]
 
 
-@functools.lru_cache(maxsize=1)
 def bit_provenance() -> dict:
-    """What decides the bits of a trained model on a CPU: the instruction sets the math
+    """What decides the bits of a trained model: on a CPU, the instruction sets the math
     libraries dispatch on, their versions and builds, and the environment pins they honour.
     Two runs agree to the bit only where ``deciding`` of these agree (measured on an AVX-512
     machine: forcing MKL or ATen onto its AVX2 code path alone changed essentially every stored
-    loss of quick modular-addition; the thread count changed none)."""
+    loss of quick modular-addition; the thread count changed none). On a GPU
+    (``--device cuda``), also the device's name and capability, CUDA and the TF32 choice
+    (``device.bits``; nothing is added on the CPU, so CPU provenance is as before)."""
+    import benchmarks.device as device
+
+    return _cpu_bits() | device.bits()
+
+
+@functools.lru_cache(maxsize=1)
+def _cpu_bits() -> dict:
     import numpy
     import torch
     from threadpoolctl import threadpool_info

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from benchmarks.context import build_context, seed_key
+from benchmarks.context import fit_method, seed_key
 from benchmarks.evaluation import Evaluation, MetricValue
 from benchmarks.fsio import atomic_save_npy, atomic_write_text
 from benchmarks.groundtruth.store import GroundTruthStore, cache_root
@@ -41,9 +41,8 @@ def run_cell(task: Task, store: GroundTruthStore, method: Method, force: bool = 
     reason = method.applies(task)
     if reason:
         return {"skipped": reason, "rows": []}
-    ctx = build_context(task, store, method)
     t0 = time.perf_counter()
-    fitted = method.fit(ctx)
+    ctx, fitted = fit_method(task, store, method)
     scores = method.scores(fitted)
     eval_masks = store.rows.masks[store.rows.index("eval")]
     predictions = method.predict(fitted, eval_masks)

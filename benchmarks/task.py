@@ -140,6 +140,7 @@ class RetrainTask(Task):
 
     def __init__(self, spec: TaskSpec, overrides: dict | None = None) -> None:
         super().__init__(spec, overrides)
+        self._problems: dict[torch.dtype, Problem] = {}
         self.params = spec.params
         self.params.validate()
         self.spec.design.validate(self.K)
@@ -159,9 +160,16 @@ class RetrainTask(Task):
     def n_targets(self) -> int:
         return int(self.targets()[1].shape[0])
 
+    def training_problem(self, dtype: torch.dtype = torch.float32) -> Problem:
+        """``pretrained.training_problem``, built once per task object and dtype: a worker's
+        chunks share its data (and the copy of it on the device, ``Problem.on``)."""
+        if dtype not in self._problems:
+            self._problems[dtype] = training_problem(self, dtype)
+        return self._problems[dtype]
+
     def train_models(self, masks: np.ndarray, seeds: list[int], engine: str = "batched",
                      dtype: torch.dtype = torch.float32) -> tuple[Problem, Params]:
-        problem = training_problem(self, dtype)
+        problem = self.training_problem(dtype)
         weights = torch.as_tensor(self.example_weights(masks))
         return problem, train(problem, weights, seeds, self.spec.train, engine)
 

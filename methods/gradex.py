@@ -23,6 +23,7 @@ import torch
 from torch.func import functional_call, jvp
 
 from benchmarks.context import Context
+from benchmarks.device import to_numpy
 from benchmarks.engine import batched_forward, train
 from benchmarks.formulas import relative_error
 from benchmarks.groundtruth.fullmodel import TrainedModel
@@ -104,8 +105,9 @@ class GradEx(Method):
         spec = replace(task.spec.train, steps=self.lin_steps or task.spec.train.steps)
         seeds = [derive_seed(ctx.seed, "re_lin", j) for j in range(len(masks))]
         weights = torch.as_tensor(task.example_weights(masks))
-        Ws = train(start, weights, seeds, spec, task.engine)
         Xt = tm.inputs()[1]
+        Ws = {k: v.to(Xt.device) for k, v in train(start, weights, seeds, spec,
+                                                     task.engine).items()}
         true = batched_forward(start, Ws, Xt)  # (B, n_t, c)
         module = start.init(0)
         lin, disp = [], []
@@ -115,8 +117,8 @@ class GradEx(Method):
             lin.append(f0 + df)
             disp.append(float(torch.cat([v.flatten() for v in delta.values()]).norm()))
         _, sol = _predict(state, masks)
-        return {"re_lin": float(100 * relative_error(true.numpy(),
-                                                     torch.stack(lin).detach().numpy()).mean()),
+        return {"re_lin": float(100 * relative_error(to_numpy(true),
+                                                     to_numpy(torch.stack(lin))).mean()),
                 "disp_ft": float(np.mean(disp)),
                 "disp_gradex": float(state["features"].displacement(sol.Z).mean()),
                 "lin_steps": spec.steps}

@@ -41,6 +41,7 @@ from methods._common.taskgrads import (
 
 SOLVERS = ("exact", "cg", "lissa", "ekfac")
 SELF_INFLUENCE_MAX = 2 * 10**7  # K·d entries of the extra right-hand sides (160 MB in float64)
+EXACT_MAX_D = 30_000  # the exact solver's dense d x d float64 curvature: 7.2 GB at this d
 
 
 def make_hvp(model, params: dict[str, torch.Tensor], kind: str = "ggn", chunk: int = 128):
@@ -120,6 +121,19 @@ class Influence(GradientMethod):
 
     def describe(self) -> str:
         return f"IF ({self.solver}, {self.hessian.upper()}, λ={self.damping:g})"
+
+    def skip(self, task) -> str | None:
+        """The exact solver declines a model whose dense curvature would not fit in memory
+        (the paper's modular transformer, d ≈ 420k: 1.3 TB), naming the solvers that scale."""
+        reason = super().skip(task)
+        if reason is not None or task is None or self.solver != "exact":
+            return reason
+        d = sum(p.numel() for p in task.training_problem().make_model().parameters())
+        if d > EXACT_MAX_D:
+            return (f"d = {d:,} parameters > {EXACT_MAX_D:,}: the exact solver's dense d×d "
+                    f"curvature would need {8 * d * d / 2**30:,.0f} GiB (solver cg, lissa or "
+                    f"ekfac scales)")
+        return None
 
     def fit(self, ctx: Context) -> Fitted:
         tg = task_gradients(ctx.model, self.aggregate)

@@ -15,9 +15,10 @@ import numpy as np
 import torch
 from torch import nn
 
+import benchmarks.device as devices
 from benchmarks.engine import Params, Problem, interval_lrs, train, train_with_checkpoints
 from benchmarks.groundtruth.fill import model_seed
-from benchmarks.groundtruth.pretrained import cached_torch, training_problem
+from benchmarks.groundtruth.pretrained import cached_torch
 from benchmarks.groundtruth.store import GroundTruthStore
 from benchmarks.task import RetrainTask
 
@@ -45,7 +46,7 @@ class TrainedModel:
 
 def full_model(task: RetrainTask, store: GroundTruthStore, r: int = 0) -> TrainedModel:
     """Load (or train and cache) the full-set model of seed ``r``."""
-    problem = training_problem(task, torch.float32)
+    problem = task.training_problem(torch.float32)
     weights = task.example_weights(np.ones((1, task.K), dtype=bool))
 
     def make() -> Params:
@@ -73,7 +74,7 @@ def full_model_checkpoints(task: RetrainTask, store: GroundTruthStore, r: int = 
     Same seed and loop engine as ``full_model``, so the last checkpoint is that model, bit for
     bit. Cached as ``<store>/models/full_r<r>_ckpt<n>.pt``.
     """
-    problem = training_problem(task, torch.float32)
+    problem = task.training_problem(torch.float32)
     weights = task.example_weights(np.ones((1, task.K), dtype=bool))
     spec = task.spec.train
     steps = checkpoint_steps(spec.steps, n)
@@ -92,12 +93,16 @@ def linearisation_point(task: RetrainTask, store: GroundTruthStore) -> TrainedMo
     subset model starts from), else the full-set model."""
     if task.spec.train.init != "pretrained":
         return full_model(task, store)
-    problem = training_problem(task, torch.float32)  # its start is W0
+    problem = task.training_problem(torch.float32)  # its start is W0
     weights = task.example_weights(np.ones((1, task.K), dtype=bool))
     return _trained(task, problem, problem.start, weights[0])
 
 
 def _trained(task: RetrainTask, problem: Problem, params: Params,
              weights: np.ndarray) -> TrainedModel:
+    """The model with its data on the configured device (the CPU: the objects as they are)."""
+    dev = devices.current()
+    placed = problem.on(dev)
     Xt, yt = task.targets()
-    return TrainedModel(problem, problem.init(0), params, Xt, yt, task.membership, weights)
+    return TrainedModel(placed, placed.init(0), {k: v.to(dev) for k, v in params.items()},
+                        Xt.to(dev), yt.to(dev), task.membership, weights)

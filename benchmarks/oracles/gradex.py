@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch.func import functional_call
 
+from benchmarks.device import to_numpy
 from benchmarks.grads import Projector, jacobian_chunks
 from benchmarks.groundtruth.fullmodel import TrainedModel
 from benchmarks.oracles.gradex_solve import Solution, solve, solve_squared
@@ -146,7 +147,7 @@ def projection(d: int, config: GradExConfig, key: str):
     """``(r, d) -> (r, k)`` and ``PᵀP``: identity, or ``x @ P`` with P from ``Projector``
     seeded by ``key`` (materialised once when it has at most ``MAX_DENSE_P`` entries)."""
     if config.projection == "identity":
-        return (lambda G: G), torch.eye(d, dtype=torch.float64)
+        return (lambda G: G), torch.eye(d, dtype=torch.float64, device=torch.get_default_device())
     proj = Projector(d, config.proj_dim, key, config.projection, dtype=torch.float64)
     dense = d * config.proj_dim <= MAX_DENSE_P
     gram, blocks = 0.0, []
@@ -171,7 +172,7 @@ def features(tm: TrainedModel, config: GradExConfig, key: str) -> Features:
     X, Xt = tm.inputs()
     yt, target_of = tm.yt, None
     if Xt.dim() > X.dim():  # (n_t, m, ...) -> (n_t m, ...)
-        target_of = torch.arange(Xt.shape[0]).repeat_interleave(Xt.shape[1])
+        target_of = torch.arange(Xt.shape[0], device=Xt.device).repeat_interleave(Xt.shape[1])
         Xt, yt = Xt.flatten(0, 1), yt.flatten(0, 1)
     d = sum(p.numel() for p in params.values())
     project, gram = projection(d, config, key)
@@ -186,7 +187,7 @@ def solve_subsets(feat: Features, weights: np.ndarray, lam_z: float, tol: float 
                   ) -> Solution:
     """``z*`` of every subset: ``weights (B, n)`` per-example training weights (rows sum to 1,
     ``task.example_weights``), so the objective is the weighted mean loss + (lam_z/2)||z||²."""
-    W = torch.as_tensor(weights, dtype=torch.float64)
+    W = torch.as_tensor(weights, dtype=torch.float64, device=feat.psi.device)
     if feat.form == "squared":
         return solve_squared(feat.psi, feat.base, feat.y, W, lam_z)
     return solve(feat.psi, feat.base, feat.y, W, lam_z, tol)
@@ -206,7 +207,7 @@ def estimate(feat: Features, Z: torch.Tensor, batch: int = 256) -> dict[str, np.
         ce = F.cross_entropy(logits.flatten(0, 1), yt.repeat(len(z)), reduction="none")
         loss.append(ce.view(len(z), -1))
         correct.append((logits.argmax(-1) == yt).double())
-    return {"loss": torch.cat(loss).numpy(), "correct": torch.cat(correct).numpy()}
+    return {"loss": to_numpy(torch.cat(loss)), "correct": to_numpy(torch.cat(correct))}
 
 
 def _squared_estimate(feat: Features, Z: torch.Tensor, batch: int) -> np.ndarray:
@@ -217,8 +218,8 @@ def _squared_estimate(feat: Features, Z: torch.Tensor, batch: int) -> np.ndarray
         out.append(((pred - feat.yt.to(pred.dtype)) ** 2).mean(-1))  # (b, n_te)
     per_example = torch.cat(out)
     if feat.target_of is None:
-        return per_example.numpy()
+        return to_numpy(per_example)
     n_t = int(feat.target_of.max()) + 1
-    sums = torch.zeros(per_example.shape[0], n_t, dtype=torch.float64)
+    sums = torch.zeros(per_example.shape[0], n_t, dtype=torch.float64, device=per_example.device)
     sums.index_add_(1, feat.target_of, per_example)
-    return (sums / torch.bincount(feat.target_of, minlength=n_t)).numpy()
+    return to_numpy(sums / torch.bincount(feat.target_of, minlength=n_t))

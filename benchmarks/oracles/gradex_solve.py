@@ -24,6 +24,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from benchmarks.device import to_numpy
+
 MAX_GROUP_ENTRIES = 2**25  # G k² floats of group Hessians; beyond, Hessians per subset
 ARMIJO = 1e-4
 
@@ -55,7 +57,7 @@ def value_grad(pb: _Problem, W: torch.Tensor, Z: torch.Tensor
     n, c = pb.base.shape
     logits = pb.base[:, :, None] + (pb.A @ Z).view(n, c, -1)
     lse = torch.logsumexp(logits, 1)
-    rows = torch.arange(n)
+    rows = torch.arange(n, device=W.device)
     f = (W * (lse - logits[rows, pb.y])).sum(0) + 0.5 * pb.lam * (Z * Z).sum(0)
     R = torch.exp(logits - lse[:, None, :])
     R[rows, pb.y] -= 1.0
@@ -82,9 +84,10 @@ class _GroupHessians:
     """
 
     def __init__(self, pb: _Problem, W: torch.Tensor) -> None:
-        pattern, inv = np.unique(W.T.numpy(), axis=0, return_inverse=True)  # (G, m), (n,)
+        pattern, inv = np.unique(to_numpy(W.T), axis=0, return_inverse=True)  # (G, m), (n,)
         self.pb, self.W, self.k = pb, W, pb.A.shape[1]
-        self.pattern, self.inv = torch.as_tensor(pattern), torch.as_tensor(inv.reshape(-1))
+        self.pattern = torch.as_tensor(pattern, device=W.device)
+        self.inv = torch.as_tensor(inv.reshape(-1), device=W.device)
         self.grouped = len(pattern) * self.k**2 <= MAX_GROUP_ENTRIES
         self._cache: tuple[torch.Tensor, torch.Tensor] | None = None
 
@@ -103,14 +106,14 @@ class _GroupHessians:
 
 
 def _cholesky(H: torch.Tensor, lam: float) -> torch.Tensor:
-    eye = torch.eye(H.shape[-1], dtype=H.dtype)
+    eye = torch.eye(H.shape[-1], dtype=H.dtype, device=H.device)
     return torch.linalg.cholesky(0.5 * (H + H.mT) + lam * eye)
 
 
 def _line_search(pb: _Problem, W, Z, f, g, D) -> tuple[torch.Tensor, ...]:
     """Armijo backtracking per column from step 1; returns the accepted (Z, f, g)."""
     slope = (g * D).sum(0)
-    t = torch.ones(Z.shape[1], dtype=Z.dtype)
+    t = torch.ones(Z.shape[1], dtype=Z.dtype, device=Z.device)
     for _ in range(50):
         Zn = Z + D * t
         fn, gn = value_grad(pb, W, Zn)
@@ -158,7 +161,7 @@ def solve_squared(psi: torch.Tensor, base: torch.Tensor, y: torch.Tensor, W: tor
                      for g in range(cols.shape[1])])
     r = torch.stack([torch.einsum("ick,ic->k", psi[group == g], resid[group == g])
                      for g in range(cols.shape[1])])
-    eye = lam * torch.eye(k, dtype=torch.float64)
+    eye = lam * torch.eye(k, dtype=torch.float64, device=psi.device)
     Zs, res = [], []
     for s in range(0, W.shape[0], batch):
         part = cols[s:s + batch]
@@ -177,13 +180,15 @@ def solve(psi: torch.Tensor, base: torch.Tensor, y: torch.Tensor, W: torch.Tenso
     n, c, k = psi.shape
     pb = _Problem(psi.reshape(n * c, k), base, y, float(lam))
     ref = _GroupHessians(pb, W.mean(0, keepdim=True))  # one subset: its exact Hessian
-    z_ref = _solve_batch(pb, ref, torch.tensor([0]), torch.zeros(k, dtype=torch.float64), tol,
-                         max_iter, 1)[0][0]
+    dev = psi.device
+    z_ref = _solve_batch(pb, ref, torch.tensor([0], device=dev),
+                         torch.zeros(k, dtype=torch.float64, device=dev), tol, max_iter, 1)[0][0]
     hess = _GroupHessians(pb, W)
     batch = batch or max(8, min(256, 2**24 // (k * k)))
     Zs, res, iters = [], [], 0
     for s in range(0, W.shape[0], batch):
-        Z, r, it = _solve_batch(pb, hess, torch.arange(s, min(s + batch, W.shape[0])), z_ref,
+        Z, r, it = _solve_batch(pb, hess, torch.arange(s, min(s + batch, W.shape[0]), device=dev),
+                                z_ref,
                                 tol, max_iter, refresh)
         Zs.append(Z)
         res.append(r)

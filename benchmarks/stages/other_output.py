@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from benchmarks.context import build_context, seed_key
+from benchmarks.context import fit_method, seed_key
 from benchmarks.evaluation import Evaluation, MetricValue
 from benchmarks.method import Need, make_method
 from benchmarks.registry import METRICS, register_stage
@@ -46,7 +46,7 @@ class OtherOutput(Stage):
             if not method.needs <= RETRAINED_ONLY or method.labels not in ("none", "retrain") \
                     or method.applies(task):
                 continue
-            fitted = method.fit(build_context(task, store, method, self.output))
+            fitted = fit_method(task, store, method, self.output)[1]
             ev = Evaluation(masks, truth, method.predict(fitted, masks), method.scores(fitted),
                             None, f"{seed_key(task)}/{method.key}/{self.output}")
             for metric in METRICS_READ:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from benchmarks.context import build_context
+from benchmarks.context import fit_method
 from benchmarks.evaluation import MetricValue
 from benchmarks.groundtruth.store import GroundTruthStore
 from benchmarks.method import Method, make_method
@@ -48,9 +48,9 @@ def predictor(task: Task, store: GroundTruthStore, method: Method) -> Predict | 
     if method.additive:
         path = cell_dir(task, method) / "scores.npy"
         scores = np.load(path) if path.exists() else method.scores(
-            method.fit(build_context(task, store, method)))
+            fit_method(task, store, method)[1])
         return lambda masks: masks.astype(np.float64) @ scores
-    fitted = method.fit(build_context(task, store, method))
+    fitted = fit_method(task, store, method)[1]
     return lambda masks: np.asarray(method.predict(fitted, masks))
 
 

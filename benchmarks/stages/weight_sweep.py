@@ -22,7 +22,9 @@ import numpy as np
 import pandas as pd
 import torch
 
+import benchmarks.device as devices
 from benchmarks.context import build_context
+from benchmarks.device import to_numpy
 from benchmarks.groundtruth.store import GroundTruthStore
 from benchmarks.method import Method, make_method
 from benchmarks.metrics.lds import per_target_spearman
@@ -59,8 +61,13 @@ def sweep_rows(task: Task, store: GroundTruthStore, methods: list[tuple[str, dic
 
 
 def _one(task: Task, store: GroundTruthStore, pw: Method) -> list[dict]:
-    """LDS and SNR loss at each grid point for one weighted method (its own queries)."""
-    parts = pw.contributions(build_context(task, store, pw))
+    """LDS and SNR loss at each grid point for one weighted method (its own queries), on the
+    configured device."""
+    with devices.scope():
+        return _grid_rows(task, store, pw, pw.contributions(build_context(task, store, pw)))
+
+
+def _grid_rows(task: Task, store: GroundTruthStore, pw: Method, parts) -> list[dict]:
     grid = simplex_grid(len(parts.names))
     if grid is None:
         print(f"weight grid: skipping {pw.display} on {task.label}: {len(parts.names)} groups "
@@ -72,7 +79,7 @@ def _one(task: Task, store: GroundTruthStore, pw: Method) -> list[dict]:
     out = []
     for w in grid:
         wt = torch.as_tensor(w)
-        scores = parts.combine(wt)[0].numpy()
+        scores = to_numpy(parts.combine(wt)[0])
         lds = float(np.nanmean(per_target_spearman(masks @ scores, true)))
         out.append({"task": task.label, "task_key": task.spec.key,
                     "profile": task.spec.profile, "method_key": pw.key,

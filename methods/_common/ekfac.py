@@ -175,7 +175,8 @@ def _directions(logits: torch.Tensor, sqrt: Sqrt, mode: str, gen: torch.Generato
         y = torch.multinomial(p, 1, generator=gen)[:, 0]
         return (p - F.one_hot(y, p.shape[-1]).to(p.dtype))[:, :, None]
     B = sqrt(logits)
-    eps = torch.randn(B.shape[0], B.shape[2], 1, generator=gen, dtype=B.dtype)
+    eps = torch.randn(B.shape[0], B.shape[2], 1, generator=gen, dtype=B.dtype,
+                      device="cpu").to(B.device)
     return B @ eps
 
 

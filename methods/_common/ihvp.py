@@ -84,7 +84,8 @@ def _check_lissa(h: torch.Tensor, V: torch.Tensor, damping: float) -> None:
 def power_iteration(hvp: HVP, d: int, iters: int = 50, seed: int = 0,
                     dtype: torch.dtype = torch.float64) -> float:
     """Largest eigenvalue magnitude of H (to choose LiSSA's scale)."""
-    v = torch.randn(d, 1, generator=torch.Generator().manual_seed(seed), dtype=dtype)
+    v = torch.randn(d, 1, generator=torch.Generator().manual_seed(seed), dtype=dtype,
+                    device="cpu").to(torch.get_default_device())
     lam = 0.0
     for _ in range(iters):
         w = hvp(v)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import torch
 
+from benchmarks.device import to_numpy
 from benchmarks.grads import stacked_grads
 from benchmarks.groundtruth.fullmodel import TrainedModel
 from benchmarks.method import Fitted, Method, Need
@@ -93,9 +94,9 @@ def additive_fitted(scores: torch.Tensor, phi: torch.Tensor, state: dict,
                     self_influence: torch.Tensor | None = None) -> Fitted:
     """``Fitted`` whose prediction is ``phi(full) - sum_{k not in s} a_k`` (exact at s = 1);
     ``self_influence: (K,)`` optional (see ``Fitted``)."""
-    a = scores.numpy()
-    own = None if self_influence is None else self_influence.numpy()
-    return Fitted(a, phi.numpy() - a.sum(0), state, own)
+    a = to_numpy(scores)
+    own = None if self_influence is None else to_numpy(self_influence)
+    return Fitted(a, to_numpy(phi) - a.sum(0), state, own)
 
 
 def cosine_rows(G: torch.Tensor) -> torch.Tensor:

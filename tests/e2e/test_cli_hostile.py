@@ -102,6 +102,24 @@ def test_replicate_out_existing_file_is_refused_at_once(cache, tmp_path, capsys)
     assert _stores(cache) == []
 
 
+def test_replicate_refuses_set_instead_of_ignoring_it(cache, capsys):
+    code, err = _exit(["replicate", "--profile", "tiny", "--task", "modular-quad", "--set",
+                       "train.steps=5"], capsys)
+    assert code == 2 and "takes no --set (train.steps=5)" in err
+    assert _stores(cache) == []
+
+
+def test_device_cuda_without_cuda_exits_2_before_creating_anything(cache, capsys):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("checks a machine without CUDA")
+    code, err = _exit(["ground-truth", "--task", "modular-quad", "--profile", "tiny",
+                       "--device", "cuda:1"], capsys)
+    assert code == 2 and "CUDA is not available" in err and "--device auto" in err
+    assert _stores(cache) == []
+
+
 def test_export_into_a_store_folder_is_refused(cache, capsys):
     assert main(["ground-truth", *TINY]) == 0
     (store,) = _stores(cache)

@@ -49,3 +49,16 @@ def test_task_if_tracks_leave_one_unit_out():
             phi_k = F.cross_entropy(m_k(Xt), yt, reduction="none").numpy()
         loo[k] = tg.phi.numpy() - phi_k
     assert np.corrcoef(scores.ravel(), loo.ravel())[0, 1] >= MIN_PEARSON_IF_LOO
+
+
+def test_exact_solver_declines_a_model_too_large_for_a_dense_curvature():
+    """The paper's modular transformer (d = 422,497) would need 1.3 TB of dense curvature: the
+    exact solver says so and names the ones that scale; CG applies."""
+    from benchmarks.method import make_method
+    from benchmarks.task import make_task
+
+    task = make_task("modular-addition", "paper")
+    reason = make_method("influence", {}).applies(task)
+    assert reason is not None and "422,497 parameters" in reason and "solver cg" in reason
+    assert make_method("influence", {"solver": "cg"}).applies(task) is None
+    assert make_method("influence", {}).applies(make_task("modular-addition", "quick")) is None

@@ -14,7 +14,7 @@ PACKAGES = ("benchmarks", "methods", "leaderboard", "figures")
 LAYERS = (
     ("base", ("benchmarks.fields", "benchmarks.schema", "benchmarks.fsio", "benchmarks.pins",
               "benchmarks.formulas",
-              "benchmarks.provenance", "benchmarks.registry")),
+              "benchmarks.provenance", "benchmarks.registry", "benchmarks.device")),
     ("core", ("benchmarks.spec", "benchmarks.engine", "benchmarks.hessian", "benchmarks.task",
               "benchmarks.grads", "benchmarks.method", "benchmarks.stage", "benchmarks.evaluation",
               "benchmarks.groundtruth", "benchmarks.oracles", "benchmarks.context",

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+import benchmarks.device as devices
 from benchmarks.groundtruth.fill import chunks, model_seed, open_store, write_chunk
 from benchmarks.spec import MAX_WORKERS, SpecError
 from benchmarks.task import make_task
@@ -37,6 +38,8 @@ class ChunkJob:
     seeds: tuple[int, ...]
     engine: str
     threads: int = 1
+    device: str = "cpu"  # as asked (``device.requested``): the worker resolves it
+    tf32: bool = False
 
 
 class ChunkFailedError(RuntimeError):
@@ -60,6 +63,7 @@ def _task(name: str, profile: str, overrides: tuple):
 def train_chunk(job: ChunkJob) -> dict[str, np.ndarray]:
     """The worker's whole job: ``{output: (B, n_targets)}`` of one chunk (no store access)."""
     torch.set_num_threads(job.threads)
+    devices.configure(job.device, job.tf32)
     task = _task(job.name, job.profile, job.overrides)
     return task.evaluate(job.masks, list(job.seeds), job.engine)
 
@@ -99,7 +103,7 @@ def pending(name: str, profile: str, overrides: dict, shard: tuple[int, int],
         masks = np.stack([store.rows.masks[j] for j, _ in chunk])
         seeds = tuple(model_seed(task, store.rows, j, r) for j, r in chunk)
         out.append(ChunkJob(ci, name, profile, frozen, tuple(chunk), masks, seeds, engine,
-                            threads))
+                            threads, devices.requested(), devices.tf32_allowed()))
     if out and task.spec.train.init == "pretrained":  # W0 once, before workers need it
         from benchmarks.groundtruth.pretrained import pretrained_params
 

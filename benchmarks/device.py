@@ -1,0 +1,130 @@
+"""Where models train and gradients are taken: ``--device auto|cpu|cuda[:i]`` and ``--tf32``.
+
+The device is not part of any task key (it is not what a task *is*), but it decides the bits of
+every trained model, so a non-CPU device and its precision are recorded in the bit provenance
+(``provenance.bit_provenance``): a store begun on one device is not resumed on another, and a
+results row names what computed it. The choice lives in the environment (``TASKATTR_DEVICE``,
+``TASKATTR_TF32``), so process-pool, Dask and SLURM workers started from this process inherit it.
+
+``cpu`` is the default: the committed leaderboard's bits are the CPU's, and a run on the CPU is
+unchanged by this module. ``auto`` is CUDA where available, else the CPU. Precision stays
+float32 (float64 where a method or an exact test asks for it); ``--tf32`` lets CUDA matmuls use
+TensorFloat-32, which is faster and rounds the mantissa to 10 bits.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import numpy as np
+import torch
+
+DEVICE_ENV = "TASKATTR_DEVICE"
+TF32_ENV = "TASKATTR_TF32"
+CHOICES = ("auto", "cpu", "cuda", "cuda:<i>")
+CPU = torch.device("cpu")
+_SYNTAX = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
+
+
+class DeviceError(ValueError):
+    """A device that cannot be used here (bad syntax, no CUDA, an index past the GPUs)."""
+
+
+def resolve(text: str) -> torch.device:
+    """The ``torch.device`` named by ``text``; refused with the reason where it cannot run."""
+    name = str(text).strip().lower()
+    if not _SYNTAX.match(name):
+        raise DeviceError(f"invalid --device {text!r}: expected one of {', '.join(CHOICES)}")
+    if name == "auto":
+        return torch.device("cuda") if torch.cuda.is_available() else CPU
+    if name == "cpu":
+        return CPU
+    if not torch.cuda.is_available():
+        build = f"CUDA {torch.version.cuda}" if torch.version.cuda else "no CUDA"
+        raise DeviceError(f"--device {name}: CUDA is not available on this machine (torch "
+                          f"{torch.__version__}, built with {build}); --device auto falls back "
+                          f"to the CPU")
+    index = int(name.split(":")[1]) if ":" in name else 0
+    count = torch.cuda.device_count()
+    if index >= count:
+        raise DeviceError(f"--device {name}: only {count} GPU(s) are visible "
+                          f"(cuda:0..cuda:{count - 1}; CUDA_VISIBLE_DEVICES decides which)")
+    return torch.device("cuda", index)
+
+
+def configure(text: str = "cpu", tf32: bool = False) -> torch.device:
+    """Check and set this process's (and its future workers') device and TF32 choice."""
+    if not isinstance(tf32, bool):
+        raise DeviceError(f"invalid --tf32 {tf32!r}: must be a bool")
+    dev = resolve(text)
+    os.environ[DEVICE_ENV] = str(text).strip().lower()  # as asked: a worker resolves "auto"
+    os.environ[TF32_ENV] = "1" if tf32 else "0"
+    _apply_tf32(tf32)
+    return dev
+
+
+def requested() -> str:
+    """The device as asked (``auto`` stays ``auto``: each worker resolves it where it runs,
+    e.g. a SLURM array task on a GPU node started from a login node without one)."""
+    return os.environ.get(DEVICE_ENV, "cpu")
+
+
+def current() -> torch.device:
+    """The configured device (the CPU unless ``configure`` or the environment says otherwise)."""
+    dev = resolve(requested())
+    if dev.type == "cuda":
+        _apply_tf32(tf32_allowed())
+    return dev
+
+
+def tf32_allowed() -> bool:
+    return os.environ.get(TF32_ENV, "0") == "1"
+
+
+def _apply_tf32(allow: bool) -> None:
+    torch.backends.cuda.matmul.allow_tf32 = allow
+    torch.backends.cudnn.allow_tf32 = allow
+
+
+def bits(dev: torch.device | None = None) -> dict:
+    """What the device adds to the bit provenance: nothing on the CPU (whose own entries are
+    ``provenance.bit_provenance``'s), else the GPU's name, capability, CUDA and TF32 choice."""
+    dev = current() if dev is None else dev
+    if dev.type == "cpu":
+        return {}
+    return {"device": torch.cuda.get_device_name(dev),
+            "device_capability": ".".join(map(str, torch.cuda.get_device_capability(dev))),
+            "cuda": torch.version.cuda, "tf32": tf32_allowed()}
+
+
+def is_oom(err: BaseException) -> bool:
+    """True for a device out-of-memory error (torch raises ``OutOfMemoryError`` on CUDA)."""
+    oom = getattr(torch, "OutOfMemoryError", None) or torch.cuda.OutOfMemoryError
+    return isinstance(err, oom)
+
+
+def to_numpy(t: torch.Tensor) -> np.ndarray:
+    """A tensor on any device as a numpy array (the store's and the metrics' currency)."""
+    return t.detach().cpu().numpy()
+
+
+def empty_cache(dev: torch.device) -> None:
+    if dev.type == "cuda":
+        torch.cuda.empty_cache()
+
+
+@contextmanager
+def scope(dev: torch.device | None = None) -> Iterator[torch.device]:
+    """Fit and predict on ``dev`` (default: the configured device): inside, tensors a method
+    creates without a device go there. On the CPU nothing is entered (the CPU path is the
+    code without devices). Random draws stay on the CPU (calls seeded by a CPU generator name
+    ``device="cpu"``), so a GPU run draws what the CPU run draws."""
+    dev = current() if dev is None else dev
+    if dev.type == "cpu":
+        yield dev
+        return
+    with dev:
+        yield dev
