@@ -151,7 +151,7 @@ def leaderboard(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from benchmarks.replicate import write_claims
-    from leaderboard import build
+    from leaderboard import build, wallclock
     from leaderboard.render import write_all
 
     results = build.LEADERBOARD_DIR / "results.csv"
@@ -160,6 +160,8 @@ def leaderboard(args: argparse.Namespace) -> int:
     write_definitions(build.LEADERBOARD_DIR / "metrics.csv")
     for path in write_all(results, build.LEADERBOARD_DIR):
         print(f"wrote {path}")
+    if wallclock.update_readme(build.LEADERBOARD_DIR / "timings.csv"):
+        print(f"wrote {wallclock.README} (wall-clock section)")
     return 0
 
 

@@ -362,6 +362,22 @@ def sharpness_grad_loop(loss_of: Callable[[], torch.Tensor], params: list[torch.
     return list(g_plus) if spec.nso_one_sided else _pair_mean(g_plus, grad_at(u, -1.0))
 
 
+def train_flops(problem: Problem, weights: torch.Tensor, steps: int, batch_size: int = 0
+                ) -> float:
+    """Floating-point work of training ``weights: (B, n)`` models for ``steps`` steps: the
+    matmul FLOPs of one example's forward and backward pass, counted by torch's
+    ``FlopCounterMode`` on the real model (attention and every token included), times the
+    example passes (a step sees every included example, or ``batch_size`` of them)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    model = problem.init(0)
+    with FlopCounterMode(display=False) as counter:
+        problem.loss(model(problem.X[:1]), problem.y[:1]).sum().backward()
+    included = (weights > 0).sum(1).double()
+    per_step = included.clamp(max=batch_size) if batch_size else included
+    return float(counter.get_total_flops()) * float(per_step.sum()) * steps
+
+
 def batched_forward(problem: Problem, params: Params, X: torch.Tensor) -> torch.Tensor:
     """Outputs of B stacked models on shared inputs: ``(B, n, ...)``, computed on the
     configured device and returned on the inputs' device."""

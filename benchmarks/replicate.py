@@ -22,12 +22,13 @@ from benchmarks.groundtruth.pretrained import pretrained_params
 from benchmarks.method import make_method
 from benchmarks.papers.base import Cell, Paper
 from benchmarks.papers.claims import Noise
+from benchmarks.perf import replicate_stages
 from benchmarks.registry import PAPERS, TASKS
 from benchmarks.runner import cell_dir, run_cell
 from benchmarks.stage import CellInputs, Table
 from benchmarks.task import Task, execution_overrides, make_task
 from benchmarks.timing import timed
-from leaderboard import build
+from leaderboard import build, wallclock
 from leaderboard import claims as lb_claims
 from leaderboard.render import write_all
 
@@ -48,8 +49,11 @@ def run_paper_cell(task: Task, cell: Cell, executor: Executor) -> CellRun:
     if task.spec.train.init == "pretrained":
         with timed(task.label, "W0 pretraining"):
             pretrained_params(task)
-    with timed(task.label, "ground truth"):
-        executor.fill(task.spec.name, task.spec.profile, task.overrides)
+    pending = open_store(task).pending()
+    with timed(task.label, "ground truth") as row:
+        row["models"] = executor.fill(task.spec.name, task.spec.profile, task.overrides)
+        if row["models"]:
+            row["gflop"] = replicate_stages.ground_truth_gflop(task, pending)
     store = open_store(task)
     diag = summarise_ground_truth(task, store)
     print("ground truth: " + ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}"
@@ -133,7 +137,14 @@ def replicate(profile: str, tasks: list[str] | None, executor: Executor = LOCAL,
             render_all(results_csv, pred_csv, fig_dir, out_dir / "scores.csv")
         write_all(results_csv, out_dir)
     print_claims(table)
-    write_timings(out_dir / "timings.csv", profile, timing.drain())
+    rows = timing.drain()
+    write_timings(out_dir / "timings.csv", profile, rows)
+    if out_dir == build.LEADERBOARD_DIR:
+        wallclock.update_readme(out_dir / "timings.csv")
+    for r in replicate_stages.record(rows, profile, executor.workers, out_dir / "bench.json"):
+        print(f"ground truth {r['task']}: {r['gflop']:.0f} GFLOP in {r['wall_s']:.0f} s = "
+              f"{r['achieved_gflops']:.1f} GFLOP/s, {100 * r['frac_of_peak']:.0f}% of "
+              f"{r['peak_gflops']:.0f} ({r['workers']} x the 1-thread matmul peak)")
     return table
 
 

@@ -4,7 +4,9 @@
 CPU-seconds count this process and its finished children (pool and cluster workers are
 joined inside the stage that started them), so a stage run on two workers shows about twice
 its wall-clock. A cached stage (a record already computed by the same code) shows the time it
-took to find that out.
+took to find that out. A block may add what it did to the row it yields: the ground-truth
+stage its ``models`` trained (0: all cached) and their training ``gflop``
+(``engine.train_flops``); every row carries the day it was ``measured``.
 """
 
 from __future__ import annotations
@@ -13,8 +15,9 @@ import resource
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
 
-COLUMNS = ("task", "stage", "kind", "wall_s", "cpu_s")
+COLUMNS = ("task", "stage", "kind", "wall_s", "cpu_s", "models", "gflop", "measured")
 _LOG: list[dict] = []
 
 
@@ -25,16 +28,19 @@ def _cpu_s() -> float:
 
 
 @contextmanager
-def timed(task: str, stage: str, kind: str | None = None) -> Iterator[None]:
+def timed(task: str, stage: str, kind: str | None = None) -> Iterator[dict]:
     """Record the wall-clock and CPU-seconds of the block as (task, stage); ``kind`` groups
-    stages in the summary (default: the stage's name)."""
+    stages in the summary (default: the stage's name). The block may fill ``models`` and
+    ``gflop`` in the dict it is given."""
     t0, c0 = time.perf_counter(), _cpu_s()
+    extra: dict = {}
     try:
-        yield
+        yield extra
     finally:
         _LOG.append({"task": task, "stage": stage, "kind": kind or stage,
                      "wall_s": round(time.perf_counter() - t0, 3),
-                     "cpu_s": round(_cpu_s() - c0, 3)})
+                     "cpu_s": round(_cpu_s() - c0, 3), "models": extra.get("models"),
+                     "gflop": extra.get("gflop"), "measured": date.today().isoformat()})
 
 
 def drain() -> list[dict]:

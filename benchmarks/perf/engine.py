@@ -22,7 +22,7 @@ from typing import TypeVar
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
-from benchmarks.engine import Problem, make_optimizer, train
+from benchmarks.engine import Problem, make_optimizer, train, train_flops
 from benchmarks.fsio import atomic_write_text, locked
 from benchmarks.groundtruth.fill import model_seed, open_store
 from benchmarks.provenance import provenance
@@ -75,18 +75,6 @@ def _peak_rss_mb() -> float:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     return float("nan")
-
-
-def train_flops(problem: Problem, weights: torch.Tensor, steps: int, batch_size: int = 0
-                ) -> float:
-    """Matmul FLOPs of training: 3 x (2 x weight-matrix params) per example pass; a step sees
-    every included example (full batch) or ``batch_size`` of them."""
-    model = problem.init(0)
-    dense = sum(p.numel() for n, p in model.named_parameters()
-                if p.ndim == 2 and "embed" not in n)
-    included = (weights > 0).sum(1).double()
-    per_step = included.clamp(max=batch_size) if batch_size else included
-    return 3 * 2 * dense * float(per_step.sum()) * steps
 
 
 def run(task_name: str, n_models: int, steps: int | None) -> dict:

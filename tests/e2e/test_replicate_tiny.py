@@ -1,5 +1,6 @@
 """End to end: ``python -m benchmarks replicate --profile tiny`` from an empty cache."""
 
+import json
 import subprocess
 import sys
 
@@ -50,6 +51,11 @@ def test_replicate_tiny_end_to_end(tmp_path):
     times = pd.read_csv(out / "timings.csv")  # where the run's time went
     assert {"ground truth", "W0 pretraining", "rendering"} <= set(times.stage)
     assert (times.wall_s >= 0).all() and "timings (wall-clock" in proc.stdout
+    gt_rows = times[times.stage == "ground truth"]
+    assert (gt_rows.models > 0).all() and (gt_rows.gflop > 0).all()  # cold: trained, counted
+    stages = json.loads((out / "bench.json").read_text())["replicate_stages"]["stages"]
+    assert {r["task"] for r in stages} == set(gt_rows.task)  # fraction of peak per GT stage
+    assert all(0 < r["frac_of_peak"] and r["workers"] == 1 for r in stages)
     assert (out / "index.html").read_text().lower().startswith("<!doctype html>")
     assert any(p.suffix == ".png" and p.stat().st_size > 0 for p in (out / "figures").iterdir())
     # a second run with a warm cache trains nothing and reproduces the same numbers
@@ -58,3 +64,5 @@ def test_replicate_tiny_end_to_end(tmp_path):
     assert "model/s" not in proc2.stderr
     df2 = pd.read_csv(out / "results.csv")
     assert df2.value.equals(df.value)
+    warm = pd.read_csv(out / "timings.csv")
+    assert (warm[warm.stage == "ground truth"].models == 0).all()  # the cache, not its cost

@@ -1,0 +1,84 @@
+"""The README's wall-clock section, generated from ``leaderboard/timings.csv`` (never copied by
+hand): per task of a profile, the minutes of W0, ground truth (and how many models it trained
+in the run that timed it: 0 means the ground truth was cached then), methods and stages; the
+total; and which rows were measured cold.
+
+``python -m benchmarks leaderboard`` and ``replicate`` rewrite the block between ``BEGIN`` and
+``END`` in README.md; tests/unit/test_wallclock.py checks the committed README against the
+committed timings.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from benchmarks.fsio import atomic_write_text
+
+BEGIN = "<!-- wallclock:begin (generated from leaderboard/timings.csv; do not edit) -->"
+END = "<!-- wallclock:end -->"
+README = Path(__file__).resolve().parent.parent / "README.md"
+PARTS = (("W0", ("W0 pretraining",)), ("ground truth", ("ground truth",)),
+         ("methods", ("method ",)), ("stages", ("stage ",)))
+
+
+def _part(stage: str) -> str | None:
+    for name, prefixes in PARTS:
+        if any(stage == p or (p.endswith(" ") and stage.startswith(p)) for p in prefixes):
+            return name
+    return None
+
+
+def per_task(timings: pd.DataFrame, profile: str) -> pd.DataFrame:
+    """Minutes per (task, part) of ``profile``, the models trained, and the day measured."""
+    df = timings[timings.profile == profile].copy()
+    df["part"] = df.stage.map(_part)
+    minutes = df.pivot_table(index="task", columns="part", values="wall_s", aggfunc="sum",
+                             fill_value=0.0) / 60
+    minutes = minutes.reindex(columns=[p for p, _ in PARTS], fill_value=0.0)
+    gt = df[df.stage == "ground truth"].set_index("task")
+    minutes["models"] = gt.get("models", pd.Series(dtype=float)).reindex(minutes.index)
+    minutes["measured"] = df.groupby("task").measured.max() if "measured" in df else None
+    minutes["total"] = minutes[[p for p, _ in PARTS]].sum(1)
+    return minutes.drop(index=[t for t in minutes.index if t.startswith("(")], errors="ignore")
+
+
+def markdown(timings: pd.DataFrame, profile: str = "quick") -> str:
+    """The section's Markdown: a table per task and the run's total."""
+    table = per_task(timings, profile)
+    if table.empty:
+        return f"No `{profile}` timings recorded yet (`replicate` writes them)."
+    other = timings[(timings.profile == profile) & timings.task.str.startswith("(")].wall_s.sum()
+    known = table.models.dropna()
+    cold, cached, unknown = int((known > 0).sum()), int((known == 0).sum()), int(
+        table.models.isna().sum())
+    lines = [f"| task ({profile}) | W0 | ground truth | models trained | methods | stages | "
+             f"total | measured |", "|---|---:|---:|---:|---:|---:|---:|---|"]
+    for task, r in table.iterrows():
+        models = "—" if pd.isna(r.models) else f"{int(r.models):,}"
+        lines.append(f"| {task} | {r.W0:.1f} | {r['ground truth']:.1f} | {models} | "
+                     f"{r.methods:.1f} | {r.stages:.1f} | {r.total:.1f} | "
+                     f"{r.measured if isinstance(r.measured, str) else '—'} |")
+    total = table.total.sum() + other / 60
+    lines += ["", f"Minutes of wall-clock, from `leaderboard/timings.csv`: **{total:.0f} min** "
+              f"over {len(table)} tasks (rendering {other / 60:.1f} min). Ground truth was "
+              f"trained in the timed run (cold) for {cold} of them, cached then for {cached} "
+              f"(their ground-truth minutes are a cache check, not its cost), and not recorded "
+              f"for {unknown} (timed before the count of models trained was kept: —)."]
+    return "\n".join(lines)
+
+
+def update_readme(timings_csv: Path, readme: Path = README, profile: str = "quick") -> bool:
+    """Rewrite the generated block of ``readme``; True if it changed. A README without the
+    markers is left alone."""
+    text = readme.read_text()
+    if BEGIN not in text or END not in text:
+        return False
+    head, rest = text.split(BEGIN, 1)
+    _, tail = rest.split(END, 1)
+    body = markdown(pd.read_csv(timings_csv), profile) if timings_csv.exists() else ""
+    new = f"{head}{BEGIN}\n{body}\n{END}{tail}"
+    if new != text:
+        atomic_write_text(readme, new)
+    return new != text

@@ -1,0 +1,52 @@
+"""The README's wall-clock section is generated from leaderboard/timings.csv
+(leaderboard/wallclock.py): the committed README matches the committed timings, and the
+table's sums and cold/cached counts are those of the rows."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from leaderboard import wallclock
+from leaderboard.build import LEADERBOARD_DIR
+
+
+def test_committed_readme_matches_committed_timings(tmp_path):
+    copy = tmp_path / "README.md"
+    copy.write_text(wallclock.README.read_text())
+    changed = wallclock.update_readme(LEADERBOARD_DIR / "timings.csv", copy)
+    assert not changed, "README wall-clock is stale: run `python -m benchmarks leaderboard`"
+
+
+def _rows() -> pd.DataFrame:
+    rows = [("a", "W0 pretraining", 30, None), ("a", "ground truth", 600, 40),
+            ("a", "method KernelSM (CV)", 60, None), ("a", "stage selection", 120, None),
+            ("b", "ground truth", 1.2, 0), ("b", "method LOO (retrain)", 6, None),
+            ("(all)", "rendering", 90, None)]
+    return pd.DataFrame([{"task": t, "stage": s, "kind": s, "wall_s": w, "cpu_s": w,
+                          "models": m, "gflop": None, "measured": "2026-12-01",
+                          "profile": "quick"} for t, s, w, m in rows])
+
+
+def test_table_sums_parts_and_counts_cold_tasks():
+    table = wallclock.per_task(_rows(), "quick")
+    assert list(table.index) == ["a", "b"]
+    assert table.loc["a", "W0"] == 0.5 and table.loc["a", "ground truth"] == 10.0
+    assert table.loc["a", "methods"] == 1.0 and table.loc["a", "stages"] == 2.0
+    assert table.loc["a", "total"] == 13.5
+    text = wallclock.markdown(_rows(), "quick")
+    assert "**15 min** over 2 tasks (rendering 1.5 min)" in text  # 13.5 + 0.12 + 1.5
+    assert "(cold) for 1 of them, cached then for 1" in text
+
+
+def test_update_is_idempotent_and_leaves_a_readme_without_markers(tmp_path):
+    csv = tmp_path / "timings.csv"
+    _rows().to_csv(csv, index=False)
+    readme = tmp_path / "README.md"
+    readme.write_text(f"intro\n{wallclock.BEGIN}\nold\n{wallclock.END}\nrest\n")
+    assert wallclock.update_readme(csv, readme)
+    assert not wallclock.update_readme(csv, readme)
+    text = readme.read_text()
+    assert text.startswith("intro\n") and text.endswith("rest\n") and "| a |" in text
+    plain = tmp_path / "PLAIN.md"
+    plain.write_text("no markers\n")
+    assert not wallclock.update_readme(csv, plain) and plain.read_text() == "no markers\n"
