@@ -35,6 +35,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+import benchmarks.device as devices
 from benchmarks.spec import SpecError, SubsetDesign, TaskSpec, param, validate_fields
 from benchmarks.task import Task, register_family
 from benchmarks.tasks.icl import data as icl_data
@@ -63,7 +64,8 @@ class ICLParams:
     label_names: tuple[str, ...] = param((), "data_file: the answer option of each integer "
                                          "label, in index order (() = the format's options)")
     dtype: str = param("float32", "the model's floating-point type", choices=DTYPES)
-    device: str = param("cpu", "where the model runs (auto = cuda if available)",
+    device: str = param("cpu", "where the model runs (auto = cuda if available; cpu follows "
+                        "--device)",
                         choices=("cpu", "cuda", "auto"))
     query_batch: int = param(40, "queries per forward pass on one prompt's cache", ge=1)
 
@@ -137,7 +139,8 @@ class ICLTask(Task):
             texts = [self.format.header, *(self.demo_text(k) for k in range(self.K)),
                      *(self.format.query(ex) for ex in queries), *self.format.options]
             vocab = icl_model.tiny_vocab(texts)
-        return icl_model.load(q.model, q.dtype, q.device, vocab, q.data_seed)
+        device = devices.current() if q.device == "cpu" else devices.resolve(q.device)
+        return icl_model.load(q.model, q.dtype, str(device), vocab, q.data_seed)
 
     @functools.cached_property
     def tokens(self) -> tuple[list[int], list[list[int]], list[list[int]], list[int]]:
