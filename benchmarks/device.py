@@ -39,7 +39,7 @@ def resolve(text: str) -> torch.device:
     if not _SYNTAX.match(name):
         raise DeviceError(f"invalid --device {text!r}: expected one of {', '.join(CHOICES)}")
     if name == "auto":
-        return torch.device("cuda") if torch.cuda.is_available() else CPU
+        return _cuda(0) if torch.cuda.is_available() else CPU
     if name == "cpu":
         return CPU
     if not torch.cuda.is_available():
@@ -52,6 +52,11 @@ def resolve(text: str) -> torch.device:
     if index >= count:
         raise DeviceError(f"--device {name}: only {count} GPU(s) are visible "
                           f"(cuda:0..cuda:{count - 1}; CUDA_VISIBLE_DEVICES decides which)")
+    return _cuda(index)
+
+
+def _cuda(index: int) -> torch.device:
+    """``cuda:<index>`` always indexed, so it equals the device its tensors report."""
     return torch.device("cuda", index)
 
 

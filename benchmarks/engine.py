@@ -66,8 +66,12 @@ class Problem:
         return self.X.device
 
     def on(self, device: torch.device) -> Problem:
-        """This problem with its data (and W0) on ``device``: moved once, then reused."""
-        if torch.device(device) == self.device:
+        """This problem with its data (and W0) on ``device``: moved once, then reused (a
+        problem built partly on another device, e.g. inside a fit's device scope, is moved
+        whole)."""
+        device = torch.device(device)
+        tensors = [self.X, self.y, *(self.start or {}).values()]
+        if all(t.device == device for t in tensors):
             return self
         key = str(device)
         if key not in self._placed:

@@ -206,3 +206,14 @@ def test_engine_gpu_bench_writes_nothing_without_cuda(tmp_path, monkeypatch, cap
     out = tmp_path / "bench.json"
     engine_gpu.main(["--out", str(out)])
     assert not out.exists() and "skipped, no CUDA" in capsys.readouterr().out
+
+
+def test_a_problem_partly_on_a_device_is_moved_whole_once():
+    """``meta`` stands in for a second device: a problem whose inputs are there but labels
+    are not is moved whole, and the moved problem is reused."""
+    from dataclasses import replace
+
+    mixed = replace(_problem(), X=_problem().X.to("meta"))
+    moved = mixed.on(torch.device("meta"))
+    assert moved is not mixed and moved.y.device.type == "meta" and moved.X.device.type == "meta"
+    assert mixed.on(torch.device("meta")) is moved and moved.on(torch.device("meta")) is moved
