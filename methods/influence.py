@@ -20,12 +20,15 @@ LiSSA only on tasks with flipped labels, where ``mislabel_auc`` reads it).
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch.func import functional_call, grad, jvp, vjp, vmap
 
 from benchmarks.context import Context
+from benchmarks.device import to_numpy
 from benchmarks.method import SOFTMAX_CE, Fitted
 from benchmarks.registry import register_method
 from benchmarks.spec import SpecError, param
@@ -42,6 +45,26 @@ from methods._common.taskgrads import (
 SOLVERS = ("exact", "cg", "lissa", "ekfac")
 SELF_INFLUENCE_MAX = 2 * 10**7  # K·d entries of the extra right-hand sides (160 MB in float64)
 EXACT_MAX_D = 30_000  # the exact solver's dense d x d float64 curvature: 7.2 GB at this d
+
+
+_CURVATURE: dict[str, torch.Tensor] = {}  # the last dense curvature built, by content
+
+
+def dense_curvature(model, params: dict[str, torch.Tensor], kind: str = "ggn") -> torch.Tensor:
+    """The ``(d, d)`` curvature ``H V`` at ``V = I`` of the weighted training loss at
+    ``params``. The last one built is kept, keyed by the content it depends on (parameters,
+    training data and weights, ``kind``): the exact IF, its parameter-weighted variant and the
+    weight grid of one cell solve with the same H, which costs d Hessian-vector products."""
+    h = hashlib.sha256(kind.encode())
+    for t in (*params.values(), model.problem.X, model.problem.y):
+        h.update(to_numpy(t).tobytes())
+    h.update(np.ascontiguousarray(model.weights).tobytes())
+    key = h.hexdigest()
+    if key not in _CURVATURE:
+        _CURVATURE.clear()
+        hvp, d = make_hvp(model, params, kind)
+        _CURVATURE[key] = hvp(torch.eye(d, dtype=torch.float64))
+    return _CURVATURE[key]
 
 
 def make_hvp(model, params: dict[str, torch.Tensor], kind: str = "ggn", chunk: int = 128):
@@ -139,10 +162,11 @@ class Influence(GradientMethod):
         tg = task_gradients(ctx.model, self.aggregate)
         if self.solver == "ekfac":
             return self._fit_ekfac(ctx.model, tg)
-        hvp, d = make_hvp(ctx.model, tg.params, self.hessian)
         own = tg.units.numel() <= SELF_INFLUENCE_MAX and self._wants_self(ctx.task)
-        state: dict = {"d": d, "self_influence_computed": own}
-        U = self._solve(hvp, d, [tg.target, tg.units] if own else [tg.target], ctx.seed, state)
+        state: dict = {"d": sum(p.numel() for p in tg.params.values()),
+                       "self_influence_computed": own}
+        U = self._solve(ctx.model, tg.params, [tg.target, tg.units] if own else [tg.target],
+                        ctx.seed, state)
         self_inf = -(tg.units * U[1].T).sum(1) if own else None
         return additive_fitted(-(tg.units @ U[0]), tg.phi, state, self_inf)
 
@@ -151,15 +175,17 @@ class Influence(GradientMethod):
         ``mislabel_auc`` reads it (tasks with flipped labels; no task = a direct call)."""
         return self.solver == "exact" or task is None or task.flipped is not None
 
-    def _solve(self, hvp, d: int, rows: list[torch.Tensor], seed: int,
-               state: dict) -> list[torch.Tensor]:
-        """``(H + damping I)^-1 Vᵀ`` for each ``V`` in ``rows`` (exact: one H, one Cholesky;
-        CG and LiSSA: one solve per block, so the target columns run as before)."""
+    def _solve(self, model, params: dict[str, torch.Tensor], rows: list[torch.Tensor],
+               seed: int, state: dict) -> list[torch.Tensor]:
+        """``(H + damping I)^-1 Vᵀ`` for each ``V`` in ``rows`` (exact: one H, reused across
+        fits of the same model, one Cholesky; CG and LiSSA: one solve per block, so the target
+        columns run as before)."""
         Vs = [V.T.contiguous() for V in rows]
         if self.solver == "exact":
-            H = hvp(torch.eye(d, dtype=torch.float64))
+            H = dense_curvature(model, params, self.hessian)
             U = solve_exact(H, torch.cat(Vs, 1), self.damping)
             return list(U.split([V.shape[1] for V in Vs], 1))
+        hvp, d = make_hvp(model, params, self.hessian)
         if self.solver == "cg":
             out = [solve_cg(hvp, V, self.damping, tol=1e-6, max_iter=self.cg_iters) for V in Vs]
             state["cg_max_residual"] = float(out[0][1].max())
@@ -183,8 +209,7 @@ class Influence(GradientMethod):
         if self.solver == "ekfac":
             P = precondition(self._ekfac(ctx.model, tg), train, self.damping)
         else:
-            hvp, d = make_hvp(ctx.model, tg.params, self.hessian)
-            P = self._solve(hvp, d, [train], ctx.seed, {})[0].T
+            P = self._solve(ctx.model, tg.params, [train], ctx.seed, {})[0].T
         groups = ParamGroups.of_params(tg.params, granularity)
         return GroupContributions(groups.names, -groups.dot(P[:K], tg.target),
                                   groups.dot(tg.train[queries], P[K:]), queries,
