@@ -71,7 +71,8 @@ def run_paper_cell(task: Task, cell: Cell, executor: Executor) -> CellRun:
                     "method": name, "task_key": task.spec.key, "task": task.label}
             preds.append(build.prediction_rows(cell_dir(task, method), meta, eval_F))
     run = CellRun(records, preds, diag)
-    inputs = CellInputs(task, store, cell.methods, tuple(records))
+    local = executor.workers if executor.kind == "local" else 1
+    inputs = CellInputs(task, store, cell.methods, tuple(records), local)
     for stage in cell.stages:
         with timed(task.label, f"stage {stage.registry_name}"):
             out = stage.run(inputs)

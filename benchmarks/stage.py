@@ -29,6 +29,7 @@ class CellInputs:
     store: GroundTruthStore
     methods: Methods
     records: tuple[dict, ...]
+    workers: int = 1  # processes a stage that trains may spread its models over
 
 
 @dataclass(frozen=True)

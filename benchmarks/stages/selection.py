@@ -24,7 +24,9 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
+import benchmarks.device as devices
 from benchmarks.fsio import atomic_save_npy
+from benchmarks.groundtruth.executors.driver import ChunkJob
 from benchmarks.groundtruth.fill import seed_of
 from benchmarks.groundtruth.store import GroundTruthStore
 from benchmarks.spec import derive_seed, fixed_size
@@ -170,14 +172,15 @@ def random_masks(task: Task, k: int, draws: int) -> np.ndarray:
 
 
 def retrained_loss(task: Task, store: GroundTruthStore, masks: np.ndarray,
-                   chunk: int = 16, output: str | None = None) -> np.ndarray:
+                   chunk: int = 16, output: str | None = None, workers: int = 1) -> np.ndarray:
     """True per-target ``output`` (default: the primary loss) ``(len(masks), n_targets)`` of
     each mask, seed-averaged.
 
     Each mask is trained once per seed (the store's seeds); every output is cached as
     ``<store>/selection/<mask hex>-<K>[.<output>].npy`` (atomic, the primary without a suffix),
     so repeated proposals cost nothing and a killed run resumes; missing masks are trained
-    ``chunk`` at a time.
+    ``chunk`` at a time, the chunks spread over ``workers`` processes (each chunk is the same
+    engine call whoever trains it, so the values do not depend on ``workers``).
     """
     folder = store.path / "selection"
     folder.mkdir(exist_ok=True)
@@ -185,22 +188,52 @@ def retrained_loss(task: Task, store: GroundTruthStore, masks: np.ndarray,
     wanted = {task.primary, output or task.primary}
     todo = sorted({s: i for i, s in enumerate(stems)
                    if not all(_path(folder, s, o, task).exists() for o in wanted)}.items())
-    for start in tqdm(range(0, len(todo), chunk), desc=f"selection retraining {task.label}",
-                      disable=not todo):
-        part = todo[start:start + chunk]
-        _train_and_save(task, masks[[i for _, i in part]], folder, [s for s, _ in part])
+    parts = [todo[start:start + chunk] for start in range(0, len(todo), chunk)]
+    jobs = [_job(task, i, masks[[j for _, j in part]], [s for s, _ in part])
+            for i, part in enumerate(parts)]
+    run = _pool(workers) if workers > 1 and len(jobs) > 1 else _in_process(task)
+    bar = tqdm(total=len(jobs), desc=f"selection retraining {task.label}", disable=not jobs)
+    for job, values in run(jobs):
+        _save(task, folder, [s for s, _ in parts[job.index]], values)
+        bar.update()
+    bar.close()
     return np.stack([np.load(_path(folder, s, output or task.primary, task)).mean(0)
                      for s in stems])
+
+
+def _job(task: Task, index: int, masks: np.ndarray, stems: list[str]) -> ChunkJob:
+    """One engine call: every seed of each mask (the ground truth's chunk format)."""
+    R = task.spec.design.n_seeds
+    seeds = tuple(seed_of(task, f"select/{s}", r) for s in stems for r in range(R))
+    frozen = tuple(sorted((k, str(v)) for k, v in task.overrides.items()))
+    return ChunkJob(index, task.spec.name, task.spec.profile, frozen, (),
+                    np.repeat(masks, R, 0), seeds, task.engine, 1, devices.requested(),
+                    devices.tf32_allowed())
+
+
+def _pool(workers: int):
+    from benchmarks.groundtruth.executors import local
+
+    return local.pool(workers, 1)
+
+
+def _in_process(task: Task):
+    """The jobs trained here, one after another, by the driver's own task object."""
+
+    def run(jobs: list[ChunkJob]):
+        for job in jobs:
+            yield job, task.evaluate(job.masks, list(job.seeds), job.engine)
+
+    return run
 
 
 def _path(folder: Path, stem: str, output: str, task: Task) -> Path:
     return folder / (f"{stem}.npy" if output == task.primary else f"{stem}.{output}.npy")
 
 
-def _train_and_save(task: Task, masks: np.ndarray, folder: Path, stems: list[str]) -> None:
+def _save(task: Task, folder: Path, stems: list[str], values: dict[str, np.ndarray]) -> None:
+    """Each mask's ``(R, n_targets)`` rows of every output (``values`` in ``_job``'s order)."""
     R = task.spec.design.n_seeds
-    seeds = [seed_of(task, f"select/{s}", r) for s in stems for r in range(R)]
-    out = task.evaluate(np.repeat(masks, R, 0), seeds, task.engine)
     for j, stem in enumerate(stems):
-        for output, values in out.items():
-            atomic_save_npy(_path(folder, stem, output, task), values[j * R:(j + 1) * R])
+        for output, vals in values.items():
+            atomic_save_npy(_path(folder, stem, output, task), vals[j * R:(j + 1) * R])

@@ -60,7 +60,7 @@ def group_loss(F: np.ndarray, groups: list[np.ndarray]) -> np.ndarray:
 
 
 def run_selection(task: Task, store: GroundTruthStore, methods: tuple[tuple[str, dict], ...],
-                  design: SelectionDesign) -> list[dict]:
+                  design: SelectionDesign, workers: int = 1) -> list[dict]:
     """Proposals of every method, retrained, as ``selection`` result rows."""
     k, groups = budget(task), target_groups(task, design.groups)
     cands = candidates(task.K, k, design.max_drop, design.enumerate_cap)
@@ -76,7 +76,8 @@ def run_selection(task: Task, store: GroundTruthStore, methods: tuple[tuple[str,
     rand = random_masks(task, k, design.random_draws)
     full = np.ones((1, task.K), dtype=bool)
     every = [rand, full] + [m for prop in proposals.values() for m in prop.values()]
-    retrained_loss(task, store, np.unique(np.concatenate(every), axis=0))  # train in batches
+    retrained_loss(task, store, np.unique(np.concatenate(every), axis=0),  # train in batches
+                   workers=workers)
     random_loss = float(group_means(retrained_loss(task, store, rand), groups).mean())
     all_loss = float(group_means(retrained_loss(task, store, full), groups).mean())
     rows = []
@@ -130,4 +131,5 @@ class Selection(Stage):
     design: SelectionDesign
 
     def run(self, cell: CellInputs) -> StageOutput:
-        return StageOutput(run_selection(cell.task, cell.store, self.methods, self.design))
+        return StageOutput(run_selection(cell.task, cell.store, self.methods, self.design,
+                                         cell.workers))

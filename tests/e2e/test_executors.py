@@ -176,3 +176,18 @@ def test_collect_refuses_a_chunk_file_of_another_task(tmp_path, monkeypatch):
     with pytest.raises(CorruptFileError, match="a chunk of task other-task"):
         collect(store)
     assert not store.done.any()
+
+
+def test_selection_retraining_on_two_workers_equals_one(tiny_addition):
+    """The selection stage's chunks spread over a pool give the values the driver trains
+    alone, bit for bit (each chunk is the same engine call)."""
+    import shutil
+
+    from benchmarks.stages.selection import random_masks, retrained_loss
+
+    task, store = tiny_addition
+    masks = random_masks(task, task.K // 2, 5)
+    pooled = retrained_loss(task, store, masks, chunk=2, workers=2)
+    shutil.rmtree(store.path / "selection")
+    alone = retrained_loss(task, store, masks, chunk=2, workers=1)
+    np.testing.assert_array_equal(pooled, alone)
