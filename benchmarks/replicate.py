@@ -155,7 +155,7 @@ def write_timings(path: Path, profile: str, rows: list[dict]) -> None:
         return
     df = pd.DataFrame(rows).assign(profile=profile)
     build.upsert(path, df.drop_duplicates(["task", "stage"], keep="last"),
-                 ["task", "stage", "profile"])
+                 ["task", "stage", "profile"], ["task", "profile"])  # a task's rows whole
     print(timing.summary(rows))
 
 
