@@ -107,13 +107,19 @@ def bits(dev: torch.device | None = None) -> dict:
 
 def is_oom(err: BaseException) -> bool:
     """True for a device out-of-memory error (torch raises ``OutOfMemoryError`` on CUDA)."""
-    oom = getattr(torch, "OutOfMemoryError", None) or torch.cuda.OutOfMemoryError
-    return isinstance(err, oom)
+    return isinstance(err, torch.OutOfMemoryError)
 
 
 def to_numpy(t: torch.Tensor) -> np.ndarray:
     """A tensor on any device as a numpy array (the store's and the metrics' currency)."""
     return t.detach().cpu().numpy()
+
+
+def synchronize(dev: torch.device) -> None:
+    """Wait for ``dev``'s queued work (CUDA runs asynchronously; the CPU needs no wait), so
+    a timer read after it measures the work."""
+    if dev.type == "cuda":
+        torch.cuda.synchronize(dev)
 
 
 def empty_cache(dev: torch.device) -> None:

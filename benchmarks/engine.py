@@ -126,7 +126,7 @@ def _halving(fn: Callable[..., Params], problem: Problem, weights: torch.Tensor,
                   f"retrying as {half} + {len(seeds) - half}", RuntimeWarning, stacklevel=3)
     a = _halving(fn, problem, weights[:half], seeds[:half], spec)
     b = _halving(fn, problem, weights[half:], seeds[half:], spec)
-    return {k: torch.cat([a[k].to(b[k].device), b[k]]) for k in a}
+    return {k: torch.cat([a[k], b[k]]) for k in a}
 
 
 def make_optimizer(params: list[torch.Tensor], spec: TrainSpec) -> torch.optim.Optimizer:

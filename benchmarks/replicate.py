@@ -49,7 +49,8 @@ def run_paper_cell(task: Task, cell: Cell, executor: Executor) -> CellRun:
     if task.spec.train.init == "pretrained":
         with timed(task.label, "W0 pretraining"):
             pretrained_params(task)
-    pending = open_store(task).pending()
+    before = open_store(task)
+    pending = before.rows.masks[[j for j, _ in before.pending()]]  # one row per model to train
     with timed(task.label, "ground truth") as row:
         row["models"] = executor.fill(task.spec.name, task.spec.profile, task.overrides)
         if row["models"]:

@@ -29,6 +29,7 @@ from torch.func import functional_call, grad, jvp, vjp, vmap
 
 from benchmarks.context import Context
 from benchmarks.device import to_numpy
+from benchmarks.grads import flat_dim
 from benchmarks.method import SOFTMAX_CE, Fitted
 from benchmarks.registry import register_method
 from benchmarks.spec import SpecError, param
@@ -163,8 +164,7 @@ class Influence(GradientMethod):
         if self.solver == "ekfac":
             return self._fit_ekfac(ctx.model, tg)
         own = tg.units.numel() <= SELF_INFLUENCE_MAX and self._wants_self(ctx.task)
-        state: dict = {"d": sum(p.numel() for p in tg.params.values()),
-                       "self_influence_computed": own}
+        state: dict = {"d": flat_dim(tg.params), "self_influence_computed": own}
         U = self._solve(ctx.model, tg.params, [tg.target, tg.units] if own else [tg.target],
                         ctx.seed, state)
         self_inf = -(tg.units * U[1].T).sum(1) if own else None

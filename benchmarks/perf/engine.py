@@ -22,6 +22,7 @@ from typing import TypeVar
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
+import benchmarks.device as devices
 from benchmarks.engine import Problem, make_optimizer, train, train_flops
 from benchmarks.fsio import atomic_write_text, locked
 from benchmarks.groundtruth.fill import model_seed, open_store
@@ -35,14 +36,18 @@ T = TypeVar("T")
 PEER_BATCH = 512
 
 
-def matmul_peak_gflops(n: int = 2048, reps: int = 10) -> float:
-    """Best-of float32 GEMM throughput with the current thread count."""
-    a, b = torch.randn(n, n), torch.randn(n, n)
+def matmul_peak_gflops(n: int = 2048, reps: int = 10,
+                       device: torch.device = devices.CPU) -> float:
+    """Best-of float32 GEMM throughput on ``device`` (on the CPU, with the current thread
+    count)."""
+    a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
     torch.mm(a, b)
+    devices.synchronize(device)
     best = math.inf
     for _ in range(reps):
         t0 = time.perf_counter()
         torch.mm(a, b)
+        devices.synchronize(device)
         best = min(best, time.perf_counter() - t0)
     return 2 * n**3 / best / 1e9
 

@@ -20,9 +20,9 @@ from pathlib import Path
 import torch
 
 import benchmarks.device as devices
-from benchmarks.engine import train
+from benchmarks.engine import train, train_flops
 from benchmarks.groundtruth.fill import model_seed, open_store
-from benchmarks.perf.engine import train_flops, write_entry
+from benchmarks.perf.engine import matmul_peak_gflops, write_entry
 from benchmarks.provenance import provenance
 from benchmarks.task import make_task
 from leaderboard.build import BENCH_JSON
@@ -30,29 +30,20 @@ from leaderboard.build import BENCH_JSON
 
 def gpu_matmul_peak_gflops(dev: torch.device, n: int = 8192, reps: int = 20,
                            tf32: bool = False) -> float:
-    """Best-of float32 GEMM throughput on ``dev`` (``tf32``: TensorFloat-32 allowed)."""
+    """``matmul_peak_gflops`` on ``dev`` with TensorFloat-32 allowed or not."""
     saved = torch.backends.cuda.matmul.allow_tf32
     torch.backends.cuda.matmul.allow_tf32 = tf32
     try:
-        a, b = (torch.randn(n, n, device=dev) for _ in range(2))
-        torch.mm(a, b)
-        torch.cuda.synchronize(dev)
-        best = float("inf")
-        for _ in range(reps):
-            t0 = time.perf_counter()
-            torch.mm(a, b)
-            torch.cuda.synchronize(dev)
-            best = min(best, time.perf_counter() - t0)
+        return matmul_peak_gflops(n, reps, dev)
     finally:
         torch.backends.cuda.matmul.allow_tf32 = saved
-    return 2 * n**3 / best / 1e9
 
 
 def _timed(fn: Callable[[], object], dev: torch.device) -> float:
-    torch.cuda.synchronize(dev)
+    devices.synchronize(dev)
     t0 = time.perf_counter()
     fn()
-    torch.cuda.synchronize(dev)
+    devices.synchronize(dev)
     return time.perf_counter() - t0
 
 

@@ -59,10 +59,10 @@ def calibrate(profile: str, steps: int, dev: torch.device) -> dict:
     warm = replace(spec, steps=2)
     train(problem, weights, seeds, warm, "batched", device=dev)  # warm-up: data on the device
     timed = replace(spec, steps=steps)
-    _sync(dev)
+    devices.synchronize(dev)
     t0 = time.perf_counter()
     train(problem, weights, seeds, timed, "batched", device=dev)
-    _sync(dev)
+    devices.synchronize(dev)
     per_step = (time.perf_counter() - t0) / steps
     n_models = int(store.done.size)
     return {"chunk_models": len(rows), "s_per_step": per_step, "n_models": n_models,
@@ -73,11 +73,6 @@ def fitting_steps(cal: dict, budget_s: float) -> int:
     """The most steps (<= published) whose ground truth fits ``GT_SHARE`` of the budget."""
     fit = int(GT_SHARE * budget_s / (cal["chunks"] * cal["s_per_step"]))
     return max(1, min(cal["published_steps"], fit))
-
-
-def _sync(dev: torch.device) -> None:
-    if dev.type == "cuda":
-        torch.cuda.synchronize(dev)
 
 
 def run(profile: str, budget_s: float, out: Path, calibrate_steps: int) -> dict:

@@ -26,14 +26,11 @@ from benchmarks.task import RetrainTask, Task
 ENTRY = "replicate_stages"
 
 
-def ground_truth_gflop(task: Task, pending: list[tuple[int, int]]) -> float | None:
-    """Training work of the ``pending`` (row, seed) models of ``task``'s store, in GFLOP;
-    None for a task that trains no engine model (ICL inference, the SAC agents)."""
-    if not isinstance(task, RetrainTask) or not pending:
+def ground_truth_gflop(task: Task, masks: np.ndarray) -> float | None:
+    """Training work of one model per row of ``masks (B, K)`` (the store's pending models),
+    in GFLOP; None for a task that trains no engine model (ICL inference, the SAC agents)."""
+    if not isinstance(task, RetrainTask) or not len(masks):
         return None
-    from benchmarks.groundtruth.fill import open_store
-
-    masks = open_store(task).rows.masks[np.array([j for j, _ in pending])]
     weights = torch.as_tensor(task.example_weights(masks))
     spec = task.spec.train
     return train_flops(task.training_problem(), weights, spec.steps, spec.batch_size) / 1e9

@@ -26,7 +26,7 @@ from tqdm.auto import tqdm
 
 import benchmarks.device as devices
 from benchmarks.fsio import atomic_save_npy
-from benchmarks.groundtruth.executors.driver import ChunkJob
+from benchmarks.groundtruth.executors.driver import ChunkJob, frozen_overrides
 from benchmarks.groundtruth.fill import seed_of
 from benchmarks.groundtruth.store import GroundTruthStore
 from benchmarks.spec import derive_seed, fixed_size
@@ -205,8 +205,7 @@ def _job(task: Task, index: int, masks: np.ndarray, stems: list[str]) -> ChunkJo
     """One engine call: every seed of each mask (the ground truth's chunk format)."""
     R = task.spec.design.n_seeds
     seeds = tuple(seed_of(task, f"select/{s}", r) for s in stems for r in range(R))
-    frozen = tuple(sorted((k, str(v)) for k, v in task.overrides.items()))
-    return ChunkJob(index, task.spec.name, task.spec.profile, frozen, (),
+    return ChunkJob(index, task.spec.name, task.spec.profile, frozen_overrides(task.overrides), (),
                     np.repeat(masks, R, 0), seeds, task.engine, 1, devices.requested(),
                     devices.tf32_allowed())
 

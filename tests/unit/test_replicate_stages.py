@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 import torch
 
@@ -57,5 +58,5 @@ def test_counted_work_scales_with_the_example_passes(cache):
     assert train_flops(problem, weights, 7, 4) == pytest.approx(per_pass * 3 * 4 * 7)
     full = train_flops(problem, weights[:1], 2, 0)
     assert full == pytest.approx(per_pass * problem.X.shape[0] * 2)
-    gflop = replicate_stages.ground_truth_gflop(task, [(0, 0), (1, 0)])
+    gflop = replicate_stages.ground_truth_gflop(task, np.ones((2, task.K), dtype=bool))
     assert gflop is not None and gflop > 0

@@ -42,6 +42,11 @@ class ChunkJob:
     tf32: bool = False
 
 
+def frozen_overrides(overrides: dict) -> tuple[tuple[str, str], ...]:
+    """A task's overrides as ``ChunkJob`` carries them (hashable; a worker parses them back)."""
+    return tuple(sorted((k, str(v)) for k, v in overrides.items()))
+
+
 class ChunkFailedError(RuntimeError):
     """A chunk raised in our own code (not a lost worker): the run stops naming it."""
 
@@ -95,7 +100,7 @@ def pending(name: str, profile: str, overrides: dict, shard: tuple[int, int],
     execution = task.spec.execution
     engine = task.training_engine
     i, n = shard
-    frozen = tuple(sorted((k, str(v)) for k, v in overrides.items()))
+    frozen = frozen_overrides(overrides)
     out = []
     for ci, chunk in enumerate(chunks(store, execution.batch)):
         if ci % n != i or all(store.done[j, r] for j, r in chunk):
