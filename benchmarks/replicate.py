@@ -25,7 +25,7 @@ from benchmarks.papers.claims import Noise
 from benchmarks.perf import replicate_stages
 from benchmarks.registry import PAPERS, TASKS
 from benchmarks.runner import cell_dir, run_cell
-from benchmarks.stage import CellInputs, Table
+from benchmarks.stage import CellInputs, Table, run_cached
 from benchmarks.task import Task, execution_overrides, make_task
 from benchmarks.timing import timed
 from leaderboard import build, wallclock
@@ -76,7 +76,7 @@ def run_paper_cell(task: Task, cell: Cell, executor: Executor) -> CellRun:
     inputs = CellInputs(task, store, cell.methods, tuple(records), local)
     for stage in cell.stages:
         with timed(task.label, f"stage {stage.registry_name}"):
-            out = stage.run(inputs)
+            out = run_cached(stage, inputs)
         if out.rows:
             run.records.append({"rows": out.rows})
         run.tables += out.tables
@@ -111,7 +111,7 @@ def replicate(profile: str, tasks: list[str] | None, executor: Executor = LOCAL,
     """Run the registered papers' cells at ``profile`` (optionally only ``tasks``), write every
     table and page; returns the claims."""
     chosen = selected_papers(papers)
-    runs, stages = [], {}
+    runs, stages, timings = [], {}, []
     for paper, name, listed in plan(profile, tasks, chosen):
         overrides = listed.overrides if listed else {}
         task = make_task(name, profile,
@@ -119,6 +119,7 @@ def replicate(profile: str, tasks: list[str] | None, executor: Executor = LOCAL,
         cell = listed or paper.cell_for(task)
         print(f"== {task.label} ({task.spec.key}): K={task.K}, targets={task.n_targets}")
         runs.append(run_paper_cell(task, cell, executor))
+        timings = write_timings(out_dir / "timings.csv", profile, timings)  # kept if one dies
         stages.update({type(s): s for s in cell.stages})
     records = [rec for run in runs for rec in run.records]
     results_csv, pred_csv = build.write(records, [p for run in runs for p in run.preds], out_dir)
@@ -139,8 +140,9 @@ def replicate(profile: str, tasks: list[str] | None, executor: Executor = LOCAL,
             render_all(results_csv, pred_csv, fig_dir, out_dir / "scores.csv")
         write_all(results_csv, out_dir)
     print_claims(table)
-    rows = timing.drain()
-    write_timings(out_dir / "timings.csv", profile, rows)
+    rows = write_timings(out_dir / "timings.csv", profile, timings)
+    if rows:
+        print(timing.summary(rows))
     if out_dir == build.LEADERBOARD_DIR:
         wallclock.update_readme(out_dir / "timings.csv")
     for r in replicate_stages.record(rows, profile, executor.workers, out_dir / "bench.json"):
@@ -150,14 +152,15 @@ def replicate(profile: str, tasks: list[str] | None, executor: Executor = LOCAL,
     return table
 
 
-def write_timings(path: Path, profile: str, rows: list[dict]) -> None:
-    """Upsert this run's (task, stage) timings of ``profile`` and print their summary."""
-    if not rows:
-        return
-    df = pd.DataFrame(rows).assign(profile=profile)
-    build.upsert(path, df.drop_duplicates(["task", "stage"], keep="last"),
-                 ["task", "stage", "profile"], ["task", "profile"])  # a task's rows whole
-    print(timing.summary(rows))
+def write_timings(path: Path, profile: str, earlier: list[dict]) -> list[dict]:
+    """Upsert this run's (task, stage) timings of ``profile``: ``earlier`` and those recorded
+    since; returns them all."""
+    rows = earlier + timing.drain()
+    if rows:
+        df = pd.DataFrame(rows).assign(profile=profile)
+        build.upsert(path, df.drop_duplicates(["task", "stage"], keep="last"),
+                     ["task", "stage", "profile"], ["task", "profile"])  # a task's rows whole
+    return rows
 
 
 def write_tables(tables: list[Table], out_dir: Path) -> None:

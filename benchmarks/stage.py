@@ -5,17 +5,27 @@ parameters. ``run(cell)`` gets the cell's task, its ground-truth store, the meth
 and their records (``record.json`` contents, with the paths of their saved outputs through
 ``runner.cell_dir``), and returns results rows (the schema of ``benchmarks/schema.py``) and
 tables for files beside ``results.csv``. Stages talk to the rest only through those outputs.
+
+``run_cached`` keeps each stage's output beside the cell's ground truth, keyed by everything it
+reads (the stage's parameters, the task, the ground truth, the methods' records, the code and
+what decides the bits), so a warm rerun reads it instead of training or re-fitting again.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
+import numpy as np
 import pandas as pd
 
+from benchmarks.fsio import atomic_write_text
 from benchmarks.groundtruth.store import GroundTruthStore
+from benchmarks.provenance import bit_provenance, code_hash, deciding
 from benchmarks.task import Task
 
 Methods = tuple[tuple[str, dict], ...]  # (registered name, parameters) rows
@@ -60,3 +70,70 @@ class Stage:
     def report(self, out_dir: Path) -> str:
         """A summary printed once after every cell ran (default: none)."""
         return ""
+
+
+def run_cached(stage: Stage, cell: CellInputs) -> StageOutput:
+    """``stage.run(cell)``, or its saved output when every input is the same; an unreadable
+    or edited file is recomputed (and replaced), a different input writes another file."""
+    key = _key(stage, cell)
+    digest = hashlib.sha256(_dumps(key).encode()).hexdigest()[:16]
+    path = cell.store.path / "stages" / f"{stage.registry_name}-{digest}.json"
+    cached = _load(path, key)
+    if cached is not None:
+        return cached
+    out = stage.run(cell)
+    payload = {"rows": out.rows, "tables": [_table_dict(t) for t in out.tables]}
+    text = _dumps(payload)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, _dumps({"key": key, "payload": payload,
+                                    "checksum": hashlib.sha256(text.encode()).hexdigest()}))
+    return _output(json.loads(text))
+
+
+def _key(stage: Stage, cell: CellInputs) -> dict:
+    return {"stage": stage.registry_name, "params": dataclasses.asdict(stage),
+            "task_key": cell.task.spec.key, "gt": cell.store.fingerprint(),
+            "methods": [list(m) for m in cell.methods],
+            "records": [r.get("checksum") for r in cell.records],
+            "code_hash": code_hash(), "bits": deciding(bit_provenance())}
+
+
+def _load(path: Path, key: dict) -> StageOutput | None:
+    try:
+        saved = json.loads(path.read_text())
+        payload = saved["payload"]
+        same = (json.loads(_dumps(key)) == saved["key"] and saved["checksum"]
+                == hashlib.sha256(_dumps(payload).encode()).hexdigest())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError):
+        return None
+    return _output(payload) if same else None
+
+
+def _table_dict(t: Table) -> dict:
+    return {"name": t.name, "key": list(t.key), "group": list(t.group),
+            "columns": list(t.frame.columns), "dtypes": [str(d) for d in t.frame.dtypes],
+            "data": t.frame.to_numpy(dtype=object).tolist()}
+
+
+def _output(payload: dict) -> StageOutput:
+    tables = [Table(t["name"], _frame(t), tuple(t["key"]), tuple(t["group"]))
+              for t in payload["tables"]]
+    return StageOutput(list(payload["rows"]), tables)
+
+
+def _frame(t: dict) -> pd.DataFrame:
+    dtypes = dict(zip(t["columns"], t["dtypes"], strict=True))
+    return pd.DataFrame(t["data"], columns=t["columns"]).astype(dtypes)
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return str(value)
+
+
+def _dumps(obj: object) -> str:
+    """JSON that round-trips every float exactly (NaN included) and sorts keys."""
+    return json.dumps(obj, sort_keys=True, default=_plain)

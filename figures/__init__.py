@@ -8,6 +8,7 @@ is adding a module.
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import json
 import pkgutil
@@ -26,7 +27,8 @@ from matplotlib.figure import Figure  # noqa: E402
 from benchmarks.fsio import atomic_write_text  # noqa: E402
 
 PACKAGE_DIR = Path(__file__).resolve().parent
-MANIFEST = "figures.json"  # {file: {title, tasks}}: what each figure shows (the web page reads it)
+MANIFEST = "figures.json"  # {file: {title, tasks, inputs}}: what each figure shows (read by
+# the web page) and the digest of what it was drawn from
 SOURCES_ALLOWED = ("results", "predictions", "scores", "weights", "weight_sweep", "label_cost",
                    "gradex_budget")
 # sources read from a CSV next to results.csv
@@ -77,16 +79,18 @@ def render_all(
 
     ``out_dir`` defaults to this package's folder; ``scores_csv`` (the C1 unit scores) defaults
     to the one next to ``results_csv``, and the parameter-weighting tables (``SIDE_CSVS``) are
-    read from beside it. Returns the paths written.
+    read from beside it. A figure whose inputs are those it was last drawn from (the
+    ``inputs`` digest in the manifest) is kept, not drawn again. Returns every figure's path.
     """
     out = Path(out_dir) if out_dir is not None else PACKAGE_DIR
     out.mkdir(parents=True, exist_ok=True)
     if scores_csv is None and results_csv is not None:
         scores_csv = Path(results_csv).with_name("scores.csv")
-    frames = {"results": _read(results_csv), "predictions": _read(predictions_csv),
-              "scores": _read(scores_csv)}
+    paths = {"results": results_csv, "predictions": predictions_csv, "scores": scores_csv}
     for source, name in SIDE_CSVS.items():
-        frames[source] = _read(Path(results_csv).with_name(name)) if results_csv else None
+        paths[source] = Path(results_csv).with_name(name) if results_csv else None
+    frames = {source: _read(path) for source, path in paths.items()}
+    drawn = _manifest(out)
     written: list[Path] = []
     manifest: dict[str, dict] = {}
     for slug, module in MODULES.items():
@@ -95,16 +99,37 @@ def render_all(
         if shown is None or shown.empty:
             print(f"figures: skipping {slug}: no {module.SOURCE} rows for it")
             continue
-        fig = module.make(df)
         path = out / f"{slug}.png"
-        fig.savefig(path, dpi=150, bbox_inches="tight")
-        plt.close(fig)
+        digest = _inputs_digest(module, paths[module.SOURCE])
+        if not (path.is_file() and drawn.get(path.name, {}).get("inputs") == digest):
+            fig = module.make(df)
+            fig.savefig(path, dpi=150, bbox_inches="tight")
+            plt.close(fig)
         written.append(path)
         tasks = sorted(set(shown["task"].astype(str))) if "task" in shown else []
         manifest[path.name] = {"title": (module.__doc__ or slug).strip().splitlines()[0],
-                               "tasks": tasks}
+                               "tasks": tasks, "inputs": digest}
     atomic_write_text(out / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True) + "\n")
     return written
+
+
+def _manifest(folder: Path) -> dict:
+    """The figures last drawn into ``folder`` (empty when none or unreadable)."""
+    try:
+        data = json.loads((folder / MANIFEST).read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _inputs_digest(module: ModuleType, csv: Path | None) -> str:
+    """Digest of what a figure is drawn from: its module, this file, matplotlib and its
+    source CSV; a figure whose digest is unchanged is not drawn again."""
+    h = hashlib.sha256(matplotlib.__version__.encode())
+    for path in (Path(module.__file__), Path(__file__)):
+        h.update(path.read_bytes())
+    h.update(Path(csv).read_bytes() if csv is not None and Path(csv).is_file() else b"")
+    return h.hexdigest()[:16]
 
 
 def main() -> None:

@@ -40,7 +40,7 @@ def per_task(timings: pd.DataFrame, profile: str) -> pd.DataFrame:
     gt = df[df.stage == "ground truth"].set_index("task")
     minutes["models"] = gt.get("models", pd.Series(dtype=float)).reindex(minutes.index)
     minutes["measured"] = df.groupby("task").measured.max() if "measured" in df else None
-    minutes["total"] = minutes[[p for p, _ in PARTS]].sum(1)
+    minutes["total"] = minutes[[p for p, _ in PARTS]].sum(axis=1)
     return minutes.drop(index=[t for t in minutes.index if t.startswith("(")], errors="ignore")
 
 

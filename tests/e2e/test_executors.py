@@ -191,3 +191,31 @@ def test_selection_retraining_on_two_workers_equals_one(tiny_addition):
     shutil.rmtree(store.path / "selection")
     alone = retrained_loss(task, store, masks, chunk=2, workers=1)
     np.testing.assert_array_equal(pooled, alone)
+
+
+def test_the_local_pool_is_kept_between_calls_and_replaced_when_a_worker_dies(
+        reference, tmp_path, monkeypatch):
+    """A second fill in the same process reuses the started workers (same pids) and gets the
+    same bits; a worker killed while idle is replaced on the next call, which still agrees."""
+    import shutil
+
+    monkeypatch.setenv("TASKATTR_CACHE", str(tmp_path))
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+
+    def workers() -> set[int]:
+        return {k.pid for k in psutil.Process().children(recursive=True)
+                if "spawn_main" in " ".join(k.cmdline())}
+
+    def fill() -> set[int]:
+        if (tmp_path / "gt").exists():
+            shutil.rmtree(tmp_path / "gt")
+        fill_ground_truth("modular-quad", "tiny", OVERRIDES, workers=2)
+        _same(reference, tmp_path)
+        return workers()
+
+    first = fill()
+    assert len(first) == 2 and fill() == first
+    os.kill(min(first), signal.SIGKILL)
+    time.sleep(0.5)
+    third = fill()
+    assert len(third) == 2 and not third & first

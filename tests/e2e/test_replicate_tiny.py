@@ -58,8 +58,12 @@ def test_replicate_tiny_end_to_end(tmp_path):
     assert all(0 < r["frac_of_peak"] and r["workers"] == 1 for r in stages)
     assert (out / "index.html").read_text().lower().startswith("<!doctype html>")
     assert any(p.suffix == ".png" and p.stat().st_size > 0 for p in (out / "figures").iterdir())
-    # a second run with a warm cache trains nothing and reproduces the same numbers
+    # a second run with a warm cache trains nothing, re-fits nothing (the stages' outputs are
+    # read back) and reproduces every table
+    tables = {p.name: p.read_bytes() for p in out.glob("*.csv") if p.name != "timings.csv"}
+    assert list((tmp_path / "cache").rglob("stages/weight_sweep-*.json"))
     proc2 = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    assert tables == {p.name: p.read_bytes() for p in out.glob("*.csv") if p.name in tables}
     assert proc2.returncode == 0, proc2.stderr[-3000:]
     assert "model/s" not in proc2.stderr
     df2 = pd.read_csv(out / "results.csv")

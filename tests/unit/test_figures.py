@@ -124,6 +124,24 @@ def test_render_all_writes_nonempty_pngs(csvs: tuple[Path, Path], tmp_path: Path
         assert path.read_bytes()[:8] == PNG_MAGIC
 
 
+def test_a_figure_is_drawn_again_only_when_its_inputs_change(csvs, tmp_path, monkeypatch):
+    out = tmp_path / "figs"
+    figures.render_all(*csvs, out)
+    before = {p.name: p.read_bytes() for p in out.glob("*.png")}
+    drawn = []
+    for slug, module in figures.MODULES.items():
+        monkeypatch.setattr(module, "make", lambda df, f=module.make, s=slug:
+                            drawn.append(s) or f(df))
+    assert len(figures.render_all(*csvs, out)) == len(before) and drawn == []
+    assert {p.name: p.read_bytes() for p in out.glob("*.png")} == before
+    (out / "pred_vs_true.png").unlink()  # a missing file is drawn again
+    figures.render_all(*csvs, out)
+    assert drawn == ["pred_vs_true"]
+    results_frame().assign(value=lambda d: d.value * 0.5).to_csv(csvs[0], index=False)
+    figures.render_all(*csvs, out)  # changed results: the figures drawn from them
+    assert sorted(drawn) == ["interaction_gap", "lds_by_method", "pred_vs_true"]
+
+
 def test_missing_predictions_are_skipped(csvs, tmp_path: Path, capsys) -> None:
     paths = figures.render_all(csvs[0], tmp_path / "absent.csv", tmp_path / "figs")
     assert {p.stem for p in paths} == {"lds_by_method", "interaction_gap"}

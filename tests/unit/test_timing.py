@@ -41,3 +41,28 @@ def test_summary_totals_by_kind_and_lists_the_slowest():
     assert lines[2].split() == ["ground", "truth", "60.0", "118.0"]
     assert lines[3].split() == ["method", "x", "3.0", "3.5"]
     assert lines[-1].strip() == "a · ground truth: 60.0 s"
+
+
+def test_replicate_keeps_the_timings_of_cells_done_before_one_fails(tmp_path, monkeypatch):
+    """Each cell's rows reach timings.csv as it ends, so a run killed later keeps them."""
+    import pandas as pd
+    import pytest
+
+    from benchmarks import replicate as rep
+
+    calls = []
+
+    def cell(task, cell, executor):
+        calls.append(task.label)
+        if len(calls) == 2:
+            raise RuntimeError("killed")
+        with timing.timed(task.label, "ground truth"):
+            pass
+        return rep.CellRun([], [], {})
+
+    monkeypatch.setattr(rep, "run_paper_cell", cell)
+    timing.drain()
+    with pytest.raises(RuntimeError, match="killed"):
+        rep.replicate("tiny", ["modular-addition-ft", "digits-logreg"], out_dir=tmp_path)
+    times = pd.read_csv(tmp_path / "timings.csv")
+    assert list(times.task) == [calls[0]] and list(times.stage) == ["ground truth"]

@@ -1,7 +1,11 @@
 """The local executor's process pool: single-threaded processes (on a 2-core machine two keep
 both cores busy with small models; one worker trains in the driver, ``fill.run_ground_truth``).
 A pool whose worker dies mid-chunk (killed, out of memory) is rebuilt and the unfinished
-chunks are trained again, identically."""
+chunks are trained again, identically.
+
+The processes are started once and kept for the driver's life (while its environment and
+folder stay the same), so the cells and stages of one ``replicate`` reuse their started
+interpreters, imports and cached tasks instead of paying for them per call."""
 
 from __future__ import annotations
 
@@ -41,22 +45,49 @@ class Pool:
 
     def _round(self, todo: dict[int, ChunkJob]):
         """Submit every chunk still in ``todo``; yield and drop each as it completes."""
-        ctx = mp.get_context("spawn")
-        with ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=_die_with_parent,
-                                 initargs=(os.getpid(),)) as pool:
+        pool = _live(self.workers)
+        try:
             running = {pool.submit(run_chunk, replace(job, threads=self.threads)): job
                        for job in todo.values()}
-            try:
-                while running:
-                    done, _ = wait(running, return_when=FIRST_COMPLETED)
-                    for fut in done:
-                        job = running.pop(fut)
+        except BrokenProcessPool:
+            _discard()
+            raise
+        try:
+            while running:
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    job = running.pop(fut)
+                    try:
                         values = fut.result()  # a lost worker raises BrokenProcessPool here
-                        del todo[job.index]
-                        yield job, values
-            finally:
-                for fut in running:
-                    fut.cancel()
+                    except BrokenProcessPool:
+                        _discard()
+                        raise
+                    del todo[job.index]
+                    yield job, values
+        finally:
+            for fut in running:
+                fut.cancel()
+
+
+_LIVE: dict[tuple, ProcessPoolExecutor] = {}  # at most one: the pool now in use
+
+
+def _live(workers: int) -> ProcessPoolExecutor:
+    """The started pool of ``workers`` processes, made (and any other one shut) when there is
+    none for this worker count, environment and folder: a worker inherits those at its start."""
+    key = (workers, os.getcwd(), tuple(sorted(os.environ.items())))
+    if key not in _LIVE:
+        _discard()
+        _LIVE[key] = ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"),
+                                         initializer=_die_with_parent, initargs=(os.getpid(),))
+    return _LIVE[key]
+
+
+def _discard() -> None:
+    """Shut the live pool (a broken one, or one started for another environment)."""
+    for pool in _LIVE.values():
+        pool.shutdown(wait=False, cancel_futures=True)
+    _LIVE.clear()
 
 
 def pool(workers: int, threads: int = 1) -> Pool:
