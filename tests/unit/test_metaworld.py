@@ -95,7 +95,11 @@ def test_sac_code_path_is_bit_identical_and_stores_minus_return(tmp_path, monkey
     """``mt10-sac`` at tiny (a few hundred SAC steps): W0, a fine-tuning from it and real
     rollouts; the same (mask, seed) twice in one process gives the same bits."""
     pytest.importorskip("stable_baselines3", reason="pip install 'taskattr[rl]'")
+    import tempfile
+
     monkeypatch.setenv("TASKATTR_CACHE", str(tmp_path))
+    (tmp_path / "tmp").mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))  # where SB3 logs by default
     task = make_task("mt10-sac", "tiny")
     mask = np.array([[1, 0, 1, 0, 1]], dtype=bool)
     first, again = task.evaluate(mask, [5]), task.evaluate(mask, [5])
@@ -103,6 +107,7 @@ def test_sac_code_path_is_bit_identical_and_stores_minus_return(tmp_path, monkey
         assert first[key].shape == (1, 5)
         np.testing.assert_array_equal(first[key], again[key])
     np.testing.assert_array_equal(first["loss"], -first["return"])
+    assert not list((tmp_path / "tmp").glob("SB3-*"))  # no SB3 log folder left behind
     assert make_method("tracin", {}).applies(task) is not None  # no model to differentiate
     assert make_method("kernel_sm", {}).applies(task) is None
 

@@ -92,13 +92,15 @@ def subset_env(units, params: SACParams, seed: int):
 def _sac(env, params: SACParams, seed: int):
     try:
         from stable_baselines3 import SAC
+        from stable_baselines3.common.logger import Logger
     except ImportError as err:
         raise ImportError(f"mt10-sac needs stable-baselines3 ({err}); {INSTALL}") from None
     net = [params.hidden] * 3
-    return SAC("MlpPolicy", env, learning_rate=params.lr, batch_size=params.batch_size,
-               learning_starts=params.learning_starts, seed=seed % 2**32, device="cpu",
-               verbose=0,
-               policy_kwargs={"net_arch": net})
+    agent = SAC("MlpPolicy", env, learning_rate=params.lr, batch_size=params.batch_size,
+                learning_starts=params.learning_starts, seed=seed % 2**32, device="cpu",
+                verbose=0, policy_kwargs={"net_arch": net})
+    agent.set_logger(Logger(None, []))  # SB3's default makes a folder in /tmp per learn call
+    return agent
 
 
 class MT10SACTask(Task):
