@@ -128,6 +128,21 @@ def empty_cache(dev: torch.device) -> None:
 
 
 @contextmanager
+def torch_threads(n: int = 1) -> Iterator[None]:
+    """Run the block on ``n`` torch threads, then restore the caller's count. Ground truth and
+    every stored model are made on one thread, wherever they run: the loop engine's and the
+    ICL model's bits depend on how reductions are split over threads (measured: 1 and 2
+    threads train different loop-engine models and ICL losses 1e-7 apart; the batched engine's
+    agree), so what the driver makes (all cores by default) must equal a worker's."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+@contextmanager
 def scope(dev: torch.device | None = None) -> Iterator[torch.device]:
     """Fit and predict on ``dev`` (default: the configured device): inside, tensors a method
     creates without a device go there. On the CPU nothing is entered (the CPU path is the

@@ -299,7 +299,14 @@ def _weighted_loss(problem: Problem, model: nn.Module, x: torch.Tensor, y: torch
 def _train_one(problem: Problem, w_row: torch.Tensor, seed: int, spec: TrainSpec,
                steps_at: Sequence[int] = ()) -> tuple[Params, list[Params]]:
     """The loop body: final parameters and snapshots after each of ``steps_at`` steps, on
-    ``problem.device`` (``w_row`` on the CPU, where the minibatches are drawn)."""
+    ``problem.device`` (``w_row`` on the CPU, where the minibatches are drawn), on one torch
+    thread whatever the caller's count (``device.torch_threads``)."""
+    with devices.torch_threads(1):
+        return _train_one_here(problem, w_row, seed, spec, steps_at)
+
+
+def _train_one_here(problem: Problem, w_row: torch.Tensor, seed: int, spec: TrainSpec,
+                    steps_at: Sequence[int]) -> tuple[Params, list[Params]]:
     dev = problem.device
     model = problem.init(seed)
     opt = make_optimizer(list(model.parameters()), spec)
@@ -366,12 +373,23 @@ def sharpness_grad_loop(loss_of: Callable[[], torch.Tensor], params: list[torch.
     return list(g_plus) if spec.nso_one_sided else _pair_mean(g_plus, grad_at(u, -1.0))
 
 
-def train_flops(problem: Problem, weights: torch.Tensor, steps: int, batch_size: int = 0
-                ) -> float:
-    """Floating-point work of training ``weights: (B, n)`` models for ``steps`` steps: the
-    matmul FLOPs of one example's forward and backward pass, counted by torch's
-    ``FlopCounterMode`` on the real model (attention and every token included), times the
-    example passes (a step sees every included example, or ``batch_size`` of them)."""
+def passes_per_step(spec: TrainSpec) -> int:
+    """Forward + backward passes one optimiser step makes: SAM's gradient at W and at the
+    ascent point, NSO's at W + U and W - U (one with ``nso_one_sided``), else one."""
+    if spec.sharpness == "sam":
+        return 2
+    if spec.sharpness == "nso":
+        return 1 if spec.nso_one_sided else 2
+    return 1
+
+
+def train_flops(problem: Problem, weights: torch.Tensor, steps: int, batch_size: int = 0,
+                passes: int = 1) -> float:
+    """Floating-point work of training ``weights: (B, n)`` models for ``steps`` steps of
+    ``passes`` forward + backward passes (``passes_per_step``): the matmul FLOPs of one
+    example's pass, counted by torch's ``FlopCounterMode`` on the real model (attention and
+    every token included), times the example passes (a step sees every included example, or
+    ``batch_size`` of them)."""
     from torch.utils.flop_counter import FlopCounterMode
 
     model = problem.init(0)
@@ -379,7 +397,7 @@ def train_flops(problem: Problem, weights: torch.Tensor, steps: int, batch_size:
         problem.loss(model(problem.X[:1]), problem.y[:1]).sum().backward()
     included = (weights > 0).sum(1).double()
     per_step = included.clamp(max=batch_size) if batch_size else included
-    return float(counter.get_total_flops()) * float(per_step.sum()) * steps
+    return float(counter.get_total_flops()) * float(per_step.sum()) * steps * passes
 
 
 def batched_forward(problem: Problem, params: Params, X: torch.Tensor) -> torch.Tensor:

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from benchmarks.engine import train_flops
+from benchmarks.engine import passes_per_step, train_flops
 from benchmarks.fsio import atomic_write_text, locked
 from benchmarks.provenance import provenance
 from benchmarks.task import RetrainTask, Task
@@ -33,7 +33,8 @@ def ground_truth_gflop(task: Task, masks: np.ndarray) -> float | None:
         return None
     weights = torch.as_tensor(task.example_weights(masks))
     spec = task.spec.train
-    return train_flops(task.training_problem(), weights, spec.steps, spec.batch_size) / 1e9
+    return train_flops(task.training_problem(), weights, spec.steps, spec.batch_size,
+                       passes_per_step(spec)) / 1e9
 
 
 def stage_rows(timings: list[dict], profile: str, workers: int, peak_gflops: float

@@ -221,7 +221,9 @@ def _in_process(task: Task):
 
     def run(jobs: list[ChunkJob]):
         for job in jobs:
-            yield job, task.evaluate(job.masks, list(job.seeds), job.engine)
+            with devices.torch_threads(1):  # as a pool worker trains it
+                values = task.evaluate(job.masks, list(job.seeds), job.engine)
+            yield job, values
 
     return run
 

@@ -60,3 +60,8 @@ def test_counted_work_scales_with_the_example_passes(cache):
     assert full == pytest.approx(per_pass * problem.X.shape[0] * 2)
     gflop = replicate_stages.ground_truth_gflop(task, np.ones((2, task.K), dtype=bool))
     assert gflop is not None and gflop > 0
+    for sharpness, one_sided, factor in (("sam", False, 2), ("nso", False, 2), ("nso", True, 1)):
+        sharp = make_task("modular-addition", "tiny", {"train.sharpness": sharpness,
+                                                       "train.nso_one_sided": one_sided})
+        masks = np.ones((2, sharp.K), dtype=bool)  # SAM and NSO take two gradients a step
+        assert replicate_stages.ground_truth_gflop(sharp, masks) == pytest.approx(factor * gflop)

@@ -9,8 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import torch
-
+import benchmarks.device as devices
 from benchmarks.groundtruth.executors.driver import check_workers, fill
 from benchmarks.groundtruth.executors.slurm import SlurmOptions, collect, fill_slurm
 from benchmarks.groundtruth.fill import open_store, run_ground_truth
@@ -75,8 +74,8 @@ def fill_ground_truth(name: str, profile: str, overrides: dict, workers: int = 1
 
 def _in_process(name: str, profile: str, overrides: dict, shard: tuple[int, int],
                 path: Path | None, threads: int | None) -> int:
-    """One worker: the driver trains every chunk itself (``run_ground_truth``)."""
-    if threads:
-        torch.set_num_threads(threads)
+    """One worker: the driver trains every chunk itself (``run_ground_truth``), on ``threads``
+    torch threads (default one, as a pool worker, so the bits do not depend on ``--workers``)."""
     task = make_task(name, profile, overrides)
-    return run_ground_truth(task, open_store(task, path), shard)
+    with devices.torch_threads(threads or 1):
+        return run_ground_truth(task, open_store(task, path), shard)
