@@ -90,6 +90,7 @@ def render_all(
     for source, name in SIDE_CSVS.items():
         paths[source] = Path(results_csv).with_name(name) if results_csv else None
     frames = {source: _read(path) for source, path in paths.items()}
+    sources = {source: _file_digest(path) for source, path in paths.items()}
     drawn = _manifest(out)
     written: list[Path] = []
     manifest: dict[str, dict] = {}
@@ -100,7 +101,7 @@ def render_all(
             print(f"figures: skipping {slug}: no {module.SOURCE} rows for it")
             continue
         path = out / f"{slug}.png"
-        digest = _inputs_digest(module, paths[module.SOURCE])
+        digest = _inputs_digest(module, sources[module.SOURCE])
         if not (path.is_file() and drawn.get(path.name, {}).get("inputs") == digest):
             fig = module.make(df)
             fig.savefig(path, dpi=150, bbox_inches="tight")
@@ -122,13 +123,19 @@ def _manifest(folder: Path) -> dict:
     return data if isinstance(data, dict) else {}
 
 
-def _inputs_digest(module: ModuleType, csv: Path | None) -> str:
+def _file_digest(path: Path | None) -> str:
+    """sha256 of the file at ``path`` ("" when there is none)."""
+    if path is None or not Path(path).is_file():
+        return ""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def _inputs_digest(module: ModuleType, source_digest: str) -> str:
     """Digest of what a figure is drawn from: its module, this file, matplotlib and its
-    source CSV; a figure whose digest is unchanged is not drawn again."""
-    h = hashlib.sha256(matplotlib.__version__.encode())
+    source CSV (``source_digest``); a figure whose digest is unchanged is not drawn again."""
+    h = hashlib.sha256(f"{matplotlib.__version__}/{source_digest}".encode())
     for path in (Path(module.__file__), Path(__file__)):
         h.update(path.read_bytes())
-    h.update(Path(csv).read_bytes() if csv is not None and Path(csv).is_file() else b"")
     return h.hexdigest()[:16]
 
 

@@ -38,6 +38,7 @@ class Pool:
                 yield from self._round(todo)
                 return
             except BrokenProcessPool:
+                _discard()
                 if attempt == MAX_RESTARTS:
                     raise RuntimeError(f"ground-truth workers died {MAX_RESTARTS + 1} times; "
                                        f"chunks {sorted(todo)} are still untrained (rerun to "
@@ -45,23 +46,15 @@ class Pool:
 
     def _round(self, todo: dict[int, ChunkJob]):
         """Submit every chunk still in ``todo``; yield and drop each as it completes."""
-        pool = _live(self.workers)
-        try:
-            running = {pool.submit(run_chunk, replace(job, threads=self.threads)): job
-                       for job in todo.values()}
-        except BrokenProcessPool:
-            _discard()
-            raise
+        pool = _live(self.workers)  # a worker lost while idle breaks it: submit raises
+        running = {pool.submit(run_chunk, replace(job, threads=self.threads)): job
+                   for job in todo.values()}
         try:
             while running:
                 done, _ = wait(running, return_when=FIRST_COMPLETED)
                 for fut in done:
                     job = running.pop(fut)
-                    try:
-                        values = fut.result()  # a lost worker raises BrokenProcessPool here
-                    except BrokenProcessPool:
-                        _discard()
-                        raise
+                    values = fut.result()  # a lost worker raises BrokenProcessPool here
                     del todo[job.index]
                     yield job, values
         finally:
