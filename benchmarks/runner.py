@@ -35,7 +35,7 @@ def cell_dir(task: Task, method: Method) -> Path:
 def run_cell(task: Task, store: GroundTruthStore, method: Method, force: bool = False) -> dict:
     """Fit ``method`` on ``task`` and evaluate every registered metric; returns the record."""
     out = cell_dir(task, method)
-    record = _cached_record(out, store.fingerprint())
+    record = _cached_record(out, store.fingerprint(), task.spec.key, method.key)
     if record is not None and not force:
         return record
     reason = method.applies(task)
@@ -81,10 +81,12 @@ def _record_checksum(record: dict, files: dict[str, Path]) -> dict:
     return out
 
 
-def _cached_record(out: Path, fingerprint: str) -> dict | None:
-    """The cell's record if it came from this code and this ground truth and neither it nor
-    its arrays changed since; None means recompute (an unreadable, edited or incomplete record
-    is replaced, never trusted)."""
+def _cached_record(out: Path, fingerprint: str, task_key: str, method_key: str
+                   ) -> dict | None:
+    """The cell's record if it came from this code, this ground truth, this task and this
+    method, and neither it nor its arrays changed since; None means recompute (an unreadable,
+    edited, incomplete or misplaced record, e.g. another method's folder copied here, is
+    replaced, never trusted)."""
     try:
         record = json.loads((out / "record.json").read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError):
@@ -92,7 +94,8 @@ def _cached_record(out: Path, fingerprint: str) -> dict | None:
     if not isinstance(record, dict) or not isinstance(record.get("checksum"), dict):
         return None
     same = (record.get("code_hash") == code_hash()
-            and record.get("gt_fingerprint") == fingerprint)
+            and record.get("gt_fingerprint") == fingerprint
+            and record.get("task_key") == task_key and record.get("method_key") == method_key)
     names = [n for n in record["checksum"] if n != "rows"]
     if not same or _record_checksum(record, {n: out / n for n in names}) != record["checksum"]:
         return None

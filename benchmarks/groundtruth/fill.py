@@ -75,6 +75,10 @@ def run_ground_truth(task: Task, store: GroundTruthStore, shard: tuple[int, int]
     if not total:
         return 0
     store.check_resumable()
+    if task.spec.train.init == "pretrained":  # W0 loaded (verified) or trained before the bar
+        from benchmarks.groundtruth.pretrained import pretrained_params
+
+        pretrained_params(task)
     written = 0
     bar = tqdm(total=total, desc=f"ground truth {task.label}", unit="model", disable=not progress)
     for chunk in todo:

@@ -30,6 +30,8 @@ from benchmarks.spec import SpecError
 
 FORMATS = ("auto", "npz", "csv", "json", "kernelsm", "icl")
 ICL_IDS, ICL_SCORES = "_train_ids_list.json", "_subset_scores_loss.json"
+MAX_UNITS = 1_000_000  # units of an import (sample-level attribution on a large dataset)
+MAX_MASK_CELLS = 200_000_000  # subsets x units: 1.6 GB once held as float64
 
 
 class GroundTruthFormatError(SpecError):
@@ -129,6 +131,15 @@ def _first_n(masks, targets, n_fit: int | None, what: str, fmt: str) -> Split:
     return _by_split(masks, targets, split, what, fmt)
 
 
+def check_size(m: int, K: int, what: str) -> None:
+    """Refuse a mask table too large to hold before allocating it: ``K`` units at most
+    ``MAX_UNITS``, ``m * K`` cells at most ``MAX_MASK_CELLS``."""
+    if K > MAX_UNITS or m * K > MAX_MASK_CELLS:
+        raise GroundTruthFormatError(
+            f"{what}: {m} subsets x {K} units is too large (at most {MAX_UNITS:,} units and "
+            f"{MAX_MASK_CELLS:,} mask cells); is a unit id or --n-units mistyped?")
+
+
 def read_npz(path: Path) -> list[Split]:
     try:
         with np.load(path, allow_pickle=False) as z:
@@ -216,9 +227,10 @@ def read_icl(path: Path, targets: Path | None, n_fit: int | None, n_units: int |
     K = n_units or (max(flat) + 1 if flat else 0)
     if flat and max(flat) >= K:
         raise GroundTruthFormatError(f"{path.name}: unit id {max(flat)} >= --n-units {K}")
-    masks = np.zeros((len(ids), K))
+    check_size(len(ids), K, f"{path.name} (--n-units or its largest unit id + 1)")
+    masks = np.zeros((len(ids), K), dtype=bool)
     for i, row in enumerate(ids):
-        masks[i, row] = 1.0
+        masks[i, row] = True
     scores_path = targets or path.with_name(path.name.replace(ICL_IDS, ICL_SCORES))
     if not scores_path.exists():
         raise GroundTruthFormatError(f"{path.name}: score file {scores_path.name} not found; "

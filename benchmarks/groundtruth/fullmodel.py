@@ -17,8 +17,8 @@ from torch import nn
 
 import benchmarks.device as devices
 from benchmarks.engine import Params, Problem, interval_lrs, train, train_with_checkpoints
+from benchmarks.groundtruth.cached import cached_torch
 from benchmarks.groundtruth.fill import model_seed
-from benchmarks.groundtruth.pretrained import cached_torch
 from benchmarks.groundtruth.store import GroundTruthStore
 from benchmarks.task import RetrainTask
 

@@ -2,7 +2,8 @@
 
 W0 is trained once per task family, parameters and pretraining recipe, on the pretraining pool
 (every unit), from a seed derived from its content key, with the loop engine; it is cached as
-``<cache>/w0/<w0_key>.pt`` carrying its identity (a file written for another recipe is refused).
+``<cache>/w0/<w0_key>.pt`` carrying its identity and a digest of its contents (a file
+written for another recipe, or damaged, is refused: ``benchmarks.groundtruth.cached``).
 Every subset, leave-one-out, full-set and selection model of the task then starts from W0
 (``Problem.start``) and fine-tunes with the task's own recipe. W0's key depends on what
 decides W0 only (family, parameters, pretraining recipe), not on the subset design or the
@@ -12,21 +13,16 @@ the task key, so a store built on another W0 is refused like any other spec.
 
 from __future__ import annotations
 
-import io
-from collections.abc import Callable
 from dataclasses import replace
-from pathlib import Path
-from typing import TypeVar
 
 import numpy as np
 import torch
 
 from benchmarks.engine import Params, Problem, train
-from benchmarks.fsio import CorruptFileError, atomic_write_bytes
+from benchmarks.groundtruth.cached import cached_torch
 from benchmarks.groundtruth.store import cache_root
 from benchmarks.spec import content_hash, derive_seed, to_plain
 
-T = TypeVar("T")
 POOL = "all units"  # the pretraining pool (a task with a disjoint pool would name it here)
 
 
@@ -73,27 +69,3 @@ def w0_quality(task) -> dict:
     out = task.score(problem, {k: v[None] for k, v in problem.start.items()})
     return {"w0_acc": float(out[task.accuracy_output].mean()),
             "w0_loss": float(out[task.primary].mean())}
-
-
-def cached_torch(path: Path, make: Callable[[], T], identity: str) -> T:
-    """The cached value of ``identity`` at ``path``, else ``make()`` saved atomically.
-
-    The file carries its identity: a value saved for another identity is refused, never used;
-    a file without one (an older cache) is recomputed."""
-    if path.exists():
-        try:
-            saved = torch.load(path, weights_only=True)
-        except Exception as err:  # torch raises several types for a damaged file
-            raise CorruptFileError(f"{path}: cannot be loaded ({err.__class__.__name__}); "
-                                   f"remove it to retrain the model") from None
-        if isinstance(saved, dict) and "identity" in saved:
-            if saved["identity"] != identity:
-                raise CorruptFileError(f"{path}: holds the model of {saved['identity']!r}, "
-                                       f"not {identity!r}; remove it to retrain the model")
-            return saved["value"]
-    value = make()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    buffer = io.BytesIO()
-    torch.save({"identity": identity, "value": value}, buffer)
-    atomic_write_bytes(path, buffer.getvalue())
-    return value

@@ -15,15 +15,17 @@ store written for another spec is refused with a diff, never overwritten.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
+import shutil
 import warnings
 from pathlib import Path
 
 import numpy as np
 
-from benchmarks.fsio import CorruptFileError, atomic_save_npy, make_temp_dir, open_npy, publish_dir
+from benchmarks.fsio import CorruptFileError, make_temp_dir, open_npy, publish_dir
 from benchmarks.groundtruth.subsets import Rows
 from benchmarks.provenance import bit_differences, bit_provenance, provenance
 from benchmarks.spec import TaskSpec, spec_diff, to_plain
@@ -61,8 +63,9 @@ class GroundTruthStore:
             raise self._corrupt("masks.npy", "its subsets differ from the task's row table")
         if not np.isin(np.asarray(self.done), (0, 1)).all():
             raise self._corrupt("done.npy", "done flags other than 0/1")
-        if not (path / "checks.npy").exists() and "checksums" not in manifest:  # older store
-            atomic_save_npy(path / "checks.npy", self._digests(np.ones((m, R), bool)))
+        if "checksums" not in manifest:  # the pre-checksum layout: nothing to verify against
+            raise self._corrupt("manifest.json", "a store written before row checksums existed "
+                                "(no 'checksums' entry), so its values cannot be verified")
         self.checks = self._open("checks.npy", (m, R), np.uint64)
         self._verify()
 
@@ -242,18 +245,41 @@ def _create(path: Path, spec: TaskSpec, plain: dict, rows: Rows, outputs: tuple[
             n_targets: int) -> None:
     """Write a fresh store into a temporary folder and rename it into place (atomic)."""
     tmp = make_temp_dir(path)
+    try:
+        _write_arrays(tmp, rows, outputs, spec.design.n_seeds, n_targets)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     if path.exists():
         path.rmdir()  # an empty folder (checked above): the rename replaces it
-    m, R = len(rows), spec.design.n_seeds
-    np.save(tmp / "masks.npy", rows.masks)
-    for name in outputs:
-        np.lib.format.open_memmap(tmp / f"{name}.npy", mode="w+", dtype=np.float64,
-                                  shape=(m, R, n_targets)).flush()
-    for name, dtype in (("done.npy", np.uint8), ("checks.npy", np.uint64)):
-        np.lib.format.open_memmap(tmp / name, mode="w+", dtype=dtype, shape=(m, R)).flush()
     manifest = {"task_key": spec.key, "spec": plain, "row_names": list(rows.names),
                 "row_roles": list(rows.roles), "outputs": list(outputs), "n_targets": n_targets,
                 "checksums": "sha256(task_key/row/seed + float64 values)[:8] per model",
                 "provenance": provenance(), "bits": bit_provenance()}
     (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1))
     publish_dir(tmp, path, "manifest.json")
+
+
+def _write_arrays(tmp: Path, rows: Rows, outputs: tuple[str, ...], R: int,
+                  n_targets: int) -> None:
+    """The store's arrays, zeroed, with their disk blocks reserved."""
+    m = len(rows)
+    np.save(tmp / "masks.npy", rows.masks)
+    shapes = {**{f"{name}.npy": ((m, R, n_targets), np.float64) for name in outputs},
+              "done.npy": ((m, R), np.uint8), "checks.npy": ((m, R), np.uint64)}
+    for name, (shape, dtype) in shapes.items():
+        np.lib.format.open_memmap(tmp / name, mode="w+", dtype=dtype, shape=shape).flush()
+        _reserve(tmp / name)
+
+
+def _reserve(path: Path) -> None:
+    """Allocate a file's blocks now: a write through a memory map into a sparse file on a full
+    disk kills the process (SIGBUS, no message); here a full disk is an error naming the file."""
+    with open(path, "r+b") as fh:
+        try:
+            os.posix_fallocate(fh.fileno(), 0, os.fstat(fh.fileno()).st_size)
+        except OSError as err:
+            if err.errno in (errno.EOPNOTSUPP, errno.EINVAL):  # a file system without it
+                return
+            raise OSError(err.errno, f"{err.strerror} (creating the ground-truth store)",
+                          str(path)) from None

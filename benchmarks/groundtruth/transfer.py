@@ -19,14 +19,16 @@ optionally ``rows.jsonl`` (one ``{"mask", "targets", "role"}`` object per row).
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import re
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from benchmarks.fsio import atomic_write_text
+from benchmarks.fsio import CorruptFileError, atomic_write_bytes, atomic_write_text
 from benchmarks.groundtruth.fill import model_seed
 from benchmarks.groundtruth.formats import (
     FORMATS,
@@ -199,16 +201,29 @@ def _check_name(entry: dict, force: bool) -> None:
 def _write_entry(entry: dict, s: Split) -> None:
     folder = imported_dir()
     folder.mkdir(parents=True, exist_ok=True)
-    np.savez(folder / entry["data"], masks_fit=s.masks_fit.astype(bool),
-             targets_fit=s.targets_fit, masks_eval=s.masks_eval.astype(bool),
-             targets_eval=s.targets_eval)
+    buffer = io.BytesIO()
+    np.savez(buffer, masks_fit=s.masks_fit.astype(bool), targets_fit=s.targets_fit,
+             masks_eval=s.masks_eval.astype(bool), targets_eval=s.targets_eval)
+    atomic_write_bytes(folder / entry["data"], buffer.getvalue())
     atomic_write_text(folder / f"{entry['name']}.json", json.dumps(entry, indent=1))
 
 
 def load_entry(name: str) -> dict | None:
-    """The registry entry of an imported task in the current cache, or None."""
+    """The registry entry of an imported task in the current cache, or None; an unreadable
+    one is refused naming it."""
     path = imported_dir() / f"{name}.json"
-    return json.loads(path.read_text()) if path.exists() else None
+    if not path.exists():
+        return None
+    try:
+        entry = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise CorruptFileError(f"{path}: cannot be read ({err.__class__.__name__}); import "
+                               f"the file again with --force") from None
+    need = ("name", "content_hash", "data", "format", "split")
+    if not isinstance(entry, dict) or any(k not in entry for k in need):
+        raise CorruptFileError(f"{path}: not an import entry (needs {', '.join(need)}); import "
+                               f"the file again with --force")
+    return entry
 
 
 def describe_entry(entry: dict) -> str:
@@ -226,9 +241,22 @@ def describe_entry(entry: dict) -> str:
 
 
 def load_split(entry: dict) -> Split:
-    with np.load(imported_dir() / entry["data"], allow_pickle=False) as z:
-        return Split(z["masks_fit"], z["targets_fit"], z["masks_eval"], z["targets_eval"],
-                     entry["format"], entry["split"])
+    """The imported arrays, re-hashed on every load: a file whose content no longer gives its
+    entry's ``content_hash`` (edited, damaged, swapped) is refused, never rebuilt into a store
+    under the old hash."""
+    path = imported_dir() / entry["data"]
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            s = Split(z["masks_fit"], z["targets_fit"], z["masks_eval"], z["targets_eval"],
+                      entry["format"], entry["split"])
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as err:
+        raise CorruptFileError(f"{path}: cannot be read ({err.__class__.__name__}); import "
+                               f"the source file again with --force") from None
+    if content_digest(s) != entry["content_hash"]:
+        raise CorruptFileError(f"{path}: its arrays no longer hash to {entry['content_hash']} "
+                               f"(edited or damaged since the import); import the source file "
+                               f"again with --force")
+    return s
 
 
 def export_gt(task, store, out: Path, jsonl: bool = False) -> list[Path]:

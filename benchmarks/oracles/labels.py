@@ -154,13 +154,16 @@ def _read_meta(path: Path) -> dict:
 
 
 def _read_labels(folder: Path, meta: dict, K: int, output: str) -> dict:
-    """The cached arrays, checked against the manifest's checksum (where recorded), their
+    """The cached arrays, checked against the manifest's checksum, their
     shapes and finiteness; damage is refused naming the file, never used."""
     path = folder / "labels.npz"
     fix = f"remove {folder} to recompute the labels"
     try:
         data = path.read_bytes()
-        if meta.get("labels_sha256") not in (None, hashlib.sha256(data).hexdigest()):
+        if "labels_sha256" not in meta:
+            raise CorruptFileError(f"{path}: meta.json records no checksum (an older cache), "
+                                   f"so the labels cannot be verified; {fix}")
+        if meta["labels_sha256"] != hashlib.sha256(data).hexdigest():
             raise CorruptFileError(f"{path}: does not match its checksum in meta.json; {fix}")
         with np.load(io.BytesIO(data), allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}

@@ -74,7 +74,7 @@ def test_a_w0_cache_written_for_another_recipe_is_refused(cache):
     pretrained.pretrained_params(a)
     (path,) = (cache / "w0").iterdir()
     path.rename(cache / "w0" / f"{pretrained.w0_key(c)}.pt")
-    with pytest.raises(CorruptFileError, match="holds the model of"):
+    with pytest.raises(CorruptFileError, match="holds"):
         pretrained.pretrained_params(c)
 
 

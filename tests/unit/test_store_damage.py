@@ -129,20 +129,19 @@ def test_non_finite_values_are_never_marked_done(tmp_path):
     assert not store.done[0, 0]
 
 
-def test_store_without_checksums_gets_them_and_still_verifies(tmp_path):
-    """A store written before checksums existed is checksummed on open, then verified."""
+def test_store_without_checksums_is_refused_not_checksummed(tmp_path):
+    """A store in the pre-checksum layout (no ``checks.npy``, no manifest ``checksums``) is
+    refused: checksumming whatever it holds would bless edited values."""
     spec, path = _spec(), tmp_path / "s"
-    values = _filled(spec, path).array("loss").copy()
+    _filled(spec, path)
+    _flip_value(path / "correct.npy")
     (path / "checks.npy").unlink()
     manifest = json.loads((path / "manifest.json").read_text())
     del manifest["checksums"]
     (path / "manifest.json").write_text(json.dumps(manifest))
-    store = _open(spec, path)
-    np.testing.assert_array_equal(store.array("loss"), values)
-    assert np.asarray(store.checks).all()
-    _flip_value(path / "correct.npy")
-    with pytest.raises(StoreCorruptError):
+    with pytest.raises(StoreCorruptError, match="manifest.json: a store written before row "):
         _open(spec, path)
+    assert not (path / "checks.npy").exists()
 
 
 def test_fingerprint_changes_with_the_ground_truth(tmp_path):

@@ -11,8 +11,10 @@ resubmitted by rerunning the command (the done flags and collected files say wha
 
 from __future__ import annotations
 
+import hashlib
 import io
 import shutil
+import zipfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -21,8 +23,8 @@ from tqdm.auto import tqdm
 
 from benchmarks.fsio import CorruptFileError, atomic_write_bytes
 from benchmarks.groundtruth.executors.driver import ChunkJob, pending, run_chunk
-from benchmarks.groundtruth.fill import write_chunk
-from benchmarks.spec import SpecError
+from benchmarks.groundtruth.fill import chunks, write_chunk
+from benchmarks.spec import ExecSpec, SpecError
 
 CHUNKS = "chunks"
 
@@ -41,42 +43,102 @@ class SlurmOptions:
 def save_chunk(job: ChunkJob, folder: str, task_key: str) -> str:
     """An array task's work: train the chunk, write its file atomically; returns its path."""
     values = run_chunk(job)
+    jobs = np.array(job.jobs, dtype=np.int64).reshape(-1, 2)
     buf = io.BytesIO()
-    np.savez(buf, task_key=np.array(task_key), index=np.array(job.index),
-             jobs=np.array(job.jobs, dtype=np.int64), **values)
+    np.savez(buf, task_key=np.array(task_key), index=np.array(job.index), jobs=jobs,
+             sha256=np.array(chunk_digest(task_key, job.index, jobs, values)), **values)
     path = Path(folder) / f"chunk-{job.index:06d}.npz"
     atomic_write_bytes(path, buf.getvalue())
     return str(path)
 
 
+def chunk_digest(task_key: str, index: int, jobs: np.ndarray,
+                 values: dict[str, np.ndarray]) -> str:
+    """sha256 of a chunk file's contents: its task, index, ``jobs (B, 2)`` and every output's
+    ``(B, n_targets)`` float64 values, in name order."""
+    h = hashlib.sha256(f"{task_key}/{int(index)}/".encode())
+    h.update(np.ascontiguousarray(jobs, dtype=np.int64).tobytes())
+    for name in sorted(values):
+        arr = np.ascontiguousarray(values[name], dtype=np.float64)
+        h.update(f"{name}:{arr.shape}".encode())
+        h.update(arr.tobytes())
+    return h.hexdigest()
+
+
 def collect(store) -> int:
-    """Move every chunk file of ``store`` into it (refusing another task's); returns rows."""
-    outputs = store.outputs
+    """Move every chunk file of ``store`` into it; returns rows written. Every file is checked
+    first (readable, this task, its digest, its index and jobs those of the store's chunk plan,
+    one ``(B, n_targets)`` row block per output): a bad file is refused, naming it, before any
+    row of any file is written."""
     folder = store.path / CHUNKS
+    paths = sorted(folder.glob("chunk-*.npz")) if folder.is_dir() else []
+    plan = chunks(store, ExecSpec(**store.spec_plain.get("execution", {})).batch)
+    loaded = [(path, _read_chunk(path, store, plan)) for path in paths]
     written = 0
-    for path in sorted(folder.glob("chunk-*.npz")) if folder.is_dir() else []:
-        try:
-            with np.load(path, allow_pickle=False) as z:
-                key, jobs = str(z["task_key"]), [tuple(j) for j in z["jobs"].tolist()]
-                values = {k: z[k] for k in outputs}
-        except (OSError, ValueError, KeyError) as err:
-            raise CorruptFileError(f"{path}: not a readable chunk file ({err}); remove it to "
-                                   f"retrain the chunk") from None
-        if key != store.task_key:
-            raise CorruptFileError(f"{path}: a chunk of task {key}, not {store.task_key}; it is "
-                                   f"refused (move it to its own store)")
+    for path, (jobs, values) in loaded:
         written += write_chunk(store, jobs, values)
         path.unlink()
     return written
 
 
-def executor(options: SlurmOptions, folder: Path):
-    """A submitit executor with the options (``sbatch`` must exist for the real cluster)."""
-    import submitit
+def _read_chunk(path: Path, store, plan: list[list[tuple[int, int]]]
+                ) -> tuple[list[tuple[int, int]], dict[str, np.ndarray]]:
+    """A chunk file's (jobs, values), verified against the store (see ``collect``)."""
+    def bad(why: str) -> CorruptFileError:
+        return CorruptFileError(f"{path}: {why}; nothing was collected (remove the file to "
+                                f"retrain its chunk)")
 
-    if options.cluster == "slurm" and shutil.which("sbatch") is None:
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            key, index = str(z["task_key"]), int(z["index"])
+            digest = str(z["sha256"]) if "sha256" in z.files else None
+            jobs = np.asarray(z["jobs"])
+            values = {k: np.asarray(z[k]) for k in store.outputs}
+    except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile, EOFError) as err:
+        raise bad(f"not a readable chunk file ({err.__class__.__name__}: {err})") from None
+    if key != store.task_key:
+        raise bad(f"a chunk of task {key}, not {store.task_key}")
+    if jobs.dtype.kind not in "iu" or jobs.ndim != 2 or jobs.shape[1] != 2:
+        raise bad(f"jobs must be (B, 2) integers, got {jobs.dtype} {jobs.shape}")
+    if digest is None:
+        raise bad("no sha256 of its contents (written by an older version), so it cannot be "
+                  "verified")
+    if chunk_digest(key, index, jobs, values) != digest:
+        raise bad("its contents do not match their sha256 (a damaged or edited file)")
+    if not 0 <= index < len(plan) or [tuple(j) for j in jobs.tolist()] != plan[index]:
+        raise bad(f"index {index} and its {len(jobs)} jobs are not a chunk of this store's "
+                  f"plan ({len(plan)} chunks)")
+    n_targets = store.array(store.outputs[0]).shape[-1]
+    for name, arr in values.items():
+        if arr.shape != (len(jobs), n_targets):
+            raise bad(f"{name} holds {arr.shape} values for {len(jobs)} jobs x "
+                      f"{n_targets} targets")
+    return [tuple(j) for j in jobs.tolist()], values
+
+
+def _submitit():
+    """The ``submitit`` module, or a one-line error naming the extra that provides it."""
+    try:
+        import submitit
+        from submitit.slurm import slurm  # noqa: F401  (sbatch_script reads it)
+    except ImportError as err:
+        raise SpecError(f"--executor slurm needs submitit ({err.__class__.__name__}: {err}); "
+                        f"install the extra: pip install -e '.[slurm]'") from None
+    return submitit
+
+
+def check_slurm(options: SlurmOptions, dry_run: bool) -> None:
+    """Refuse before anything is created: submitit missing, or no ``sbatch`` to submit to."""
+    _submitit()
+    if not dry_run and options.cluster == "slurm" and shutil.which("sbatch") is None:
         raise SpecError("--executor slurm: sbatch is not on this machine; run it on the "
                         "cluster's login node, or print the script with --slurm-dry-run")
+
+
+def executor(options: SlurmOptions, folder: Path):
+    """A submitit executor with the options (``sbatch`` must exist for the real cluster)."""
+    check_slurm(options, dry_run=False)
+    submitit = _submitit()
     ex = submitit.AutoExecutor(folder=str(folder / "logs"), cluster=options.cluster)
     params = {"timeout_min": options.time_min, "cpus_per_task": 1, "name": "taskattr-gt"}
     if options.cluster == "slurm":
@@ -90,9 +152,7 @@ def executor(options: SlurmOptions, folder: Path):
 
 def sbatch_script(options: SlurmOptions, folder: Path, n_tasks: int) -> str:
     """The sbatch script submitit would submit for an array of ``n_tasks``."""
-    from submitit.slurm.slurm import _make_sbatch_string
-
-    return _make_sbatch_string(
+    return _submitit().slurm.slurm._make_sbatch_string(
         command="python -u -m submitit.core._submit " + str(folder / "logs"),
         folder=str(folder / "logs"), job_name="taskattr-gt", partition=options.partition,
         time=options.time_min, cpus_per_task=1, gpus_per_node=options.gpus or None,
@@ -102,6 +162,7 @@ def sbatch_script(options: SlurmOptions, folder: Path, n_tasks: int) -> str:
 def fill_slurm(name: str, profile: str, overrides: dict, path: Path | None,
                options: SlurmOptions, dry_run: bool = False, wait: bool = True) -> int:
     """Submit the pending chunks as one array; with ``wait``, collect when it finishes."""
+    check_slurm(options, dry_run)
     (task, store), jobs = pending(name, profile, overrides, (0, 1), path)
     folder = store.path / CHUNKS
     done_files = {int(p.stem.split("-")[1]) for p in folder.glob("chunk-*.npz")} \

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from benchmarks.groundtruth.pretrained import cached_torch
+from benchmarks.groundtruth.cached import cached_torch
 from benchmarks.groundtruth.store import cache_root
 from benchmarks.spec import (
     SpecError,

@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from benchmarks.engine import Problem, batched_forward
-from benchmarks.groundtruth.pretrained import cached_torch
+from benchmarks.groundtruth.cached import cached_torch
 from benchmarks.groundtruth.store import cache_root
 from benchmarks.spec import (
     SpecError,

@@ -1,0 +1,82 @@
+"""Cached torch values (W0, full-set models and their checkpoints, MT10 demonstrations): saved
+once with their identity and a digest of their contents, verified on every load.
+
+torch's zip reader does not check its CRCs, so one flipped bit in a saved tensor loads without
+complaint; a model trained from it would then be stored with a fresh, valid checksum. Every file
+therefore carries ``sha256``, a digest of every tensor's dtype, shape and bytes (and every other
+leaf's repr) in a fixed traversal order, recomputed on load: a damaged, truncated, swapped or
+unchecked (older) file is refused naming it, never used and never overwritten.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+import torch
+
+from benchmarks.fsio import CorruptFileError, atomic_write_bytes
+
+T = TypeVar("T")
+
+
+def value_digest(value: object) -> str:
+    """sha256 of a nested value of tensors, dicts, lists, tuples and scalars (64 hex)."""
+    h = hashlib.sha256()
+    _feed(h, value)
+    return h.hexdigest()
+
+
+def _feed(h, value: object) -> None:
+    if isinstance(value, torch.Tensor):
+        t = value.detach().cpu().contiguous().reshape(-1)
+        h.update(f"tensor:{t.dtype}:{tuple(value.shape)}:".encode())
+        h.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    elif isinstance(value, dict):
+        h.update(f"dict:{len(value)}:".encode())
+        for k in sorted(value, key=repr):
+            h.update(f"key:{k!r}:".encode())
+            _feed(h, value[k])
+    elif isinstance(value, (list, tuple)):
+        h.update(f"{type(value).__name__}:{len(value)}:".encode())
+        for v in value:
+            _feed(h, v)
+    else:
+        h.update(f"leaf:{type(value).__name__}:{value!r}:".encode())
+
+
+def cached_torch(path: Path, make: Callable[[], T], identity: str) -> T:
+    """The cached value of ``identity`` at ``path``, else ``make()`` saved atomically.
+
+    A file that cannot be loaded, holds another identity, or whose contents no longer match
+    its digest is refused (``CorruptFileError`` naming it); nothing is retrained over it."""
+    if path.exists():
+        return _load(path, identity)
+    value = make()
+    buffer = io.BytesIO()
+    torch.save({"identity": identity, "value": value, "sha256": value_digest(value)}, buffer)
+    atomic_write_bytes(path, buffer.getvalue())
+    return value
+
+
+def _load(path: Path, identity: str) -> object:
+    fix = "remove it to recompute it"
+    try:
+        saved = torch.load(path, weights_only=True)
+    except Exception as err:  # torch raises several types for a damaged file
+        raise CorruptFileError(f"{path}: cannot be loaded ({err.__class__.__name__}); "
+                               f"{fix}") from None
+    if not isinstance(saved, dict) or "identity" not in saved or "value" not in saved:
+        raise CorruptFileError(f"{path}: not a cached value of this suite (no identity); {fix}")
+    if saved["identity"] != identity:
+        raise CorruptFileError(f"{path}: holds {saved['identity']!r}, not {identity!r}; {fix}")
+    if "sha256" not in saved:
+        raise CorruptFileError(f"{path}: written by an older version without a content "
+                               f"digest, so it cannot be verified; {fix}")
+    if value_digest(saved["value"]) != saved["sha256"]:
+        raise CorruptFileError(f"{path}: its contents do not match their digest (a damaged "
+                               f"or edited file); {fix}")
+    return saved["value"]
