@@ -225,3 +225,34 @@ def test_chunk_reader_names_an_unreadable_file(cache):
     files[0].write_bytes(files[0].read_bytes()[:100])
     with pytest.raises(CorruptFileError, match=files[0].name):
         collect(store)
+
+
+def test_a_gradex_label_cache_without_its_checksum_is_refused(cache, capsys):
+    argv = ["run", *TINY, "--method", "kernel_sm", "--param", "labels=gradex"]
+    assert main(argv) == 0
+    (meta,) = (cache / "gt").rglob("gradex/*/meta.json")
+    saved = json.loads(meta.read_text())
+    del saved["labels_sha256"]
+    meta.write_text(json.dumps(saved))
+    shutil.rmtree(cache / "results")
+    code, err = _exit(argv, capsys)
+    assert code == 2
+    _one_line(err, "labels.npz", "no checksum")
+
+
+def test_a_full_disk_when_creating_a_store_names_the_file_and_leaves_no_store(
+        cache, capsys, monkeypatch):
+    """A memory-mapped write into a sparse file on a full disk would be a silent SIGBUS; the
+    store's blocks are reserved at creation, so a full disk is an error naming the file."""
+    import errno
+    import os
+
+    def full(fd, offset, length):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "posix_fallocate", full)
+    code, err = _exit(["ground-truth", *TINY], capsys)
+    assert code == 2
+    _one_line(err, ".npy", "No space left on device")
+    root = cache / "gt"
+    assert not root.exists() or not any(root.iterdir())  # no store, no temporary folder
