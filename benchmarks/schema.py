@@ -1,7 +1,12 @@
-"""The results table's schema, owned here: every stage writes rows with these columns, the
-leaderboard and the figures read them. A leaf module (no imports), so any layer may use it."""
+"""The suite's table schemas, owned here: every stage writes results rows with these columns,
+the leaderboard and the figures read them; each table the suite writes beside ``results.csv``
+that several modules read is declared here with its key (one row per key) and its numeric
+columns (``benchmarks.tables`` checks both on every read). A leaf module (no suite imports), so
+any layer may use it."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 PROFILES = ("tiny", "quick", "paper")  # also their display order
 
@@ -16,6 +21,23 @@ GROUP_KEY = ["task_key", "profile"]  # a run replaces every row of the groups it
 PRED_KEY = ["task_key", "method_key"]
 FINETUNED_SUFFIX = "-ft"  # a family's fine-tuning variant is named <family>-ft
 FINETUNED_ONLY = ("mt10", "mt10-sac")  # families that exist only fine-tuned from W0 (no suffix)
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """A table the suite writes: the columns that name a row (one row per key, never empty)
+    and those that must hold numbers (or be empty)."""
+
+    key: tuple[str, ...]
+    numeric: tuple[str, ...] = ()
+
+
+RESULTS = TableSpec(tuple(ROW_KEY), ("value", "ci_low", "ci_high", "n_targets", "n_dropped",
+                                     "cost_s", "n_labels"))
+PREDICTIONS = TableSpec((*PRED_KEY, "subset", "target"), ("subset", "target", "predicted",
+                                                          "true"))
+TIMINGS = TableSpec(("task", "stage", "profile"), ("wall_s", "cpu_s", "models", "gflop"))
+METRIC_DEFINITIONS = TableSpec(("metric", "variant"))
 
 
 def regime(family: str) -> str:

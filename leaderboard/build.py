@@ -3,19 +3,20 @@
 Reads only files written by the runner (``<cache>/results/*/*/record.json`` and
 ``predictions.npy``) plus the ground-truth arrays; never imports ``methods/``. Rows are keyed by
 (task_key, method_key, metric, variant, split, profile): a new record replaces its old row, rows of
-other tasks stay.
+other tasks stay. Every table is read and written through ``benchmarks.tables`` (strict reads,
+a manifest beside each table).
 """
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from benchmarks.fsio import CorruptFileError, atomic_write_text, locked
-from benchmarks.schema import PRED_KEY, ROW_KEY
+from benchmarks.fsio import locked
+from benchmarks.schema import PREDICTIONS, ROW_KEY, TableSpec
+from benchmarks.tables import read_table, write_table
 
 LEADERBOARD_DIR = Path(__file__).resolve().parent
 BENCH_JSON = LEADERBOARD_DIR / "bench.json"  # written by `nox -s bench`, read by the claims
@@ -29,44 +30,29 @@ def record_rows(records: list[dict]) -> pd.DataFrame:
 
 def upsert(csv_path: Path, new: pd.DataFrame, key: list[str],
            groups: list[str] | None = None) -> pd.DataFrame:
-    """Replace rows of ``csv_path`` that share ``key`` with ``new``; keep the others.
+    """Replace rows of ``csv_path`` that share ``key`` with ``new`` (the last of ``new``'s rows
+    of one key); keep the others.
 
     With ``groups`` (e.g. task_key + profile), every old row of a group present in ``new`` is
     replaced, so a method variant a new run no longer produces leaves the table. The
     read-modify-write holds a lock and the file is replaced atomically, so concurrent writers
-    lose no rows and a killed run leaves the old table.
+    lose no rows and a killed run leaves the old table; the old table is read strictly and
+    the new one written with its manifest (``benchmarks.tables``).
     """
     csv_path = Path(csv_path)
     with locked(csv_path):
         if new.empty and not csv_path.exists():
             return new
-        old = read_table(csv_path, key) if csv_path.exists() else None
+        old = read_table(csv_path, TableSpec(tuple(key))) if csv_path.exists() else None
         if old is not None and not new.empty:
             by = groups or key
             stale = old.set_index(by).index.isin(new.set_index(by).index)
             old = old[~stale]
         if old is not None:
             new = pd.concat([old, new], ignore_index=True) if not new.empty else old
-        new = new.sort_values(key).reset_index(drop=True)
-        atomic_write_text(csv_path, new.to_csv(index=False))
+        new = new.drop_duplicates(key, keep="last").sort_values(key).reset_index(drop=True)
+        write_table(csv_path, new, key)
     return new
-
-
-def read_table(csv_path: Path, key: list[str] | None = None) -> pd.DataFrame:
-    """A table the suite wrote; refused (naming it) if it ends mid-row or lacks key values,
-    as a truncated file would, rather than dropping or half-keeping rows."""
-    text = Path(csv_path).read_text(encoding="utf-8")
-    if not text:
-        return pd.DataFrame(columns=key or [])
-    if not text.endswith("\n"):
-        raise CorruptFileError(f"{csv_path}: ends mid-row (truncated?); restore it from git "
-                               f"or remove it")
-    df = pd.read_csv(io.StringIO(text), keep_default_na=False, na_values=[""])
-    missing = [c for c in key or [] if c not in df.columns]
-    if missing or (key and df[key].isna().any().any()):
-        raise CorruptFileError(f"{csv_path}: rows without {missing or key} (damaged?); "
-                               f"restore it from git or remove it")
-    return df
 
 
 def prediction_rows(cell_dir: Path, meta: dict, eval_F: np.ndarray,
@@ -90,5 +76,5 @@ def write(records: list[dict], predictions: list[pd.DataFrame],
     pred = out_dir / "predictions.csv"
     frames = [p for p in predictions if not p.empty]
     upsert(pred, pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(),
-           PRED_KEY + ["subset", "target"], ["task_key"])
+           list(PREDICTIONS.key), ["task_key"])
     return res, pred

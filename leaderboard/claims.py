@@ -15,9 +15,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchmarks.fsio import atomic_write_text, locked
+from benchmarks.fsio import locked
+from benchmarks.tables import read_table, write_table
 
-from .build import read_table
+from .md import escape
 
 COLUMNS = ("claim", "task", "ours", "paper", "tolerance", "margin", "noise", "outcome")
 OUTCOMES = ("holds", "within noise", "fails", "missing")
@@ -28,16 +29,16 @@ def write(table: pd.DataFrame, profile: str, path: Path) -> None:
     new = table.assign(profile=profile)
     with locked(path):
         if path.exists() and path.stat().st_size > 0:
-            old = _upgraded(read_table(path, ["claim", "profile"]))
+            old = _upgraded(read_table(path))
             new = pd.concat([old[old.profile != profile], new], ignore_index=True)
-        atomic_write_text(path, new[[*COLUMNS, "profile"]].to_csv(index=False))
+        write_table(path, new[[*COLUMNS, "profile"]])
 
 
 def read(path: Path) -> pd.DataFrame | None:
-    """The claims next to a results file, or None."""
+    """The claims next to a results file (read strictly), or None."""
     if not path.is_file() or path.stat().st_size == 0:
         return None
-    df = _upgraded(pd.read_csv(path))
+    df = _upgraded(read_table(path))
     return None if df.empty else df
 
 
@@ -80,9 +81,9 @@ def markdown(df: pd.DataFrame) -> str:
     """One Markdown table per profile."""
     parts = ["## Paper claims (computed from the rows above)", "", LEGEND]
     for profile, g in df.groupby("profile", sort=True):
-        parts += ["", f"### {profile}: {_count(g)}", "",
+        parts += ["", f"### {escape(str(profile))}: {_count(g)}", "",
                   "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
-        parts += ["| " + " | ".join(cell(r, c).replace("|", "\\|") for c in COLUMNS) + " |"
+        parts += ["| " + " | ".join(escape(cell(r, c)) for c in COLUMNS) + " |"
                   for _, r in g.iterrows()]
     return "\n".join(parts)
 

@@ -14,14 +14,20 @@ from pathlib import Path
 
 import pandas as pd
 
+from benchmarks.schema import METRIC_DEFINITIONS
+from benchmarks.tables import read_table
+
+from .md import escape
+
 TITLE = "Metric definitions"
 
 
 def read(path: Path) -> pd.DataFrame | None:
-    """The definitions file, or None when absent or empty."""
+    """The definitions file (read strictly), or None when absent or empty. It is rewritten
+    from the metric modules before every render, so one without a manifest is not warned."""
     if not Path(path).is_file() or Path(path).stat().st_size == 0:
         return None
-    df = pd.read_csv(path)
+    df = read_table(path, METRIC_DEFINITIONS, warn_unrecorded=False)
     return None if df.empty else df
 
 
@@ -37,7 +43,8 @@ def markdown(items: list[tuple[str, str]]) -> str:
     """A ``##`` section with one bullet per definition (empty string when none)."""
     if not items:
         return ""
-    return "\n".join([f"## {TITLE}", ""] + [f"* `{k}`: {v}" for k, v in items])
+    return "\n".join([f"## {TITLE}", ""]
+                     + [f"* {escape(k, code=True)}: {escape(v)}" for k, v in items])
 
 
 def html_section(items: list[tuple[str, str]]) -> str:

@@ -1,8 +1,9 @@
 """Render the leaderboard as Markdown and a static HTML page from ``results.csv``.
 
-This stage reads only the tidy results table written by the benchmark runs; it never
-imports ``methods`` or the benchmark code (only the file-writing helper ``benchmarks.fsio``),
-so the stages stay decoupled through files.
+This stage reads only the tidy results table written by the benchmark runs (strictly, through
+``benchmarks.tables``); it never imports ``methods`` or the benchmark code beyond the base
+layer (``fsio``, ``schema``, ``tables``), so the stages stay decoupled through files. Text from
+the CSVs is escaped for Markdown by ``md.escape``, for HTML by ``html.escape``.
 """
 
 from __future__ import annotations
@@ -17,9 +18,11 @@ import pandas as pd
 
 from benchmarks.fsio import atomic_write_text
 from benchmarks.schema import PROFILES as PROFILE_ORDER
-from benchmarks.schema import ROW_KEY
+from benchmarks.schema import RESULTS, ROW_KEY
+from benchmarks.tables import read_table
 
 from . import claims, definitions, groups, page, site
+from .md import escape
 from .sections import DASH, Row, Section
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -192,24 +195,17 @@ def shown_variants(df: pd.DataFrame) -> list[tuple[str, str]]:
     return [(c.metric, c.variant) for c in METRIC_COLUMNS if (c.metric, c.variant) in present]
 
 
-def _md_cell(text: str, code: bool = False) -> str:
-    """Escape a Markdown table cell; plain text also gets its angle brackets escaped."""
-    text = text.replace("|", "\\|").replace("\n", " ")
-    if code:
-        return f"`{text}`"
-    return text.replace("<", "&lt;").replace(">", "&gt;")
-
-
 def _markdown_section(section: Section) -> str:
-    """A ``##`` heading, the header line and a pipe table."""
-    meta = " · ".join(f"{k}: `{v}`" for k, v in section.meta.items())
-    lines = [f"## {section.task} · {section.profile}", "", meta, ""]
-    lines.append("| " + " | ".join(section.header) + " |")
+    """A ``##`` heading, the header line and a pipe table; text from the CSV escaped."""
+    meta = " · ".join(f"{escape(k)}: {escape(v, code=True)}" for k, v in section.meta.items())
+    lines = [f"## {escape(section.task)} · {escape(section.profile)}", "", meta, ""]
+    lines.append("| " + " | ".join(escape(h) for h in section.header) + " |")
     lines.append("|" + "|".join([" --- "] * 3 + [" ---: "] * (len(section.header) - 3)) + "|")
     for row in section.rows:
-        cells = [_md_cell(c) for c in row.cells]
+        cells = [escape(c) for c in row.cells]
         cells = [f"**{c}**" if b else c for c, b in zip(cells, row.bold, strict=True)]
-        lead = [_md_cell(row.label), _md_cell(row.key, code=True), _md_cell(row.labels or DASH)]
+        lead = [escape(row.label), escape(row.key, code=True, cell=True),
+                escape(row.labels or DASH)]
         lines.append("| " + " | ".join(lead + cells) + " |")
     return "\n".join(lines)
 
@@ -258,8 +254,9 @@ def write_all(results_csv: Path, out_dir: Path, figures_dir: Path | None = None)
     """Write ``LEADERBOARD.md`` and ``index.html`` for ``results_csv`` (and the ``claims.csv``
     and ``metrics.csv`` beside it, if any) into ``out_dir``; the page embeds the figures of
     ``figures_dir`` (default: the repository's ``figures/`` for the leaderboard folder, else
-    ``out_dir/figures``). A table lacking columns is said on the page and warned, not drawn."""
-    df = pd.read_csv(results_csv)
+    ``out_dir/figures``). A table lacking columns is said on the page and warned, not drawn;
+    a damaged one is refused (``benchmarks.tables``) before anything is written."""
+    df = read_table(results_csv, RESULTS)
     out_dir = Path(out_dir)
     if figures_dir is None:
         figures_dir = (PACKAGE_DIR.parent / "figures" if out_dir.resolve() == PACKAGE_DIR

@@ -15,6 +15,10 @@ from pathlib import Path
 import pandas as pd
 
 from benchmarks.fsio import atomic_write_text
+from benchmarks.schema import TIMINGS
+from benchmarks.tables import read_table
+
+from .md import escape
 
 BEGIN = "<!-- wallclock:begin (generated from leaderboard/timings.csv; do not edit) -->"
 END = "<!-- wallclock:end -->"
@@ -57,9 +61,9 @@ def markdown(timings: pd.DataFrame, profile: str = "quick") -> str:
              f"total | measured |", "|---|---:|---:|---:|---:|---:|---:|---|"]
     for task, r in table.iterrows():
         models = "—" if pd.isna(r.models) else f"{int(r.models):,}"
-        lines.append(f"| {task} | {r.W0:.1f} | {r['ground truth']:.1f} | {models} | "
+        lines.append(f"| {escape(task)} | {r.W0:.1f} | {r['ground truth']:.1f} | {models} | "
                      f"{r.methods:.1f} | {r.stages:.1f} | {r.total:.1f} | "
-                     f"{r.measured if isinstance(r.measured, str) else '—'} |")
+                     f"{escape(r.measured) if isinstance(r.measured, str) else '—'} |")
     total = table.total.sum() + other / 60
     lines += ["", f"Minutes of wall-clock, from `leaderboard/timings.csv`: **{total:.0f} min** "
               f"over {len(table)} tasks (rendering {other / 60:.1f} min). Ground truth was "
@@ -69,15 +73,18 @@ def markdown(timings: pd.DataFrame, profile: str = "quick") -> str:
     return "\n".join(lines)
 
 
-def update_readme(timings_csv: Path, readme: Path = README, profile: str = "quick") -> bool:
-    """Rewrite the generated block of ``readme``; True if it changed. A README without the
-    markers is left alone."""
+def update_readme(timings_csv: Path, readme: Path | None = None, profile: str = "quick"
+                  ) -> bool:
+    """Rewrite the generated block of ``readme`` (default ``README``); True if it changed. A
+    README without the markers is left alone; a damaged ``timings_csv`` is refused
+    (``benchmarks.tables``) before the README is touched."""
+    readme = README if readme is None else readme
     text = readme.read_text()
     if BEGIN not in text or END not in text:
         return False
     head, rest = text.split(BEGIN, 1)
     _, tail = rest.split(END, 1)
-    body = markdown(pd.read_csv(timings_csv), profile) if timings_csv.exists() else ""
+    body = markdown(read_table(timings_csv, TIMINGS), profile) if timings_csv.exists() else ""
     new = f"{head}{BEGIN}\n{body}\n{END}{tail}"
     if new != text:
         atomic_write_text(readme, new)

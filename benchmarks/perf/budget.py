@@ -22,10 +22,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchmarks.fsio import atomic_write_text
 from benchmarks.perf.engine import write_entry
 from benchmarks.perf.finetune import DESIGN, measure_recipe
 from benchmarks.provenance import provenance
+from benchmarks.tables import read_table, write_table
 from benchmarks.task import make_task
 
 TASKS = ("modular-addition-ft", "modular-quad-ft", "digits-mlp-ft")
@@ -67,9 +67,9 @@ def main(argv: list[str] | None = None) -> None:
             os.environ["TASKATTR_CACHE"] = cache
     df = pd.DataFrame(rows)[list(COLUMNS)]
     if args.csv.exists():
-        old = pd.read_csv(args.csv)
+        old = read_table(args.csv)
         df = pd.concat([old[~old.task.isin(args.tasks)], df], ignore_index=True)
-    atomic_write_text(args.csv, df.to_csv(index=False))
+    write_table(args.csv, df)
     write_entry("gradex_budget", {"design": DESIGN, "steps": list(args.steps),
                                   "rows": df.to_dict("records"), "provenance": provenance()})
 

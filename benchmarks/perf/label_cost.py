@@ -28,7 +28,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from benchmarks.fsio import atomic_write_text
 from benchmarks.groundtruth.executors import fill_ground_truth
 from benchmarks.groundtruth.fill import model_seed, open_store
 from benchmarks.groundtruth.fullmodel import linearisation_point
@@ -39,6 +38,7 @@ from benchmarks.oracles.labels import gradex_masks
 from benchmarks.perf.engine import BENCH_JSON, cpu_timed, write_entry
 from benchmarks.provenance import provenance
 from benchmarks.runner import run_cell
+from benchmarks.tables import read_table, write_table
 from benchmarks.task import make_task
 
 TASKS = ("modular-addition-ft", "modular-quad-ft")
@@ -163,10 +163,10 @@ def main(argv: list[str] | None = None) -> None:
         print(json.dumps({name: per_task[name]}, indent=1, default=float))
     df = pd.DataFrame(all_rows)[list(COLUMNS)]
     if args.csv.exists():
-        old = pd.read_csv(args.csv)
+        old = read_table(args.csv)
         old = old[~(old.task.isin(args.tasks) & (old.profile == args.profile))]
         df = pd.concat([old, df], ignore_index=True)
-    atomic_write_text(args.csv, df.to_csv(index=False))
+    write_table(args.csv, df)
     old = json.loads(BENCH_JSON.read_text()).get(ENTRY, {}) if BENCH_JSON.exists() else {}
     tasks = {**old.get("tasks", {}), **per_task} if old.get("profile") == args.profile else per_task
     write_entry(ENTRY, {"profile": args.profile, "tasks": tasks, "tie": TIE,

@@ -29,7 +29,9 @@ from benchmarks.groundtruth.store import GroundTruthStore
 from benchmarks.method import Method, make_method
 from benchmarks.metrics.lds import per_target_spearman
 from benchmarks.registry import register_stage
+from benchmarks.schema import RESULTS
 from benchmarks.stage import CellInputs, Stage, StageOutput, Table
+from benchmarks.tables import read_table
 from benchmarks.task import Task
 from methods._common.weighting import ssl_loss
 
@@ -129,7 +131,8 @@ class WeightSweep(Stage):
     def report(self, out_dir: Path) -> str:
         if not (out_dir / SWEEP_FILE).exists():
             return ""
-        table = summary(pd.read_csv(out_dir / SWEEP_FILE), pd.read_csv(out_dir / "results.csv"))
+        table = summary(read_table(out_dir / SWEEP_FILE),
+                        read_table(out_dir / "results.csv", RESULTS))
         with pd.option_context("display.width", 200, "display.max_colwidth", 60):
             return ("parameter weighting: LDS unweighted / learned / oracle grid best\n"
                     + table.to_string(index=False, float_format="%.3f"))

@@ -13,7 +13,7 @@ PACKAGES = ("benchmarks", "methods", "leaderboard", "figures")
 # Layers, lowest first: a module may import its own layer and those below it.
 LAYERS = (
     ("base", ("benchmarks.fields", "benchmarks.schema", "benchmarks.fsio", "benchmarks.pins",
-              "benchmarks.formulas",
+              "benchmarks.formulas", "benchmarks.tables",
               "benchmarks.provenance", "benchmarks.registry", "benchmarks.device")),
     ("core", ("benchmarks.spec", "benchmarks.engine", "benchmarks.hessian", "benchmarks.task",
               "benchmarks.grads", "benchmarks.method", "benchmarks.stage", "benchmarks.evaluation",

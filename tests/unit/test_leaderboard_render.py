@@ -247,7 +247,7 @@ def test_metric_definitions_listed_for_shown_variants(tmp_path: Path) -> None:
     md_path, html_path = render.write_all(csv, tmp_path / "out")
     md = md_path.read_text(encoding="utf-8")
     assert "* `residual/ne`: population form" in md
-    assert "* `residual/repo`: authors' form, var >= 0.1" in md and "not shown" not in md
+    assert "* `residual/repo`: authors' form, var &gt;= 0.1" in md and "not shown" not in md
     assert "<code>residual/repo</code>: authors&#x27; form, var &gt;= 0.1" in \
         html_path.read_text(encoding="utf-8")
 
