@@ -4,6 +4,7 @@ figures}``."""
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -12,7 +13,15 @@ from benchmarks.fsio import CorruptFileError
 from benchmarks.groundtruth.formats import FORMATS
 from benchmarks.groundtruth.store import StoreMismatchError
 from benchmarks.registry import PluginImportError, UnknownNameError
-from benchmarks.spec import ENGINES, EXECUTORS, MAX_BATCH, MAX_WORKERS, PROFILES, SpecError
+from benchmarks.spec import (
+    ENGINES,
+    EXECUTORS,
+    MAX_BATCH,
+    MAX_WORKERS,
+    PROFILES,
+    ExecutorError,
+    SpecError,
+)
 
 
 def _int_in(lo: int, hi: int):
@@ -124,15 +133,81 @@ def _gt_io_parsers(sub) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
+        check_args(args)
         return _dispatch(args)
     except (SpecError, UnknownNameError, StoreMismatchError, CorruptFileError,
-            PluginImportError, ValueError) as err:
+            PluginImportError, ExecutorError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except OSError as err:  # a path that is a file, a missing parent, no permission
         where = f"{err.filename}: " if err.filename else ""
         print(f"error: {where}{err.strerror or err}", file=sys.stderr)
         return 2
+
+
+def check_args(args: argparse.Namespace) -> None:
+    """Refuse, before anything runs or is created, options that would be ignored or do harm:
+    each error names the option and why."""
+    executor = vars(args).get("executor")
+    if vars(args).get("slurm_dry_run") and (executor != "slurm" or args.cmd != "ground-truth"):
+        raise SpecError("--slurm-dry-run prints the array script of `ground-truth --executor "
+                        "slurm` and applies to nothing else (here it would train, or run on "
+                        "ground truth never trained)")
+    if vars(args).get("collect") and (args.shard is not None or args.slurm_dry_run):
+        raise SpecError("--collect moves every finished chunk file into the store and takes "
+                        "neither --shard nor --slurm-dry-run")
+    if executor == "dask":
+        from benchmarks.groundtruth.executors import dask_pool
+
+        dask_pool.require()
+    if args.cmd == "replicate":
+        check_replicate_out(args.out)
+
+
+def check_replicate_out(out: Path | None) -> None:
+    """``replicate --out``: a named folder outside the repository's own, and the ``bench.json``
+    files the run merges into at its very end readable now (not after hours of training)."""
+    from leaderboard import build
+
+    if out is not None:
+        _check_out_folder(out, build.LEADERBOARD_DIR.parent)
+    for path in dict.fromkeys([(out or build.LEADERBOARD_DIR) / "bench.json", build.BENCH_JSON]):
+        _check_json_object(path)
+
+
+def _check_out_folder(out: Path, root: Path) -> None:
+    """Not empty or ``.`` (an unset ``$OUT`` would write into the current folder), not the
+    repository root nor in one of its package folders (``figures/``, ``leaderboard/``, ...):
+    their tracked files are updated only by the default, no ``--out``; not a file."""
+    if str(out).strip() in ("", "."):
+        raise SpecError(f"invalid --out {str(out)!r}: empty or '.' (an unset variable?) would "
+                        f"write into the current folder; name the folder, e.g. --out runs/tiny")
+    resolved, root = out.resolve(), root.resolve()
+    top = root / resolved.relative_to(root).parts[0] if resolved.is_relative_to(root) and \
+        resolved != root else None
+    if resolved == root or top is not None and (top / "__init__.py").exists():
+        where = "the repository root" if top is None else f"in the package folder {top.name}/"
+        raise SpecError(f"invalid --out {out}: {resolved} is {where} of this checkout, whose "
+                        f"tracked files (figures/*.png, leaderboard/*.csv) a replicate would "
+                        f"overwrite; omit --out to update the committed leaderboard, or name a "
+                        f"folder outside the packages")
+    if out.exists() and not out.is_dir():
+        raise SpecError(f"invalid --out {out}: exists and is not a folder")
+
+
+def _check_json_object(path: Path) -> None:
+    """``path``, where it exists, holds a JSON object, else ``CorruptFileError`` naming it."""
+    if not path.exists():
+        return
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, ValueError) as err:
+        data = err
+    if not isinstance(data, dict):
+        why = f"{data.__class__.__name__}: {data}" if isinstance(data, Exception) else \
+            f"a JSON {type(data).__name__}"
+        raise CorruptFileError(f"{path}: not a JSON object ({why}); replicate merges its "
+                               f"results into it at the end of the run: restore it or remove it")
 
 
 def _dispatch(args: argparse.Namespace) -> int:

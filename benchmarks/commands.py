@@ -75,11 +75,11 @@ def run(args: argparse.Namespace) -> int:
         return 0
     overrides = _task_overrides(args)
     task = make_task(args.task, args.profile, overrides)
+    reason = method.applies(task)  # refused before ground truth is trained (or a store made)
+    if reason:
+        raise SpecError(f"invalid --method {args.method} for --task {args.task}: {reason}")
     _executor(args).fill(args.task, args.profile, overrides, path=args.gt_dir)
     record = run_cell(task, open_store(task, args.gt_dir), method)
-    if record.get("skipped"):
-        print(f"skipped: {record['skipped']}")
-        return 0
     import pandas as pd
 
     df = pd.DataFrame(record["rows"])[["metric", "variant", "split", "value", "ci_low",
@@ -97,9 +97,7 @@ def replicate(args: argparse.Namespace) -> int:
         raise SpecError(f"replicate runs each cell as its paper defines it and takes no --set "
                         f"({', '.join(args.set)}); change a task with `ground-truth`/`run "
                         f"--set`, or a cell in its paper plug-in")
-    out = args.out or build.LEADERBOARD_DIR
-    if out.exists() and not out.is_dir():
-        raise SpecError(f"invalid --out {out}: exists and is not a folder")
+    out = args.out or build.LEADERBOARD_DIR  # checked by __main__.check_replicate_out
     run_replicate(args.profile, args.task, _executor(args), args.batch, args.engine,
                   out_dir=out, figures=not args.no_figures, papers=args.paper)
     return 0
@@ -148,20 +146,21 @@ def check_export_dir(out, task_key: str) -> None:
 
 
 def leaderboard(args: argparse.Namespace) -> int:
-    import pandas as pd
-
     from benchmarks.replicate import write_claims
+    from benchmarks.schema import RESULTS
+    from benchmarks.tables import read_table
     from leaderboard import build, wallclock
     from leaderboard.render import write_all
 
     results = build.LEADERBOARD_DIR / "results.csv"
-    for profile in sorted(pd.read_csv(results).profile.unique()):
+    profiles = sorted(read_table(results, RESULTS).profile.unique())
+    if wallclock.update_readme(build.LEADERBOARD_DIR / "timings.csv"):  # both tables checked
+        print(f"wrote {wallclock.README} (wall-clock section)")  # before anything is written
+    for profile in profiles:
         write_claims(results, profile)
     write_definitions(build.LEADERBOARD_DIR / "metrics.csv")
     for path in write_all(results, build.LEADERBOARD_DIR):
         print(f"wrote {path}")
-    if wallclock.update_readme(build.LEADERBOARD_DIR / "timings.csv"):
-        print(f"wrote {wallclock.README} (wall-clock section)")
     return 0
 
 

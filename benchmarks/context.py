@@ -94,7 +94,25 @@ def build_context(task: Task, store: GroundTruthStore, method: Method,
 def fit_method(task: Task, store: GroundTruthStore, method: Method,
                output: str | None = None) -> tuple[Context, Fitted]:
     """``build_context`` and ``method.fit`` on the configured device (benchmarks/device.py):
-    the models a method reads are placed there, and so are the tensors it creates."""
-    with devices.scope():
+    the models a method reads are placed there, and so are the tensors it creates. Both run on
+    one math thread (``device.math_threads``: torch and every BLAS), so a fit's bits do not
+    depend on the process's thread count; ``method_scores``/``method_predict`` do the same for
+    what is read from the fit (the runner calls them)."""
+    with devices.math_threads(), devices.scope():
         ctx = build_context(task, store, method, output)
         return ctx, method.fit(ctx)
+
+
+def method_scores(method: Method, fitted: Fitted) -> np.ndarray:
+    """``method.scores(fitted)`` on one math thread (some methods compute them: KernelSM's
+    are predictions of the KRR, an OpenBLAS product)."""
+    with devices.math_threads():
+        return method.scores(fitted)
+
+
+def method_predict(method: Method, fitted: Fitted, masks: np.ndarray) -> np.ndarray:
+    """``method.predict(fitted, masks)`` on one math thread: the additive default is a numpy
+    ``masks @ scores`` whose OpenBLAS gemm splits its sums by the thread count (predictions 1
+    and 2 threads apart differed by up to 5e-14 on quick digits-logreg)."""
+    with devices.math_threads():
+        return method.predict(fitted, masks)

@@ -14,10 +14,12 @@ TensorFloat-32, which is faster and rounds the mantissa to 10 bits.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TypeVar
 
 import numpy as np
 import torch
@@ -26,6 +28,7 @@ DEVICE_ENV = "TASKATTR_DEVICE"
 TF32_ENV = "TASKATTR_TF32"
 CHOICES = ("auto", "cpu", "cuda", "cuda:<i>")
 CPU = torch.device("cpu")
+FIT_THREADS = 1  # the math threads every method fit, prediction and metric runs on (math_threads)
 _SYNTAX = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
 
 
@@ -140,6 +143,39 @@ def torch_threads(n: int = 1) -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(before)
+
+
+@contextmanager
+def math_threads(n: int = FIT_THREADS) -> Iterator[None]:
+    """Run the block on ``n`` torch threads and ``n`` threads in every BLAS and OpenMP library
+    loaded (numpy's and scipy's OpenBLAS, through threadpoolctl), then restore the caller's
+    counts. Method fits, predictions and metrics run here: their reductions (torch/MKL matmuls,
+    OpenBLAS gemm and dot) split over threads differently by count, so a process on 2 threads
+    computed scores, predictions and metric values up to 1e-12 (and, through the GradEx labels,
+    5e-5) away from one on 1 thread. On one thread they do not depend on the process's count.
+
+    scipy's OpenBLAS is loaded first (``scipy.linalg``), so the limit reaches it even where no
+    scipy routine ran yet in this process (threadpoolctl limits only libraries already loaded).
+    """
+    import scipy.linalg  # noqa: F401  loads scipy's own OpenBLAS before the limit is taken
+    from threadpoolctl import threadpool_limits
+
+    with torch_threads(n), threadpool_limits(limits=n):
+        yield
+
+
+F = TypeVar("F", bound=Callable)
+
+
+def on_math_threads(fn: F) -> F:
+    """Decorator: ``fn`` runs inside ``math_threads()`` whoever calls it (the metrics)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        with math_threads():
+            return fn(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
 
 
 @contextmanager

@@ -49,16 +49,21 @@ class Rule:
                                 (self.lt, lambda b: value < b, "<"),
                                 (self.le, lambda b: value <= b, "<=")):
             if bound is not None and not ok(bound):
-                return f"{value!r} must be {word} {bound:g}"
+                return f"{value!r} must be {word} {_bound(bound)}"
         return None
 
     def summary(self) -> str:
         """The rule in a few words (for ``describe``)."""
-        parts = [f"{w} {b:g}" for b, w in ((self.gt, ">"), (self.ge, ">="), (self.lt, "<"),
-                                            (self.le, "<=")) if b is not None]
+        parts = [f"{w} {_bound(b)}" for b, w in ((self.gt, ">"), (self.ge, ">="),
+                                                  (self.lt, "<"), (self.le, "<=")) if b is not None]
         if self.choices is not None:
             parts.append("one of " + "|".join(map(str, self.choices)))
         return ", ".join(parts)
+
+
+def _bound(b: float) -> str:
+    """A bound as written: an integer in full (``1000000``), a float compactly (``1e+06``)."""
+    return str(b) if isinstance(b, int) else f"{b:g}"
 
 
 def param(default: Any = MISSING, help: str = "", *, choices: tuple | None = None,

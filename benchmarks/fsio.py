@@ -2,21 +2,28 @@
 writes anything that another process (or a killed run) may read.
 
 Every shared file is written to a temporary sibling and renamed into place, so a reader sees the
-old or the new content, never half of it; read-modify-write tables hold an exclusive lock.
+old or the new content, never half of it; read-modify-write tables hold an exclusive lock. Files
+and folders get the permissions the process umask gives (as ``open`` and ``mkdir`` would), not
+``tempfile``'s private 0600/0700, so a web server or another user's worker can read what the
+umask lets them; a failed write names the file it was writing.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import io
 import os
+import secrets
 import shutil
-import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
+
+T = TypeVar("T")
 
 
 class CorruptFileError(RuntimeError):
@@ -24,21 +31,54 @@ class CorruptFileError(RuntimeError):
     silently."""
 
 
+_NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | getattr(os, "O_NOFOLLOW", 0)
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file and an atomic rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    """Write ``data`` to ``path`` through a temporary file and an atomic rename; any OSError
+    (a full disk, no permission) is raised naming ``path``."""
+    path, tmp = Path(path), None
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp, fd = _fresh(path.parent, f".{path.name}.", lambda p: os.open(p, _NEW_FILE, 0o666))
+        try:
+            _write_all(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
         os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
+    except BaseException as err:
+        if tmp is not None:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+        if isinstance(err, OSError):
+            raise _naming(err, path) from err
         raise
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    """All of ``data`` to ``fd`` (``os.write`` may write less than it was given)."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _fresh(parent: Path, prefix: str, create: Callable[[str], T]) -> tuple[Path, T]:
+    """``parent/<prefix><random>.tmp`` and what ``create(path)`` returned; ``create`` refuses an
+    existing name and asks for mode 0666/0777, so the umask alone decides the permissions."""
+    for _ in range(100):
+        tmp = parent / f"{prefix}{secrets.token_hex(6)}.tmp"
+        try:
+            return tmp, create(str(tmp))
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "no free temporary name", str(parent))
+
+
+def _naming(err: OSError, path: Path) -> OSError:
+    """``err`` as the same kind of OSError, naming ``path`` (ENOSPC from a write names none)."""
+    return OSError(err.errno, err.strerror or str(err), str(path)) if err.errno else \
+        OSError(f"{path}: {err}")
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -68,10 +108,13 @@ def locked(path: Path) -> Iterator[None]:
 def make_temp_dir(path: Path) -> Path:
     """A fresh temporary sibling folder of ``path`` (``.NAME.pid<PID>.*.tmp``) for
     ``publish_dir``; temporary folders of killed runs are removed first."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    clean_stale_temps(path)
-    return Path(tempfile.mkdtemp(prefix=f".{path.name}.pid{os.getpid()}.", suffix=".tmp",
-                                 dir=path.parent))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        clean_stale_temps(path)
+        return _fresh(path.parent, f".{path.name}.pid{os.getpid()}.",
+                      lambda p: os.mkdir(p, 0o777))[0]
+    except OSError as err:
+        raise _naming(err, path) from None
 
 
 def clean_stale_temps(path: Path) -> None:

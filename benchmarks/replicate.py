@@ -25,7 +25,9 @@ from benchmarks.papers.claims import Noise
 from benchmarks.perf import replicate_stages
 from benchmarks.registry import PAPERS, TASKS
 from benchmarks.runner import cell_dir, run_cell
+from benchmarks.schema import RESULTS, TIMINGS
 from benchmarks.stage import CellInputs, Table, run_cached
+from benchmarks.tables import read_table
 from benchmarks.task import Task, execution_overrides, make_task
 from benchmarks.timing import timed
 from leaderboard import build, wallclock
@@ -159,7 +161,7 @@ def write_timings(path: Path, profile: str, earlier: list[dict]) -> list[dict]:
     if rows:
         df = pd.DataFrame(rows).assign(profile=profile)
         build.upsert(path, df.drop_duplicates(["task", "stage"], keep="last"),
-                     ["task", "stage", "profile"], ["task", "profile"])  # a task's rows whole
+                     list(TIMINGS.key), ["task", "profile"])  # a task's rows whole
     return rows
 
 
@@ -179,7 +181,7 @@ def write_claims(results_csv: Path, profile: str, papers: list[str] | None = Non
     registered one), judged against the noise measured in ``bench.json``, saved as the
     ``claims.csv`` beside it (the leaderboard pages end with them)."""
     noise = Noise.measured(build.BENCH_JSON)
-    results = pd.read_csv(results_csv)
+    results = read_table(results_csv, RESULTS)
     table = pd.DataFrame([c.as_dict() for _, paper in selected_papers(papers)
                           for c in paper.claims(results, profile, noise)])
     path = Path(results_csv).with_name("claims.csv")

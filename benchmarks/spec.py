@@ -19,7 +19,6 @@ from benchmarks.schema import PROFILES
 __all__ = ["PROFILES", "SpecError", "param", "extension", "validate_fields"]
 
 
-
 def extension(default: Any) -> Any:
     """A field added after caches exist: at its default it is left out of content keys, so
     existing task and method keys (and their stored ground truth) stay valid."""
@@ -72,6 +71,16 @@ ENGINES = ("auto", "batched", "loop")
 MAX_WORKERS = 64  # --workers above this is a typo, not a machine
 EXECUTORS = ("local", "dask", "slurm")  # where ground truth trains (groundtruth/executors)
 MAX_BATCH = 4096  # models per engine call
+# Upper bounds of the training recipe: generous (well above every shipped profile), so that only
+# a typo is refused before hours of training or an out-of-memory crash.
+MAX_STEPS = 1_000_000  # optimizer steps per model and W0's (shipped profiles: up to 37,000)
+MAX_BATCH_SIZE = 65_536  # examples per minibatch (paper profiles: 512)
+MAX_LR = 1e6  # learning rates (profiles: <= 0.05); far larger overflow float32 step sizes
+
+
+class ExecutorError(RuntimeError):
+    """Ground truth cannot be trained where asked (a missing extra, workers lost more often
+    than the retry budget): the message says what to do; rows already written are kept."""
 
 
 @dataclass(frozen=True)
@@ -89,10 +98,11 @@ class TrainSpec:
     """
 
     optimizer: str = param("adamw", "optimizer", choices=("adamw", "sgd"))
-    lr: float = param(1e-2, "learning rate", gt=0)
+    lr: float = param(1e-2, "learning rate", gt=0, le=MAX_LR)
     weight_decay: float = param(1.0, "decoupled weight decay (AdamW) or L2 (SGD)", ge=0)
-    steps: int = param(1000, "optimizer steps per model", ge=1)
-    batch_size: int = param(0, "examples per step (0 = full batch)", ge=0)
+    steps: int = param(1000, "optimizer steps per model", ge=1, le=MAX_STEPS)
+    batch_size: int = param(0, "examples per step (0 = full batch)", ge=0,
+                            le=MAX_BATCH_SIZE)
     weighting: str = param("examples", "loss weighting: union of examples, or mean over units",
                            choices=("examples", "tasks"))
     betas: tuple[float, float] = param((0.9, 0.98), "AdamW betas (b1, b2)")
@@ -105,9 +115,10 @@ class TrainSpec:
                       "the task's shared pretrained W0 (then fine-tuned with this recipe)",
                       choices=INITS, extension=True)
     pretrain_steps: int = param(1000, "W0's optimizer steps on the pretraining pool (every "
-                                "unit), with init=pretrained", ge=1, extension=True)
+                                "unit), with init=pretrained", ge=1, le=MAX_STEPS,
+                                extension=True)
     pretrain_lr: float = param(1e-2, "W0's learning rate, with init=pretrained", gt=0,
-                               extension=True)
+                               le=MAX_LR, extension=True)
 
     def validate(self) -> None:
         validate_fields(self, "train")

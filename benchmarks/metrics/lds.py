@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from benchmarks.device import on_math_threads
 from benchmarks.evaluation import (
     VAR_THRESHOLD,
     Evaluation,
@@ -55,6 +56,7 @@ def per_target_spearman(pred: np.ndarray, true: np.ndarray) -> np.ndarray:
 
 @register_metric("lds", higher_is_better=True, params={"var_threshold": VAR_THRESHOLD},
                  definitions=DEFINITIONS)
+@on_math_threads
 def lds(ev: Evaluation, var_threshold: float = VAR_THRESHOLD) -> list[MetricValue]:
     """Mean per-target Spearman over evaluation subsets: all non-constant targets, and the
     targets passing the authors' held-out variance filter."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from benchmarks.device import on_math_threads
 from benchmarks.evaluation import Evaluation, MetricValue, summarise
 from benchmarks.registry import register_metric
 
@@ -30,6 +31,7 @@ DEFINITIONS = {
 
 
 @register_metric("loo_corr", higher_is_better=True, needs_loo=True, definitions=DEFINITIONS)
+@on_math_threads
 def loo_corr(ev: Evaluation) -> list[MetricValue]:
     """Pearson / Spearman of scores vs LOO effects (per target mean) and pooled Pearson."""
     a, d = ev.scores, ev.loo_delta

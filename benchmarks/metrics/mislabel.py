@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from benchmarks.device import on_math_threads
 from benchmarks.evaluation import Evaluation, MetricValue
 from benchmarks.registry import register_metric
 
@@ -30,6 +31,7 @@ DEFINITIONS = {
 
 
 @register_metric("mislabel_auc", higher_is_better=True, definitions=DEFINITIONS)
+@on_math_threads
 def mislabel_auc(ev: Evaluation) -> list[MetricValue]:
     """ROC-AUC of ``-self_influence`` for flipped vs clean units, and recall in the top 10%."""
     if ev.self_influence is None or ev.flipped is None:

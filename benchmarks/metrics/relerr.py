@@ -11,6 +11,7 @@ bootstrap CI.
 
 from __future__ import annotations
 
+from benchmarks.device import on_math_threads
 from benchmarks.evaluation import Evaluation, MetricValue, summarise
 from benchmarks.formulas import relative_error
 from benchmarks.registry import register_metric
@@ -24,6 +25,7 @@ DEFINITIONS = {
 
 
 @register_metric("relerr", higher_is_better=False, definitions=DEFINITIONS)
+@on_math_threads
 def relerr(ev: Evaluation) -> list[MetricValue]:
     """RE_est over evaluation subsets, plus RE_lin from the method's state if it has one."""
     per_target = 100.0 * relative_error(ev.eval_F, ev.predictions).mean(0)

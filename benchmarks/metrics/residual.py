@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from benchmarks.device import on_math_threads
 from benchmarks.evaluation import (
     VAR_THRESHOLD,
     Evaluation,
@@ -36,6 +37,7 @@ DEFINITIONS = {
 
 @register_metric("residual", higher_is_better=False, params={"var_threshold": VAR_THRESHOLD},
                  definitions=DEFINITIONS)
+@on_math_threads
 def residual(ev: Evaluation, var_threshold: float = VAR_THRESHOLD) -> list[MetricValue]:
     """Normalised squared error of predictions on evaluation subsets (lower is better)."""
     F, G = ev.eval_F, ev.predictions

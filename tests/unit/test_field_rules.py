@@ -3,6 +3,7 @@ by the field's type and refused, naming the field, when they break the declared 
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
 import types
@@ -14,7 +15,7 @@ import pytest
 from benchmarks.fields import Rule, field_type, rule_of
 from benchmarks.method import make_method
 from benchmarks.registry import METHODS, TASKS, discover
-from benchmarks.spec import SpecError
+from benchmarks.spec import SpecError, TrainSpec
 from benchmarks.task import make_task
 
 discover()
@@ -215,3 +216,49 @@ def test_modular_embed_dim_zero_is_refused_by_its_bound(name, value):
 def test_other_task_params_name_the_field(name, override, field):
     with _raises_naming(field):
         make_task(name, "tiny", override)
+
+
+# --- the training recipe (TrainSpec) --------------------------------------------------------
+
+TRAIN_BOUNDS = _bound_cases(TrainSpec, "train.")
+
+
+def test_train_steps_batch_size_and_learning_rates_have_upper_bounds():
+    """``train.lr=1e308`` overflowed float32 in the optimizer (a traceback mid-run) and
+    ``train.steps``/``train.batch_size`` took any size (hours of training or an out-of-memory
+    crash from a typo): each now has a declared upper bound."""
+    uppers = {field for field, bound, _ in TRAIN_BOUNDS if bound in ("le", "lt")}
+    assert {"train.steps", "train.batch_size", "train.lr", "train.pretrain_steps",
+            "train.pretrain_lr"} <= uppers
+
+
+@pytest.mark.parametrize("field, bound, text", TRAIN_BOUNDS)
+def test_train_value_just_outside_a_bound_is_refused(field, bound, text):
+    """On a fine-tuned task, so that the W0 fields apply and only their bound can refuse."""
+    with _raises_naming(field):
+        make_task("modular-quad-ft", "tiny", {field: text})
+
+
+def test_every_shipped_profile_is_inside_the_train_bounds(monkeypatch):
+    """Each registered task's profile recipes (tiny, quick, paper) as written in its family,
+    caught before the task is built (so no data or model is loaded), pass every rule."""
+    import benchmarks.task as task_module
+    from benchmarks.schema import PROFILES
+
+    seen: list = []
+
+    class Caught(Exception):
+        pass
+
+    def catch(spec, overrides):
+        seen.append(spec)
+        raise Caught
+
+    monkeypatch.setattr(task_module, "finalize", catch)
+    for name in TASKS.names():
+        for profile in PROFILES:
+            with contextlib.suppress(Caught):
+                make_task(name, profile)
+    assert {s.profile for s in seen} >= {"paper"} and max(s.train.steps for s in seen) >= 37_000
+    for spec in seen:
+        spec.train.validate()

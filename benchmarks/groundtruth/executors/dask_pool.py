@@ -1,7 +1,8 @@
 """The Dask executor (``--executor dask``): a ``LocalCluster`` of single-threaded worker
 processes bound to the loopback, or an existing cluster (``--scheduler tcp://HOST:PORT``). A
 worker lost mid-chunk is replaced and its chunk rescheduled by Dask (up to its
-``distributed.scheduler.allowed-failures``); an exception in our own code is not retried.
+``distributed.scheduler.allowed-failures``; past it the run stops with ``ExecutorError``, keeping
+the chunks written); an exception in our own code is not retried.
 Workers of a remote cluster need this code and, in the fine-tuning regime, the cache folder
 holding W0 (``TASKATTR_CACHE`` on a shared file system); only the driver writes the store.
 """
@@ -11,10 +12,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from types import ModuleType
 
 import numpy as np
 
 from benchmarks.groundtruth.executors.driver import ChunkJob, run_chunk
+from benchmarks.spec import ExecutorError
 
 CONNECT_TIMEOUT_S = 10
 
@@ -35,7 +38,7 @@ class DaskRunner:
                                           key=f"chunk-{job.index}-{id(job)}", retries=0,
                                           pure=False): job for job in jobs}
             for fut in as_completed(futures):
-                yield futures[fut], fut.result()
+                yield futures[fut], _result(fut, futures[fut])
         finally:
             self.close()
 
@@ -45,13 +48,35 @@ class DaskRunner:
             self.cluster.close()
 
 
+def _result(fut, job: ChunkJob) -> dict[str, np.ndarray]:
+    """A chunk's arrays; a chunk whose workers died more often than Dask allows stops the run
+    with one line (Dask's ``KilledWorker`` is a traceback of its internals)."""
+    from distributed import KilledWorker
+
+    try:
+        return fut.result()
+    except KilledWorker:
+        raise ExecutorError(f"--executor dask: the workers training chunk {job.index} of "
+                            f"{job.name} died more often than Dask's "
+                            f"distributed.scheduler.allowed-failures allows (killed? out of "
+                            f"memory?); finished chunks are kept: rerun to resume") from None
+
+
+def require() -> ModuleType:
+    """The ``distributed`` module, or ``ExecutorError`` naming the extra to install; called
+    before anything is created."""
+    try:
+        import distributed
+    except ImportError as err:
+        raise ExecutorError(f"--executor dask needs the dask extra ({err.__class__.__name__}: "
+                            f"{err}): pip install 'taskattr[dask]' (dask[distributed])") from None
+    return distributed
+
+
 def runner(workers: int, scheduler: str | None, threads: int = 1) -> DaskRunner:
     """Connect now (an unreachable scheduler fails here, before anything is written)."""
-    try:
-        from distributed import Client, LocalCluster
-    except ImportError:
-        raise ImportError("--executor dask needs the dask extra: pip install "
-                          "'taskattr[dask]' (dask[distributed])") from None
+    distributed = require()
+    Client, LocalCluster = distributed.Client, distributed.LocalCluster
     if scheduler:
         try:
             return DaskRunner(Client(scheduler, timeout=CONNECT_TIMEOUT_S), None, threads)

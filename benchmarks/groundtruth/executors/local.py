@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from benchmarks.groundtruth.executors.driver import ChunkJob, run_chunk
+from benchmarks.spec import ExecutorError
 
 MAX_RESTARTS = 3  # pools rebuilt after lost workers before the run gives up
 
@@ -40,9 +41,11 @@ class Pool:
             except BrokenProcessPool:
                 _discard()
                 if attempt == MAX_RESTARTS:
-                    raise RuntimeError(f"ground-truth workers died {MAX_RESTARTS + 1} times; "
-                                       f"chunks {sorted(todo)} are still untrained (rerun to "
-                                       f"resume)") from None
+                    raise ExecutorError(f"--workers {self.workers}: training processes died "
+                                        f"{MAX_RESTARTS + 1} times (killed? out of memory?); "
+                                        f"chunks {sorted(todo)} are untrained, finished ones are "
+                                        f"kept: rerun to resume (fewer --workers if memory ran "
+                                        f"out)") from None
 
     def _round(self, todo: dict[int, ChunkJob]):
         """Submit every chunk still in ``todo``; yield and drop each as it completes."""
