@@ -20,6 +20,7 @@ from benchmarks.spec import (
     MAX_WORKERS,
     PROFILES,
     ExecutorError,
+    MissingExtraError,
     SpecError,
 )
 
@@ -136,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
         check_args(args)
         return _dispatch(args)
     except (SpecError, UnknownNameError, StoreMismatchError, CorruptFileError,
-            PluginImportError, ExecutorError, ValueError) as err:
+            PluginImportError, MissingExtraError, ExecutorError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except OSError as err:  # a path that is a file, a missing parent, no permission

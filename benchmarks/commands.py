@@ -61,6 +61,8 @@ def ground_truth(args: argparse.Namespace) -> int:
         n = collect(open_store(task, args.gt_dir, create=False))
     else:
         n = _executor(args).fill(args.task, args.profile, overrides, shard, args.gt_dir)
+        if args.slurm_dry_run:  # the script was printed; nothing was (or is) created
+            return 0
     store = open_store(task, args.gt_dir)
     done = int(store.done.sum())
     print(f"{task.label} ({task.spec.key}): trained {n} models; "

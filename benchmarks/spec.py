@@ -78,6 +78,11 @@ MAX_BATCH_SIZE = 65_536  # examples per minibatch (paper profiles: 512)
 MAX_LR = 1e6  # learning rates (profiles: <= 0.05); far larger overflow float32 step sizes
 
 
+class MissingExtraError(ImportError):
+    """An optional dependency (an extra of the package) is not installed: the message names
+    the extra to install."""
+
+
 class ExecutorError(RuntimeError):
     """Ground truth cannot be trained where asked (a missing extra, workers lost more often
     than the retry budget): the message says what to do; rows already written are kept."""

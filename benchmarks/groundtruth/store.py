@@ -30,7 +30,8 @@ from benchmarks.groundtruth.subsets import Rows
 from benchmarks.provenance import bit_differences, bit_provenance, provenance
 from benchmarks.spec import TaskSpec, spec_diff, to_plain
 
-__all__ = ["GroundTruthStore", "StoreMismatchError", "StoreCorruptError", "cache_root"]
+__all__ = ["GroundTruthStore", "StoreMismatchError", "StoreCorruptError", "cache_root",
+           "store_path"]
 
 
 class StoreMismatchError(RuntimeError):
@@ -44,6 +45,11 @@ class StoreCorruptError(CorruptFileError):
 def cache_root() -> Path:
     """``$TASKATTR_CACHE`` or ``./artifacts``."""
     return Path(os.environ.get("TASKATTR_CACHE", "artifacts"))
+
+
+def store_path(spec: TaskSpec, path: Path | None = None) -> Path:
+    """Where the store of ``spec`` lives: ``path`` (``--gt-dir``) or ``<cache>/gt/<key>``."""
+    return Path(path) if path else cache_root() / "gt" / spec.key
 
 
 class GroundTruthStore:
@@ -90,7 +96,7 @@ class GroundTruthStore:
              path: Path | None = None, create: bool = True) -> GroundTruthStore:
         """Open the store for ``spec`` (creating it atomically if absent and ``create``);
         refuse a mismatch or a damaged file."""
-        path = Path(path) if path else cache_root() / "gt" / spec.key
+        path = store_path(spec, path)
         plain = to_plain(spec)
         if not (path / "manifest.json").exists():
             if not create:
@@ -182,8 +188,9 @@ class GroundTruthStore:
         idx = self.rows.index(role)
         if not self.done[idx].all():
             missing = int((self.done[idx] == 0).sum())
-            raise RuntimeError(f"{missing} {role} models of {self.path.name} are not trained yet; "
-                               f"run `python -m benchmarks ground-truth` first")
+            raise StoreMismatchError(f"{missing} {role} models of {self.path.name} are not "
+                                     f"trained yet; run `python -m benchmarks ground-truth` "
+                                     f"first")
         return np.asarray(self._arrays[name][idx]).mean(axis=1)
 
     def fingerprint(self) -> str:

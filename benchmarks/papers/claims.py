@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from benchmarks.fsio import CorruptFileError
 from leaderboard.claims import COLUMNS
 
 
@@ -63,16 +64,22 @@ class Noise:
 
     @classmethod
     def measured(cls, bench_json: Path) -> Noise:
-        """The spreads of ``bench.json``'s ``reproducibility`` entry (none if absent)."""
-        try:
-            entry = json.loads(Path(bench_json).read_text()).get("reproducibility", {})
-        except (OSError, ValueError):
+        """The spreads of ``bench.json``'s ``reproducibility`` entry (none if the file is
+        absent; a file that cannot be read as one is refused, naming it)."""
+        path = Path(bench_json)
+        if not path.exists():
             return cls()
-        spread: dict[str, float] = {}
-        for key, value in entry.get("spread_native", {}).items():
-            metric, variant = key.split(" ", 1)[1].split("/")[:2]  # "method metric/variant/split"
-            name = f"{metric}/{variant}"
-            spread[name] = max(spread.get(name, 0.0), float(value))
+        try:
+            entry = json.loads(path.read_text()).get("reproducibility", {})
+            spread: dict[str, float] = {}
+            for key, value in entry.get("spread_native", {}).items():
+                metric, variant = key.split(" ", 1)[1].split("/")[:2]  # "method metric/variant"
+                name = f"{metric}/{variant}"
+                spread[name] = max(spread.get(name, 0.0), float(value))
+        except (OSError, ValueError, AttributeError, TypeError, IndexError) as err:
+            raise CorruptFileError(f"{path}: cannot be read as the benchmark record "
+                                   f"({err.__class__.__name__}); restore it from git or "
+                                   f"regenerate it with `nox -s reproducibility`") from None
         return cls(spread)
 
     def of(self, *rows: pd.Series | None) -> float:

@@ -257,3 +257,29 @@ def test_describe_states_the_training_bounds(capsys):
     assert f">= 0, <= {MAX_BATCH_SIZE}" in rows["train.batch_size"]
     assert "> 0, <= 1e+06" in rows["train.lr"] and "<= 1e+06" in rows["train.pretrain_lr"]
     assert f"<= {MAX_STEPS}" in rows["train.pretrain_steps"]
+
+
+def test_slurm_dry_run_prints_the_script_and_creates_no_store(cache, capsys):
+    code = main(["ground-truth", *TINY, "--executor", "slurm", "--slurm-dry-run"])
+    assert code == 0 and "#SBATCH --array=0-" in capsys.readouterr().out
+    assert _stores(cache) == []
+
+
+def test_a_missing_rl_extra_is_one_line_naming_the_extra(cache, capsys, monkeypatch):
+    """metaworld missing: a 51-line traceback before; now the extra to install."""
+    monkeypatch.setitem(sys.modules, "metaworld", None)
+    code, err = _exit(["ground-truth", "--task", "mt10", "--profile", "tiny"], capsys)
+    assert code == 2
+    _one_line(err, "metaworld", "taskattr[rl]")
+    assert _stores(cache) == []
+
+
+def test_a_garbage_benchmark_record_is_refused_by_the_claims(tmp_path):
+    from benchmarks.fsio import CorruptFileError
+    from benchmarks.papers.claims import Noise
+
+    assert Noise.measured(tmp_path / "absent.json").spread == {}
+    for text in ("{", '{"reproducibility": {"spread_native": {"x": 1}}}', "[1, 2]"):
+        (tmp_path / "bench.json").write_text(text)
+        with pytest.raises(CorruptFileError, match="bench.json"):
+            Noise.measured(tmp_path / "bench.json")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import math
 import shutil
 import zipfile
 from dataclasses import dataclass, replace
@@ -24,7 +25,10 @@ from tqdm.auto import tqdm
 from benchmarks.fsio import CorruptFileError, atomic_write_bytes
 from benchmarks.groundtruth.executors.driver import ChunkJob, pending, run_chunk
 from benchmarks.groundtruth.fill import chunks, write_chunk
+from benchmarks.groundtruth.store import store_path
+from benchmarks.groundtruth.subsets import build_rows
 from benchmarks.spec import ExecSpec, SpecError
+from benchmarks.task import make_task
 
 CHUNKS = "chunks"
 
@@ -159,18 +163,32 @@ def sbatch_script(options: SlurmOptions, folder: Path, n_tasks: int) -> str:
         array_parallelism=options.array_parallelism, map_count=n_tasks)
 
 
+def _dry_run_script(name: str, profile: str, overrides: dict, path: Path | None,
+                    options: SlurmOptions) -> str:
+    """The sbatch script for the task's pending chunks, creating nothing: a store that does
+    not exist yet has every chunk pending."""
+    task = make_task(name, profile, overrides)
+    where = store_path(task.spec, path)
+    if (where / "manifest.json").exists():
+        n = len(pending(name, profile, overrides, (0, 1), path)[1])
+    else:
+        rows = task.fixed_rows() or build_rows(task.spec.design, task.K, task.spec.base_key)
+        n = math.ceil(len(rows) * task.spec.design.n_seeds / task.spec.execution.batch)
+    return sbatch_script(options, where / CHUNKS, max(n, 1))
+
+
 def fill_slurm(name: str, profile: str, overrides: dict, path: Path | None,
                options: SlurmOptions, dry_run: bool = False, wait: bool = True) -> int:
     """Submit the pending chunks as one array; with ``wait``, collect when it finishes."""
     check_slurm(options, dry_run)
+    if dry_run:
+        print(_dry_run_script(name, profile, overrides, path, options))
+        return 0
     (task, store), jobs = pending(name, profile, overrides, (0, 1), path)
     folder = store.path / CHUNKS
     done_files = {int(p.stem.split("-")[1]) for p in folder.glob("chunk-*.npz")} \
         if folder.is_dir() else set()
     jobs = [replace(j, threads=1) for j in jobs if j.index not in done_files]
-    if dry_run:
-        print(sbatch_script(options, folder, max(len(jobs), 1)))
-        return 0
     folder.mkdir(exist_ok=True)
     if jobs:
         ex = executor(options, folder)

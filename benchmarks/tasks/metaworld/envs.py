@@ -16,6 +16,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from benchmarks.spec import MissingExtraError
+
 OBS_DIM, ACT_DIM, HORIZON_MAX = 39, 4, 500
 VARIATIONS = 50  # goal variations per MT10 task
 MT10 = ("reach-v3", "push-v3", "pick-place-v3", "door-open-v3", "drawer-open-v3",
@@ -31,7 +33,7 @@ def metaworld():
         import metaworld as mw
         import metaworld.policies  # noqa: F401  (the scripted experts)
     except ImportError as err:
-        raise ImportError(f"the mt10 benchmark needs metaworld ({err}); {INSTALL}") from None
+        raise MissingExtraError(f"the mt10 benchmark needs metaworld ({err}); {INSTALL}") from None
     return mw
 
 

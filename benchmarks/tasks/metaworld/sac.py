@@ -21,6 +21,7 @@ import numpy as np
 from benchmarks.groundtruth.cached import cached_torch
 from benchmarks.groundtruth.store import cache_root
 from benchmarks.spec import (
+    MissingExtraError,
     SpecError,
     SubsetDesign,
     TaskSpec,
@@ -94,7 +95,7 @@ def _sac(env, params: SACParams, seed: int):
         from stable_baselines3 import SAC
         from stable_baselines3.common.logger import Logger
     except ImportError as err:
-        raise ImportError(f"mt10-sac needs stable-baselines3 ({err}); {INSTALL}") from None
+        raise MissingExtraError(f"mt10-sac needs stable-baselines3 ({err}); {INSTALL}") from None
     net = [params.hidden] * 3
     agent = SAC("MlpPolicy", env, learning_rate=params.lr, batch_size=params.batch_size,
                 learning_starts=params.learning_starts, seed=seed % 2**32, device="cpu",
