@@ -75,6 +75,8 @@ def replicate(session: nox.Session) -> None:
     _install(session)
     args = session.posargs or ["--profile", "quick"]
     session.run("python", "-m", "benchmarks", "replicate", *args)
+    # afterwards: the stages' fraction of the machine's peak (bench.json), the README wall-clock
+    session.run("python", "-m", "benchmarks.perf.replicate_stages", *args)
 
 
 @nox.session(venv_backend="venv", default=False)

@@ -20,7 +20,7 @@ from benchmarks.groundtruth.executors import Executor
 from benchmarks.groundtruth.fill import open_store
 from benchmarks.groundtruth.pretrained import pretrained_params
 from benchmarks.method import make_method
-from benchmarks.papers.base import Cell, Paper
+from benchmarks.papers.base import Cell, Paper, merge
 from benchmarks.papers.claims import Noise
 from benchmarks.perf import replicate_stages
 from benchmarks.registry import PAPERS, TASKS
@@ -30,7 +30,7 @@ from benchmarks.stage import CellInputs, Table, run_cached
 from benchmarks.tables import read_table
 from benchmarks.task import Task, execution_overrides, make_task
 from benchmarks.timing import timed
-from leaderboard import build, wallclock
+from leaderboard import build
 from leaderboard import claims as lb_claims
 from leaderboard.render import write_all
 
@@ -57,6 +57,7 @@ def run_paper_cell(task: Task, cell: Cell, executor: Executor) -> CellRun:
         row["models"] = executor.fill(task.spec.name, task.spec.profile, task.overrides)
         if row["models"]:
             row["gflop"] = replicate_stages.ground_truth_gflop(task, pending)
+            row["workers"] = executor.workers
     store = open_store(task)
     diag = summarise_ground_truth(task, store)
     print("ground truth: " + ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}"
@@ -91,17 +92,16 @@ def selected_papers(names: list[str] | None) -> list[tuple[str, Paper]]:
 
 
 def plan(profile: str, tasks: list[str] | None, papers: list[tuple[str, Paper]]
-         ) -> list[tuple[Paper, str, Cell | None]]:
-    """Every cell to run, in order: the papers' cells (only ``tasks`` if given; a task group
-    stands for its re-splits), then each named task no paper lists (cell ``None``: the
-    paper's ``cell_for`` recipe, once the task is built)."""
+         ) -> list[tuple[str, Cell | None]]:
+    """Every cell to run, in order: the papers' cells joined by (task, variant), so a shared
+    ground truth trains once (only ``tasks`` if given; a task group stands for its
+    re-splits), then each named task no paper lists (cell ``None``: the papers' ``cell_for``
+    recipes, once the task is built)."""
     tasks = task_groups.expand(tasks) if tasks else tasks
-    out: list[tuple[Paper, str, Cell | None]] = [
-        (paper, c.task, c) for _, paper in papers for c in paper.cells(profile)
-        if not tasks or c.task in tasks]
-    listed = {name for _, name, _ in out}
-    out += [(paper, t, None) for t in tasks or [] if t not in listed for _, paper in papers]
-    return out
+    cells = merge([c for _, paper in papers for c in paper.cells(profile)
+                   if not tasks or c.task in tasks])
+    listed = {c.task for c in cells}
+    return [(c.task, c) for c in cells] + [(t, None) for t in tasks or [] if t not in listed]
 
 
 LOCAL = Executor()
@@ -114,11 +114,11 @@ def replicate(profile: str, tasks: list[str] | None, executor: Executor = LOCAL,
     table and page; returns the claims."""
     chosen = selected_papers(papers)
     runs, stages, timings = [], {}, []
-    for paper, name, listed in plan(profile, tasks, chosen):
+    for name, listed in plan(profile, tasks, chosen):
         overrides = listed.overrides if listed else {}
         task = make_task(name, profile,
                          overrides | execution_overrides(batch, engine, TASKS.get(name)))
-        cell = listed or paper.cell_for(task)
+        cell = listed or merge([paper.cell_for(task) for _, paper in chosen])[0]
         print(f"== {task.label} ({task.spec.key}): K={task.K}, targets={task.n_targets}")
         runs.append(run_paper_cell(task, cell, executor))
         timings = write_timings(out_dir / "timings.csv", profile, timings)  # kept if one dies
@@ -145,12 +145,6 @@ def replicate(profile: str, tasks: list[str] | None, executor: Executor = LOCAL,
     rows = write_timings(out_dir / "timings.csv", profile, timings)
     if rows:
         print(timing.summary(rows))
-    if out_dir == build.LEADERBOARD_DIR:
-        wallclock.update_readme(out_dir / "timings.csv")
-    for r in replicate_stages.record(rows, profile, executor.workers, out_dir / "bench.json"):
-        print(f"ground truth {r['task']}: {r['gflop']:.0f} GFLOP in {r['wall_s']:.0f} s = "
-              f"{r['achieved_gflops']:.1f} GFLOP/s, {100 * r['frac_of_peak']:.0f}% of "
-              f"{r['peak_gflops']:.0f} ({r['workers']} x the 1-thread matmul peak)")
     return table
 
 

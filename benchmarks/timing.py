@@ -17,7 +17,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 
-COLUMNS = ("task", "stage", "kind", "wall_s", "cpu_s", "models", "gflop", "measured")
+COLUMNS = ("task", "stage", "kind", "wall_s", "cpu_s", "models", "gflop", "workers",
+           "measured")
 _LOG: list[dict] = []
 
 
@@ -30,8 +31,8 @@ def _cpu_s() -> float:
 @contextmanager
 def timed(task: str, stage: str, kind: str | None = None) -> Iterator[dict]:
     """Record the wall-clock and CPU-seconds of the block as (task, stage); ``kind`` groups
-    stages in the summary (default: the stage's name). The block may fill ``models`` and
-    ``gflop`` in the dict it is given."""
+    stages in the summary (default: the stage's name). The block may fill ``models``,
+    ``gflop`` and ``workers`` in the dict it is given."""
     t0, c0 = time.perf_counter(), _cpu_s()
     extra: dict = {}
     try:
@@ -40,7 +41,8 @@ def timed(task: str, stage: str, kind: str | None = None) -> Iterator[dict]:
         _LOG.append({"task": task, "stage": stage, "kind": kind or stage,
                      "wall_s": round(time.perf_counter() - t0, 3),
                      "cpu_s": round(_cpu_s() - c0, 3), "models": extra.get("models"),
-                     "gflop": extra.get("gflop"), "measured": date.today().isoformat()})
+                     "gflop": extra.get("gflop"), "workers": extra.get("workers"),
+                     "measured": date.today().isoformat()})
 
 
 def drain() -> list[dict]:

@@ -22,6 +22,7 @@ import pandas as pd
 
 from benchmarks.fsio import CorruptFileError
 from leaderboard.claims import COLUMNS
+from leaderboard.groups import aggregate, group_of
 
 
 @dataclass(frozen=True)
@@ -123,3 +124,16 @@ def ran(df: pd.DataFrame, method_key: str) -> bool:
 def num(x: float, spec: str = ".3f") -> str:
     """``x`` formatted, or ``missing``."""
     return format(x, spec) if x == x else "missing"
+
+
+def claim_units(df: pd.DataFrame) -> list[tuple[str, pd.DataFrame, pd.Series]]:
+    """``(name, rows, a member row)`` per claim unit: each task, and each task group (an
+    import's re-splits) once, by its mean rows over the splits."""
+    grouped = df["task_params"].map(group_of).notna()
+    out = [(task, g, g.iloc[0]) for task, g in df[~grouped].groupby("task", sort=True)]
+    members = df[grouped]
+    agg = aggregate(members)
+    for group, g in (agg.groupby("group", sort=True) if not agg.empty else []):
+        first = members[members.task_params.map(group_of) == group].iloc[0]
+        out.append((f"{group} (mean of {int(g.n_splits.max())} splits)", g, first))
+    return out

@@ -1,10 +1,13 @@
-"""Parameter weighting (Li, Le, Xu, Salzmann, ICLR 2026): the rows we run and claim C8.
+"""Parameter weighting (Li, Le, Xu, Salzmann, ICLR 2026) as a paper plug-in: its table of cells
+and claim C8.
 
 C8: learned parameter-group weights raise the LDS of TracIn, TRAK and EK-FAC (the paper: TracIn
-11.4 -> 23.9, TRAK 16.9 -> 23.3 LDS% on ImageNet with ResNet-18). We check it on every task cell
-whose model has several layers, base method by base method, unweighted vs learned weights, from
-``results.csv`` rows only; mislabel AUC rows (flipped-label digits) are reported, not claimed.
-The learned weights themselves go to ``param_weights.csv`` (one row per group) for the heatmap.
+11.4 -> 23.9, TRAK 16.9 -> 23.3 LDS% on ImageNet with ResNet-18). Its rows add the base and
+weighted methods (and the weight stages) to the tasks it names, whose models have several
+layers; run beside KernelSM, ``replicate`` merges them into KernelSM's cells, so each ground
+truth is trained once. C8 is checked base method by base method, unweighted vs learned weights,
+from ``results.csv`` rows only; mislabel AUC rows (flipped-label digits) are reported, not
+claimed. The learned weights go to ``param_weights.csv`` (one row per group) for the heatmap.
 """
 
 from __future__ import annotations
@@ -12,7 +15,10 @@ from __future__ import annotations
 import pandas as pd
 
 from benchmarks.method import make_method
-from benchmarks.papers.claims import ClaimRow, Noise, num, ran, row_of, value_of
+from benchmarks.papers.base import ANY, Entry, Paper
+from benchmarks.papers.claims import ClaimRow, Noise, claim_units, num, ran, row_of, value_of
+from benchmarks.registry import register_paper
+from benchmarks.stages.weight_sweep import LearnedWeights, WeightSweep
 
 # the base methods, unweighted as they appear elsewhere in the tables (TRAK with a block-diagonal
 # projection so that its features split by layer, methods/METHODS.md §1.4)
@@ -33,12 +39,33 @@ C8_MIN_GAIN = 0.02  # LDS points, as C2's gap
 C8_PAPER = "TracIn .114→.239, TRAK .169→.233 (ImageNet)"
 
 
-def extra_methods(have: tuple[tuple[str, dict], ...], sensitivity: bool = False
-                  ) -> tuple[tuple[str, dict], ...]:
-    """Base and weighted rows not already in ``have`` (so no cell runs a method twice)."""
-    keys = {make_method(n, p).key for n, p in have}
-    rows = BASES + WEIGHTED + (SENSITIVITY if sensitivity else ())
-    return tuple((n, p) for n, p in rows if make_method(n, p).key not in keys)
+# the tasks it adds to (the KernelSM paper's cells with a multi-layer model), with the
+# sensitivity rows where the paper's sweep ran them; flipped-label cells: no weight grid
+SENSITIVE = ("modular-addition", "modular-quad", "modular-addition-ft", "modular-quad-ft",
+             "digits-logreg", "digits-mlp", ANY)
+PLAIN = ("digits-mlp-ft", "fmnist-random", "fmnist-class", "fmnist-random-ft",
+         "fmnist-class-ft")
+FLIPPED = ("digits-logreg-flip", "digits-mlp-flip")
+STAGES = (LearnedWeights(), WeightSweep())
+ENTRIES: tuple[Entry, ...] = (
+    Entry(SENSITIVE, BASES + WEIGHTED + SENSITIVITY, STAGES),
+    Entry(PLAIN, BASES + WEIGHTED, STAGES),
+    Entry(FLIPPED, BASES + WEIGHTED, (LearnedWeights(),)),
+)
+
+
+@register_paper("param-weighting")
+class ParamWeightingPaper(Paper):
+    """Learning parameter-group weights for gradient-based data attribution (ICLR 2026)."""
+
+    title = "Learned parameter-group weights for gradient attribution (Li, Le, Xu & Salzmann, " \
+            "ICLR 2026; arXiv 2506.05647)"
+    entries = ENTRIES
+
+    def claims(self, results: pd.DataFrame, profile: str, noise: Noise) -> list[ClaimRow]:
+        """C8 on every claim unit of ``profile`` but the flipped-label cells."""
+        df = results[(results.profile == profile) & ~results.task_family.isin(FLIPPED)]
+        return [r for task, g, _ in claim_units(df) for r in c8_rows(g, task, noise)]
 
 
 def c8_rows(df: pd.DataFrame, task: str, noise: Noise) -> list[ClaimRow]:

@@ -1,21 +1,48 @@
-"""The paper module's cells: every method row of a cell has its own key and its own label."""
+"""The papers' cells: every method row of a cell has its own key and its own label; papers are
+tables whose cells ``replicate`` joins by (task, variant); each paper's claims are its own."""
 
 import pandas as pd
 import pytest
 
 from benchmarks.method import make_method
 from benchmarks.papers import param_weighting
+from benchmarks.papers.base import merge
 from benchmarks.papers.claims import Noise
-from benchmarks.papers.kernelsm import paper as kernelsm
+from benchmarks.registry import PAPERS
+from benchmarks.replicate import plan, selected_papers
+from benchmarks.schema import RESULTS
+from benchmarks.tables import read_table
+from leaderboard.build import LEADERBOARD_DIR
 
 
 @pytest.mark.parametrize("profile", ["tiny", "quick"])
 def test_method_rows_have_distinct_keys_and_labels(profile):
-    for task, overrides in kernelsm.cells(profile):
-        methods = [make_method(n, p) for n, p in kernelsm.methods_for(task, overrides)]
+    for cell in merge([c for n in PAPERS.names() for c in PAPERS.get(n)().cells(profile)]):
+        methods = [make_method(n, p) for n, p in cell.methods]
         labels = [m.display for m in methods]
-        assert len(set(labels)) == len(labels), (task, overrides, labels)
+        assert len(set(labels)) == len(labels), (cell.task, cell.overrides, labels)
         assert len({m.key for m in methods}) == len(methods)
+
+
+def test_replicate_joins_the_papers_cells_so_each_ground_truth_trains_once():
+    both = plan("quick", None, selected_papers(None))
+    where = [(name, tuple(sorted(c.overrides.items()))) for name, c in both]
+    assert len(set(where)) == len(where)
+    weighted = {name for name, c in both if any(n == "param_weighted" for n, _ in c.methods)}
+    assert "modular-addition" in weighted and "icl-coin-flip" not in weighted
+    alone = plan("quick", None, selected_papers(["kernelsm"]))
+    assert not any(n == "param_weighted" for _, c in alone for n, _ in c.methods)
+    pw_only = plan("quick", None, selected_papers(["param-weighting"]))
+    assert {name for name, _ in pw_only} == weighted
+
+
+def test_each_paper_claims_only_its_own_checks():
+    """``--paper kernelsm`` makes no C8 rows; ``--paper param-weighting`` makes only them."""
+    results = read_table(LEADERBOARD_DIR / "results.csv", RESULTS)
+    kernelsm = PAPERS.get("kernelsm")().claims(results, "quick", Noise())
+    weighting = PAPERS.get("param-weighting")().claims(results, "quick", Noise())
+    assert kernelsm and not any(r.claim.startswith("C8") for r in kernelsm)
+    assert weighting and all(r.claim.startswith("C8") for r in weighting)
 
 
 def test_c8_compares_each_base_with_its_learned_weights():

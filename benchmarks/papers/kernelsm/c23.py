@@ -18,8 +18,16 @@ import json
 
 import pandas as pd
 
-from benchmarks.papers.claims import ClaimRow, Noise, num, ran, ratio_noise, row_of, value_of
-from leaderboard.groups import aggregate, group_of
+from benchmarks.papers.claims import (
+    ClaimRow,
+    Noise,
+    claim_units,
+    num,
+    ran,
+    ratio_noise,
+    row_of,
+    value_of,
+)
 
 MODULAR = ("modular-addition", "modular-quad", "modular-addition-ft", "modular-quad-ft")
 ICL = ("icl-coin-flip", "icl-sentiment")
@@ -57,18 +65,9 @@ def benchmark_of(family: str, task_params: object) -> str | None:
 
 
 def units(df: pd.DataFrame) -> list[tuple[str, pd.DataFrame, str | None]]:
-    """``(name, rows, benchmark)`` per claim unit: each task, and each group's mean rows."""
-    grouped = df["task_params"].map(group_of).notna()
-    out = [(task, g, benchmark_of(g.task_family.iloc[0], g.task_params.iloc[0]))
-           for task, g in df[~grouped].groupby("task", sort=True)]
-    members = df[grouped]
-    agg = aggregate(members)
-    for group, g in (agg.groupby("group", sort=True) if not agg.empty else []):
-        first = members[members.task_params.map(group_of) == group].iloc[0]
-        n = int(g.n_splits.max())
-        out.append((f"{group} (mean of {n} splits)", g,
-                    benchmark_of(first.task_family, first.task_params)))
-    return out
+    """``(name, rows, benchmark)`` per claim unit (``claim_units``)."""
+    return [(name, g, benchmark_of(first.task_family, first.task_params))
+            for name, g, first in claim_units(df)]
 
 
 C2_MIN_GAP, C3_MAX_RATIO = 0.02, 0.5

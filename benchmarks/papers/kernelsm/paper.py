@@ -17,9 +17,12 @@ label-budget variants (they duplicate the full fit when the file has few fitting
 from __future__ import annotations
 
 from benchmarks.method import make_method
-from benchmarks.papers import param_weighting as pw
-from benchmarks.stages.ablation import AblationDesign
+from benchmarks.papers.base import ANY, Entry
+from benchmarks.stages.ablation import AblationDesign, HessianTrace
+from benchmarks.stages.agreement import Agreement
+from benchmarks.stages.other_output import OtherOutput
 from benchmarks.stages.selection import SelectionDesign
+from benchmarks.stages.selection_run import Selection
 
 TASKS = ("modular-addition", "modular-quad")
 # the fine-tuning regime (subset models fine-tuned from a shared pretrained W0, issue 14)
@@ -135,6 +138,30 @@ RL_METHODS: tuple[tuple[str, dict], ...] = LABEL_METHODS + (
 RL_SELECTION = SelectionDesign(groups=2, max_drop=0, random_draws=10, also=("return",))
 
 
+SELECTION = SelectionDesign(groups=4, max_drop=0, random_draws=20)
+SURROGATES: tuple[tuple[str, dict], ...] = ICL_METHODS[:4]  # linear OLS/ridge/min-norm, CV KRR
+IMPORT_METHODS: dict[str, tuple[tuple[str, dict], ...]] = {
+    "icl": ICL_METHODS,
+    "modular": SURROGATES + (("kernel_sm", {"gamma": "auto", "lam": 0.01, "center": False}),),
+    "generic": SURROGATES,
+}
+
+
+# the MT10 cell: every method whose assumptions hold for a squared-error policy loss (the
+# Gauss-Newton IF through CG: d = 23k is past a dense solve)
+RL_METHODS: tuple[tuple[str, dict], ...] = LABEL_METHODS + (
+    ("influence", {"solver": "cg"}),
+    ("grad_dot", {}),
+    ("grad_cos", {}),
+    ("tracin", {}),
+    ("gradex", {}),  # the squared loss's linearised fine-tuning: a ridge in closed form
+    ("linear_surrogate", {"fit_type": "ridge", "labels": "gradex"}),
+    ("kernel_sm", {"labels": "gradex"}),
+)
+# task selection on groups of MT10 tasks, proposals checked by real rollouts (return@k)
+RL_SELECTION = SelectionDesign(groups=2, max_drop=0, random_draws=10, also=("return",))
+
+
 def cells(profile: str) -> list[tuple[str, dict]]:
     """(task name, overrides) pairs that ``replicate`` runs at ``profile``."""
     rl = RL + (RL_SAC if profile == "paper" else ())
@@ -177,57 +204,36 @@ ABLATION_METHODS: tuple[tuple[str, dict], ...] = (
 )
 
 
-def is_ablation(overrides: dict | None) -> bool:
-    """Ablation cells are the ones that override the training recipe."""
-    return any(k.startswith("train.") for k in overrides or {})
+C1_TASKS = TASKS + FINETUNED + IMAGES  # C1 at task level: LOO, linear and IF agree
+C1 = Agreement(C1_ROLES["loo"], C1_ROLES["linear"], C1_ROLES["influence"])
+SELECT = Selection(SELECTION_METHODS, SELECTION)  # C6: proposals checked by retraining
+PRED = PREDICTION_METHODS
 
 
-def has_c1(task: str, overrides: dict | None = None) -> bool:
-    """C1 is checked at task level on the modular cells without an overlap variant, on every
-    fine-tuning cell and on the image cells."""
-    return task in TASKS + FINETUNED + IMAGES and not overrides
+def _ablation(profile: str) -> Entry:
+    """The Hessian-regularisation ablation (C5): recipes x lengths on one task."""
+    design = ABLATION[profile]
+    return Entry((design.task,), ABLATION_METHODS, (HessianTrace(design.probes),),
+                 tuple(v for _, v in design.cells()), (profile,), PRED)
 
 
-def has_selection(task: str, overrides: dict | None = None, profile: str = "quick") -> bool:
-    """C6 (downstream selection) runs on the modular cells of both regimes, the ICL cells, the
-    image cells (proposed by the selection stage's search: C(50, 25) size-k subsets are past
-    enumeration) and MT10, without a variant."""
-    return task in TASKS + FINETUNED_MODULAR + ICL + IMAGES + RL + RL_SAC and not overrides
-
-
-def selection_methods(task: str) -> tuple[tuple[str, dict], ...]:
-    """The methods whose proposals the selection stage retrains on ``task``."""
-    if task in ICL:
-        return ICL_METHODS
-    return RL_SELECTION_METHODS if task in RL + RL_SAC else SELECTION_METHODS
-
-
-def selection_design(task: str) -> SelectionDesign:
-    """Demonstration selection draws more random prompts (methods/METHODS.md §3.6); MT10
-    selection also measures the proposals' real return."""
-    return ICL_SELECTION if task in ICL else RL_SELECTION if task in RL + RL_SAC else SELECTION
-
-
-def methods_for(task: str, overrides: dict | None = None, kind: str | None = None
-                ) -> tuple[tuple[str, dict], ...]:
-    """The (method, params) rows ``replicate`` runs on a task cell (``kind``: an imported
-    task's data kind, which alone decides its recipe)."""
-    if kind is not None:
-        return IMPORT_METHODS[kind]
-    if task in FLIPPED:
-        return FLIP_METHODS + pw.extra_methods(FLIP_METHODS)
-    if task in ICL:
-        return ICL_METHODS
-    if is_ablation(overrides):
-        return ABLATION_METHODS
-    if task in IMAGES:
-        return IMAGE_METHODS + pw.extra_methods(IMAGE_METHODS)
-    if task in RL + RL_SAC:
-        return RL_METHODS
-    if task in SAMPLE_LEVEL:
-        return METHODS + SAMPLE_EXTRAS + pw.extra_methods(METHODS, sensitivity=True)
-    if task in FINETUNED_SAMPLE:  # plus GradEx: first-order F(s) where W0 is the start (C4)
-        return METHODS + SAMPLE_EXTRAS + (("gradex", {}),) + pw.extra_methods(METHODS)
-    if overrides:
-        return METHODS
-    return METHODS + TASK_EXTRAS + pw.extra_methods(METHODS, sensitivity=True)
+# What ``replicate`` runs, top to bottom (``benchmarks/papers/base.py``): tasks, methods, stages
+ENTRIES: tuple[Entry, ...] = (
+    Entry(TASKS + FINETUNED_MODULAR, METHODS + TASK_EXTRAS, (C1, SELECT), predictions=PRED),
+    Entry(FINETUNED_SAMPLE, METHODS + SAMPLE_EXTRAS + (("gradex", {}),), (C1,),
+          predictions=PRED),  # GradEx where W0 is the start (C4)
+    Entry(IMAGES, IMAGE_METHODS, (C1, SELECT), predictions=PRED),
+    Entry(RL, RL_METHODS, (OtherOutput("return", LABEL_METHODS),
+                           Selection(RL_SELECTION_METHODS, RL_SELECTION)), predictions=PRED),
+    Entry(RL_SAC, RL_METHODS, (Selection(RL_SELECTION_METHODS, RL_SELECTION),),
+          profiles=("paper",), predictions=PRED),
+    Entry(SAMPLE_LEVEL, METHODS + SAMPLE_EXTRAS, predictions=PRED),
+    Entry(FLIPPED, FLIP_METHODS, predictions=PRED),
+    Entry(ICL, ICL_METHODS, (Selection(ICL_METHODS, ICL_SELECTION),), predictions=PRED),
+    *(Entry((OVERLAP_TASK,), METHODS, variants=tuple({"params.overlap": rho} for rho in rhos),
+            profiles=(profile,), predictions=PRED) for profile, rhos in OVERLAPS.items()),
+    *(_ablation(profile) for profile in ABLATION),
+    Entry((ANY,), METHODS + TASK_EXTRAS, predictions=PRED),
+    *(Entry(methods=methods, kinds=(kind,), predictions=PRED)
+      for kind, methods in IMPORT_METHODS.items()),
+)
