@@ -77,9 +77,13 @@ def bit_provenance() -> dict:
     libraries dispatch on, their versions and builds, and the environment pins they honour.
     Two runs agree to the bit only where ``deciding`` of these agree (measured on an AVX-512
     machine: forcing MKL or ATen onto its AVX2 code path alone changed essentially every stored
-    loss of quick modular-addition; the thread count changed none). On a GPU
-    (``--device cuda``), also the device's name and capability, CUDA and the TF32 choice
-    (``device.bits``; nothing is added on the CPU, so CPU provenance is as before)."""
+    loss of quick modular-addition; the thread count changed none). The thread count is left
+    out on purpose: every stored model is trained on one torch thread (``device.torch_threads``)
+    and every method fit, prediction and metric runs on one math thread, torch and BLAS
+    (``device.math_threads``), so a cell's scores, predictions and metric rows do not depend
+    on the process's count. On a GPU (``--device cuda``), also the device's name and
+    capability, CUDA and the TF32 choice (``device.bits``; nothing is added on the CPU, so CPU
+    provenance is as before)."""
     import benchmarks.device as device
 
     return _cpu_bits() | device.bits()
