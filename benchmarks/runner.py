@@ -18,14 +18,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from benchmarks.context import fit_method, seed_key
-from benchmarks.evaluation import Evaluation, MetricValue
-from benchmarks.fsio import atomic_save_npy, atomic_write_text
-from benchmarks.groundtruth.store import GroundTruthStore, cache_root
-from benchmarks.method import Method
-from benchmarks.provenance import bit_provenance, bits_id, code_hash, git_sha, now_iso
-from benchmarks.registry import METRICS
-from benchmarks.task import Task
+from benchmarks.api.context import fit_method, seed_key
+from benchmarks.api.evaluation import Evaluation, MetricValue
+from benchmarks.api.method import Method
+from benchmarks.api.registry import METRICS
+from benchmarks.api.task import Task
+from benchmarks.common.cache import cache_root
+from benchmarks.common.fsio import atomic_save_npy, atomic_write_text
+from benchmarks.common.provenance import bit_provenance, bits_id, code_hash, git_sha, now_iso
+from benchmarks.groundtruth.store import GroundTruthStore
 
 
 def cell_dir(task: Task, method: Method) -> Path:

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import pandas as pd
 
-from benchmarks.evaluation import definition_lines
+from benchmarks.api.evaluation import definition_lines
+from benchmarks.api.method import Method
+from benchmarks.api.task import make_task
 from benchmarks.groundtruth.fill import open_store
 from benchmarks.groundtruth.transfer import imported_dir, load_entry
-from benchmarks.method import Method
 from benchmarks.runner import run_cell
-from benchmarks.task import make_task
 from leaderboard.groups import aggregate
 
 

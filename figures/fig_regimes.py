@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from benchmarks.schema import FINETUNED_SUFFIX as SUFFIX
-from benchmarks.schema import regime
+from benchmarks.common.schema import FINETUNED_SUFFIX as SUFFIX
+from benchmarks.common.schema import regime
 
 SLUG = "regimes"
 SOURCE = "results"

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchmarks.fsio import locked
-from benchmarks.tables import read_table, write_table
+from benchmarks.common.fsio import locked
+from benchmarks.common.tables import read_table, write_table
 
 from .md import escape
 

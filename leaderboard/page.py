@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchmarks.schema import regime
+from benchmarks.common.schema import regime
 
 from . import claims
 from .sections import DASH, Section

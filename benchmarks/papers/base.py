@@ -17,11 +17,11 @@ from typing import ClassVar
 
 import pandas as pd
 
-from benchmarks.method import make_method
+from benchmarks.api.method import make_method
+from benchmarks.api.stage import Methods, Stage
+from benchmarks.api.task import Task
+from benchmarks.common.schema import PROFILES
 from benchmarks.papers.claims import ClaimRow, Noise
-from benchmarks.schema import PROFILES
-from benchmarks.stage import Methods, Stage
-from benchmarks.task import Task
 
 ANY = "*"  # in ``Entry.tasks``: any task the paper does not list by name
 

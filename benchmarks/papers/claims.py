@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchmarks.fsio import CorruptFileError
+from benchmarks.common.fsio import CorruptFileError
 from leaderboard.claims import COLUMNS
 from leaderboard.groups import aggregate, group_of
 

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-from benchmarks.method import make_method
+from benchmarks.api.method import make_method
+from benchmarks.api.registry import register_paper
 from benchmarks.papers.base import ANY, Entry, Paper
 from benchmarks.papers.claims import ClaimRow, Noise, claim_units, num, ran, row_of, value_of
-from benchmarks.registry import register_paper
 from benchmarks.stages.weight_sweep import LearnedWeights, WeightSweep
 
 # the base methods, unweighted as they appear elsewhere in the tables (TRAK with a block-diagonal

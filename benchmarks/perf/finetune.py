@@ -21,15 +21,15 @@ import time
 
 import numpy as np
 
+from benchmarks.api.method import make_method
+from benchmarks.api.task import make_task
+from benchmarks.common.provenance import provenance
 from benchmarks.groundtruth.diagnostics import summarise_ground_truth
 from benchmarks.groundtruth.executors import fill_ground_truth
 from benchmarks.groundtruth.fill import open_store
-from benchmarks.groundtruth.pretrained import w0_quality
-from benchmarks.method import make_method
 from benchmarks.perf.engine import write_entry
-from benchmarks.provenance import provenance
 from benchmarks.runner import run_cell
-from benchmarks.task import make_task
+from benchmarks.training.pretrained import w0_quality
 
 DESIGN = {"design.n_fit": 24, "design.n_eval": 24, "design.loo": False}
 

@@ -28,18 +28,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from benchmarks.api.method import make_method
+from benchmarks.api.task import make_task
+from benchmarks.common.provenance import provenance
+from benchmarks.common.tables import read_table, write_table
 from benchmarks.groundtruth.executors import fill_ground_truth
 from benchmarks.groundtruth.fill import model_seed, open_store
 from benchmarks.groundtruth.fullmodel import linearisation_point
-from benchmarks.groundtruth.pretrained import pretrained_params
-from benchmarks.method import make_method
 from benchmarks.oracles.gradex import estimate, features, gradex_config, solve_subsets
 from benchmarks.oracles.labels import gradex_masks
 from benchmarks.perf.engine import BENCH_JSON, cpu_timed, write_entry
-from benchmarks.provenance import provenance
 from benchmarks.runner import run_cell
-from benchmarks.tables import read_table, write_table
-from benchmarks.task import make_task
+from benchmarks.training.pretrained import pretrained_params
 
 TASKS = ("modular-addition-ft", "modular-quad-ft")
 RETRAIN_M = (4, 8, 16, 32, 64, 0)  # 0 = every retrained fitting label

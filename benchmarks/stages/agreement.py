@@ -15,11 +15,11 @@ import numpy as np
 import pandas as pd
 from scipy.stats import pearsonr
 
-from benchmarks.method import make_method
-from benchmarks.registry import register_stage
+from benchmarks.api.method import make_method
+from benchmarks.api.registry import register_stage
+from benchmarks.api.stage import CellInputs, Stage, StageOutput, Table
+from benchmarks.api.task import Task
 from benchmarks.runner import cell_dir
-from benchmarks.stage import CellInputs, Stage, StageOutput, Table
-from benchmarks.task import Task
 
 
 @register_stage("agreement")

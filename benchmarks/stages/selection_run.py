@@ -15,13 +15,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from benchmarks.context import fit_method
-from benchmarks.evaluation import MetricValue
+from benchmarks.api.context import fit_method
+from benchmarks.api.evaluation import MetricValue
+from benchmarks.api.method import Method, make_method
+from benchmarks.api.registry import register_stage
+from benchmarks.api.stage import CellInputs, Methods, Stage, StageOutput
+from benchmarks.api.task import Task
 from benchmarks.groundtruth.store import GroundTruthStore
-from benchmarks.method import Method, make_method
-from benchmarks.registry import register_stage
 from benchmarks.runner import MethodIdentity, cell_dir, result_rows
-from benchmarks.stage import CellInputs, Methods, Stage, StageOutput
 from benchmarks.stages.selection import (
     Predict,
     SelectionDesign,
@@ -35,7 +36,6 @@ from benchmarks.stages.selection import (
     smallest_size,
     target_groups,
 )
-from benchmarks.task import Task
 
 RANDOM = MethodIdentity("baseline", "random-k", "Random size-k subsets")
 ALL_UNITS = MethodIdentity("baseline", "all-units", "All units")

@@ -162,10 +162,10 @@ def test_slurm_dry_run_prints_the_array_partition_gpu_and_time(tmp_path):
 
 
 def test_collect_refuses_a_chunk_file_of_another_task(tmp_path, monkeypatch):
-    from benchmarks.fsio import CorruptFileError
+    from benchmarks.api.task import make_task
+    from benchmarks.common.fsio import CorruptFileError
     from benchmarks.groundtruth.executors import collect
     from benchmarks.groundtruth.fill import open_store
-    from benchmarks.task import make_task
 
     monkeypatch.setenv("TASKATTR_CACHE", str(tmp_path))
     store = open_store(make_task("modular-quad", "tiny", OVERRIDES))

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from benchmarks.schema import regime
+from benchmarks.common.schema import regime
 from leaderboard import render
 
 REPO = Path(__file__).resolve().parents[2]

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from benchmarks.engine import train
+from benchmarks.api.task import make_task
 from benchmarks.groundtruth import executors
-from benchmarks.task import make_task
+from benchmarks.training.engine import train
 
 
 @pytest.fixture

@@ -9,7 +9,9 @@ import os
 
 import pytest
 
-from benchmarks import pins
+from benchmarks.common import pins
+from benchmarks.common.provenance import bit_differences, bit_provenance, bits_id, deciding
+from benchmarks.common.spec import SubsetDesign, TaskSpec, TrainSpec
 from benchmarks.groundtruth.store import (
     _WARNED,
     BitProvenanceWarning,
@@ -17,8 +19,6 @@ from benchmarks.groundtruth.store import (
     StoreMismatchError,
 )
 from benchmarks.groundtruth.subsets import build_rows
-from benchmarks.provenance import bit_differences, bit_provenance, bits_id, deciding
-from benchmarks.spec import SubsetDesign, TaskSpec, TrainSpec
 
 OUTPUTS = ("loss",)
 

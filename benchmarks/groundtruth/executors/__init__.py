@@ -9,12 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import benchmarks.device as devices
+import benchmarks.common.device as devices
+from benchmarks.api.task import make_task
+from benchmarks.common.spec import EXECUTORS, SpecError
 from benchmarks.groundtruth.executors.driver import check_workers, fill
 from benchmarks.groundtruth.executors.slurm import SlurmOptions, collect, fill_slurm
 from benchmarks.groundtruth.fill import open_store, run_ground_truth
-from benchmarks.spec import EXECUTORS, SpecError
-from benchmarks.task import make_task
 
 __all__ = ["EXECUTORS", "Executor", "SlurmOptions", "check_workers", "collect",
            "fill_ground_truth"]

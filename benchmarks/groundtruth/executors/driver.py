@@ -18,10 +18,10 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-import benchmarks.device as devices
+import benchmarks.common.device as devices
+from benchmarks.api.task import make_task
+from benchmarks.common.spec import MAX_WORKERS, SpecError
 from benchmarks.groundtruth.fill import chunks, model_seed, open_store, write_chunk
-from benchmarks.spec import MAX_WORKERS, SpecError
-from benchmarks.task import make_task
 
 
 @dataclass(frozen=True)
@@ -110,7 +110,7 @@ def pending(name: str, profile: str, overrides: dict, shard: tuple[int, int],
         out.append(ChunkJob(ci, name, profile, frozen, tuple(chunk), masks, seeds, engine,
                             threads, devices.requested(), devices.tf32_allowed()))
     if out and task.spec.train.init == "pretrained":  # W0 once, before workers need it
-        from benchmarks.groundtruth.pretrained import pretrained_params
+        from benchmarks.training.pretrained import pretrained_params
 
         pretrained_params(task)
     return (task, store), out

@@ -22,13 +22,13 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from benchmarks.fsio import CorruptFileError, atomic_write_bytes
+from benchmarks.api.task import make_task
+from benchmarks.common.fsio import CorruptFileError, atomic_write_bytes
+from benchmarks.common.spec import ExecSpec, SpecError
 from benchmarks.groundtruth.executors.driver import ChunkJob, pending, run_chunk
 from benchmarks.groundtruth.fill import chunks, write_chunk
 from benchmarks.groundtruth.store import store_path
 from benchmarks.groundtruth.subsets import build_rows
-from benchmarks.spec import ExecSpec, SpecError
-from benchmarks.task import make_task
 
 CHUNKS = "chunks"
 

@@ -11,7 +11,7 @@ import json
 
 import pandas as pd
 
-from benchmarks.method import make_method
+from benchmarks.api.method import make_method
 from benchmarks.papers.claims import ClaimRow, Noise, largest, num
 
 LINEAR = make_method("linear_surrogate", {"fit_type": "ridge"}).key

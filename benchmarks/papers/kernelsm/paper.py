@@ -16,7 +16,7 @@ label-budget variants (they duplicate the full fit when the file has few fitting
 
 from __future__ import annotations
 
-from benchmarks.method import make_method
+from benchmarks.api.method import make_method
 from benchmarks.papers.base import ANY, Entry
 from benchmarks.stages.ablation import AblationDesign, HessianTrace
 from benchmarks.stages.agreement import Agreement

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from benchmarks.groundtruth.cached import cached_torch
-from benchmarks.groundtruth.store import cache_root
-from benchmarks.spec import (
+from benchmarks.api.task import Task, register_family
+from benchmarks.common.cache import cache_root, cached_torch
+from benchmarks.common.spec import (
     MissingExtraError,
     SpecError,
     SubsetDesign,
@@ -30,7 +30,6 @@ from benchmarks.spec import (
     param,
     validate_fields,
 )
-from benchmarks.task import Task, register_family
 from benchmarks.tasks.metaworld import envs
 
 INSTALL = "pip install 'taskattr[rl]' (stable-baselines3)"

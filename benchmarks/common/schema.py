@@ -1,8 +1,8 @@
 """The suite's table schemas, owned here: every stage writes results rows with these columns,
 the leaderboard and the figures read them; each table the suite writes beside ``results.csv``
 that several modules read is declared here with its key (one row per key) and its numeric
-columns (``benchmarks.tables`` checks both on every read). A leaf module (no suite imports), so
-any layer may use it."""
+columns (``benchmarks.common.tables`` checks both on every read). A leaf module (no suite
+imports), so any layer may use it."""
 
 from __future__ import annotations
 

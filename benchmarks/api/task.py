@@ -17,11 +17,9 @@ from typing import ClassVar
 import numpy as np
 import torch
 
-from benchmarks.engine import Params, Problem, batched_forward, train
-from benchmarks.groundtruth.pretrained import training_problem
-from benchmarks.registry import TASKS
-from benchmarks.schema import FINETUNED_SUFFIX
-from benchmarks.spec import (
+from benchmarks.api.registry import TASKS
+from benchmarks.common.schema import FINETUNED_SUFFIX
+from benchmarks.common.spec import (
     PROFILES,
     ExecSpec,
     SpecError,
@@ -29,6 +27,8 @@ from benchmarks.spec import (
     apply_overrides,
     validate_fields,
 )
+from benchmarks.training.engine import Params, Problem, batched_forward, train
+from benchmarks.training.pretrained import training_problem
 
 VARIANT_PREFIXES = ("params.", "train.")
 
