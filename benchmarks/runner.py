@@ -26,6 +26,7 @@ from benchmarks.api.task import Task
 from benchmarks.common.cache import cache_root
 from benchmarks.common.fsio import atomic_save_npy, atomic_write_text
 from benchmarks.common.provenance import bit_provenance, bits_id, code_hash, git_sha, now_iso
+from benchmarks.common.schema import ResultRow
 from benchmarks.groundtruth.store import GroundTruthStore
 
 
@@ -157,15 +158,14 @@ def result_rows(task: Task, method: MethodIdentity, metric: str, values: list[Me
     """Rows of ``results.csv`` (the schema every stage writes) for one metric's values;
     ``bits`` digests what decided them (``gt_bits`` of the ground truth, and this process)."""
     bits = bits_id(gt_bits)
-    return [{
-        "task": task.label, "task_key": task.spec.key, "task_family": task.spec.name,
-        "task_params": task.params_json, "method": method.name, "method_key": method.key,
-        "method_label": method.label, "labels": method.labels, "metric": metric,
-        "variant": v.variant, "split": v.split, "value": v.value, "ci_low": v.ci_low,
-        "ci_high": v.ci_high, "n_targets": v.n_targets, "n_dropped": v.n_dropped,
-        "higher_is_better": higher_is_better, "profile": task.spec.profile,
-        "cost_s": round(cost, 4), "n_labels": n_labels, "git_sha": git_sha(),
-        "bits": bits, "created": now_iso()} for v in values]
+    return [ResultRow(
+        task=task.label, task_key=task.spec.key, task_family=task.spec.name,
+        task_params=task.params_json, regime=task.regime, method=method.name,
+        method_key=method.key, method_label=method.label, labels=method.labels, metric=metric,
+        variant=v.variant, split=v.split, value=v.value, ci_low=v.ci_low, ci_high=v.ci_high,
+        n_targets=v.n_targets, n_dropped=v.n_dropped, higher_is_better=higher_is_better,
+        profile=task.spec.profile, cost_s=round(cost, 4), n_labels=n_labels,
+        git_sha=git_sha(), bits=bits, created=now_iso()).as_dict() for v in values]
 
 
 def _plain_state(state: dict) -> dict:

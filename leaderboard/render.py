@@ -156,8 +156,10 @@ def _build_section(group: pd.DataFrame) -> Section:
         rows.append(Row(info["label"] or str(key), str(key), info["labels"], cells, bold))
     first = group.iloc[0]
     family = str(first["task_family"]) if "task_family" in group else ""
+    regime = str(first["regime"]) if "regime" in group and first["regime"] == first["regime"] \
+        else ""
     return Section(str(first["task"]), str(first["profile"]), _meta(group), header, rows,
-                   family)
+                   family, regime)
 
 
 def _cell(values: pd.DataFrame, key: str, col: Column) -> str:

@@ -41,10 +41,18 @@ class Task(ABC):
     engine: str = "batched"
     trains: bool = True  # False: the ground truth is fixed data (no models, no training seeds)
     kind: str | None = None  # an import's data kind (decides a paper's recipe); None: built in
+    fine_tuned: bool = False  # True: a family that starts from its own W0 outside the engine
 
     def __init__(self, spec: TaskSpec, overrides: dict | None = None) -> None:
         self.spec = spec
         self.overrides = dict(overrides or {})
+
+    @property
+    def regime(self) -> str:
+        """``fine-tuned`` (every model starts from a shared W0) or ``scratch``: the results
+        rows' ``regime`` column, from the spec."""
+        pretrained = self.spec.train.init == "pretrained"
+        return "fine-tuned" if pretrained or self.fine_tuned else "scratch"
 
     @property
     def K(self) -> int:

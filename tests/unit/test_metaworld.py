@@ -113,7 +113,10 @@ def test_sac_code_path_is_bit_identical_and_stores_minus_return(tmp_path, monkey
 
 
 def test_mt10_families_are_fine_tuned_without_a_suffix():
-    from benchmarks.common.schema import regime
+    from benchmarks.api.task import make_task
+
+    def regime(name: str) -> str:
+        return make_task(name, "tiny").regime
 
     assert regime("mt10") == regime("mt10-sac") == regime("fmnist-class-ft") == "fine-tuned"
     assert regime("fmnist-class") == "scratch"

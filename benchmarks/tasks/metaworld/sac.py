@@ -107,6 +107,7 @@ class MT10SACTask(Task):
     """Units = MT10 tasks, F(s) = -return after SAC on s from W0 (module docstring)."""
 
     outputs = ("loss", "return", "success")
+    fine_tuned = True  # SAC from its own W0 (``w0``), not the engine's pretraining
 
     def __init__(self, spec: TaskSpec, overrides: dict | None = None) -> None:
         super().__init__(spec, overrides)
