@@ -60,7 +60,7 @@ def ground_truth(args: argparse.Namespace) -> int:
     if args.collect:
         n = collect(open_store(task, args.gt_dir, create=False))
     else:
-        n = _executor(args).fill(args.task, args.profile, overrides, shard, args.gt_dir)
+        n = _executor(args).fill(task, shard, args.gt_dir)
         if args.slurm_dry_run:  # the script was printed; nothing was (or is) created
             return 0
     store = open_store(task, args.gt_dir)
@@ -80,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
     reason = method.applies(task)  # refused before ground truth is trained (or a store made)
     if reason:
         raise SpecError(f"invalid --method {args.method} for --task {args.task}: {reason}")
-    _executor(args).fill(args.task, args.profile, overrides, path=args.gt_dir)
+    _executor(args).fill(task, path=args.gt_dir)
     record = run_cell(task, open_store(task, args.gt_dir), method)
     import pandas as pd
 

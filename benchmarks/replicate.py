@@ -55,7 +55,7 @@ def run_paper_cell(task: Task, cell: Cell, executor: Executor) -> CellRun:
     before = open_store(task)
     pending = before.rows.masks[[j for j, _ in before.pending()]]  # one row per model to train
     with timed(task.label, "ground truth") as row:
-        row["models"] = executor.fill(task.spec.name, task.spec.profile, task.overrides)
+        row["models"] = executor.fill(task)
         if row["models"]:
             row["gflop"] = replicate_stages.ground_truth_gflop(task, pending)
             row["workers"] = executor.workers

@@ -39,7 +39,7 @@ def _fill(task_name: str, workers: int, way: str) -> tuple[float, float]:
     executor = {"inline": Executor("local", 1), "local": Executor("local", workers),
                 "slurm": Executor("slurm", slurm=SlurmOptions(cluster="local",
                                                               array_parallelism=workers))}[way]
-    executor.fill(task_name, "quick", {})
+    executor.fill(make_task(task_name, "quick"))
     return 0.0, time.perf_counter() - t0
 
 

@@ -50,7 +50,7 @@ def measure_recipe(task_name: str, overrides: dict, workers: int) -> dict:
     t0 = time.perf_counter()
     quality = w0_quality(task)
     w0_s = time.perf_counter() - t0
-    fill_ground_truth(task_name, "quick", overrides, workers=workers)
+    fill_ground_truth(make_task(task_name, "quick", overrides), workers=workers)
     gt_s = time.perf_counter() - t0 - w0_s
     store = open_store(task)
     diag = summarise_ground_truth(task, store)

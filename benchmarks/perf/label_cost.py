@@ -97,7 +97,7 @@ def point(task, store, name: str, params: dict) -> dict:
 
 def curve(task_name: str, profile: str, workers: int) -> tuple[list[dict], dict]:
     """Every point of one task, and its timing facts."""
-    fill_ground_truth(task_name, profile, {}, workers=workers)
+    fill_ground_truth(make_task(task_name, profile), workers=workers)
     task = make_task(task_name, profile)
     store = open_store(task)
     w0_s, _ = cpu_timed(lambda: pretrained_params(task))

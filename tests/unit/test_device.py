@@ -9,6 +9,7 @@ import pytest
 import torch
 
 import benchmarks.common.device as devices
+from benchmarks.api.task import make_task
 from benchmarks.common.provenance import bit_provenance, provenance
 from benchmarks.training import engine
 
@@ -194,8 +195,8 @@ def test_problem_on_the_cpu_is_itself_and_workers_carry_the_device(cache, monkey
     assert problem.on(torch.device("cpu")) is problem
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     devices.configure("auto", False)
-    _, jobs = pending("modular-addition", "tiny", {"design.n_fit": 4, "design.n_eval": 3},
-                      (0, 1), None)
+    task = make_task("modular-addition", "tiny", {"design.n_fit": 4, "design.n_eval": 3})
+    _, jobs = pending(task, (0, 1), None)
     assert jobs and all(j.device == "auto" and j.tf32 is False for j in jobs)
 
 

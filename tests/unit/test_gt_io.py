@@ -81,7 +81,7 @@ def test_round_trip_imported(cache, tmp_path):
 def test_round_trip_trained_task(cache, tmp_path):
     """Our retrained ground truth exports, re-imports bit-identically and scores the same."""
     over = {"design.n_fit": 8, "design.n_eval": 6, "train.steps": 20, "execution.batch": 16}
-    fill_ground_truth("modular-quad", "tiny", over)
+    fill_ground_truth(make_task("modular-quad", "tiny", over))
     ours = make_task("modular-quad", "tiny", over)
     store = open_store(ours)
     gt_io.export_gt(ours, store, tmp_path / "ours")
