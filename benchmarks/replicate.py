@@ -14,8 +14,10 @@ from pathlib import Path
 import pandas as pd
 
 from benchmarks import task_groups
+from benchmarks.api.claims import Noise
 from benchmarks.api.evaluation import write_definitions
 from benchmarks.api.method import make_method
+from benchmarks.api.paper import Cell, Paper, merge
 from benchmarks.api.registry import PAPERS, TASKS
 from benchmarks.api.stage import CellInputs, Table, run_cached
 from benchmarks.api.task import Task, execution_overrides, make_task
@@ -26,8 +28,6 @@ from benchmarks.common.timing import timed
 from benchmarks.groundtruth.diagnostics import summarise_ground_truth
 from benchmarks.groundtruth.executors import Executor
 from benchmarks.groundtruth.fill import open_store
-from benchmarks.papers.base import Cell, Paper, merge
-from benchmarks.papers.claims import Noise
 from benchmarks.perf import replicate_stages
 from benchmarks.runner import cell_dir, run_cell
 from benchmarks.training.pretrained import pretrained_params

@@ -23,7 +23,7 @@ from benchmarks.api.evaluation import Evaluation, MetricValue
 from benchmarks.api.method import Method
 from benchmarks.api.registry import METRICS
 from benchmarks.api.task import Task
-from benchmarks.common.cache import cache_root
+from benchmarks.common import cache
 from benchmarks.common.fsio import atomic_save_npy, atomic_write_text
 from benchmarks.common.provenance import bit_provenance, bits_id, code_hash, git_sha, now_iso
 from benchmarks.common.schema import ResultRow
@@ -31,7 +31,8 @@ from benchmarks.groundtruth.store import GroundTruthStore
 
 
 def cell_dir(task: Task, method: Method) -> Path:
-    return cache_root() / "results" / task.spec.key / method.key
+    """The cell's folder (``common.cache.cell_dir``)."""
+    return cache.cell_dir(task.spec.key, method.key)
 
 
 def run_cell(task: Task, store: GroundTruthStore, method: Method, force: bool = False) -> dict:

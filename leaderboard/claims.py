@@ -3,7 +3,7 @@ leaderboard artefact; this module owns its columns and outcomes.
 
 ``replicate`` computes the claims from ``results.csv`` only and writes them to ``claims.csv``
 (rows of other profiles are kept); the Markdown and HTML pages end with them. An outcome is
-``holds``, ``within noise``, ``fails`` or ``missing`` (``benchmarks/papers/claims.py`` says
+``holds``, ``within noise``, ``fails`` or ``missing`` (``benchmarks/api/claims.py`` says
 how).
 """
 
@@ -15,12 +15,12 @@ from pathlib import Path
 import pandas as pd
 
 from benchmarks.common.fsio import locked
+from benchmarks.common.schema import CLAIM_COLUMNS
 from benchmarks.common.tables import read_table, write_table
 
 from .md import escape
 
-COLUMNS = ("claim", "task", "regime", "ours", "paper", "tolerance", "margin", "noise",
-           "outcome")
+COLUMNS = CLAIM_COLUMNS
 OUTCOMES = ("holds", "within noise", "fails", "missing")
 
 

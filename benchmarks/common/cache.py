@@ -40,6 +40,11 @@ def cache_root() -> Path:
     return Path(os.environ.get("TASKATTR_CACHE", "artifacts"))
 
 
+def cell_dir(task_key: str, method_key: str) -> Path:
+    """Where a cell's record and arrays live: ``<cache>/results/<task_key>/<method_key>/``."""
+    return cache_root() / "results" / task_key / method_key
+
+
 def value_digest(value: object) -> str:
     """sha256 of a nested value of tensors, dicts, lists, tuples and scalars (64 hex)."""
     h = hashlib.sha256()

@@ -54,6 +54,8 @@ class ResultRow:
 
 
 RESULT_COLUMNS = tuple(f.name for f in dataclasses.fields(ResultRow))
+CLAIM_COLUMNS = ("claim", "task", "regime", "ours", "paper", "tolerance", "margin", "noise",
+                 "outcome")  # claims.csv (plus profile), in display order
 ROW_KEY = ["task_key", "method_key", "metric", "variant", "split", "profile"]  # one row per key
 GROUP_KEY = ["task_key", "profile"]  # a run replaces every row of the groups it produced
 PRED_KEY = ["task_key", "method_key"]

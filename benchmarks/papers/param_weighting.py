@@ -14,10 +14,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from benchmarks.api.method import make_method
-from benchmarks.api.registry import register_paper
-from benchmarks.papers.base import ANY, Entry, Paper
-from benchmarks.papers.claims import (
+from benchmarks.api.claims import (
     ClaimRow,
     Noise,
     claim_units,
@@ -27,6 +24,9 @@ from benchmarks.papers.claims import (
     row_of,
     value_of,
 )
+from benchmarks.api.method import make_method
+from benchmarks.api.paper import ANY, Entry, Paper
+from benchmarks.api.registry import register_paper
 from benchmarks.stages.weight_sweep import LearnedWeights, WeightSweep
 
 # the base methods, unweighted as they appear elsewhere in the tables (TRAK with a block-diagonal

@@ -275,8 +275,8 @@ def test_a_missing_rl_extra_is_one_line_naming_the_extra(cache, capsys, monkeypa
 
 
 def test_a_garbage_benchmark_record_is_refused_by_the_claims(tmp_path):
+    from benchmarks.api.claims import Noise
     from benchmarks.common.fsio import CorruptFileError
-    from benchmarks.papers.claims import Noise
 
     assert Noise.measured(tmp_path / "absent.json").spread == {}
     for text in ("{", '{"reproducibility": {"spread_native": {"x": 1}}}', "[1, 2]"):

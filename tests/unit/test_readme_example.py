@@ -102,3 +102,12 @@ def test_readme_stage_and_paper_snippets_run(tmp_path):
     stage = _snippet("## Adding a stage")
     check = f"\nfrom pathlib import Path\nOUT = Path({str(tmp_path / 'out')!r})\n" + PAPER_CHECK
     _run_snippet("## Adding a paper", check, {"TASKATTR_CACHE": str(tmp_path)}, prefix=stage)
+
+
+def test_recipes_import_only_the_api_and_common():
+    """A plug-in author needs ``benchmarks.api`` and ``benchmarks.common``, nothing else."""
+    for heading in ("## Adding a method", "## Adding a metric", "## Adding a task",
+                    "## Adding a stage", "## Adding a paper"):
+        mods = re.findall(r"^(?:from|import) (benchmarks[\w.]*)", _snippet(heading), re.M)
+        assert mods and all(m.startswith(("benchmarks.api.", "benchmarks.common."))
+                            for m in mods), (heading, mods)

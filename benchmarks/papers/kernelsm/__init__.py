@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pandas as pd
 
+from benchmarks.api.claims import ClaimRow, Noise
+from benchmarks.api.paper import Paper
 from benchmarks.api.registry import register_paper
-from benchmarks.papers.base import Paper
-from benchmarks.papers.claims import ClaimRow, Noise
 from benchmarks.papers.kernelsm import checks
 from benchmarks.papers.kernelsm.paper import ENTRIES
 

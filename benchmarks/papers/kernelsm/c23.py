@@ -18,7 +18,7 @@ import json
 
 import pandas as pd
 
-from benchmarks.papers.claims import (
+from benchmarks.api.claims import (
     ClaimRow,
     Noise,
     num,

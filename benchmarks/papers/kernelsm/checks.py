@@ -14,7 +14,7 @@ import json
 
 import pandas as pd
 
-from benchmarks.papers.claims import (
+from benchmarks.api.claims import (
     ClaimRow,
     Noise,
     claim_units,

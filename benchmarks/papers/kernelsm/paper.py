@@ -17,7 +17,7 @@ label-budget variants (they duplicate the full fit when the file has few fitting
 from __future__ import annotations
 
 from benchmarks.api.method import make_method
-from benchmarks.papers.base import ANY, Entry
+from benchmarks.api.paper import ANY, Entry
 from benchmarks.stages.ablation import AblationDesign, HessianTrace
 from benchmarks.stages.agreement import Agreement
 from benchmarks.stages.other_output import OtherOutput
@@ -217,7 +217,7 @@ def _ablation(profile: str) -> Entry:
                  tuple(v for _, v in design.cells()), (profile,), PRED)
 
 
-# What ``replicate`` runs, top to bottom (``benchmarks/papers/base.py``): tasks, methods, stages
+# What ``replicate`` runs, top to bottom (``benchmarks/api/paper.py``): tasks, methods, stages
 ENTRIES: tuple[Entry, ...] = (
     Entry(TASKS + FINETUNED_MODULAR, METHODS + TASK_EXTRAS, (C1, SELECT), predictions=PRED),
     Entry(FINETUNED_SAMPLE, METHODS + SAMPLE_EXTRAS + (("gradex", {}),), (C1,),

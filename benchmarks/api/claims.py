@@ -21,8 +21,8 @@ from pathlib import Path
 import pandas as pd
 
 from benchmarks.common.fsio import CorruptFileError
-from leaderboard.claims import COLUMNS
-from leaderboard.groups import aggregate, group_of
+from benchmarks.common.groups import aggregate, group_of
+from benchmarks.common.schema import CLAIM_COLUMNS as COLUMNS
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ class ClaimRow:
             else "within noise"
 
     def as_dict(self) -> dict:
-        """A row of ``claims.csv`` (columns ``leaderboard.claims.COLUMNS``)."""
+        """A row of ``claims.csv`` (columns ``schema.CLAIM_COLUMNS``)."""
         out = {"claim": self.claim, "task": self.task, "regime": self.regime,
                "ours": self.ours, "paper": self.paper,
                "tolerance": self.tolerance, "margin": _round(self.margin),
