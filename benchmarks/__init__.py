@@ -1,5 +1,5 @@
 """taskattr: task-attribution benchmarks (see ``ARCHITECTURE.md``)."""
 
-from benchmarks import pins as _pins
+from benchmarks.common import pins as _pins
 
-_pins.apply()  # before numpy/torch load anywhere below (see benchmarks/pins.py)
+_pins.apply()  # before numpy/torch load anywhere below (see benchmarks/common/pins.py)

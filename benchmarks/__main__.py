@@ -8,12 +8,10 @@ import json
 import sys
 from pathlib import Path
 
+from benchmarks.api.registry import PluginImportError, UnknownNameError
 from benchmarks.catalogue import KINDS as CATALOGUE_KINDS
-from benchmarks.fsio import CorruptFileError
-from benchmarks.groundtruth.formats import FORMATS
-from benchmarks.groundtruth.store import StoreMismatchError
-from benchmarks.registry import PluginImportError, UnknownNameError
-from benchmarks.spec import (
+from benchmarks.common.fsio import CorruptFileError
+from benchmarks.common.spec import (
     ENGINES,
     EXECUTORS,
     MAX_BATCH,
@@ -23,6 +21,8 @@ from benchmarks.spec import (
     MissingExtraError,
     SpecError,
 )
+from benchmarks.groundtruth.formats import FORMATS
+from benchmarks.groundtruth.store import StoreMismatchError
 
 
 def _int_in(lo: int, hi: int):
@@ -212,7 +212,7 @@ def _check_json_object(path: Path) -> None:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
-    import benchmarks.device as device
+    import benchmarks.common.device as device
     from benchmarks import commands
 
     if vars(args).get("device") is not None:  # the commands that train or take gradients

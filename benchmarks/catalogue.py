@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import inspect
 
-from benchmarks.fields import describe
-from benchmarks.registry import METHODS, METRICS, PAPERS, STAGES, TASKS, UnknownNameError
+from benchmarks.api.registry import METHODS, METRICS, PAPERS, STAGES, TASKS, UnknownNameError
+from benchmarks.common.fields import describe
 
 
 def _first_line(obj: object) -> str:
@@ -66,7 +66,7 @@ def _method(name: str) -> str:
 
 
 def _task(name: str, profile: str) -> str:
-    from benchmarks.task import make_task
+    from benchmarks.api.task import make_task
 
     task = make_task(name, profile)
     spec = task.spec

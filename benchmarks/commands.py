@@ -10,17 +10,17 @@ from __future__ import annotations
 import argparse
 
 from benchmarks import task_groups
+from benchmarks.api.evaluation import definition_lines, write_definitions
+from benchmarks.api.method import make_method
+from benchmarks.api.registry import TASKS
+from benchmarks.api.task import execution_overrides, make_task, parse_overrides
 from benchmarks.catalogue import catalogue, describe_entry
-from benchmarks.evaluation import definition_lines, write_definitions
+from benchmarks.common.spec import SpecError
 from benchmarks.groundtruth import transfer as gt_io
 from benchmarks.groundtruth.executors import Executor, SlurmOptions, collect
 from benchmarks.groundtruth.fill import open_store, parse_shard
 from benchmarks.groundtruth.transfer import ImportOptions
-from benchmarks.method import make_method
-from benchmarks.registry import TASKS
 from benchmarks.runner import run_cell
-from benchmarks.spec import SpecError
-from benchmarks.task import execution_overrides, make_task, parse_overrides
 from benchmarks.tasks import imported
 
 
@@ -60,7 +60,7 @@ def ground_truth(args: argparse.Namespace) -> int:
     if args.collect:
         n = collect(open_store(task, args.gt_dir, create=False))
     else:
-        n = _executor(args).fill(args.task, args.profile, overrides, shard, args.gt_dir)
+        n = _executor(args).fill(task, shard, args.gt_dir)
         if args.slurm_dry_run:  # the script was printed; nothing was (or is) created
             return 0
     store = open_store(task, args.gt_dir)
@@ -80,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
     reason = method.applies(task)  # refused before ground truth is trained (or a store made)
     if reason:
         raise SpecError(f"invalid --method {args.method} for --task {args.task}: {reason}")
-    _executor(args).fill(args.task, args.profile, overrides, path=args.gt_dir)
+    _executor(args).fill(task, path=args.gt_dir)
     record = run_cell(task, open_store(task, args.gt_dir), method)
     import pandas as pd
 
@@ -148,9 +148,9 @@ def check_export_dir(out, task_key: str) -> None:
 
 
 def leaderboard(args: argparse.Namespace) -> int:
+    from benchmarks.common.schema import RESULTS
+    from benchmarks.common.tables import read_table
     from benchmarks.replicate import write_claims
-    from benchmarks.schema import RESULTS
-    from benchmarks.tables import read_table
     from leaderboard import build, wallclock
     from leaderboard.render import write_all
 

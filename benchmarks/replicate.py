@@ -13,23 +13,24 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchmarks import task_groups, timing
-from benchmarks.evaluation import write_definitions
+from benchmarks import task_groups
+from benchmarks.api.claims import Noise
+from benchmarks.api.evaluation import write_definitions
+from benchmarks.api.method import make_method
+from benchmarks.api.paper import Cell, Paper, merge
+from benchmarks.api.registry import PAPERS, TASKS
+from benchmarks.api.stage import CellInputs, Table, run_cached
+from benchmarks.api.task import Task, execution_overrides, make_task
+from benchmarks.common import timing
+from benchmarks.common.schema import RESULTS, TIMINGS
+from benchmarks.common.tables import read_table
+from benchmarks.common.timing import timed
 from benchmarks.groundtruth.diagnostics import summarise_ground_truth
 from benchmarks.groundtruth.executors import Executor
 from benchmarks.groundtruth.fill import open_store
-from benchmarks.groundtruth.pretrained import pretrained_params
-from benchmarks.method import make_method
-from benchmarks.papers.base import Cell, Paper, merge
-from benchmarks.papers.claims import Noise
 from benchmarks.perf import replicate_stages
-from benchmarks.registry import PAPERS, TASKS
 from benchmarks.runner import cell_dir, run_cell
-from benchmarks.schema import RESULTS, TIMINGS
-from benchmarks.stage import CellInputs, Table, run_cached
-from benchmarks.tables import read_table
-from benchmarks.task import Task, execution_overrides, make_task
-from benchmarks.timing import timed
+from benchmarks.training.pretrained import pretrained_params
 from leaderboard import build
 from leaderboard import claims as lb_claims
 from leaderboard.render import write_all
@@ -54,7 +55,7 @@ def run_paper_cell(task: Task, cell: Cell, executor: Executor) -> CellRun:
     before = open_store(task)
     pending = before.rows.masks[[j for j, _ in before.pending()]]  # one row per model to train
     with timed(task.label, "ground truth") as row:
-        row["models"] = executor.fill(task.spec.name, task.spec.profile, task.overrides)
+        row["models"] = executor.fill(task)
         if row["models"]:
             row["gflop"] = replicate_stages.ground_truth_gflop(task, pending)
             row["workers"] = executor.workers

@@ -16,20 +16,23 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
 
-from benchmarks.context import fit_method, seed_key
-from benchmarks.evaluation import Evaluation, MetricValue
-from benchmarks.fsio import atomic_save_npy, atomic_write_text
-from benchmarks.groundtruth.store import GroundTruthStore, cache_root
-from benchmarks.method import Method
-from benchmarks.provenance import bit_provenance, bits_id, code_hash, git_sha, now_iso
-from benchmarks.registry import METRICS
-from benchmarks.task import Task
+import benchmarks.common.device as devices
+from benchmarks.api.context import fit_method, method_predict, method_scores, seed_key
+from benchmarks.api.evaluation import Evaluation, MetricValue
+from benchmarks.api.method import Method
+from benchmarks.api.registry import METRICS
+from benchmarks.api.task import Task
+from benchmarks.common import cache
+from benchmarks.common.fsio import atomic_save_npy, atomic_write_text
+from benchmarks.common.provenance import bit_provenance, bits_id, code_hash, git_sha, now_iso
+from benchmarks.common.schema import ResultRow
+from benchmarks.groundtruth.store import GroundTruthStore
 
 
 def cell_dir(task: Task, method: Method) -> Path:
-    return cache_root() / "results" / task.spec.key / method.key
+    """The cell's folder (``common.cache.cell_dir``)."""
+    return cache.cell_dir(task.spec.key, method.key)
 
 
 def run_cell(task: Task, store: GroundTruthStore, method: Method, force: bool = False) -> dict:
@@ -43,9 +46,9 @@ def run_cell(task: Task, store: GroundTruthStore, method: Method, force: bool = 
         return {"skipped": reason, "rows": []}
     t0 = time.perf_counter()
     ctx, fitted = fit_method(task, store, method)
-    scores = method.scores(fitted)
+    scores = method_scores(method, fitted)
     eval_masks = store.rows.masks[store.rows.index("eval")]
-    predictions = method.predict(fitted, eval_masks)
+    predictions = method_predict(method, fitted, eval_masks)
     cost = time.perf_counter() - t0
     _check_shapes(method, scores, predictions, task.K, len(eval_masks), task.n_targets)
     ev = Evaluation(eval_masks, store.mean(task.primary, "eval"), predictions, scores,
@@ -65,7 +68,7 @@ def run_cell(task: Task, store: GroundTruthStore, method: Method, force: bool = 
               "gt_fingerprint": store.fingerprint(), "config": method.config(),
               "state": _plain_state(fitted.state), "rows": rows,
               "bits": {"gt": store.bits, "fit": bit_provenance(),
-                       "torch_threads": torch.get_num_threads()}}
+                       "math_threads": devices.FIT_THREADS}}
     record["checksum"] = _record_checksum(record, {n: out / n for n in arrays})
     atomic_write_text(out / "record.json", json.dumps(record, indent=1))
     return record
@@ -156,15 +159,14 @@ def result_rows(task: Task, method: MethodIdentity, metric: str, values: list[Me
     """Rows of ``results.csv`` (the schema every stage writes) for one metric's values;
     ``bits`` digests what decided them (``gt_bits`` of the ground truth, and this process)."""
     bits = bits_id(gt_bits)
-    return [{
-        "task": task.label, "task_key": task.spec.key, "task_family": task.spec.name,
-        "task_params": task.params_json, "method": method.name, "method_key": method.key,
-        "method_label": method.label, "labels": method.labels, "metric": metric,
-        "variant": v.variant, "split": v.split, "value": v.value, "ci_low": v.ci_low,
-        "ci_high": v.ci_high, "n_targets": v.n_targets, "n_dropped": v.n_dropped,
-        "higher_is_better": higher_is_better, "profile": task.spec.profile,
-        "cost_s": round(cost, 4), "n_labels": n_labels, "git_sha": git_sha(),
-        "bits": bits, "created": now_iso()} for v in values]
+    return [ResultRow(
+        task=task.label, task_key=task.spec.key, task_family=task.spec.name,
+        task_params=task.params_json, regime=task.regime, method=method.name,
+        method_key=method.key, method_label=method.label, labels=method.labels, metric=metric,
+        variant=v.variant, split=v.split, value=v.value, ci_low=v.ci_low, ci_high=v.ci_high,
+        n_targets=v.n_targets, n_dropped=v.n_dropped, higher_is_better=higher_is_better,
+        profile=task.spec.profile, cost_s=round(cost, 4), n_labels=n_labels,
+        git_sha=git_sha(), bits=bits, created=now_iso()).as_dict() for v in values]
 
 
 def _plain_state(state: dict) -> dict:

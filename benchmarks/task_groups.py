@@ -3,7 +3,7 @@
 The paper reports ICL numbers as the mean over five random fit/eval re-splits, so a group's
 result is the mean (and spread) over its member tasks. ``members(NAME)`` lists the imported
 re-splits of a group in split order; ``run_group`` runs one method on each and ``group_table``
-formats the mean ± sd per metric row (``leaderboard.groups.aggregate``, the same numbers the
+formats the mean ± sd per metric row (``benchmarks.common.groups.aggregate``, the same numbers the
 leaderboard's group sections show). ``expand`` resolves group names in a task list.
 """
 
@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import pandas as pd
 
-from benchmarks.evaluation import definition_lines
+from benchmarks.api.evaluation import definition_lines
+from benchmarks.api.method import Method
+from benchmarks.api.task import make_task
+from benchmarks.common.groups import aggregate
 from benchmarks.groundtruth.fill import open_store
 from benchmarks.groundtruth.transfer import imported_dir, load_entry
-from benchmarks.method import Method
 from benchmarks.runner import run_cell
-from benchmarks.task import make_task
-from leaderboard.groups import aggregate
 
 
 def members(name: str) -> list[str]:

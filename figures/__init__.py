@@ -3,7 +3,7 @@
 Each ``figures/fig_*.py`` module declares ``SLUG`` (output file stem), ``SOURCE``
 (``"results"`` or ``"predictions"``), ``select(df)`` (the data it draws; empty means
 nothing to draw) and ``make(df) -> Figure``. They are discovered here so adding a figure
-is adding a module. Their CSVs are read strictly (``benchmarks.tables``): a damaged table
+is adding a module. Their CSVs are read strictly (``benchmarks.common.tables``): a damaged table
 is refused, naming it, before any figure is drawn.
 """
 
@@ -26,9 +26,9 @@ import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from benchmarks.fsio import atomic_write_bytes, atomic_write_text  # noqa: E402
-from benchmarks.schema import PREDICTIONS, RESULTS, TableSpec  # noqa: E402
-from benchmarks.tables import read_table  # noqa: E402
+from benchmarks.common.fsio import atomic_write_bytes, atomic_write_text  # noqa: E402
+from benchmarks.common.schema import PREDICTIONS, RESULTS, TableSpec  # noqa: E402
+from benchmarks.common.tables import read_table  # noqa: E402
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 MANIFEST = "figures.json"  # {file: {title, tasks, inputs, png}}: what each figure shows (read

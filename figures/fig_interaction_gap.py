@@ -12,8 +12,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from benchmarks.schema import PROFILES as PROFILE_ORDER
-from benchmarks.schema import ROW_KEY
+from benchmarks.common.schema import PROFILES as PROFILE_ORDER
+from benchmarks.common.schema import ROW_KEY
 
 SLUG = "interaction_gap"
 SOURCE = "results"

@@ -13,7 +13,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from benchmarks.schema import PROFILES as PROFILE_ORDER
+from benchmarks.common.schema import PROFILES as PROFILE_ORDER
 
 SLUG = "lds_by_method"
 SOURCE = "results"

@@ -12,7 +12,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-import benchmarks.formulas as formulas
+import benchmarks.common.formulas as formulas
 
 SLUG = "pred_vs_true"
 SOURCE = "predictions"
@@ -38,7 +38,7 @@ def _matrices(rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
 
 
 def normalised_error(rows: pd.DataFrame) -> float:
-    """The ``residual/ne`` formula (``benchmarks.formulas``) on one panel's rows: mean over
+    """The ``residual/ne`` formula (``benchmarks.common.formulas``) on one panel's rows: mean over
     non-constant targets; NaN if none remain. 0 is perfect, 1 is predicting each mean."""
     per_target = formulas.normalised_error(*_matrices(rows))
     return float(np.nanmean(per_target)) if np.isfinite(per_target).any() else float("nan")

@@ -12,8 +12,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from benchmarks.schema import FINETUNED_SUFFIX as SUFFIX
-from benchmarks.schema import regime
+from benchmarks.common.schema import FINETUNED_SUFFIX as SUFFIX
 
 SLUG = "regimes"
 SOURCE = "results"
@@ -28,7 +27,7 @@ PANELS = (  # (title, metric, variant or None for every variant, method labels)
 def select(df: pd.DataFrame) -> pd.DataFrame:
     """Rows of the families that have a fine-tuning variant, both regimes, no other variant
     (empty when no family has both)."""
-    if "task_family" not in df.columns:
+    if "task_family" not in df.columns or "regime" not in df.columns:
         return df.iloc[0:0]
     families = set(df["task_family"].dropna().astype(str))
     fams = {f.removesuffix(SUFFIX) for f in families if f.endswith(SUFFIX)} & families
@@ -37,7 +36,6 @@ def select(df: pd.DataFrame) -> pd.DataFrame:
     out = df[keep].copy()
     out["value"] = pd.to_numeric(out["value"], errors="coerce")
     out["family"] = out["task_family"].str.removesuffix(SUFFIX)
-    out["regime"] = out["task_family"].map(regime)
     return out
 
 

@@ -3,8 +3,8 @@
 Reads only files written by the runner (``<cache>/results/*/*/record.json`` and
 ``predictions.npy``) plus the ground-truth arrays; never imports ``methods/``. Rows are keyed by
 (task_key, method_key, metric, variant, split, profile): a new record replaces its old row, rows of
-other tasks stay. Every table is read and written through ``benchmarks.tables`` (strict reads,
-a manifest beside each table).
+other tasks stay. Every table is read and written through ``benchmarks.common.tables``
+(strict reads, a manifest beside each table).
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from benchmarks.fsio import locked
-from benchmarks.schema import PREDICTIONS, ROW_KEY, TableSpec
-from benchmarks.tables import read_table, write_table
+from benchmarks.common.fsio import locked
+from benchmarks.common.schema import PREDICTIONS, ROW_KEY, TableSpec
+from benchmarks.common.tables import read_table, write_table
 
 LEADERBOARD_DIR = Path(__file__).resolve().parent
 BENCH_JSON = LEADERBOARD_DIR / "bench.json"  # written by `nox -s bench`, read by the claims
@@ -37,7 +37,7 @@ def upsert(csv_path: Path, new: pd.DataFrame, key: list[str],
     replaced, so a method variant a new run no longer produces leaves the table. The
     read-modify-write holds a lock and the file is replaced atomically, so concurrent writers
     lose no rows and a killed run leaves the old table; the old table is read strictly and
-    the new one written with its manifest (``benchmarks.tables``).
+    the new one written with its manifest (``benchmarks.common.tables``).
     """
     csv_path = Path(csv_path)
     with locked(csv_path):

@@ -3,24 +3,24 @@ leaderboard artefact; this module owns its columns and outcomes.
 
 ``replicate`` computes the claims from ``results.csv`` only and writes them to ``claims.csv``
 (rows of other profiles are kept); the Markdown and HTML pages end with them. An outcome is
-``holds``, ``within noise``, ``fails`` or ``missing`` (``benchmarks/papers/claims.py`` says
+``holds``, ``within noise``, ``fails`` or ``missing`` (``benchmarks/api/claims.py`` says
 how).
 """
 
 from __future__ import annotations
 
 import html
-from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
 
-from benchmarks.fsio import locked
-from benchmarks.tables import read_table, write_table
+from benchmarks.common.fsio import locked
+from benchmarks.common.schema import CLAIM_COLUMNS
+from benchmarks.common.tables import read_table, write_table
 
 from .md import escape
 
-COLUMNS = ("claim", "task", "ours", "paper", "tolerance", "margin", "noise", "outcome")
+COLUMNS = CLAIM_COLUMNS
 OUTCOMES = ("holds", "within noise", "fails", "missing")
 
 
@@ -43,11 +43,14 @@ def read(path: Path) -> pd.DataFrame | None:
 
 
 def _upgraded(df: pd.DataFrame) -> pd.DataFrame:
-    """A table written before outcomes existed (a ``holds`` column) in today's columns."""
+    """A table written before outcomes (a ``holds`` column) or regimes existed, in today's
+    columns (an unknown regime is left blank)."""
     if "outcome" not in df.columns and "holds" in df.columns:
         held = df.pop("holds").astype(str).str.lower().eq("true")
         df = df.assign(margin=float("nan"), noise=float("nan"),
                        outcome=held.map({True: "holds", False: "fails"}))
+    if "regime" not in df.columns:
+        df = df.assign(regime="")
     return df.drop(columns=[c for c in df.columns if c not in (*COLUMNS, "profile")])
 
 
@@ -66,7 +69,7 @@ def cell(row: pd.Series, column: str) -> str:
         return "—" if pd.isna(value) else f"{float(value):+.3g}"
     if column == "noise":
         return "n/m" if pd.isna(value) else f"{float(value):.2g}"
-    return str(value)
+    return "" if pd.isna(value) else str(value)
 
 
 LEGEND = ("margin: how far our number lies past the tolerance, in the compared quantity's unit "
@@ -88,24 +91,22 @@ def markdown(df: pd.DataFrame) -> str:
     return "\n".join(parts)
 
 
-def html_section(df: pd.DataFrame, regime: Callable[[str], str] | None = None) -> str:
-    """The same tables as an HTML ``<section>``; with ``regime`` (a task family -> its regime),
-    a regime column and filter attributes on each row."""
+def html_section(df: pd.DataFrame) -> str:
+    """The same tables as an HTML ``<section>``, each row with filter attributes (its profile
+    and the regime its check was made in)."""
     esc = html.escape
-    cols = (*COLUMNS, "regime") if regime else COLUMNS
+    cols = COLUMNS
     out = ["<section id=\"claims\">\n<h2>Paper claims (computed from the rows above)</h2>",
            f"<p>{esc(LEGEND)}</p>"]
     for profile, g in df.groupby("profile", sort=True):
         head = "".join(f'<th class="sortable">{esc(c)}</th>' for c in cols)
         body = []
         for _, r in g.iterrows():
-            reg = regime(str(r["task"]).split(":")[0].split(" ")[0]) if regime else ""
-            attrs = (f' data-filterable data-profile="{esc(str(profile))}" data-regime="{reg}"'
-                     if regime else "")
+            reg = esc(cell(r, "regime"))
+            attrs = f' data-filterable data-profile="{esc(str(profile))}" data-regime="{reg}"'
             tds = [f'<td class="outcome-{esc(str(r[c]))}">{esc(cell(r, c))}</td>'
                    if c == "outcome" else f"<td>{esc(cell(r, c))}</td>" for c in COLUMNS]
-            body.append(f"<tr{attrs}>" + "".join(tds) + (f"<td>{reg}</td>" if regime else "")
-                        + "</tr>")
+            body.append(f"<tr{attrs}>" + "".join(tds) + "</tr>")
         out.append(f"<h3>{esc(str(profile))}: {esc(_count(g))}</h3>\n"
                    f'<div class="scroll"><table class="claims">\n<thead><tr>'
                    f"{head}</tr></thead>\n<tbody>\n" + "\n".join(body)

@@ -1,7 +1,7 @@
 """Metric definitions on the leaderboard: one line per (metric, variant) shown.
 
 ``replicate`` writes ``metrics.csv`` (``metric, variant, definition``) next to ``results.csv``
-from the metric modules' registered definitions (``benchmarks.evaluation.write_definitions``);
+from the metric modules' registered definitions (``benchmarks.api.evaluation.write_definitions``);
 the pages list the definitions of the variants they show, so that e.g. the residual's ``ne``
 and ``repo`` (the authors' form: Bessel variance and a held-out variance filter) are never
 read as one quantity.
@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchmarks.schema import METRIC_DEFINITIONS
-from benchmarks.tables import read_table
+from benchmarks.common.schema import METRIC_DEFINITIONS
+from benchmarks.common.tables import read_table
 
 from .md import escape
 

@@ -15,8 +15,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchmarks.schema import regime
-
 from . import claims
 from .sections import DASH, Section
 
@@ -50,7 +48,7 @@ def slug(section: Section) -> str:
 
 def _attrs(section: Section) -> str:
     return (f'data-filterable data-family="{esc(section.family)}" '
-            f'data-profile="{esc(section.profile)}" data-regime="{regime(section.family)}"')
+            f'data-profile="{esc(section.profile)}" data-regime="{esc(section.regime)}"')
 
 
 def _method_cell(row, ctx: PageContext) -> str:
@@ -87,7 +85,7 @@ def _section(section: Section, ctx: PageContext, known_profiles: tuple[str, ...]
     return (f'<section id="{slug(section)}" {_attrs(section)}>\n'
             f"<h2>{esc(section.task)} · {esc(section.profile)}</h2>\n"
             f'<p class="meta">family: <code>{esc(section.family)}</code> · regime: '
-            f"{regime(section.family)} · {meta}</p>{warn}\n"
+            f"{esc(section.regime)} · {meta}</p>{warn}\n"
             f'<div class="scroll"><table class="methods">\n<thead><tr>{head}</tr></thead>\n'
             "<tbody>\n" + "\n".join(body) + f"\n</tbody>\n</table></div>\n{fig_html}</section>")
 
@@ -109,7 +107,7 @@ def overview(sections: list[Section]) -> str:
     rows = []
     for s in sections:
         cells = [f'<td><a href="#{slug(s)}">{esc(s.task)}</a></td>', f"<td>{esc(s.profile)}</td>",
-                 f"<td>{esc(s.family)}</td>", f"<td>{regime(s.family)}</td>"]
+                 f"<td>{esc(s.family)}</td>", f"<td>{esc(s.regime)}</td>"]
         cells += [f"<td>{esc(_best(s, t))}</td>" for t in OVERVIEW]
         rows.append(f"<tr {_attrs(s)}>" + "".join(cells) + "</tr>")
     return ('<section id="overview">\n<h2>Overview: the best method per metric</h2>\n'
@@ -121,7 +119,7 @@ def overview(sections: list[Section]) -> str:
 def _filters(sections: list[Section]) -> str:
     options = {"family": sorted({s.family for s in sections}),
                "profile": sorted({s.profile for s in sections}),
-               "regime": sorted({regime(s.family) for s in sections}),
+               "regime": sorted({s.regime for s in sections if s.regime}),
                "method": sorted({method_family(r.key) for s in sections for r in s.rows})}
     parts = []
     for attr, values in options.items():
@@ -139,7 +137,7 @@ def html_page(sections: list[Section], intro: str, claim_rows: pd.DataFrame | No
     warn = "".join(f'<p class="warning">{esc(w)}</p>' for w in ctx.warnings)
     content = [overview(sections)] if sections else ["<p><em>No results yet.</em></p>"]
     if claim_rows is not None:
-        content.append(claims.html_section(claim_rows, regime))
+        content.append(claims.html_section(claim_rows))
     content += [_section(s, ctx, known_profiles) for s in sections]
     if definitions_html:
         content.append(definitions_html)

@@ -1,7 +1,7 @@
 """Render the leaderboard as Markdown and a static HTML page from ``results.csv``.
 
 This stage reads only the tidy results table written by the benchmark runs (strictly, through
-``benchmarks.tables``); it never imports ``methods`` or the benchmark code beyond the base
+``benchmarks.common.tables``); it never imports ``methods`` or the benchmark code beyond the base
 layer (``fsio``, ``schema``, ``tables``), so the stages stay decoupled through files. Text from
 the CSVs is escaped for Markdown by ``md.escape``, for HTML by ``html.escape``.
 """
@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchmarks.fsio import atomic_write_text
-from benchmarks.schema import PROFILES as PROFILE_ORDER
-from benchmarks.schema import RESULTS, ROW_KEY
-from benchmarks.tables import read_table
+from benchmarks.common.fsio import atomic_write_text
+from benchmarks.common.schema import PROFILES as PROFILE_ORDER
+from benchmarks.common.schema import RESULTS, ROW_KEY
+from benchmarks.common.tables import read_table
 
 from . import claims, definitions, groups, page, site
 from .md import escape
@@ -156,8 +156,10 @@ def _build_section(group: pd.DataFrame) -> Section:
         rows.append(Row(info["label"] or str(key), str(key), info["labels"], cells, bold))
     first = group.iloc[0]
     family = str(first["task_family"]) if "task_family" in group else ""
+    regime = str(first["regime"]) if "regime" in group and first["regime"] == first["regime"] \
+        else ""
     return Section(str(first["task"]), str(first["profile"]), _meta(group), header, rows,
-                   family)
+                   family, regime)
 
 
 def _cell(values: pd.DataFrame, key: str, col: Column) -> str:
@@ -255,7 +257,7 @@ def write_all(results_csv: Path, out_dir: Path, figures_dir: Path | None = None)
     and ``metrics.csv`` beside it, if any) into ``out_dir``; the page embeds the figures of
     ``figures_dir`` (default: the repository's ``figures/`` for the leaderboard folder, else
     ``out_dir/figures``). A table lacking columns is said on the page and warned, not drawn;
-    a damaged one is refused (``benchmarks.tables``) before anything is written."""
+    a damaged one is refused (``benchmarks.common.tables``) before anything is written."""
     df = read_table(results_csv, RESULTS)
     out_dir = Path(out_dir)
     if figures_dir is None:

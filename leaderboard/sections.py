@@ -29,4 +29,5 @@ class Section:
     meta: dict[str, str]
     header: list[str]
     rows: list[Row]
-    family: str = ""  # the task family (filters and the regime on the web page)
+    family: str = ""  # the task family (filters on the web page)
+    regime: str = ""  # the results rows' regime column (scratch or fine-tuned)

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchmarks.fsio import atomic_write_text
-from benchmarks.schema import TIMINGS
-from benchmarks.tables import read_table
+from benchmarks.common.fsio import atomic_write_text
+from benchmarks.common.schema import TIMINGS
+from benchmarks.common.tables import read_table
 
 from .md import escape
 
@@ -77,7 +77,7 @@ def update_readme(timings_csv: Path, readme: Path | None = None, profile: str = 
                   ) -> bool:
     """Rewrite the generated block of ``readme`` (default ``README``); True if it changed. A
     README without the markers is left alone; a damaged ``timings_csv`` is refused
-    (``benchmarks.tables``) before the README is touched."""
+    (``benchmarks.common.tables``) before the README is touched."""
     readme = README if readme is None else readme
     text = readme.read_text()
     if BEGIN not in text or END not in text:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from benchmarks.registry import register_method
+from benchmarks.api.registry import register_method
 from methods.grad_dot import GradDot
 
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from benchmarks.context import Context
-from benchmarks.method import Fitted
-from benchmarks.registry import register_method
+from benchmarks.api.context import Context
+from benchmarks.api.method import Fitted
+from benchmarks.api.registry import register_method
 from methods._common.taskgrads import GradientMethod, additive_fitted, task_gradients
 
 

@@ -22,13 +22,14 @@ import numpy as np
 import torch
 from torch.func import functional_call, jvp
 
-from benchmarks.context import Context
-from benchmarks.device import to_numpy
-from benchmarks.engine import batched_forward, train
-from benchmarks.formulas import relative_error
+from benchmarks.api.context import Context
+from benchmarks.api.method import Fitted, Method, Need
+from benchmarks.api.registry import register_method
+from benchmarks.common.device import to_numpy
+from benchmarks.common.formulas import relative_error
+from benchmarks.common.spec import derive_seed, param
 from benchmarks.groundtruth.fullmodel import TrainedModel
 from benchmarks.groundtruth.subsets import draw_mask
-from benchmarks.method import Fitted, Method, Need
 from benchmarks.oracles.gradex import (
     LOSS_FORMS,
     PROJECTIONS,
@@ -37,8 +38,7 @@ from benchmarks.oracles.gradex import (
     gradex_config,
     solve_subsets,
 )
-from benchmarks.registry import register_method
-from benchmarks.spec import derive_seed, param
+from benchmarks.training.engine import batched_forward, train
 from methods._common.taskgrads import needs_retraining_task
 
 

@@ -27,12 +27,12 @@ import numpy as np
 import torch
 from torch.func import functional_call, grad, jvp, vjp, vmap
 
-from benchmarks.context import Context
-from benchmarks.device import to_numpy
-from benchmarks.grads import flat_dim
-from benchmarks.method import SOFTMAX_CE, Fitted
-from benchmarks.registry import register_method
-from benchmarks.spec import SpecError, param
+from benchmarks.api.context import Context
+from benchmarks.api.method import SOFTMAX_CE, Fitted
+from benchmarks.api.registry import register_method
+from benchmarks.common.device import to_numpy
+from benchmarks.common.spec import SpecError, param
+from benchmarks.training.grads import flat_dim
 from methods._common.ekfac import EKFAC, fit_ekfac, is_softmax_ce, precondition
 from methods._common.groups import GroupContributions, ParamGroups
 from methods._common.ihvp import power_iteration, solve_cg, solve_exact, solve_lissa

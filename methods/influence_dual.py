@@ -15,11 +15,11 @@ from dataclasses import dataclass
 import torch
 from torch.func import functional_call
 
-from benchmarks.context import Context
-from benchmarks.grads import jacobian_chunks
-from benchmarks.method import SOFTMAX_CE, Fitted
-from benchmarks.registry import register_method
-from benchmarks.spec import param
+from benchmarks.api.context import Context
+from benchmarks.api.method import SOFTMAX_CE, Fitted
+from benchmarks.api.registry import register_method
+from benchmarks.common.spec import param
+from benchmarks.training.grads import jacobian_chunks
 from methods._common.taskgrads import GradientMethod, additive_fitted, per_unit
 
 

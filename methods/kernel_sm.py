@@ -14,13 +14,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from benchmarks.context import Context
+from benchmarks.api.context import Context
+from benchmarks.api.method import Fitted, Method, Need
+from benchmarks.api.registry import register_method
+from benchmarks.common.spec import derive_seed, param
 from benchmarks.groundtruth.subsets import draw_mask
-from benchmarks.method import Fitted, Method, Need
 from benchmarks.oracles.gradex import LOSS_FORMS
 from benchmarks.oracles.labels import label_source
-from benchmarks.registry import register_method
-from benchmarks.spec import derive_seed, param
 from methods._common.krr import (
     GAMMA_FACTORS,
     KRR,

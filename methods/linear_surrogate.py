@@ -13,12 +13,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from benchmarks.context import Context
-from benchmarks.method import Fitted, Method, Need
+from benchmarks.api.context import Context
+from benchmarks.api.method import Fitted, Method, Need
+from benchmarks.api.registry import register_method
+from benchmarks.common.spec import param
 from benchmarks.oracles.gradex import LOSS_FORMS
 from benchmarks.oracles.labels import label_source
-from benchmarks.registry import register_method
-from benchmarks.spec import param
 from methods._common.taskgrads import needs_retraining_task
 
 RIDGE_GRID = tuple(float(a) for a in np.logspace(-4, 3, 15))

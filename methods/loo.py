@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from benchmarks.context import Context
-from benchmarks.method import Fitted, Method, Need
-from benchmarks.registry import register_method
+from benchmarks.api.context import Context
+from benchmarks.api.method import Fitted, Method, Need
+from benchmarks.api.registry import register_method
 
 
 @register_method("loo")

@@ -17,10 +17,10 @@ from dataclasses import dataclass
 
 import torch
 
-from benchmarks.context import Context
-from benchmarks.method import Fitted, Method, Need, make_method
-from benchmarks.registry import METHODS, register_method
-from benchmarks.spec import SpecError, derive_seed, param
+from benchmarks.api.context import Context
+from benchmarks.api.method import Fitted, Method, Need, make_method
+from benchmarks.api.registry import METHODS, register_method
+from benchmarks.common.spec import SpecError, derive_seed, param
 from methods._common.groups import GRANULARITIES, GroupContributions, ParamGroups, query_index
 from methods._common.taskgrads import additive_fitted
 from methods._common.weighting import LearnedWeights, learn_weights

@@ -18,13 +18,13 @@ from dataclasses import dataclass
 
 import torch
 
-from benchmarks.context import Context
-from benchmarks.engine import interval_lrs
-from benchmarks.grads import Projector, flat_dim
+from benchmarks.api.context import Context
+from benchmarks.api.method import Fitted
+from benchmarks.api.registry import register_method
+from benchmarks.common.spec import SpecError, param
 from benchmarks.groundtruth.fullmodel import TrainedModel
-from benchmarks.method import Fitted
-from benchmarks.registry import register_method
-from benchmarks.spec import SpecError, param
+from benchmarks.training.engine import interval_lrs
+from benchmarks.training.grads import Projector, flat_dim
 from methods._common.groups import GroupContributions, ParamGroups
 from methods._common.taskgrads import GradientMethod, additive_fitted, task_gradients
 

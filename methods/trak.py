@@ -17,11 +17,11 @@ from dataclasses import dataclass
 
 import torch
 
-from benchmarks.context import Context
-from benchmarks.grads import Projector, flat_dim, stacked_grads
-from benchmarks.method import SOFTMAX_CE, Fitted
-from benchmarks.registry import register_method
-from benchmarks.spec import SpecError, param
+from benchmarks.api.context import Context
+from benchmarks.api.method import SOFTMAX_CE, Fitted
+from benchmarks.api.registry import register_method
+from benchmarks.common.spec import SpecError, param
+from benchmarks.training.grads import Projector, flat_dim, stacked_grads
 from methods._common.groups import GRANULARITIES, GroupContributions, GroupProjector, ParamGroups
 from methods._common.taskgrads import GradientMethod, additive_fitted, per_unit
 

@@ -25,8 +25,8 @@ TINY_ADDITION = {"design.n_fit": 12, "design.n_eval": 8, "train.steps": 20}
 def tiny_addition(tmp_path_factory):
     """(task, store) of tiny modular addition (``TINY_ADDITION``) with its ground truth trained,
     in a cache of the module's own for as long as the module's tests run."""
+    from benchmarks.api.task import make_task
     from benchmarks.groundtruth.fill import open_store, run_ground_truth
-    from benchmarks.task import make_task
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("TASKATTR_CACHE", str(tmp_path_factory.mktemp("tiny-addition")))

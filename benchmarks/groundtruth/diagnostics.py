@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchmarks.groundtruth.pretrained import w0_quality
+from benchmarks.api.task import Task
 from benchmarks.groundtruth.store import GroundTruthStore
-from benchmarks.task import Task
+from benchmarks.training.pretrained import w0_quality
 
 
 def seed_reliability(values: np.ndarray) -> float:

@@ -15,10 +15,10 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
+from benchmarks.api.task import Task
+from benchmarks.common.spec import SpecError, derive_seed
 from benchmarks.groundtruth.store import GroundTruthStore
 from benchmarks.groundtruth.subsets import Rows, build_rows
-from benchmarks.spec import SpecError, derive_seed
-from benchmarks.task import Task
 
 
 def open_store(task: Task, path: Path | None = None, create: bool = True) -> GroundTruthStore:
@@ -76,7 +76,7 @@ def run_ground_truth(task: Task, store: GroundTruthStore, shard: tuple[int, int]
         return 0
     store.check_resumable()
     if task.spec.train.init == "pretrained":  # W0 loaded (verified) or trained before the bar
-        from benchmarks.groundtruth.pretrained import pretrained_params
+        from benchmarks.training.pretrained import pretrained_params
 
         pretrained_params(task)
     written = 0

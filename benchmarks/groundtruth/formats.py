@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.spec import SpecError
+from benchmarks.common.spec import SpecError
 
 FORMATS = ("auto", "npz", "csv", "json", "kernelsm", "icl")
 ICL_IDS, ICL_SCORES = "_train_ids_list.json", "_subset_scores_loss.json"

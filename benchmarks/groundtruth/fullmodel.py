@@ -15,12 +15,12 @@ import numpy as np
 import torch
 from torch import nn
 
-import benchmarks.device as devices
-from benchmarks.engine import Params, Problem, interval_lrs, train, train_with_checkpoints
-from benchmarks.groundtruth.cached import cached_torch
+import benchmarks.common.device as devices
+from benchmarks.api.task import RetrainTask
+from benchmarks.common.cache import cached_torch
 from benchmarks.groundtruth.fill import model_seed
 from benchmarks.groundtruth.store import GroundTruthStore
-from benchmarks.task import RetrainTask
+from benchmarks.training.engine import Params, Problem, interval_lrs, train, train_with_checkpoints
 
 
 @dataclass(frozen=True)

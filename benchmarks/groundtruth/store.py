@@ -25,13 +25,13 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.fsio import CorruptFileError, make_temp_dir, open_npy, publish_dir
+from benchmarks.common.cache import cache_root
+from benchmarks.common.fsio import CorruptFileError, make_temp_dir, open_npy, publish_dir
+from benchmarks.common.provenance import bit_differences, bit_provenance, provenance
+from benchmarks.common.spec import TaskSpec, spec_diff, to_plain
 from benchmarks.groundtruth.subsets import Rows
-from benchmarks.provenance import bit_differences, bit_provenance, provenance
-from benchmarks.spec import TaskSpec, spec_diff, to_plain
 
-__all__ = ["GroundTruthStore", "StoreMismatchError", "StoreCorruptError", "cache_root",
-           "store_path"]
+__all__ = ["GroundTruthStore", "StoreMismatchError", "StoreCorruptError", "store_path"]
 
 
 class StoreMismatchError(RuntimeError):
@@ -40,11 +40,6 @@ class StoreMismatchError(RuntimeError):
 
 class StoreCorruptError(CorruptFileError):
     """A file of the store is damaged or does not belong to it."""
-
-
-def cache_root() -> Path:
-    """``$TASKATTR_CACHE`` or ``./artifacts``."""
-    return Path(os.environ.get("TASKATTR_CACHE", "artifacts"))
 
 
 def store_path(spec: TaskSpec, path: Path | None = None) -> Path:

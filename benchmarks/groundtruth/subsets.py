@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from benchmarks.spec import SubsetDesign, derive_seed, fixed_size
+from benchmarks.common.spec import SubsetDesign, derive_seed, fixed_size
 
 ROLES = ("full", "loo", "eval", "fit")
 _MAX_TRIES = 10_000

@@ -28,7 +28,10 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.fsio import CorruptFileError, atomic_write_bytes, atomic_write_text
+from benchmarks.api.registry import TASKS
+from benchmarks.common.cache import cache_root
+from benchmarks.common.fsio import CorruptFileError, atomic_write_bytes, atomic_write_text
+from benchmarks.common.provenance import provenance
 from benchmarks.groundtruth.fill import model_seed
 from benchmarks.groundtruth.formats import (
     FORMATS,
@@ -42,9 +45,6 @@ from benchmarks.groundtruth.formats import (
     read_npz,
 )
 from benchmarks.groundtruth.repeats import handle as handle_repeats
-from benchmarks.groundtruth.store import cache_root
-from benchmarks.provenance import provenance
-from benchmarks.registry import TASKS
 
 MIN_FIT, MIN_EVAL = 2, 3  # SubsetDesign's minimum fitting / evaluation subsets
 KINDS = ("auto", "icl", "modular", "generic")

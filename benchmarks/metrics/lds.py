@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchmarks.device import on_math_threads
-from benchmarks.evaluation import (
+from benchmarks.api.evaluation import (
     VAR_THRESHOLD,
     Evaluation,
     MetricValue,
@@ -22,7 +21,8 @@ from benchmarks.evaluation import (
     heldout_variance,
     summarise,
 )
-from benchmarks.registry import register_metric
+from benchmarks.api.registry import register_metric
+from benchmarks.common.device import on_math_threads
 
 DEFINITIONS = {
     "spearman": "mean over targets of Spearman(prediction, true F) across held-out subsets; "

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchmarks.device import on_math_threads
-from benchmarks.evaluation import Evaluation, MetricValue, summarise
-from benchmarks.registry import register_metric
+from benchmarks.api.evaluation import Evaluation, MetricValue, summarise
+from benchmarks.api.registry import register_metric
+from benchmarks.common.device import on_math_threads
 
 
 def _per_target(fn, a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchmarks.device import on_math_threads
-from benchmarks.evaluation import Evaluation, MetricValue
-from benchmarks.registry import register_metric
+from benchmarks.api.evaluation import Evaluation, MetricValue
+from benchmarks.api.registry import register_metric
+from benchmarks.common.device import on_math_threads
 
 INSPECT = 0.1  # fraction of units inspected for the recall variant
 

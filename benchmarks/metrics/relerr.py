@@ -11,10 +11,10 @@ bootstrap CI.
 
 from __future__ import annotations
 
-from benchmarks.device import on_math_threads
-from benchmarks.evaluation import Evaluation, MetricValue, summarise
-from benchmarks.formulas import relative_error
-from benchmarks.registry import register_metric
+from benchmarks.api.evaluation import Evaluation, MetricValue, summarise
+from benchmarks.api.registry import register_metric
+from benchmarks.common.device import on_math_threads
+from benchmarks.common.formulas import relative_error
 
 DEFINITIONS = {
     "est": "percent: 100 x mean over held-out (subset, target) of "

@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchmarks.device import on_math_threads
-from benchmarks.evaluation import (
+from benchmarks.api.evaluation import (
     VAR_THRESHOLD,
     Evaluation,
     MetricValue,
@@ -21,8 +20,9 @@ from benchmarks.evaluation import (
     heldout_variance,
     summarise,
 )
-from benchmarks.formulas import normalised_error
-from benchmarks.registry import register_metric
+from benchmarks.api.registry import register_metric
+from benchmarks.common.device import on_math_threads
+from benchmarks.common.formulas import normalised_error
 
 DEFINITIONS = {
     "ne": "mean over non-constant targets of sum_j (pred - F)^2 / sum_j (F - mean F)^2 over "

@@ -10,7 +10,8 @@ solved in closed form (``gradex_solve.solve_squared``), and a target that is a g
 examples (MT10: a task's held-out demonstrations) is estimated as its examples' mean loss.
 Features are computed once, in float64; every subset then costs one small solve.
 
-The §3.4 error of RE_lin and of the ``relerr`` metric is ``benchmarks.formulas.relative_error``.
+The §3.4 error of RE_lin and of the ``relerr`` metric is
+``benchmarks.common.formulas.relative_error``.
 """
 
 from __future__ import annotations
@@ -24,11 +25,11 @@ import torch
 import torch.nn.functional as F
 from torch.func import functional_call
 
-from benchmarks.device import to_numpy
-from benchmarks.grads import Projector, jacobian_chunks
+from benchmarks.common.device import to_numpy
+from benchmarks.common.spec import SpecError
 from benchmarks.groundtruth.fullmodel import TrainedModel
 from benchmarks.oracles.gradex_solve import Solution, solve, solve_squared
-from benchmarks.spec import SpecError
+from benchmarks.training.grads import Projector, jacobian_chunks
 
 PROJECTIONS = ("rademacher", "gaussian", "identity")
 LOSS_FORMS = frozenset({"softmax_ce", "squared"})  # the training losses GradEx solves

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from benchmarks.device import to_numpy
+from benchmarks.common.device import to_numpy
 
 MAX_GROUP_ENTRIES = 2**25  # G k² floats of group Hessians; beyond, Hessians per subset
 ARMIJO = 1e-4

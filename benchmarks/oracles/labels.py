@@ -25,14 +25,21 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.fsio import CorruptFileError, make_temp_dir, publish_dir
+from benchmarks.api.task import RetrainTask, Task
+from benchmarks.common.fsio import CorruptFileError, make_temp_dir, publish_dir
+from benchmarks.common.provenance import provenance
+from benchmarks.common.spec import (
+    SpecError,
+    SubsetDesign,
+    content_key,
+    derive_seed,
+    fixed_size,
+    to_plain,
+)
 from benchmarks.groundtruth.fullmodel import linearisation_point
 from benchmarks.groundtruth.store import GroundTruthStore
 from benchmarks.groundtruth.subsets import draw_mask
 from benchmarks.oracles.gradex import estimate, features, gradex_config, solve_subsets
-from benchmarks.provenance import provenance
-from benchmarks.spec import SpecError, SubsetDesign, content_key, derive_seed, fixed_size, to_plain
-from benchmarks.task import RetrainTask, Task
 
 ENUMERATE_MAX = 100_000  # subset spaces this small are enumerated (exact sampling w/o repl.)
 _MAX_TRIES = 10_000

@@ -14,10 +14,19 @@ from __future__ import annotations
 
 import pandas as pd
 
-from benchmarks.method import make_method
-from benchmarks.papers.base import ANY, Entry, Paper
-from benchmarks.papers.claims import ClaimRow, Noise, claim_units, num, ran, row_of, value_of
-from benchmarks.registry import register_paper
+from benchmarks.api.claims import (
+    ClaimRow,
+    Noise,
+    claim_units,
+    in_regime,
+    num,
+    ran,
+    row_of,
+    value_of,
+)
+from benchmarks.api.method import make_method
+from benchmarks.api.paper import ANY, Entry, Paper
+from benchmarks.api.registry import register_paper
 from benchmarks.stages.weight_sweep import LearnedWeights, WeightSweep
 
 # the base methods, unweighted as they appear elsewhere in the tables (TRAK with a block-diagonal
@@ -65,7 +74,8 @@ class ParamWeightingPaper(Paper):
     def claims(self, results: pd.DataFrame, profile: str, noise: Noise) -> list[ClaimRow]:
         """C8 on every claim unit of ``profile`` but the flipped-label cells."""
         df = results[(results.profile == profile) & ~results.task_family.isin(FLIPPED)]
-        return [r for task, g, _ in claim_units(df) for r in c8_rows(g, task, noise)]
+        return [r for task, g, first in claim_units(df)
+                for r in in_regime(c8_rows(g, task, noise), first)]
 
 
 def c8_rows(df: pd.DataFrame, task: str, noise: Noise) -> list[ClaimRow]:

@@ -16,14 +16,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from benchmarks.context import Context
-from benchmarks.engine import Problem
-from benchmarks.grads import stacked_grads
+from benchmarks.api.context import Context
+from benchmarks.api.task import make_task
+from benchmarks.common.provenance import provenance
 from benchmarks.groundtruth.fill import open_store
 from benchmarks.groundtruth.fullmodel import TrainedModel, full_model
 from benchmarks.perf.engine import BENCH_JSON, write_entry
-from benchmarks.provenance import provenance
-from benchmarks.task import make_task
+from benchmarks.training.engine import Problem
+from benchmarks.training.grads import stacked_grads
 from methods.influence import Influence
 from methods.influence_dual import InfluenceDual
 

@@ -22,11 +22,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from benchmarks.api.task import make_task
+from benchmarks.common.provenance import provenance
+from benchmarks.common.tables import read_table, write_table
 from benchmarks.perf.engine import write_entry
 from benchmarks.perf.finetune import DESIGN, measure_recipe
-from benchmarks.provenance import provenance
-from benchmarks.tables import read_table, write_table
-from benchmarks.task import make_task
 
 TASKS = ("modular-addition-ft", "modular-quad-ft", "digits-mlp-ft")
 STEPS = (2, 5, 10, 25, 50, 100, 200, 400)

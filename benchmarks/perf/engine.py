@@ -22,13 +22,13 @@ from typing import TypeVar
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
-import benchmarks.device as devices
-from benchmarks.engine import Problem, make_optimizer, train, train_flops
-from benchmarks.fsio import atomic_write_text, locked
+import benchmarks.common.device as devices
+from benchmarks.api.task import make_task
+from benchmarks.common.fsio import atomic_write_text, locked
+from benchmarks.common.provenance import provenance
+from benchmarks.common.spec import TrainSpec
 from benchmarks.groundtruth.fill import model_seed, open_store
-from benchmarks.provenance import provenance
-from benchmarks.spec import TrainSpec
-from benchmarks.task import make_task
+from benchmarks.training.engine import Problem, make_optimizer, train, train_flops
 from leaderboard.build import BENCH_JSON
 
 T = TypeVar("T")

@@ -19,12 +19,12 @@ from pathlib import Path
 
 import torch
 
-import benchmarks.device as devices
-from benchmarks.engine import train, train_flops
+import benchmarks.common.device as devices
+from benchmarks.api.task import make_task
+from benchmarks.common.provenance import provenance
 from benchmarks.groundtruth.fill import model_seed, open_store
 from benchmarks.perf.engine import matmul_peak_gflops, write_entry
-from benchmarks.provenance import provenance
-from benchmarks.task import make_task
+from benchmarks.training.engine import train, train_flops
 from leaderboard.build import BENCH_JSON
 
 

@@ -19,12 +19,12 @@ import time
 
 import numpy as np
 
+from benchmarks.api.task import make_task
+from benchmarks.common.provenance import provenance
 from benchmarks.groundtruth.executors import Executor, SlurmOptions, dask_pool
 from benchmarks.groundtruth.executors.driver import fill
 from benchmarks.groundtruth.fill import chunks, open_store
 from benchmarks.perf.engine import write_entry
-from benchmarks.provenance import provenance
-from benchmarks.task import make_task
 
 
 def _fill(task_name: str, workers: int, way: str) -> tuple[float, float]:
@@ -39,7 +39,7 @@ def _fill(task_name: str, workers: int, way: str) -> tuple[float, float]:
     executor = {"inline": Executor("local", 1), "local": Executor("local", workers),
                 "slurm": Executor("slurm", slurm=SlurmOptions(cluster="local",
                                                               array_parallelism=workers))}[way]
-    executor.fill(task_name, "quick", {})
+    executor.fill(make_task(task_name, "quick"))
     return 0.0, time.perf_counter() - t0
 
 

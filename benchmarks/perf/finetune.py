@@ -21,15 +21,15 @@ import time
 
 import numpy as np
 
+from benchmarks.api.method import make_method
+from benchmarks.api.task import make_task
+from benchmarks.common.provenance import provenance
 from benchmarks.groundtruth.diagnostics import summarise_ground_truth
 from benchmarks.groundtruth.executors import fill_ground_truth
 from benchmarks.groundtruth.fill import open_store
-from benchmarks.groundtruth.pretrained import w0_quality
-from benchmarks.method import make_method
 from benchmarks.perf.engine import write_entry
-from benchmarks.provenance import provenance
 from benchmarks.runner import run_cell
-from benchmarks.task import make_task
+from benchmarks.training.pretrained import w0_quality
 
 DESIGN = {"design.n_fit": 24, "design.n_eval": 24, "design.loo": False}
 
@@ -50,7 +50,7 @@ def measure_recipe(task_name: str, overrides: dict, workers: int) -> dict:
     t0 = time.perf_counter()
     quality = w0_quality(task)
     w0_s = time.perf_counter() - t0
-    fill_ground_truth(task_name, "quick", overrides, workers=workers)
+    fill_ground_truth(make_task(task_name, "quick", overrides), workers=workers)
     gt_s = time.perf_counter() - t0 - w0_s
     store = open_store(task)
     diag = summarise_ground_truth(task, store)

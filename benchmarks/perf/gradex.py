@@ -21,8 +21,9 @@ import time
 import numpy as np
 import torch
 
-from benchmarks.engine import train
-from benchmarks.formulas import relative_error
+from benchmarks.api.task import make_task
+from benchmarks.common.formulas import relative_error
+from benchmarks.common.provenance import provenance
 from benchmarks.groundtruth.fill import model_seed, open_store
 from benchmarks.groundtruth.fullmodel import full_model
 from benchmarks.metrics.lds import per_target_spearman
@@ -36,8 +37,7 @@ from benchmarks.oracles.gradex import (
 )
 from benchmarks.oracles.labels import gradex_masks
 from benchmarks.perf.engine import BENCH_JSON, write_entry
-from benchmarks.provenance import provenance
-from benchmarks.task import make_task
+from benchmarks.training.engine import train
 
 
 def _timed(fn):

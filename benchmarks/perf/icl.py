@@ -14,11 +14,11 @@ import time
 
 import numpy as np
 
+from benchmarks.api.registry import discover
+from benchmarks.api.task import make_task
+from benchmarks.common.provenance import provenance
 from benchmarks.groundtruth.subsets import draw_mask
 from benchmarks.perf.engine import write_entry
-from benchmarks.provenance import provenance
-from benchmarks.registry import discover
-from benchmarks.task import make_task
 
 
 def timed(task, masks: np.ndarray, engine: str) -> tuple[float, np.ndarray]:

@@ -28,18 +28,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from benchmarks.api.method import make_method
+from benchmarks.api.task import make_task
+from benchmarks.common.provenance import provenance
+from benchmarks.common.tables import read_table, write_table
 from benchmarks.groundtruth.executors import fill_ground_truth
 from benchmarks.groundtruth.fill import model_seed, open_store
 from benchmarks.groundtruth.fullmodel import linearisation_point
-from benchmarks.groundtruth.pretrained import pretrained_params
-from benchmarks.method import make_method
 from benchmarks.oracles.gradex import estimate, features, gradex_config, solve_subsets
 from benchmarks.oracles.labels import gradex_masks
 from benchmarks.perf.engine import BENCH_JSON, cpu_timed, write_entry
-from benchmarks.provenance import provenance
 from benchmarks.runner import run_cell
-from benchmarks.tables import read_table, write_table
-from benchmarks.task import make_task
+from benchmarks.training.pretrained import pretrained_params
 
 TASKS = ("modular-addition-ft", "modular-quad-ft")
 RETRAIN_M = (4, 8, 16, 32, 64, 0)  # 0 = every retrained fitting label
@@ -97,7 +97,7 @@ def point(task, store, name: str, params: dict) -> dict:
 
 def curve(task_name: str, profile: str, workers: int) -> tuple[list[dict], dict]:
     """Every point of one task, and its timing facts."""
-    fill_ground_truth(task_name, profile, {}, workers=workers)
+    fill_ground_truth(make_task(task_name, profile), workers=workers)
     task = make_task(task_name, profile)
     store = open_store(task)
     w0_s, _ = cpu_timed(lambda: pretrained_params(task))

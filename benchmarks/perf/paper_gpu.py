@@ -30,14 +30,14 @@ from pathlib import Path
 
 import torch
 
-import benchmarks.device as devices
-from benchmarks.engine import train
-from benchmarks.fsio import atomic_write_text
+import benchmarks.common.device as devices
+from benchmarks.api.method import make_method
+from benchmarks.api.task import make_task
+from benchmarks.common.fsio import atomic_write_text
+from benchmarks.common.provenance import provenance
 from benchmarks.groundtruth.fill import model_seed, open_store, run_ground_truth
-from benchmarks.method import make_method
-from benchmarks.provenance import provenance
 from benchmarks.runner import run_cell
-from benchmarks.task import make_task
+from benchmarks.training.engine import train
 from leaderboard import build
 
 TASK = "modular-addition"

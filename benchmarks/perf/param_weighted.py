@@ -19,15 +19,15 @@ from typing import Any, TypeVar
 import torch
 from torch import nn
 
-from benchmarks.context import Context, build_context
-from benchmarks.grads import flat_dim
+from benchmarks.api.context import Context, build_context
+from benchmarks.api.method import make_method
+from benchmarks.api.task import make_task
+from benchmarks.common.provenance import provenance
 from benchmarks.groundtruth.fill import open_store
-from benchmarks.method import make_method
 from benchmarks.papers.param_weighting import BASES
 from benchmarks.perf.attribution import random_mlp
 from benchmarks.perf.engine import BENCH_JSON, write_entry
-from benchmarks.provenance import provenance
-from benchmarks.task import make_task
+from benchmarks.training.grads import flat_dim
 from methods._common.groups import query_index
 
 TASKS = ("digits-mlp", "modular-addition")

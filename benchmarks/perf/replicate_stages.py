@@ -22,10 +22,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from benchmarks.engine import passes_per_step, train_flops
-from benchmarks.fsio import atomic_write_text, locked
-from benchmarks.provenance import provenance
-from benchmarks.task import RetrainTask, Task
+from benchmarks.api.task import RetrainTask, Task
+from benchmarks.common.fsio import atomic_write_text, locked
+from benchmarks.common.provenance import provenance
+from benchmarks.training.engine import passes_per_step, train_flops
 
 ENTRY = "replicate_stages"
 
@@ -95,8 +95,8 @@ def main(argv: list[str] | None = None) -> None:
     arguments on unchanged."""
     import argparse
 
-    from benchmarks.schema import TIMINGS
-    from benchmarks.tables import read_table
+    from benchmarks.common.schema import TIMINGS
+    from benchmarks.common.tables import read_table
     from leaderboard import build, wallclock
 
     ap = argparse.ArgumentParser(prog="python -m benchmarks.perf.replicate_stages")

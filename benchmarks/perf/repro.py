@@ -2,7 +2,7 @@
 settings a user meets -> ``bench.json`` entry ``reproducibility``.
 
 Each condition runs the same commands in a fresh cache (``ground-truth`` of one task, then
-``run`` of a few methods). With the math-library pins on (the default, ``benchmarks/pins.py``):
+``run`` of a few methods). With the math-library pins on (the default, ``common/pins.py``):
 two workers, one worker with one or two math threads (``OMP_NUM_THREADS``), the per-model loop
 engine. Without them (``TASKATTR_NATIVE_MATH=1``): every library on this CPU's native path, which
 is what differs from a machine with other instruction sets. The reference runs on the
@@ -30,9 +30,9 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.common.pins import OPT_OUT
+from benchmarks.common.provenance import bit_provenance, provenance
 from benchmarks.perf.engine import write_entry
-from benchmarks.pins import OPT_OUT
-from benchmarks.provenance import bit_provenance, provenance
 
 REFERENCE = "pinned · 2 workers"
 CONDITIONS = {  # name -> (environment, command-line arguments of both commands)

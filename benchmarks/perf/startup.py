@@ -15,8 +15,8 @@ import sys
 import tempfile
 import time
 
+from benchmarks.common.provenance import REPO, provenance
 from benchmarks.perf.engine import write_entry
-from benchmarks.provenance import REPO, provenance
 
 SAMPLE = REPO / "tests" / "data" / "gt" / "sample.npz"
 REPEATS = 5

@@ -20,11 +20,11 @@ import tempfile
 import numpy as np
 import torch
 
+from benchmarks.api.task import make_task
+from benchmarks.common.provenance import provenance
 from benchmarks.groundtruth.fill import model_seed, open_store
-from benchmarks.groundtruth.pretrained import w0_quality
 from benchmarks.perf.engine import cpu_timed, write_entry
-from benchmarks.provenance import provenance
-from benchmarks.task import make_task
+from benchmarks.training.pretrained import w0_quality
 
 TASK = "modular-addition-ft"
 ARCHS = {"embed-mlp": {}, "transformer": {"params.arch": "transformer", "params.embed_dim": 32}}

@@ -14,15 +14,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from benchmarks.evaluation import MetricValue
+from benchmarks.api.evaluation import MetricValue
+from benchmarks.api.registry import register_stage
+from benchmarks.api.stage import CellInputs, Stage, StageOutput
+from benchmarks.api.task import RetrainTask
+from benchmarks.common.spec import derive_seed
 from benchmarks.groundtruth.fullmodel import full_model
 from benchmarks.groundtruth.store import GroundTruthStore
-from benchmarks.hessian import trace_of_trained
-from benchmarks.registry import register_stage
 from benchmarks.runner import MethodIdentity, result_rows
-from benchmarks.spec import derive_seed
-from benchmarks.stage import CellInputs, Stage, StageOutput
-from benchmarks.task import RetrainTask
+from benchmarks.training.hessian import trace_of_trained
 
 FULL_MODEL = MethodIdentity("model", "full-model", "Full-set model")
 

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from benchmarks.context import fit_method, seed_key
-from benchmarks.evaluation import Evaluation, MetricValue
-from benchmarks.method import Need, make_method
-from benchmarks.registry import METRICS, register_stage
+from benchmarks.api.context import fit_method, method_predict, method_scores, seed_key
+from benchmarks.api.evaluation import Evaluation, MetricValue
+from benchmarks.api.method import Need, make_method
+from benchmarks.api.registry import METRICS, register_stage
+from benchmarks.api.stage import CellInputs, Methods, Stage, StageOutput
 from benchmarks.runner import MethodIdentity, result_rows
-from benchmarks.stage import CellInputs, Methods, Stage, StageOutput
 
 RETRAINED_ONLY = frozenset({Need.FIT_LABELS, Need.LOO})  # what the stored labels can feed
 METRICS_READ = ("lds", "residual")
@@ -47,7 +47,8 @@ class OtherOutput(Stage):
                     or method.applies(task):
                 continue
             fitted = fit_method(task, store, method, self.output)[1]
-            ev = Evaluation(masks, truth, method.predict(fitted, masks), method.scores(fitted),
+            ev = Evaluation(masks, truth, method_predict(method, fitted, masks),
+                            method_scores(method, fitted),
                             None, f"{seed_key(task)}/{method.key}/{self.output}")
             for metric in METRICS_READ:
                 values = [MetricValue(f"{v.variant}@{self.output}", v.split, v.value, v.ci_low,

@@ -24,13 +24,13 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-import benchmarks.device as devices
-from benchmarks.fsio import atomic_save_npy
+import benchmarks.common.device as devices
+from benchmarks.api.task import Task
+from benchmarks.common.fsio import atomic_save_npy
+from benchmarks.common.spec import derive_seed, fixed_size
 from benchmarks.groundtruth.executors.driver import ChunkJob, frozen_overrides
 from benchmarks.groundtruth.fill import seed_of
 from benchmarks.groundtruth.store import GroundTruthStore
-from benchmarks.spec import derive_seed, fixed_size
-from benchmarks.task import Task
 
 
 @dataclass(frozen=True)

@@ -15,13 +15,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from benchmarks.context import fit_method
-from benchmarks.evaluation import MetricValue
+import benchmarks.common.device as devices
+from benchmarks.api.context import fit_method, method_predict, method_scores
+from benchmarks.api.evaluation import MetricValue
+from benchmarks.api.method import Method, make_method
+from benchmarks.api.registry import register_stage
+from benchmarks.api.stage import CellInputs, Methods, Stage, StageOutput
+from benchmarks.api.task import Task
 from benchmarks.groundtruth.store import GroundTruthStore
-from benchmarks.method import Method, make_method
-from benchmarks.registry import register_stage
 from benchmarks.runner import MethodIdentity, cell_dir, result_rows
-from benchmarks.stage import CellInputs, Methods, Stage, StageOutput
 from benchmarks.stages.selection import (
     Predict,
     SelectionDesign,
@@ -35,7 +37,6 @@ from benchmarks.stages.selection import (
     smallest_size,
     target_groups,
 )
-from benchmarks.task import Task
 
 RANDOM = MethodIdentity("baseline", "random-k", "Random size-k subsets")
 ALL_UNITS = MethodIdentity("baseline", "all-units", "All units")
@@ -47,11 +48,16 @@ def predictor(task: Task, store: GroundTruthStore, method: Method) -> Predict | 
         return None
     if method.additive:
         path = cell_dir(task, method) / "scores.npy"
-        scores = np.load(path) if path.exists() else method.scores(
-            fit_method(task, store, method)[1])
-        return lambda masks: masks.astype(np.float64) @ scores
+        scores = np.load(path) if path.exists() else method_scores(
+            method, fit_method(task, store, method)[1])
+
+        def additive(masks: np.ndarray) -> np.ndarray:
+            with devices.math_threads():  # a BLAS product: its sums split by thread count
+                return masks.astype(np.float64) @ scores
+
+        return additive
     fitted = fit_method(task, store, method)[1]
-    return lambda masks: np.asarray(method.predict(fitted, masks))
+    return lambda masks: np.asarray(method_predict(method, fitted, masks))
 
 
 def group_loss(F: np.ndarray, groups: list[np.ndarray]) -> np.ndarray:

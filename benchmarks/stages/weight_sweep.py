@@ -22,17 +22,17 @@ import numpy as np
 import pandas as pd
 import torch
 
-import benchmarks.device as devices
-from benchmarks.context import build_context
-from benchmarks.device import to_numpy
+import benchmarks.common.device as devices
+from benchmarks.api.context import build_context
+from benchmarks.api.method import Method, make_method
+from benchmarks.api.registry import register_stage
+from benchmarks.api.stage import CellInputs, Stage, StageOutput, Table
+from benchmarks.api.task import Task
+from benchmarks.common.device import to_numpy
+from benchmarks.common.schema import RESULTS
+from benchmarks.common.tables import read_table
 from benchmarks.groundtruth.store import GroundTruthStore
-from benchmarks.method import Method, make_method
 from benchmarks.metrics.lds import per_target_spearman
-from benchmarks.registry import register_stage
-from benchmarks.schema import RESULTS
-from benchmarks.stage import CellInputs, Stage, StageOutput, Table
-from benchmarks.tables import read_table
-from benchmarks.task import Task
 from methods._common.weighting import ssl_loss
 
 GRID_STEPS = 10
@@ -65,7 +65,7 @@ def sweep_rows(task: Task, store: GroundTruthStore, methods: list[tuple[str, dic
 def _one(task: Task, store: GroundTruthStore, pw: Method) -> list[dict]:
     """LDS and SNR loss at each grid point for one weighted method (its own queries), on the
     configured device."""
-    with devices.scope():
+    with devices.math_threads(), devices.scope():  # one math thread, as every method fit
         return _grid_rows(task, store, pw, pw.contributions(build_context(task, store, pw)))
 
 

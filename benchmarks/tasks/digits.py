@@ -18,8 +18,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from benchmarks.engine import Problem
-from benchmarks.spec import (
+from benchmarks.api.task import RetrainTask, register_family, register_finetuned
+from benchmarks.common.spec import (
     SpecError,
     SubsetDesign,
     TaskSpec,
@@ -28,7 +28,7 @@ from benchmarks.spec import (
     param,
     validate_fields,
 )
-from benchmarks.task import RetrainTask, register_family, register_finetuned
+from benchmarks.training.engine import Problem
 
 N_IMAGES = 1797  # scikit-learn's bundled 8x8 digits
 

@@ -23,6 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.api.registry import TASKS
+from benchmarks.api.task import Task, TaskFactory
+from benchmarks.common.spec import SpecError, SubsetDesign, TaskSpec
 from benchmarks.groundtruth import fill as groundtruth
 from benchmarks.groundtruth.subsets import Rows
 from benchmarks.groundtruth.transfer import (
@@ -32,9 +35,6 @@ from benchmarks.groundtruth.transfer import (
     load_split,
     write_import,
 )
-from benchmarks.registry import TASKS
-from benchmarks.spec import SpecError, SubsetDesign, TaskSpec
-from benchmarks.task import Task, TaskFactory
 
 
 @dataclass(frozen=True)

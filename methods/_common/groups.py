@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from benchmarks.grads import Projector
-from benchmarks.spec import derive_seed
+from benchmarks.common.spec import derive_seed
+from benchmarks.training.grads import Projector
 
 GRANULARITIES = ("layer", "tensor")
 

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import torch
 
-from benchmarks.spec import SpecError
+from benchmarks.common.spec import SpecError
 
 HVP = Callable[[torch.Tensor], torch.Tensor]  # (d, c) -> (d, c)
 

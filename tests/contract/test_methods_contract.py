@@ -12,14 +12,14 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from benchmarks.context import Context, build_context
-from benchmarks.evaluation import Evaluation, MetricValue
+from benchmarks.api.context import Context, build_context
+from benchmarks.api.evaluation import Evaluation, MetricValue
+from benchmarks.api.method import Fitted, Method, Need, make_method
+from benchmarks.api.registry import METHODS, METRICS, TASKS
+from benchmarks.api.task import make_task
+from benchmarks.common.spec import SubsetDesign
 from benchmarks.groundtruth.fill import open_store, run_ground_truth
-from benchmarks.method import Fitted, Method, Need, make_method
 from benchmarks.oracles.labels import LabelSet
-from benchmarks.registry import METHODS, METRICS, TASKS
-from benchmarks.spec import SubsetDesign
-from benchmarks.task import make_task
 from benchmarks.tasks.images.sources import DataNotFoundError
 from benchmarks.tasks.imported import is_imported
 

@@ -11,12 +11,12 @@ import pandas as pd
 import pytest
 
 from benchmarks import replicate
-from benchmarks.method import make_method
-from benchmarks.papers.base import Cell, Paper
-from benchmarks.papers.claims import ClaimRow, Noise
-from benchmarks.registry import PAPERS, STAGES, TASKS
-from benchmarks.schema import PROFILES, RESULT_COLUMNS
-from benchmarks.stage import Stage
+from benchmarks.api.claims import ClaimRow, Noise
+from benchmarks.api.method import make_method
+from benchmarks.api.paper import Cell, Paper
+from benchmarks.api.registry import PAPERS, STAGES, TASKS
+from benchmarks.api.stage import Stage
+from benchmarks.common.schema import PROFILES, RESULT_COLUMNS
 
 
 @pytest.mark.parametrize("name", PAPERS.names())

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from benchmarks.__main__ import main
-from benchmarks.schema import RESULT_COLUMNS
+from benchmarks.common.schema import RESULT_COLUMNS
 
 TINY = ["--task", "modular-quad", "--profile", "tiny", "--set", "design.n_fit=8",
         "--set", "design.n_eval=6", "--set", "train.steps=20"]
@@ -61,7 +61,7 @@ def test_bad_ground_truth_values_exit_2_before_creating_anything(cache, capsys, 
 
 def test_bool_text_is_parsed_by_the_field_type(cache):
     """``true``/``false`` set a bool field; the key follows the value, not its spelling."""
-    from benchmarks.task import make_task, parse_overrides
+    from benchmarks.api.task import make_task, parse_overrides
 
     keys = {text: make_task("modular-quad", "tiny", parse_overrides(
         [f"train.nso_one_sided={text}"])).spec.key for text in ("false", "False", "true")}
@@ -143,10 +143,10 @@ def test_damaged_store_exits_2_naming_the_file(cache, capsys):
 
 def test_cached_result_is_recomputed_when_the_ground_truth_changes(cache, capsys):
     """A record carries the store's fingerprint: other ground truth means a fresh fit."""
+    from benchmarks.api.method import make_method
+    from benchmarks.api.task import make_task, parse_overrides
     from benchmarks.groundtruth.fill import open_store
-    from benchmarks.method import make_method
     from benchmarks.runner import run_cell
-    from benchmarks.task import make_task, parse_overrides
 
     assert main(["ground-truth", *TINY]) == 0
     task = make_task("modular-quad", "tiny", parse_overrides(
@@ -316,7 +316,7 @@ def test_damaged_gradex_label_cache_exits_2_naming_the_file(cache, capsys):
 
 
 def test_naming_the_default_engine_keeps_the_default_key(cache):
-    from benchmarks.task import make_task
+    from benchmarks.api.task import make_task
 
     default = make_task("modular-quad", "tiny")
     named = make_task("modular-quad", "tiny", {"execution.engine": default.engine})

@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from benchmarks.__main__ import main
-from benchmarks.fsio import CorruptFileError
+from benchmarks.common.fsio import CorruptFileError
 
 TINY = ["--task", "modular-quad", "--profile", "tiny", "--set", "design.n_fit=8",
         "--set", "design.n_eval=6", "--set", "train.steps=20"]
@@ -146,12 +146,12 @@ def test_import_of_a_huge_mask_table_is_refused_before_allocating(cache, tmp_pat
 
 def _chunk_files(cache: Path) -> tuple[object, list[Path]]:
     """Train every chunk of the tiny task as an array task would, into chunk files."""
+    from benchmarks.api.task import make_task, parse_overrides
     from benchmarks.groundtruth.executors.driver import pending
     from benchmarks.groundtruth.executors.slurm import save_chunk
-    from benchmarks.task import parse_overrides
 
     overrides = parse_overrides(["design.n_fit=8", "design.n_eval=6", "train.steps=20"])
-    (_, store), jobs = pending("modular-quad", "tiny", overrides, (0, 1), None)
+    store, jobs = pending(make_task("modular-quad", "tiny", overrides), (0, 1), None)
     folder = store.path / "chunks"
     folder.mkdir()
     return store, [Path(save_chunk(j, str(folder), store.task_key)) for j in jobs]

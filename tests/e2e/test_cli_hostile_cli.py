@@ -249,7 +249,7 @@ def test_collect_with_a_shard_is_refused(cache, capsys):
 # --- E: the bounds are stated where the fields are described --------------------------------
 
 def test_describe_states_the_training_bounds(capsys):
-    from benchmarks.spec import MAX_BATCH_SIZE, MAX_STEPS
+    from benchmarks.common.spec import MAX_BATCH_SIZE, MAX_STEPS
 
     assert main(["describe", "modular-quad", "--profile", "paper"]) == 0
     rows = {ln.split()[0]: ln for ln in capsys.readouterr().out.splitlines() if ln.strip()}
@@ -275,8 +275,8 @@ def test_a_missing_rl_extra_is_one_line_naming_the_extra(cache, capsys, monkeypa
 
 
 def test_a_garbage_benchmark_record_is_refused_by_the_claims(tmp_path):
-    from benchmarks.fsio import CorruptFileError
-    from benchmarks.papers.claims import Noise
+    from benchmarks.api.claims import Noise
+    from benchmarks.common.fsio import CorruptFileError
 
     assert Noise.measured(tmp_path / "absent.json").spread == {}
     for text in ("{", '{"reproducibility": {"spread_native": {"x": 1}}}', "[1, 2]"):

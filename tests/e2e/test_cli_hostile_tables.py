@@ -12,8 +12,8 @@ import pytest
 
 import figures
 from benchmarks.__main__ import main
-from benchmarks.schema import PREDICTIONS, RESULT_COLUMNS, RESULTS, TIMINGS
-from benchmarks.tables import manifest_path, write_table
+from benchmarks.common.schema import PREDICTIONS, RESULT_COLUMNS, RESULTS, TIMINGS
+from benchmarks.common.tables import manifest_path, write_table
 from leaderboard import build, wallclock
 
 METHODS = (("kernel_sm", "KernelSM (CV)", 0.464), ("loo", "LOO (retrain)", 0.120))

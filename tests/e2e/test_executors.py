@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from benchmarks.api.task import make_task
 from benchmarks.groundtruth.executors import fill_ground_truth
 from benchmarks.groundtruth.executors.driver import ChunkFailedError, ChunkJob, run_chunk
 
@@ -96,7 +97,8 @@ def cluster():
 
 def test_dask_local_cluster_equals_one_process(reference, tmp_path, monkeypatch):
     monkeypatch.setenv("TASKATTR_CACHE", str(tmp_path))
-    n = fill_ground_truth("modular-quad", "tiny", OVERRIDES, workers=2, executor="dask")
+    n = fill_ground_truth(make_task("modular-quad", "tiny", OVERRIDES), workers=2,
+                          executor="dask")
     assert n == _arrays(reference)["done"].size
     _same(reference, tmp_path)
 
@@ -144,7 +146,7 @@ def test_slurm_array_through_submitit_collects_an_identical_store(reference, tmp
 
     monkeypatch.setenv("TASKATTR_CACHE", str(tmp_path))
     ex = Executor("slurm", slurm=SlurmOptions(cluster="local", time_min=5))
-    n = ex.fill("modular-quad", "tiny", OVERRIDES)
+    n = ex.fill(make_task("modular-quad", "tiny", OVERRIDES))
     assert n == _arrays(reference)["done"].size
     _same(reference, tmp_path)
     assert not list((_store(tmp_path) / "chunks").glob("chunk-*.npz"))  # all collected
@@ -162,10 +164,10 @@ def test_slurm_dry_run_prints_the_array_partition_gpu_and_time(tmp_path):
 
 
 def test_collect_refuses_a_chunk_file_of_another_task(tmp_path, monkeypatch):
-    from benchmarks.fsio import CorruptFileError
+    from benchmarks.api.task import make_task
+    from benchmarks.common.fsio import CorruptFileError
     from benchmarks.groundtruth.executors import collect
     from benchmarks.groundtruth.fill import open_store
-    from benchmarks.task import make_task
 
     monkeypatch.setenv("TASKATTR_CACHE", str(tmp_path))
     store = open_store(make_task("modular-quad", "tiny", OVERRIDES))
@@ -216,7 +218,7 @@ def test_the_local_pool_is_kept_between_calls_and_replaced_when_a_worker_dies(
         """The pool processes this fill used: spawned children not in ``old``."""
         if (tmp_path / "gt").exists():
             shutil.rmtree(tmp_path / "gt")
-        fill_ground_truth("modular-quad", "tiny", OVERRIDES, workers=2)
+        fill_ground_truth(make_task("modular-quad", "tiny", OVERRIDES), workers=2)
         _same(reference, tmp_path)
         return workers() - old
 

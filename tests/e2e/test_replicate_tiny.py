@@ -53,6 +53,10 @@ def test_replicate_tiny_end_to_end(tmp_path):
     assert (times.wall_s >= 0).all() and "timings (wall-clock" in proc.stdout
     gt_rows = times[times.stage == "ground truth"]
     assert (gt_rows.models > 0).all() and (gt_rows.gflop > 0).all()  # cold: trained, counted
+    assert not (out / "bench.json").exists()  # replicate benchmarks nothing itself
+    perf = [sys.executable, "-m", "benchmarks.perf.replicate_stages", "--out", str(out),
+            "--profile", "tiny"]
+    assert subprocess.run(perf, capture_output=True, text=True, env=env).returncode == 0
     stages = json.loads((out / "bench.json").read_text())["replicate_stages"]["stages"]
     assert {r["task"] for r in stages} == set(gt_rows.task)  # fraction of peak per GT stage
     assert all(0 < r["frac_of_peak"] and r["workers"] == 1 for r in stages)

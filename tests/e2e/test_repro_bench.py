@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from benchmarks import pins
+from benchmarks.common import pins
 from benchmarks.perf import repro
 
 

@@ -5,8 +5,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from benchmarks.engine import Problem
 from benchmarks.groundtruth.fullmodel import TrainedModel
+from benchmarks.training.engine import Problem
 
 
 def logreg(n=200, d=5, c=3, K=40, seed=0):

@@ -16,11 +16,11 @@ import numpy as np
 import pytest
 from scipy.stats import spearmanr
 
+from benchmarks.api.method import make_method
+from benchmarks.api.task import make_task
 from benchmarks.groundtruth import transfer as gt_io
 from benchmarks.groundtruth.fill import open_store
-from benchmarks.method import make_method
 from benchmarks.runner import run_cell
-from benchmarks.task import make_task
 from benchmarks.tasks.imported import import_gt
 
 THRESHOLD = 0.1

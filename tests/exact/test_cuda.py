@@ -14,13 +14,13 @@ import numpy as np
 import pytest
 import torch
 
-import benchmarks.device as devices
-from benchmarks.context import fit_method
-from benchmarks.engine import train
+import benchmarks.common.device as devices
+from benchmarks.api.context import fit_method
+from benchmarks.api.method import Need, make_method
+from benchmarks.api.registry import METHODS
+from benchmarks.api.task import make_task
 from benchmarks.groundtruth.fill import model_seed, open_store, run_ground_truth
-from benchmarks.method import Need, make_method
-from benchmarks.registry import METHODS
-from benchmarks.task import make_task
+from benchmarks.training.engine import train
 
 pytestmark = [pytest.mark.gpu,
               pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")]

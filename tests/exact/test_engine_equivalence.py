@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from benchmarks.engine import pack, train, train_with_checkpoints
+from benchmarks.api.task import make_task
 from benchmarks.groundtruth.subsets import build_rows
-from benchmarks.task import make_task
+from benchmarks.training.engine import pack, train, train_with_checkpoints
 
 TOL_ENGINE = 1e-9
 SEEDS = [11, 12, 13, 14, 15]

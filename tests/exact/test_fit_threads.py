@@ -21,13 +21,13 @@ import scipy.linalg  # noqa: F401  scipy's OpenBLAS loaded, so process_threads r
 import torch
 from threadpoolctl import threadpool_info, threadpool_limits
 
-import benchmarks.context as context
-import benchmarks.device as devices
-from benchmarks.context import Context, fit_method, method_predict, method_scores, seed_key
-from benchmarks.evaluation import Evaluation
-from benchmarks.method import make_method
+import benchmarks.api.context as context
+import benchmarks.common.device as devices
+from benchmarks.api.context import Context, fit_method, method_predict, method_scores, seed_key
+from benchmarks.api.evaluation import Evaluation
+from benchmarks.api.method import make_method
+from benchmarks.api.registry import METRICS
 from benchmarks.oracles.labels import LabelSet
-from benchmarks.registry import METRICS
 
 # gradient methods of every family (exact, CG, EK-FAC, dual IF; TRAK, TracIn, Grad-Dot, GradEx,
 # the parameter weighting) and the surrogates, among them those fitted on GradEx labels (whose

@@ -4,8 +4,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from benchmarks.grads import Projector, flat_dim, per_example_grads, stacked_grads
 from benchmarks.tasks.modular_arithmetic.models import EmbedMLP
+from benchmarks.training.grads import Projector, flat_dim, per_example_grads, stacked_grads
 
 TOL_GRAD = 1e-12
 TOL_PROJ = 1e-12

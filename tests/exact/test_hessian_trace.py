@@ -10,10 +10,10 @@ import torch
 from torch import nn
 from torch.func import functional_call
 
-from benchmarks.engine import ENGINES, Problem, train
-from benchmarks.hessian import hutchinson_samples, hutchinson_trace, trace_of_trained
-from benchmarks.spec import TrainSpec
-from benchmarks.task import make_task
+from benchmarks.api.task import make_task
+from benchmarks.common.spec import TrainSpec
+from benchmarks.training.engine import ENGINES, Problem, train
+from benchmarks.training.hessian import hutchinson_samples, hutchinson_trace, trace_of_trained
 from tests.exact.logreg_fixture import logreg
 
 N_PROBES = 2000  # many probes: the mean is then within a few standard errors of tr(H)

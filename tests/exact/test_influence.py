@@ -54,8 +54,8 @@ def test_task_if_tracks_leave_one_unit_out():
 def test_exact_solver_declines_a_model_too_large_for_a_dense_curvature():
     """The paper's modular transformer (d = 422,497) would need 1.3 TB of dense curvature: the
     exact solver says so and names the ones that scale; CG applies."""
-    from benchmarks.method import make_method
-    from benchmarks.task import make_task
+    from benchmarks.api.method import make_method
+    from benchmarks.api.task import make_task
 
     task = make_task("modular-addition", "paper")
     reason = make_method("influence", {}).applies(task)
@@ -67,8 +67,8 @@ def test_exact_solver_declines_a_model_too_large_for_a_dense_curvature():
 def test_dense_curvature_is_built_once_per_model(tiny_addition, monkeypatch):
     """The exact IF and its per-group split on one model share one dense H (bit-identical
     scores to a fresh build); another model builds its own."""
-    from benchmarks.context import build_context
-    from benchmarks.method import make_method
+    from benchmarks.api.context import build_context
+    from benchmarks.api.method import make_method
     from methods import influence
 
     task, store = tiny_addition

@@ -7,8 +7,8 @@ from dataclasses import replace
 
 import torch
 
-from benchmarks.engine import Problem
 from benchmarks.tasks.metaworld.task import squared_error
+from benchmarks.training.engine import Problem
 from methods.influence import output_hessian
 
 TOL = 1e-12  # float64

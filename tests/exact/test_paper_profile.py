@@ -2,9 +2,9 @@
 
 import torch
 
-from benchmarks.engine import train
+from benchmarks.api.task import make_task
 from benchmarks.groundtruth.subsets import build_rows
-from benchmarks.task import make_task
+from benchmarks.training.engine import train
 
 TOL_ENGINE = 1e-9
 TINY_PAPER = {"params.p": 7, "params.block": 3, "params.embed_dim": 16, "params.heads": 2,

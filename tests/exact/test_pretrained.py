@@ -8,14 +8,14 @@ import numpy as np
 import pytest
 import torch
 
-from benchmarks.engine import train, train_with_checkpoints
-from benchmarks.fields import SpecError
-from benchmarks.fsio import CorruptFileError
+from benchmarks.api.task import make_task
+from benchmarks.common.fields import SpecError
+from benchmarks.common.fsio import CorruptFileError
 from benchmarks.groundtruth import pretrained
 from benchmarks.groundtruth.fill import open_store
 from benchmarks.groundtruth.fullmodel import full_model, linearisation_point
 from benchmarks.groundtruth.subsets import build_rows
-from benchmarks.task import make_task
+from benchmarks.training.engine import train, train_with_checkpoints
 
 TOL_ENGINE = 1e-9
 SEEDS = [21, 22, 23]

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from benchmarks.engine import train
+from benchmarks.api.task import make_task
 from benchmarks.groundtruth import executors
-from benchmarks.task import make_task
+from benchmarks.training.engine import train
 
 
 @pytest.fixture
@@ -40,6 +40,6 @@ def test_in_driver_ground_truth_runs_on_one_thread_unless_asked(two_threads, mon
                         lambda task, store, shard: seen.append(torch.get_num_threads()) or 0)
     monkeypatch.setattr(executors, "open_store", lambda task, path: None)
     torch.set_num_threads(2)
-    executors.fill_ground_truth("modular-addition", "tiny", {})
-    executors.fill_ground_truth("modular-addition", "tiny", {}, threads=2)
+    executors.fill_ground_truth(make_task("modular-addition", "tiny"))
+    executors.fill_ground_truth(make_task("modular-addition", "tiny"), threads=2)
     assert seen == [1, 2] and torch.get_num_threads() == 2

@@ -8,8 +8,10 @@ import torch.nn.functional as F
 from logreg_fixture import logreg
 from torch import nn
 
-from benchmarks.context import Context, FullModels
-from benchmarks.engine import Problem, interval_lrs, train, train_with_checkpoints
+from benchmarks.api.context import Context, FullModels
+from benchmarks.api.method import make_method
+from benchmarks.api.task import make_task
+from benchmarks.common.spec import SpecError, TrainSpec
 from benchmarks.groundtruth.fill import open_store
 from benchmarks.groundtruth.fullmodel import (
     TrainedModel,
@@ -17,9 +19,7 @@ from benchmarks.groundtruth.fullmodel import (
     full_model,
     full_model_checkpoints,
 )
-from benchmarks.method import make_method
-from benchmarks.spec import SpecError, TrainSpec
-from benchmarks.task import make_task
+from benchmarks.training.engine import Problem, interval_lrs, train, train_with_checkpoints
 from methods.grad_dot import GradDot
 from methods.tracin import TracIn, checkpoint_scores
 

@@ -10,7 +10,7 @@ import math
 import pandas as pd
 import pytest
 
-from benchmarks.papers.claims import ClaimRow, Noise, ratio_noise
+from benchmarks.api.claims import ClaimRow, Noise, ratio_noise
 from leaderboard import claims
 
 

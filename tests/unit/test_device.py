@@ -1,4 +1,4 @@
-"""``--device``/``--tf32`` (benchmarks/device.py): parsing, refusals, propagation to workers,
+"""``--device``/``--tf32`` (benchmarks/common/device.py): parsing, refusals, propagation to workers,
 provenance, and the out-of-memory retry at half the models. Runs on a CPU-only machine; the
 CUDA checks themselves are tests/exact/test_cuda.py (skipped without CUDA)."""
 
@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 import torch
 
-import benchmarks.device as devices
-from benchmarks import engine
-from benchmarks.provenance import bit_provenance, provenance
+import benchmarks.common.device as devices
+from benchmarks.api.task import make_task
+from benchmarks.common.provenance import bit_provenance, provenance
+from benchmarks.training import engine
 
 NO_CUDA = not torch.cuda.is_available()
 
@@ -87,9 +88,9 @@ def test_cpu_provenance_is_unchanged_and_names_the_device():
 
 
 def test_a_store_begun_on_another_device_is_not_resumed(cache, monkeypatch):
+    from benchmarks.api.task import make_task
     from benchmarks.groundtruth.fill import open_store
     from benchmarks.groundtruth.store import StoreMismatchError
-    from benchmarks.task import make_task
 
     task = make_task("modular-addition", "tiny", {"design.n_fit": 4, "design.n_eval": 3})
     gpu = {"device": "NVIDIA H200", "device_capability": "9.0", "cuda": "12.8", "tf32": False}
@@ -111,7 +112,7 @@ def _problem() -> engine.Problem:
 
 
 def _spec():
-    from benchmarks.spec import TrainSpec
+    from benchmarks.common.spec import TrainSpec
 
     return TrainSpec(steps=5, batch_size=8, lr=0.05)
 
@@ -159,8 +160,8 @@ def test_other_errors_are_not_retried(monkeypatch):
 def test_the_store_stays_consistent_after_a_retry(cache, monkeypatch):
     """Ground truth with every chunk of more than 2 models out of memory: every row is
     written, checksummed and equal to a run whose chunks were halved by hand."""
+    from benchmarks.api.task import make_task
     from benchmarks.groundtruth.fill import chunks, model_seed, open_store, run_ground_truth
-    from benchmarks.task import make_task
 
     real = engine.train_batched
 
@@ -194,8 +195,8 @@ def test_problem_on_the_cpu_is_itself_and_workers_carry_the_device(cache, monkey
     assert problem.on(torch.device("cpu")) is problem
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     devices.configure("auto", False)
-    _, jobs = pending("modular-addition", "tiny", {"design.n_fit": 4, "design.n_eval": 3},
-                      (0, 1), None)
+    task = make_task("modular-addition", "tiny", {"design.n_fit": 4, "design.n_eval": 3})
+    _, jobs = pending(task, (0, 1), None)
     assert jobs and all(j.device == "auto" and j.tf32 is False for j in jobs)
 
 

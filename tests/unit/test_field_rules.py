@@ -12,11 +12,11 @@ from dataclasses import fields, is_dataclass
 
 import pytest
 
-from benchmarks.fields import Rule, field_type, rule_of
-from benchmarks.method import make_method
-from benchmarks.registry import METHODS, TASKS, discover
-from benchmarks.spec import SpecError, TrainSpec
-from benchmarks.task import make_task
+from benchmarks.api.method import make_method
+from benchmarks.api.registry import METHODS, TASKS, discover
+from benchmarks.api.task import make_task
+from benchmarks.common.fields import Rule, field_type, rule_of
+from benchmarks.common.spec import SpecError, TrainSpec
 
 discover()
 METHOD_NAMES = [name for name, _ in METHODS.items()]
@@ -242,8 +242,8 @@ def test_train_value_just_outside_a_bound_is_refused(field, bound, text):
 def test_every_shipped_profile_is_inside_the_train_bounds(monkeypatch):
     """Each registered task's profile recipes (tiny, quick, paper) as written in its family,
     caught before the task is built (so no data or model is loaded), pass every rule."""
-    import benchmarks.task as task_module
-    from benchmarks.schema import PROFILES
+    import benchmarks.api.task as task_module
+    from benchmarks.common.schema import PROFILES
 
     seen: list = []
 

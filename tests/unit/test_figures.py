@@ -316,13 +316,15 @@ def test_lds_bars_ignore_timestamps_costs_and_row_order():
 def test_regimes_figure_pairs_scratch_and_fine_tuned_rows() -> None:
     """Only families with both regimes are drawn; bars come from the rows as written."""
     rows = []
-    for family, re_est, lds in (("fam", 70.0, 0.5), ("fam-ft", 8.0, 0.6), ("solo", 1.0, 0.1)):
-        rows += [{"task": family, "task_family": family, "task_params": "{}", "profile": "quick",
-                  "method_label": "GradEx (first-order)", "metric": "relerr", "variant": "est",
-                  "value": re_est},
-                 {"task": family, "task_family": family, "task_params": "{}", "profile": "quick",
-                  "method_label": "KernelSM (CV)", "metric": "lds", "variant": "spearman",
-                  "value": lds}]
+    for family, regime, re_est, lds in (("fam", "scratch", 70.0, 0.5),
+                                        ("fam-ft", "fine-tuned", 8.0, 0.6),
+                                        ("solo", "scratch", 1.0, 0.1)):
+        common = {"task": family, "task_family": family, "task_params": "{}",
+                  "profile": "quick", "regime": regime}
+        rows += [{**common, "method_label": "GradEx (first-order)", "metric": "relerr",
+                  "variant": "est", "value": re_est},
+                 {**common, "method_label": "KernelSM (CV)", "metric": "lds",
+                  "variant": "spearman", "value": lds}]
     df = pd.DataFrame(rows)
     picked = fig_regimes.select(df)
     assert set(picked.family) == {"fam"} and set(picked.regime) == {"scratch", "fine-tuned"}

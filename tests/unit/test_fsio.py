@@ -1,5 +1,6 @@
-"""``benchmarks.fsio``'s writers: files and folders get the permissions of the process umask (not
-``tempfile``'s private 0600/0700), and a failed write names the file it was writing."""
+"""``benchmarks.common.fsio``'s writers: files and folders get the permissions of the process
+umask (not ``tempfile``'s private 0600/0700), and a failed write names the file it was
+writing."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import stat
 import numpy as np
 import pytest
 
-from benchmarks import fsio
+from benchmarks.common import fsio
 
 
 @pytest.fixture(params=[0o022, 0o077, 0o002])

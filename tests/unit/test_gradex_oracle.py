@@ -7,10 +7,13 @@ import json
 import numpy as np
 import pytest
 
-from benchmarks.context import build_context
-from benchmarks.evaluation import Evaluation
+from benchmarks.api.context import build_context
+from benchmarks.api.evaluation import Evaluation
+from benchmarks.api.method import make_method
+from benchmarks.api.registry import METRICS
+from benchmarks.api.task import make_task
+from benchmarks.common.spec import SpecError, SubsetDesign
 from benchmarks.groundtruth.fill import open_store
-from benchmarks.method import make_method
 from benchmarks.oracles import labels as oracle_mod
 from benchmarks.oracles.labels import (
     GradExCacheMismatchError,
@@ -19,9 +22,6 @@ from benchmarks.oracles.labels import (
     make_oracle,
     parse_labels,
 )
-from benchmarks.registry import METRICS
-from benchmarks.spec import SpecError, SubsetDesign
-from benchmarks.task import make_task
 
 TASK = "modular-addition"
 TOL_RE = 1e-10  # relerr vs the hand computation

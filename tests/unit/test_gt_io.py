@@ -9,15 +9,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from benchmarks.api.method import make_method
+from benchmarks.api.task import make_task
+from benchmarks.common.spec import SpecError
 from benchmarks.groundtruth import transfer as gt_io
 from benchmarks.groundtruth.executors import fill_ground_truth
 from benchmarks.groundtruth.fill import open_store
 from benchmarks.groundtruth.formats import GroundTruthFormatError
 from benchmarks.groundtruth.transfer import ImportOptions
-from benchmarks.method import make_method
 from benchmarks.runner import cell_dir, run_cell
-from benchmarks.spec import SpecError
-from benchmarks.task import make_task
 from benchmarks.tasks.imported import import_gt
 
 DATA = Path(__file__).parents[1] / "data" / "gt"
@@ -81,7 +81,7 @@ def test_round_trip_imported(cache, tmp_path):
 def test_round_trip_trained_task(cache, tmp_path):
     """Our retrained ground truth exports, re-imports bit-identically and scores the same."""
     over = {"design.n_fit": 8, "design.n_eval": 6, "train.steps": 20, "execution.batch": 16}
-    fill_ground_truth("modular-quad", "tiny", over)
+    fill_ground_truth(make_task("modular-quad", "tiny", over))
     ours = make_task("modular-quad", "tiny", over)
     store = open_store(ours)
     gt_io.export_gt(ours, store, tmp_path / "ours")

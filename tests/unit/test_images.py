@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from benchmarks.fsio import CorruptFileError
-from benchmarks.spec import SpecError
-from benchmarks.task import make_task
+from benchmarks.api.task import make_task
+from benchmarks.common.fsio import CorruptFileError
+from benchmarks.common.spec import SpecError
 from benchmarks.tasks.images import cifar, idx, sources
 from benchmarks.tasks.images.task import class_groups
 

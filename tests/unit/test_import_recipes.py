@@ -8,8 +8,8 @@ from pathlib import Path
 import pandas as pd
 
 from benchmarks import task_groups
+from benchmarks.api.method import make_method
 from benchmarks.groundtruth.transfer import ImportOptions
-from benchmarks.method import make_method
 from benchmarks.papers.kernelsm import paper as kernelsm
 from benchmarks.papers.kernelsm.c23 import benchmark_of
 from benchmarks.replicate import replicate

@@ -6,8 +6,8 @@ import math
 
 import numpy as np
 
-from benchmarks.evaluation import Evaluation, MetricValue
-from benchmarks.registry import METRICS
+from benchmarks.api.evaluation import Evaluation, MetricValue
+from benchmarks.api.registry import METRICS
 
 TOL_EXACT = 1e-12  # hand-computed values in float64
 TOL_CORR = 1e-12  # a correlation of a vector with itself or an affine image
@@ -197,7 +197,7 @@ def test_residual_ne_and_repo_differ_by_bessel_and_filter():
 def test_every_metric_variant_has_a_one_line_definition():
     """Each variant a registered metric emits is defined in one line; relerr says percent;
     the filtered variants name their threshold."""
-    from benchmarks.evaluation import definition_lines, definitions
+    from benchmarks.api.evaluation import definition_lines, definitions
 
     defs = definitions()
     rng = np.random.default_rng(3)

@@ -56,7 +56,7 @@ def test_concurrent_upserts_lose_no_rows(tmp_path):
 
 def test_truncated_table_is_refused_not_half_read(tmp_path):
     """A table ending mid-row (a truncated file) is refused, naming it; nothing is dropped."""
-    from benchmarks.fsio import CorruptFileError
+    from benchmarks.common.fsio import CorruptFileError
     from leaderboard.build import ROW_KEY, upsert
 
     path = tmp_path / "results.csv"

@@ -193,7 +193,8 @@ def test_claims_beside_results_end_both_pages(tmp_path: Path) -> None:
     """``claims.csv`` keeps other profiles' rows on rewrite; both pages end with the tables."""
     csv = tmp_path / "results.csv"
     results_frame().to_csv(csv, index=False)
-    row = {"claim": "C2 LDS KernelSM > linear", "task": "t | x", "ours": "0.6 vs 0.5",
+    row = {"claim": "C2 LDS KernelSM > linear", "task": "t | x", "regime": "scratch",
+           "ours": "0.6 vs 0.5",
            "paper": "0.8 vs 0.58", "tolerance": "gap > +0.02", "margin": 0.08, "noise": 0.01,
            "outcome": "holds"}
     fails = {**row, "margin": -0.05, "outcome": "fails"}

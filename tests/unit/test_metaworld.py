@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from benchmarks.fields import SpecError
-from benchmarks.method import make_method
-from benchmarks.task import make_task
+from benchmarks.api.method import make_method
+from benchmarks.api.task import make_task
+from benchmarks.common.fields import SpecError
 from benchmarks.tasks.metaworld import envs
 from benchmarks.tasks.metaworld.task import squared_error
 
@@ -113,7 +113,10 @@ def test_sac_code_path_is_bit_identical_and_stores_minus_return(tmp_path, monkey
 
 
 def test_mt10_families_are_fine_tuned_without_a_suffix():
-    from benchmarks.schema import regime
+    from benchmarks.api.task import make_task
+
+    def regime(name: str) -> str:
+        return make_task(name, "tiny").regime
 
     assert regime("mt10") == regime("mt10-sac") == regime("fmnist-class-ft") == "fine-tuned"
     assert regime("fmnist-class") == "scratch"

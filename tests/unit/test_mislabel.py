@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from benchmarks.evaluation import Evaluation
+from benchmarks.api.evaluation import Evaluation
+from benchmarks.api.task import make_task
 from benchmarks.metrics.mislabel import found_in_top, mislabel_auc
-from benchmarks.task import make_task
 
 # METHODS §3.7: random scores give 0.5 ± 0.03 at n = 1000. With 10% flipped that is one standard
 # deviation (sqrt((n+1) / (12 n0 n1)) = 0.030), so we check the mean of 50 draws (sd 0.0043).

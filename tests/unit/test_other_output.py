@@ -7,9 +7,9 @@ import math
 import numpy as np
 import pytest
 
-from benchmarks.method import make_method
+from benchmarks.api.method import make_method
+from benchmarks.api.stage import CellInputs
 from benchmarks.runner import run_cell
-from benchmarks.stage import CellInputs
 from benchmarks.stages.other_output import OtherOutput
 
 METHODS = (("loo", {}), ("linear_surrogate", {"fit_type": "ridge"}), ("kernel_sm", {}),

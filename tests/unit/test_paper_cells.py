@@ -4,14 +4,14 @@ tables whose cells ``replicate`` joins by (task, variant); each paper's claims a
 import pandas as pd
 import pytest
 
-from benchmarks.method import make_method
+from benchmarks.api.claims import Noise
+from benchmarks.api.method import make_method
+from benchmarks.api.paper import merge
+from benchmarks.api.registry import PAPERS
+from benchmarks.common.schema import RESULTS
+from benchmarks.common.tables import read_table
 from benchmarks.papers import param_weighting
-from benchmarks.papers.base import merge
-from benchmarks.papers.claims import Noise
-from benchmarks.registry import PAPERS
 from benchmarks.replicate import plan, selected_papers
-from benchmarks.schema import RESULTS
-from benchmarks.tables import read_table
 from leaderboard.build import LEADERBOARD_DIR
 
 

@@ -9,10 +9,10 @@ from pathlib import Path
 README = Path(__file__).resolve().parents[2] / "README.md"
 CHECK = """
 import numpy as np
-from benchmarks.context import Context
+from benchmarks.api.context import Context
 from benchmarks.oracles.labels import LabelSet
-from benchmarks.registry import METHODS
-from benchmarks.method import make_method
+from benchmarks.api.registry import METHODS
+from benchmarks.api.method import make_method
 rng = np.random.default_rng(0)
 S = rng.random((4000, 6)) < 0.5
 a = np.arange(6.0)[:, None]
@@ -48,8 +48,8 @@ def test_readme_method_snippet_runs():
 
 METRIC_CHECK = """
 import numpy as np
-from benchmarks.evaluation import Evaluation
-from benchmarks.registry import METRICS
+from benchmarks.api.evaluation import Evaluation
+from benchmarks.api.registry import METRICS
 F = np.arange(12.0).reshape(4, 3)
 pred = F + np.array([[0.5], [-2.0], [0.0], [1.0]])
 ev = Evaluation(np.ones((4, 2), bool), F, pred, np.zeros((2, 3)), None, "k")
@@ -66,9 +66,9 @@ def test_readme_metric_snippet_runs():
 
 TASK_CHECK = """
 from benchmarks.groundtruth.fill import open_store, run_ground_truth
-from benchmarks.method import make_method
+from benchmarks.api.method import make_method
 from benchmarks.runner import run_cell
-from benchmarks.task import make_task
+from benchmarks.api.task import make_task
 task = make_task("additive-toy", "tiny")
 store = open_store(task)
 run_ground_truth(task, store, progress=False)
@@ -86,7 +86,7 @@ def test_readme_task_snippet_runs(tmp_path):
 
 PAPER_CHECK = """
 import pandas as pd
-from benchmarks.registry import PAPERS, STAGES
+from benchmarks.api.registry import PAPERS, STAGES
 from benchmarks.replicate import replicate
 assert "toy_paper" in PAPERS.names() and "score_norms" in STAGES.names()
 claims = replicate("tiny", None, out_dir=OUT, figures=False, papers=["toy_paper"])
@@ -102,3 +102,12 @@ def test_readme_stage_and_paper_snippets_run(tmp_path):
     stage = _snippet("## Adding a stage")
     check = f"\nfrom pathlib import Path\nOUT = Path({str(tmp_path / 'out')!r})\n" + PAPER_CHECK
     _run_snippet("## Adding a paper", check, {"TASKATTR_CACHE": str(tmp_path)}, prefix=stage)
+
+
+def test_recipes_import_only_the_api_and_common():
+    """A plug-in author needs ``benchmarks.api`` and ``benchmarks.common``, nothing else."""
+    for heading in ("## Adding a method", "## Adding a metric", "## Adding a task",
+                    "## Adding a stage", "## Adding a paper"):
+        mods = re.findall(r"^(?:from|import) (benchmarks[\w.]*)", _snippet(heading), re.M)
+        assert mods and all(m.startswith(("benchmarks.api.", "benchmarks.common."))
+                            for m in mods), (heading, mods)

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 
 import pytest
 
-from benchmarks.method import Method, make_method
-from benchmarks.registry import METHODS, METRICS, TASKS, Registry, UnknownNameError, discover
-from benchmarks.spec import SpecError
-from benchmarks.task import make_task
+from benchmarks.api.method import Method, make_method
+from benchmarks.api.registry import METHODS, METRICS, TASKS, Registry, UnknownNameError, discover
+from benchmarks.api.task import make_task
+from benchmarks.common.spec import SpecError
 
 CORE_METHODS = {"loo", "linear_surrogate", "kernel_sm"}
 CORE_METRICS = {"lds", "loo_corr", "residual"}
@@ -133,7 +133,7 @@ def test_failing_plugin_is_an_error_naming_it_and_discovery_retries(tmp_path, mo
     done, so fixing the plug-in makes the next lookup complete."""
     import sys
 
-    from benchmarks import registry
+    from benchmarks.api import registry
 
     pkg = tmp_path / "fakeplugins"
     pkg.mkdir()

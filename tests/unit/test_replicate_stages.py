@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import torch
 
-from benchmarks.engine import train_flops
+from benchmarks.api.task import make_task
 from benchmarks.perf import replicate_stages
-from benchmarks.task import make_task
+from benchmarks.training.engine import train_flops
 
 
 def _timings(task: str, gflop: float, wall: float, models: int, workers: int = 2
@@ -76,8 +76,8 @@ def test_the_entry_reads_timings_and_leaves_the_readme_of_another_out(tmp_path, 
     afterwards, and touches the README only for the default output folder."""
     import pandas as pd
 
+    from benchmarks.common.tables import write_table
     from benchmarks.perf import engine
-    from benchmarks.tables import write_table
 
     monkeypatch.setattr(engine, "matmul_peak_gflops", lambda: 40.0)
     write_table(tmp_path / "timings.csv",

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from benchmarks.method import make_method
+from benchmarks.api.method import make_method
 from benchmarks.stages.selection import (
     SelectionDesign,
     candidates,

@@ -1,4 +1,4 @@
-"""Derived seeds, content keys, task keys and dotted overrides (benchmarks/spec.py)."""
+"""Derived seeds, content keys, task keys and dotted overrides (benchmarks/common/spec.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from benchmarks.spec import (
+from benchmarks.common.spec import (
     SpecError,
     SubsetDesign,
     TaskSpec,
@@ -167,7 +167,7 @@ def test_extension_fields_leave_keys_unchanged_at_their_default():
     """Fields added after caches exist (spec.extension) do not move existing task keys."""
     from dataclasses import replace
 
-    from benchmarks.spec import TrainSpec, content_hash, to_plain
+    from benchmarks.common.spec import TrainSpec, content_hash, to_plain
 
     base = TrainSpec()
     assert content_hash(base) == content_hash(replace(base, sam_rho=0.05))

@@ -1,5 +1,5 @@
-"""The stage-output cache (benchmarks/stage.py: run_cached): a warm rerun reads what the cold run
-wrote, exactly, and anything that changes an input recomputes."""
+"""The stage-output cache (benchmarks/api/stage.py: run_cached): a warm rerun reads what the
+cold run wrote, exactly, and anything that changes an input recomputes."""
 
 from dataclasses import dataclass
 from types import SimpleNamespace
@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from benchmarks.stage import CellInputs, Stage, StageOutput, Table, run_cached
+from benchmarks.api.stage import CellInputs, Stage, StageOutput, Table, run_cached
 
 
 @dataclass(frozen=True)

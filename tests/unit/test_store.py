@@ -8,9 +8,10 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from benchmarks.groundtruth.store import GroundTruthStore, StoreMismatchError, cache_root
+from benchmarks.common.cache import cache_root
+from benchmarks.common.spec import SubsetDesign, TaskSpec, TrainSpec
+from benchmarks.groundtruth.store import GroundTruthStore, StoreMismatchError
 from benchmarks.groundtruth.subsets import build_rows
-from benchmarks.spec import SubsetDesign, TaskSpec, TrainSpec
 
 K = 4
 N_TARGETS = 3

@@ -15,10 +15,10 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from benchmarks.fsio import CorruptFileError
+from benchmarks.common.fsio import CorruptFileError
+from benchmarks.common.spec import SubsetDesign, TaskSpec, TrainSpec
 from benchmarks.groundtruth.store import GroundTruthStore, StoreCorruptError
 from benchmarks.groundtruth.subsets import build_rows
-from benchmarks.spec import SubsetDesign, TaskSpec, TrainSpec
 
 K, N_TARGETS, OUTPUTS = 4, 3, ("loss", "correct")
 

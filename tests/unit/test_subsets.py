@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
+from benchmarks.common.spec import SpecError, SubsetDesign
 from benchmarks.groundtruth.subsets import ROLES, build_rows
-from benchmarks.spec import SpecError, SubsetDesign
 
 K = 8
 BASE = "toy-0123456789ab"

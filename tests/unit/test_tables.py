@@ -1,6 +1,6 @@
-"""The strict table reader and its writer (benchmarks/tables.py), and the Markdown escaping of
-CSV text (leaderboard/md.py). Each damage is first shown to fool a plain ``pd.read_csv`` (or
-the old renderer), then shown refused, naming the file and the line."""
+"""The strict table reader and its writer (benchmarks/common/tables.py), and the Markdown
+escaping of CSV text (leaderboard/md.py). Each damage is first shown to fool a plain
+``pd.read_csv`` (or the old renderer), then shown refused, naming the file and the line."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from benchmarks.fsio import CorruptFileError
-from benchmarks.schema import RESULTS, TableSpec
-from benchmarks.tables import manifest_path, read_table, write_table
+from benchmarks.common.fsio import CorruptFileError
+from benchmarks.common.schema import RESULTS, TableSpec
+from benchmarks.common.tables import manifest_path, read_table, write_table
 from leaderboard.md import escape
 
 KEY = RESULTS.key
@@ -170,7 +170,7 @@ def test_a_writer_killed_between_its_two_renames_leaves_the_old_table_readable(t
     """The manifest goes first and vouches for the table it replaces: a kill before the
     table's rename leaves the old table, read without complaint; a cut copy of it is still
     refused."""
-    import benchmarks.tables as tables
+    import benchmarks.common.tables as tables
 
     path = tmp_path / "t.csv"
     old = pd.DataFrame({"k": ["a", "b"], "v": [1.0, 2.0]})

@@ -1,10 +1,10 @@
-"""Per-stage timings (benchmarks/timing.py): recorded per block, drained once, summarised."""
+"""Per-stage timings (benchmarks/common/timing.py): recorded per block, drained once, summarised."""
 
 from __future__ import annotations
 
 import time
 
-from benchmarks import timing
+from benchmarks.common import timing
 
 
 def test_timed_blocks_record_wall_and_cpu_and_drain_once():

@@ -6,12 +6,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from benchmarks.context import build_context
+from benchmarks.api.context import build_context
+from benchmarks.api.method import make_method
+from benchmarks.api.task import make_task
 from benchmarks.groundtruth.fill import open_store, run_ground_truth
-from benchmarks.method import make_method
 from benchmarks.metrics.lds import per_target_spearman
 from benchmarks.stages.weight_sweep import simplex_grid, summary, sweep_rows
-from benchmarks.task import make_task
 
 TOL_UNIFORM_LDS = 1e-9
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import benchmarks.device as devices
+import benchmarks.common.device as devices
+from benchmarks.api.task import Task
+from benchmarks.common.spec import EXECUTORS, SpecError
 from benchmarks.groundtruth.executors.driver import check_workers, fill
 from benchmarks.groundtruth.executors.slurm import SlurmOptions, collect, fill_slurm
 from benchmarks.groundtruth.fill import open_store, run_ground_truth
-from benchmarks.spec import EXECUTORS, SpecError
-from benchmarks.task import make_task
 
 __all__ = ["EXECUTORS", "Executor", "SlurmOptions", "check_workers", "collect",
            "fill_ground_truth"]
@@ -31,18 +31,19 @@ class Executor:
     slurm: SlurmOptions = SlurmOptions()
     dry_run: bool = False  # slurm: print the sbatch script, submit nothing
 
-    def fill(self, name: str, profile: str, overrides: dict, shard: tuple[int, int] = (0, 1),
-             path: Path | None = None) -> int:
+    def fill(self, task: Task, shard: tuple[int, int] = (0, 1), path: Path | None = None
+             ) -> int:
+        """Train ``task``'s pending models (this shard's); returns the models written."""
         if self.kind == "slurm":
             if shard != (0, 1) or self.scheduler:
                 raise SpecError("--executor slurm takes neither --shard (one array task per "
                                 "chunk) nor --scheduler")
-            return fill_slurm(name, profile, overrides, path, self.slurm, self.dry_run)
-        return fill_ground_truth(name, profile, overrides, self.workers, shard, path,
-                                 executor=self.kind, scheduler=self.scheduler)
+            return fill_slurm(task, path, self.slurm, self.dry_run)
+        return fill_ground_truth(task, self.workers, shard, path, executor=self.kind,
+                                 scheduler=self.scheduler)
 
 
-def fill_ground_truth(name: str, profile: str, overrides: dict, workers: int = 1,
+def fill_ground_truth(task: Task, workers: int = 1,
                       shard: tuple[int, int] = (0, 1), path: Path | None = None,
                       threads: int | None = None, executor: str = "local",
                       scheduler: str | None = None) -> int:
@@ -64,18 +65,17 @@ def fill_ground_truth(name: str, profile: str, overrides: dict, workers: int = 1
 
         run = dask_pool.runner(workers, scheduler, threads or 1)
     elif workers == 1:
-        return _in_process(name, profile, overrides, shard, path, threads)
+        return _in_process(task, shard, path, threads)
     else:
         from benchmarks.groundtruth.executors import local
 
         run = local.pool(workers, threads or 1)
-    return fill(name, profile, overrides, shard, path, run)
+    return fill(task, shard, path, run)
 
 
-def _in_process(name: str, profile: str, overrides: dict, shard: tuple[int, int],
-                path: Path | None, threads: int | None) -> int:
+def _in_process(task: Task, shard: tuple[int, int], path: Path | None,
+                threads: int | None) -> int:
     """One worker: the driver trains every chunk itself (``run_ground_truth``), on ``threads``
     torch threads (default one, as a pool worker, so the bits do not depend on ``--workers``)."""
-    task = make_task(name, profile, overrides)
     with devices.torch_threads(threads or 1):
         return run_ground_truth(task, open_store(task, path), shard)

@@ -16,8 +16,8 @@ from types import ModuleType
 
 import numpy as np
 
+from benchmarks.common.spec import ExecutorError
 from benchmarks.groundtruth.executors.driver import ChunkJob, run_chunk
-from benchmarks.spec import ExecutorError
 
 CONNECT_TIMEOUT_S = 10
 

@@ -18,10 +18,11 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-import benchmarks.device as devices
+import benchmarks.common.device as devices
+from benchmarks.api.task import Task, make_task
+from benchmarks.common.spec import MAX_WORKERS, SpecError
 from benchmarks.groundtruth.fill import chunks, model_seed, open_store, write_chunk
-from benchmarks.spec import MAX_WORKERS, SpecError
-from benchmarks.task import make_task
+from benchmarks.groundtruth.store import GroundTruthStore
 
 
 @dataclass(frozen=True)
@@ -92,15 +93,16 @@ def check_workers(workers: int) -> int:
     return workers
 
 
-def pending(name: str, profile: str, overrides: dict, shard: tuple[int, int],
-            path: Path | None, threads: int = 1) -> tuple[object, list[ChunkJob]]:
-    """The store and this shard's chunks with a model still to train."""
-    task = make_task(name, profile, overrides)
+def pending(task: Task, shard: tuple[int, int], path: Path | None, threads: int = 1
+            ) -> tuple[GroundTruthStore, list[ChunkJob]]:
+    """The store and this shard's chunks with a model still to train; each job names the task
+    by (name, profile, overrides), which a worker builds it back from."""
     store = open_store(task, path)
+    name, profile = task.spec.name, task.spec.profile
     execution = task.spec.execution
     engine = task.training_engine
     i, n = shard
-    frozen = frozen_overrides(overrides)
+    frozen = frozen_overrides(task.overrides)
     out = []
     for ci, chunk in enumerate(chunks(store, execution.batch)):
         if ci % n != i or all(store.done[j, r] for j, r in chunk):
@@ -110,16 +112,15 @@ def pending(name: str, profile: str, overrides: dict, shard: tuple[int, int],
         out.append(ChunkJob(ci, name, profile, frozen, tuple(chunk), masks, seeds, engine,
                             threads, devices.requested(), devices.tf32_allowed()))
     if out and task.spec.train.init == "pretrained":  # W0 once, before workers need it
-        from benchmarks.groundtruth.pretrained import pretrained_params
+        from benchmarks.training.pretrained import pretrained_params
 
         pretrained_params(task)
-    return (task, store), out
+    return store, out
 
 
-def fill(name: str, profile: str, overrides: dict, shard: tuple[int, int],
-         path: Path | None, run: Runner) -> int:
+def fill(task: Task, shard: tuple[int, int], path: Path | None, run: Runner) -> int:
     """Train and write every pending chunk of this shard through ``run``."""
-    (task, store), jobs = pending(name, profile, overrides, shard, path, run.threads)
+    store, jobs = pending(task, shard, path, run.threads)
     if not jobs:
         return 0
     store.check_resumable()

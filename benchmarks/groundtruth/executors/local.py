@@ -19,8 +19,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from benchmarks.common.spec import ExecutorError
 from benchmarks.groundtruth.executors.driver import ChunkJob, run_chunk
-from benchmarks.spec import ExecutorError
 
 MAX_RESTARTS = 3  # pools rebuilt after lost workers before the run gives up
 

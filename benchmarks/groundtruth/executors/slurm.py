@@ -22,13 +22,13 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from benchmarks.fsio import CorruptFileError, atomic_write_bytes
+from benchmarks.api.task import Task
+from benchmarks.common.fsio import CorruptFileError, atomic_write_bytes
+from benchmarks.common.spec import ExecSpec, SpecError
 from benchmarks.groundtruth.executors.driver import ChunkJob, pending, run_chunk
 from benchmarks.groundtruth.fill import chunks, write_chunk
 from benchmarks.groundtruth.store import store_path
 from benchmarks.groundtruth.subsets import build_rows
-from benchmarks.spec import ExecSpec, SpecError
-from benchmarks.task import make_task
 
 CHUNKS = "chunks"
 
@@ -163,28 +163,26 @@ def sbatch_script(options: SlurmOptions, folder: Path, n_tasks: int) -> str:
         array_parallelism=options.array_parallelism, map_count=n_tasks)
 
 
-def _dry_run_script(name: str, profile: str, overrides: dict, path: Path | None,
-                    options: SlurmOptions) -> str:
+def _dry_run_script(task: Task, path: Path | None, options: SlurmOptions) -> str:
     """The sbatch script for the task's pending chunks, creating nothing: a store that does
     not exist yet has every chunk pending."""
-    task = make_task(name, profile, overrides)
     where = store_path(task.spec, path)
     if (where / "manifest.json").exists():
-        n = len(pending(name, profile, overrides, (0, 1), path)[1])
+        n = len(pending(task, (0, 1), path)[1])
     else:
         rows = task.fixed_rows() or build_rows(task.spec.design, task.K, task.spec.base_key)
         n = math.ceil(len(rows) * task.spec.design.n_seeds / task.spec.execution.batch)
     return sbatch_script(options, where / CHUNKS, max(n, 1))
 
 
-def fill_slurm(name: str, profile: str, overrides: dict, path: Path | None,
-               options: SlurmOptions, dry_run: bool = False, wait: bool = True) -> int:
+def fill_slurm(task: Task, path: Path | None, options: SlurmOptions, dry_run: bool = False,
+               wait: bool = True) -> int:
     """Submit the pending chunks as one array; with ``wait``, collect when it finishes."""
     check_slurm(options, dry_run)
     if dry_run:
-        print(_dry_run_script(name, profile, overrides, path, options))
+        print(_dry_run_script(task, path, options))
         return 0
-    (task, store), jobs = pending(name, profile, overrides, (0, 1), path)
+    store, jobs = pending(task, (0, 1), path)
     folder = store.path / CHUNKS
     done_files = {int(p.stem.split("-")[1]) for p in folder.glob("chunk-*.npz")} \
         if folder.is_dir() else set()
@@ -195,7 +193,7 @@ def fill_slurm(name: str, profile: str, overrides: dict, path: Path | None,
         array = ex.map_array(save_chunk, jobs, [str(folder)] * len(jobs),
                              [store.task_key] * len(jobs))
         print(f"submitted {len(array)} array tasks ({array[0].job_id.split('_')[0]}); "
-              f"collect later with: ground-truth --task {name} --collect")
+              f"collect later with: ground-truth --task {task.spec.name} --collect")
         if not wait:
             return 0
         models = sum(len(j.jobs) for j in jobs)

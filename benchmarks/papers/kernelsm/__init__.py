@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pandas as pd
 
-from benchmarks.papers.base import Paper
-from benchmarks.papers.claims import ClaimRow, Noise
+from benchmarks.api.claims import ClaimRow, Noise
+from benchmarks.api.paper import Paper
+from benchmarks.api.registry import register_paper
 from benchmarks.papers.kernelsm import checks
 from benchmarks.papers.kernelsm.paper import ENTRIES
-from benchmarks.registry import register_paper
 
 
 @register_paper("kernelsm")

@@ -18,10 +18,9 @@ import json
 
 import pandas as pd
 
-from benchmarks.papers.claims import (
+from benchmarks.api.claims import (
     ClaimRow,
     Noise,
-    claim_units,
     num,
     ran,
     ratio_noise,
@@ -62,12 +61,6 @@ def benchmark_of(family: str, task_params: object) -> str | None:
     except (TypeError, ValueError, AttributeError):
         return None
     return kind if kind in PAPER_C2 else None
-
-
-def units(df: pd.DataFrame) -> list[tuple[str, pd.DataFrame, str | None]]:
-    """``(name, rows, benchmark)`` per claim unit (``claim_units``)."""
-    return [(name, g, benchmark_of(first.task_family, first.task_params))
-            for name, g, first in claim_units(df)]
 
 
 C2_MIN_GAP, C3_MAX_RATIO = 0.02, 0.5

@@ -11,8 +11,8 @@ import json
 
 import pandas as pd
 
-from benchmarks.method import make_method
-from benchmarks.papers.claims import ClaimRow, Noise, largest, num
+from benchmarks.api.claims import ClaimRow, Noise, largest, num
+from benchmarks.api.method import make_method
 
 LINEAR = make_method("linear_surrogate", {"fit_type": "ridge"}).key
 RECIPE_NAMES = {"none": "AdamW", "sam": "SAM", "nso": "NSO"}

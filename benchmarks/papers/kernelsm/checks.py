@@ -14,9 +14,18 @@ import json
 
 import pandas as pd
 
-from benchmarks.papers.claims import ClaimRow, Noise, num, ran, row_of, value_of
+from benchmarks.api.claims import (
+    ClaimRow,
+    Noise,
+    claim_units,
+    in_regime,
+    num,
+    ran,
+    row_of,
+    value_of,
+)
 from benchmarks.papers.kernelsm.c5 import c5_rows
-from benchmarks.papers.kernelsm.c23 import c2_c3_rows, units
+from benchmarks.papers.kernelsm.c23 import benchmark_of, c2_c3_rows
 from benchmarks.papers.kernelsm.paper import (
     C1_TASKS,
     FLIPPED,
@@ -37,12 +46,16 @@ C4_PAPER = {"rl": "MT10 0.43%", "image": "CIFAR-10 1.02%"}  # else the modular f
 def claims(results: pd.DataFrame, profile: str, noise: Noise) -> list[ClaimRow]:
     """Every check of ``profile``'s rows (see the module docstring)."""
     df = results[results.profile == profile]
+    ablation = df.task_params.fillna("").str.contains('"train.')
     rows: list[ClaimRow] = c5_rows(df, noise)
-    main = ~df.task_family.isin(FLIPPED) & ~df.task_params.fillna("").str.contains('"train.')
+    if rows:
+        rows = in_regime(rows, df[ablation].iloc[0])
+    main = ~df.task_family.isin(FLIPPED) & ~ablation
     linears = (("repo linear", REPO_LINEAR), ("ridge linear", STRONG_LINEAR))
-    for task, g, bench in units(df[main]):
-        rows += _c1(g, task, noise) + _c6(g, task) + _c4(g, task, noise, bench)
-        rows += c2_c3_rows(g, task, bench, KERNEL, linears, noise)
+    for task, g, first in claim_units(df[main]):
+        bench = benchmark_of(first.task_family, first.task_params)
+        unit = _c1(g, task, noise) + _c6(g, task) + _c4(g, task, noise, bench)
+        rows += in_regime(unit + c2_c3_rows(g, task, bench, KERNEL, linears, noise), first)
     return rows
 
 

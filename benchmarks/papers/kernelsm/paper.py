@@ -16,8 +16,8 @@ label-budget variants (they duplicate the full fit when the file has few fitting
 
 from __future__ import annotations
 
-from benchmarks.method import make_method
-from benchmarks.papers.base import ANY, Entry
+from benchmarks.api.method import make_method
+from benchmarks.api.paper import ANY, Entry
 from benchmarks.stages.ablation import AblationDesign, HessianTrace
 from benchmarks.stages.agreement import Agreement
 from benchmarks.stages.other_output import OtherOutput
@@ -138,38 +138,6 @@ RL_METHODS: tuple[tuple[str, dict], ...] = LABEL_METHODS + (
 RL_SELECTION = SelectionDesign(groups=2, max_drop=0, random_draws=10, also=("return",))
 
 
-SELECTION = SelectionDesign(groups=4, max_drop=0, random_draws=20)
-SURROGATES: tuple[tuple[str, dict], ...] = ICL_METHODS[:4]  # linear OLS/ridge/min-norm, CV KRR
-IMPORT_METHODS: dict[str, tuple[tuple[str, dict], ...]] = {
-    "icl": ICL_METHODS,
-    "modular": SURROGATES + (("kernel_sm", {"gamma": "auto", "lam": 0.01, "center": False}),),
-    "generic": SURROGATES,
-}
-
-
-# the MT10 cell: every method whose assumptions hold for a squared-error policy loss (the
-# Gauss-Newton IF through CG: d = 23k is past a dense solve)
-RL_METHODS: tuple[tuple[str, dict], ...] = LABEL_METHODS + (
-    ("influence", {"solver": "cg"}),
-    ("grad_dot", {}),
-    ("grad_cos", {}),
-    ("tracin", {}),
-    ("gradex", {}),  # the squared loss's linearised fine-tuning: a ridge in closed form
-    ("linear_surrogate", {"fit_type": "ridge", "labels": "gradex"}),
-    ("kernel_sm", {"labels": "gradex"}),
-)
-# task selection on groups of MT10 tasks, proposals checked by real rollouts (return@k)
-RL_SELECTION = SelectionDesign(groups=2, max_drop=0, random_draws=10, also=("return",))
-
-
-def cells(profile: str) -> list[tuple[str, dict]]:
-    """(task name, overrides) pairs that ``replicate`` runs at ``profile``."""
-    rl = RL + (RL_SAC if profile == "paper" else ())
-    out = [(t, {}) for t in TASKS + FINETUNED + IMAGES + rl + SAMPLE_LEVEL + FLIPPED + ICL]
-    out += [(OVERLAP_TASK, {"params.overlap": rho}) for rho in OVERLAPS[profile]]
-    return out + ABLATION[profile].cells()
-
-
 SELECTION = SelectionDesign(groups=4, max_drop=4, random_draws=5)
 SELECTION_METHODS: tuple[tuple[str, dict], ...] = (
     ("loo", {}),
@@ -217,7 +185,7 @@ def _ablation(profile: str) -> Entry:
                  tuple(v for _, v in design.cells()), (profile,), PRED)
 
 
-# What ``replicate`` runs, top to bottom (``benchmarks/papers/base.py``): tasks, methods, stages
+# What ``replicate`` runs, top to bottom (``benchmarks/api/paper.py``): tasks, methods, stages
 ENTRIES: tuple[Entry, ...] = (
     Entry(TASKS + FINETUNED_MODULAR, METHODS + TASK_EXTRAS, (C1, SELECT), predictions=PRED),
     Entry(FINETUNED_SAMPLE, METHODS + SAMPLE_EXTRAS + (("gradex", {}),), (C1,),

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.spec import SpecError
+from benchmarks.common.spec import SpecError
 
 
 @dataclass(frozen=True)

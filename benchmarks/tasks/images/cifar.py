@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.fsio import CorruptFileError
+from benchmarks.common.fsio import CorruptFileError
 
 PY_DIR, BIN_DIR = "cifar-10-batches-py", "cifar-10-batches-bin"
 PY_MD5 = {"data_batch_1": "c99cafc152244af753f735de768cd75f",

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.fsio import CorruptFileError
+from benchmarks.common.fsio import CorruptFileError
 
 UBYTE = 0x08
 SPLITS = {"train": "train", "test": "t10k"}

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.fsio import CorruptFileError
+from benchmarks.common.fsio import CorruptFileError
 from benchmarks.tasks.images import cifar, idx
 
 DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")

@@ -19,8 +19,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from benchmarks.engine import Problem
-from benchmarks.spec import (
+from benchmarks.api.task import RetrainTask, register_family, register_finetuned
+from benchmarks.common.spec import (
     SpecError,
     SubsetDesign,
     TaskSpec,
@@ -29,9 +29,9 @@ from benchmarks.spec import (
     param,
     validate_fields,
 )
-from benchmarks.task import RetrainTask, register_family, register_finetuned
 from benchmarks.tasks.images import sources
 from benchmarks.tasks.images.models import make_model
+from benchmarks.training.engine import Problem
 
 N_CLASSES = 10
 

@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from benchmarks.spec import MissingExtraError
+from benchmarks.common.spec import MissingExtraError
 
 OBS_DIM, ACT_DIM, HORIZON_MAX = 39, 4, 500
 VARIATIONS = 50  # goal variations per MT10 task

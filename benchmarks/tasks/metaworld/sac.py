@@ -18,9 +18,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from benchmarks.groundtruth.cached import cached_torch
-from benchmarks.groundtruth.store import cache_root
-from benchmarks.spec import (
+from benchmarks.api.task import Task, register_family
+from benchmarks.common.cache import cache_root, cached_torch
+from benchmarks.common.spec import (
     MissingExtraError,
     SpecError,
     SubsetDesign,
@@ -30,7 +30,6 @@ from benchmarks.spec import (
     param,
     validate_fields,
 )
-from benchmarks.task import Task, register_family
 from benchmarks.tasks.metaworld import envs
 
 INSTALL = "pip install 'taskattr[rl]' (stable-baselines3)"
@@ -108,6 +107,7 @@ class MT10SACTask(Task):
     """Units = MT10 tasks, F(s) = -return after SAC on s from W0 (module docstring)."""
 
     outputs = ("loss", "return", "success")
+    fine_tuned = True  # SAC from its own W0 (``w0``), not the engine's pretraining
 
     def __init__(self, spec: TaskSpec, overrides: dict | None = None) -> None:
         super().__init__(spec, overrides)

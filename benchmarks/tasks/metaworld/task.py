@@ -20,10 +20,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from benchmarks.engine import Problem, batched_forward
-from benchmarks.groundtruth.cached import cached_torch
-from benchmarks.groundtruth.store import cache_root
-from benchmarks.spec import (
+from benchmarks.api.task import RetrainTask, register_family
+from benchmarks.common.cache import cache_root, cached_torch
+from benchmarks.common.spec import (
     SpecError,
     SubsetDesign,
     TaskSpec,
@@ -33,8 +32,8 @@ from benchmarks.spec import (
     param,
     validate_fields,
 )
-from benchmarks.task import RetrainTask, register_family
 from benchmarks.tasks.metaworld import envs
+from benchmarks.training.engine import Problem, batched_forward
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from benchmarks.engine import Problem
-from benchmarks.spec import (
+from benchmarks.api.task import RetrainTask, register_family, register_finetuned
+from benchmarks.common.spec import (
     SpecError,
     SubsetDesign,
     TaskSpec,
@@ -28,8 +28,8 @@ from benchmarks.spec import (
     param,
     validate_fields,
 )
-from benchmarks.task import RetrainTask, register_family, register_finetuned
 from benchmarks.tasks.modular_arithmetic.models import ACTIVATIONS, EmbedMLP, TinyTransformer
+from benchmarks.training.engine import Problem
 
 OPS = {
     "addition": lambda x, y, p: (x + y) % p,

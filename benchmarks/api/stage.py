@@ -3,7 +3,7 @@
 A stage is a registered frozen dataclass (``benchmarks/stages/``) whose fields are its
 parameters. ``run(cell)`` gets the cell's task, its ground-truth store, the methods the cell ran
 and their records (``record.json`` contents, with the paths of their saved outputs through
-``runner.cell_dir``), and returns results rows (the schema of ``benchmarks/schema.py``) and
+``CellInputs.outputs``), and returns results rows (the schema of ``common/schema.py``) and
 tables for files beside ``results.csv``. Stages talk to the rest only through those outputs.
 
 ``run_cached`` keeps each stage's output beside the cell's ground truth, keyed by everything it
@@ -23,10 +23,12 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
-from benchmarks.fsio import atomic_write_text
+from benchmarks.api.method import Method
+from benchmarks.api.task import Task
+from benchmarks.common.cache import cell_dir
+from benchmarks.common.fsio import atomic_write_text
+from benchmarks.common.provenance import bit_provenance, code_hash, deciding
 from benchmarks.groundtruth.store import GroundTruthStore
-from benchmarks.provenance import bit_provenance, code_hash, deciding
-from benchmarks.task import Task
 
 Methods = tuple[tuple[str, dict], ...]  # (registered name, parameters) rows
 
@@ -40,6 +42,10 @@ class CellInputs:
     methods: Methods
     records: tuple[dict, ...]
     workers: int = 1  # processes a stage that trains may spread its models over
+
+    def outputs(self, method: Method) -> Path:
+        """The folder of ``method``'s saved outputs on this cell (``scores.npy``, ...)."""
+        return cell_dir(self.task.spec.key, method.key)
 
 
 @dataclass(frozen=True)

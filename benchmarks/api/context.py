@@ -6,7 +6,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-import benchmarks.device as devices
+import benchmarks.common.device as devices
+from benchmarks.api.method import Fitted, Method, Need
+from benchmarks.api.task import Task
+from benchmarks.common.spec import derive_seed
 from benchmarks.groundtruth.fullmodel import (
     TrainedModel,
     full_model,
@@ -14,10 +17,7 @@ from benchmarks.groundtruth.fullmodel import (
     linearisation_point,
 )
 from benchmarks.groundtruth.store import GroundTruthStore
-from benchmarks.method import Fitted, Method, Need
 from benchmarks.oracles.labels import LabelSet, make_oracle
-from benchmarks.spec import derive_seed
-from benchmarks.task import Task
 
 
 @dataclass(frozen=True)
@@ -93,7 +93,7 @@ def build_context(task: Task, store: GroundTruthStore, method: Method,
 
 def fit_method(task: Task, store: GroundTruthStore, method: Method,
                output: str | None = None) -> tuple[Context, Fitted]:
-    """``build_context`` and ``method.fit`` on the configured device (benchmarks/device.py):
+    """``build_context`` and ``method.fit`` on the configured device (benchmarks/common/device.py):
     the models a method reads are placed there, and so are the tensors it creates. Both run on
     one math thread (``device.math_threads``: torch and every BLAS), so a fit's bits do not
     depend on the process's thread count; ``method_scores``/``method_predict`` do the same for

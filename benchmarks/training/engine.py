@@ -17,7 +17,7 @@ comes from its own generator (``_noise_generators``), a stream separate from the
 one flat draw per step split in ``named_parameters`` order, so both engines draw the same U.
 ``"none"`` runs the plain ``backward()`` step and draws nothing.
 
-Devices (benchmarks/device.py): ``train`` runs where ``device`` (default: the configured one)
+Devices (benchmarks/common/device.py): ``train`` runs where ``device`` (default: the configured one)
 says, and returns parameters on the CPU. Everything random is drawn on the CPU from the same
 generators whatever the device (initialisation, minibatch positions, NSO noise), so a GPU run
 differs from a CPU run only by its arithmetic; on the CPU every ``.to(device)`` is a no-op and
@@ -39,8 +39,8 @@ import torch
 from torch import nn
 from torch.func import functional_call, stack_module_state, vmap
 
-import benchmarks.device as devices
-from benchmarks.spec import TrainSpec, derive_seed
+import benchmarks.common.device as devices
+from benchmarks.common.spec import TrainSpec, derive_seed
 
 Params = dict[str, torch.Tensor]
 ENGINES = ("batched", "loop")

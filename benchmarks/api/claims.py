@@ -15,14 +15,14 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
 
-from benchmarks.fsio import CorruptFileError
-from leaderboard.claims import COLUMNS
-from leaderboard.groups import aggregate, group_of
+from benchmarks.common.fsio import CorruptFileError
+from benchmarks.common.groups import aggregate, group_of
+from benchmarks.common.schema import CLAIM_COLUMNS as COLUMNS
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,7 @@ class ClaimRow:
     tolerance: str
     margin: float
     noise: float = math.nan
+    regime: str = ""  # of the rows the check read (``results.csv``'s regime column)
 
     @property
     def outcome(self) -> str:
@@ -46,8 +47,9 @@ class ClaimRow:
             else "within noise"
 
     def as_dict(self) -> dict:
-        """A row of ``claims.csv`` (columns ``leaderboard.claims.COLUMNS``)."""
-        out = {"claim": self.claim, "task": self.task, "ours": self.ours, "paper": self.paper,
+        """A row of ``claims.csv`` (columns ``schema.CLAIM_COLUMNS``)."""
+        out = {"claim": self.claim, "task": self.task, "regime": self.regime,
+               "ours": self.ours, "paper": self.paper,
                "tolerance": self.tolerance, "margin": _round(self.margin),
                "noise": _round(self.noise), "outcome": self.outcome}
         return {c: out[c] for c in COLUMNS}
@@ -124,6 +126,14 @@ def ran(df: pd.DataFrame, method_key: str) -> bool:
 def num(x: float, spec: str = ".3f") -> str:
     """``x`` formatted, or ``missing``."""
     return format(x, spec) if x == x else "missing"
+
+
+def in_regime(rows: list[ClaimRow], member: pd.Series) -> list[ClaimRow]:
+    """``rows`` labelled with the regime of the results row ``member`` (blank where the table
+    has no regime column)."""
+    regime = member.get("regime", "")
+    regime = str(regime) if regime == regime else ""
+    return [replace(r, regime=regime) for r in rows]
 
 
 def claim_units(df: pd.DataFrame) -> list[tuple[str, pd.DataFrame, pd.Series]]:

@@ -1,5 +1,16 @@
-"""Cached torch values (W0, full-set models and their checkpoints, MT10 demonstrations): saved
-once with their identity and a digest of their contents, verified on every load.
+"""The cache: where it lives (``cache_root``) and how cached torch values (W0, full-set models
+and their checkpoints, MT10 demonstrations) are saved once with their identity and a digest of
+their contents, and verified on every load.
+
+Layout of ``<cache>`` (``$TASKATTR_CACHE`` or ``./artifacts``), with the module that writes
+each part: ``gt/<task_key>/`` a ground-truth store (``groundtruth/store.py``) holding
+``models/`` (full-set models and checkpoints, ``groundtruth/fullmodel.py``), ``chunks/`` (SLURM
+chunk files, ``groundtruth/executors/slurm.py``), ``gradex/`` (GradEx label caches,
+``oracles/labels.py``), ``selection/`` (selection retraining, ``stages/selection.py``) and
+``stages/`` (stage outputs, ``api/stage.py``); ``results/<task_key>/<method_key>/`` a cell's
+record and arrays (``runner.py``); ``w0/`` pretrained models (``training/pretrained.py``);
+``data/`` cached demonstrations (``tasks/metaworld``); ``imported/`` imported ground truth
+(``groundtruth/transfer.py``).
 
 torch's zip reader does not check its CRCs, so one flipped bit in a saved tensor loads without
 complaint; a model trained from it would then be stored with a fresh, valid checksum. Every file
@@ -12,15 +23,26 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
 import torch
 
-from benchmarks.fsio import CorruptFileError, atomic_write_bytes
+from benchmarks.common.fsio import CorruptFileError, atomic_write_bytes
 
 T = TypeVar("T")
+
+
+def cache_root() -> Path:
+    """``$TASKATTR_CACHE`` or ``./artifacts`` (read at call time)."""
+    return Path(os.environ.get("TASKATTR_CACHE", "artifacts"))
+
+
+def cell_dir(task_key: str, method_key: str) -> Path:
+    """Where a cell's record and arrays live: ``<cache>/results/<task_key>/<method_key>/``."""
+    return cache_root() / "results" / task_key / method_key
 
 
 def value_digest(value: object) -> str:

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 from torch.func import functional_call, grad, jacrev, vmap
 
-from benchmarks.spec import derive_seed
+from benchmarks.common.spec import derive_seed
 
 Params = dict[str, torch.Tensor]
 

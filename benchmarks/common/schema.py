@@ -1,26 +1,65 @@
 """The suite's table schemas, owned here: every stage writes results rows with these columns,
 the leaderboard and the figures read them; each table the suite writes beside ``results.csv``
 that several modules read is declared here with its key (one row per key) and its numeric
-columns (``benchmarks.tables`` checks both on every read). A leaf module (no suite imports), so
-any layer may use it."""
+columns (``benchmarks.common.tables`` checks both on every read). A leaf module (no suite
+imports), so any layer may use it."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 PROFILES = ("tiny", "quick", "paper")  # also their display order
 
-RESULT_COLUMNS = (
-    "task", "task_key", "task_family", "task_params", "method", "method_key", "method_label",
-    "labels", "metric", "variant", "split", "value", "ci_low", "ci_high", "n_targets",
-    "n_dropped", "higher_is_better", "profile", "cost_s", "n_labels", "git_sha", "bits",
-    "created",
-)
+REGIMES = ("scratch", "fine-tuned")  # trained from scratch, or fine-tuned from a shared W0
+
+
+@dataclass(frozen=True)
+class ResultRow:
+    """One row of ``results.csv``: every writer (the runner, every stage) builds this, so the
+    columns have one owner. ``regime`` is written from the task's spec, never recovered from
+    a name."""
+
+    task: str
+    task_key: str
+    task_family: str
+    task_params: str
+    regime: str
+    method: str
+    method_key: str
+    method_label: str
+    labels: str
+    metric: str
+    variant: str
+    split: str
+    value: float
+    ci_low: float
+    ci_high: float
+    n_targets: int
+    n_dropped: int
+    higher_is_better: bool
+    profile: str
+    cost_s: float
+    n_labels: int
+    git_sha: str
+    bits: str
+    created: str
+
+    def __post_init__(self) -> None:
+        if self.regime not in REGIMES:
+            raise ValueError(f"regime {self.regime!r} is not one of {REGIMES}")
+
+    def as_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+RESULT_COLUMNS = tuple(f.name for f in dataclasses.fields(ResultRow))
+CLAIM_COLUMNS = ("claim", "task", "regime", "ours", "paper", "tolerance", "margin", "noise",
+                 "outcome")  # claims.csv (plus profile), in display order
 ROW_KEY = ["task_key", "method_key", "metric", "variant", "split", "profile"]  # one row per key
 GROUP_KEY = ["task_key", "profile"]  # a run replaces every row of the groups it produced
 PRED_KEY = ["task_key", "method_key"]
 FINETUNED_SUFFIX = "-ft"  # a family's fine-tuning variant is named <family>-ft
-FINETUNED_ONLY = ("mt10", "mt10-sac")  # families that exist only fine-tuned from W0 (no suffix)
 
 
 @dataclass(frozen=True)
@@ -38,10 +77,3 @@ PREDICTIONS = TableSpec((*PRED_KEY, "subset", "target"), ("subset", "target", "p
                                                           "true"))
 TIMINGS = TableSpec(("task", "stage", "profile"), ("wall_s", "cpu_s", "models", "gflop"))
 METRIC_DEFINITIONS = TableSpec(("metric", "variant"))
-
-
-def regime(family: str) -> str:
-    """``fine-tuned`` for a family's fine-tuning variant (or a fine-tuned-only family), else
-    ``scratch``."""
-    fine = family.endswith(FINETUNED_SUFFIX) or family in FINETUNED_ONLY
-    return "fine-tuned" if fine else "scratch"

@@ -3,7 +3,7 @@
 W0 is trained once per task family, parameters and pretraining recipe, on the pretraining pool
 (every unit), from a seed derived from its content key, with the loop engine; it is cached as
 ``<cache>/w0/<w0_key>.pt`` carrying its identity and a digest of its contents (a file
-written for another recipe, or damaged, is refused: ``benchmarks.groundtruth.cached``).
+written for another recipe, or damaged, is refused: ``benchmarks.common.cache``).
 Every subset, leave-one-out, full-set and selection model of the task then starts from W0
 (``Problem.start``) and fine-tunes with the task's own recipe. W0's key depends on what
 decides W0 only (family, parameters, pretraining recipe), not on the subset design or the
@@ -18,10 +18,9 @@ from dataclasses import replace
 import numpy as np
 import torch
 
-from benchmarks.engine import Params, Problem, train
-from benchmarks.groundtruth.cached import cached_torch
-from benchmarks.groundtruth.store import cache_root
-from benchmarks.spec import content_hash, derive_seed, to_plain
+from benchmarks.common.cache import cache_root, cached_torch
+from benchmarks.common.spec import content_hash, derive_seed, to_plain
+from benchmarks.training.engine import Params, Problem, train
 
 POOL = "all units"  # the pretraining pool (a task with a disjoint pool would name it here)
 

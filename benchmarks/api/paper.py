@@ -6,7 +6,7 @@ the same (task, variant) add to one cell; ``ANY`` names a task the paper does no
 given on the command line) and ``kinds`` an imported ground truth's data kind. ``cells`` and
 ``cell_for`` expand the table; no code tests a task's name. ``claims`` reads ``results.csv``
 rows only and returns the paper's checks, each judged against the measured noise
-(``benchmarks/papers/claims.py``). ``merge`` joins several papers' cells by (task, variant), so
+(``benchmarks/api/claims.py``). ``merge`` joins several papers' cells by (task, variant), so
 a ground truth the papers share is trained once.
 """
 
@@ -17,11 +17,11 @@ from typing import ClassVar
 
 import pandas as pd
 
-from benchmarks.method import make_method
-from benchmarks.papers.claims import ClaimRow, Noise
-from benchmarks.schema import PROFILES
-from benchmarks.stage import Methods, Stage
-from benchmarks.task import Task
+from benchmarks.api.claims import ClaimRow, Noise
+from benchmarks.api.method import make_method
+from benchmarks.api.stage import Methods, Stage
+from benchmarks.api.task import Task
+from benchmarks.common.schema import PROFILES
 
 ANY = "*"  # in ``Entry.tasks``: any task the paper does not list by name
 

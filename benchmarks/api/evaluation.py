@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.fsio import atomic_write_text
-from benchmarks.spec import derive_seed
+from benchmarks.common.fsio import atomic_write_text
+from benchmarks.common.spec import derive_seed
 
 VAR_THRESHOLD = 0.1  # the KernelSM authors' held-out variance filter (``kernelsm_score``)
 
@@ -92,7 +92,7 @@ def heldout_variance(F: np.ndarray) -> np.ndarray:
 
 def definitions() -> dict[tuple[str, str], str]:
     """``(metric, variant) -> one-line definition`` of every registered metric variant."""
-    from benchmarks.registry import METRICS
+    from benchmarks.api.registry import METRICS
 
     out = {}
     for name, _ in METRICS.items():

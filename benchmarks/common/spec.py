@@ -13,8 +13,8 @@ import math
 from dataclasses import dataclass, field, fields, is_dataclass, replace
 from typing import Any
 
-from benchmarks.fields import SpecError, coerce, field_type, param, validate_fields
-from benchmarks.schema import PROFILES
+from benchmarks.common.fields import SpecError, coerce, field_type, param, validate_fields
+from benchmarks.common.schema import PROFILES
 
 __all__ = ["PROFILES", "SpecError", "param", "extension", "validate_fields"]
 

@@ -18,9 +18,9 @@ import numpy as np
 import torch
 from torch.func import functional_call
 
-import benchmarks.device as devices
-from benchmarks.engine import Params
-from benchmarks.task import RetrainTask
+import benchmarks.common.device as devices
+from benchmarks.api.task import RetrainTask
+from benchmarks.training.engine import Params
 
 LossTerm = Callable[[Params], torch.Tensor]
 SPLITS = ("train", "val")

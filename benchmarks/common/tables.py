@@ -27,8 +27,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchmarks.fsio import CorruptFileError, atomic_write_text
-from benchmarks.schema import TableSpec
+from benchmarks.common.fsio import CorruptFileError, atomic_write_text
+from benchmarks.common.schema import TableSpec
 
 MANIFEST_SUFFIX = ".manifest.json"
 FIX = "restore it from git or regenerate it"

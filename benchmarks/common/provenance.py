@@ -11,7 +11,7 @@ import subprocess
 from datetime import datetime, timezone
 from pathlib import Path
 
-from benchmarks.pins import PINS
+from benchmarks.common.pins import PINS
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -44,7 +44,7 @@ def provenance() -> dict:
     import numpy
     import torch
 
-    import benchmarks.device as device
+    import benchmarks.common.device as device
 
     return {"git_sha": git_sha(), "code_hash": code_hash(),
             "torch": torch.__version__, "numpy": numpy.__version__,
@@ -84,7 +84,7 @@ def bit_provenance() -> dict:
     on the process's count. On a GPU (``--device cuda``), also the device's name and
     capability, CUDA and the TF32 choice (``device.bits``; nothing is added on the CPU, so CPU
     provenance is as before)."""
-    import benchmarks.device as device
+    import benchmarks.common.device as device
 
     return _cpu_bits() | device.bits()
 

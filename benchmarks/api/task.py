@@ -17,11 +17,9 @@ from typing import ClassVar
 import numpy as np
 import torch
 
-from benchmarks.engine import Params, Problem, batched_forward, train
-from benchmarks.groundtruth.pretrained import training_problem
-from benchmarks.registry import TASKS
-from benchmarks.schema import FINETUNED_SUFFIX
-from benchmarks.spec import (
+from benchmarks.api.registry import TASKS
+from benchmarks.common.schema import FINETUNED_SUFFIX
+from benchmarks.common.spec import (
     PROFILES,
     ExecSpec,
     SpecError,
@@ -29,6 +27,8 @@ from benchmarks.spec import (
     apply_overrides,
     validate_fields,
 )
+from benchmarks.training.engine import Params, Problem, batched_forward, train
+from benchmarks.training.pretrained import training_problem
 
 VARIANT_PREFIXES = ("params.", "train.")
 
@@ -41,10 +41,18 @@ class Task(ABC):
     engine: str = "batched"
     trains: bool = True  # False: the ground truth is fixed data (no models, no training seeds)
     kind: str | None = None  # an import's data kind (decides a paper's recipe); None: built in
+    fine_tuned: bool = False  # True: a family that starts from its own W0 outside the engine
 
     def __init__(self, spec: TaskSpec, overrides: dict | None = None) -> None:
         self.spec = spec
         self.overrides = dict(overrides or {})
+
+    @property
+    def regime(self) -> str:
+        """``fine-tuned`` (every model starts from a shared W0) or ``scratch``: the results
+        rows' ``regime`` column, from the spec."""
+        pretrained = self.spec.train.init == "pretrained"
+        return "fine-tuned" if pretrained or self.fine_tuned else "scratch"
 
     @property
     def K(self) -> int:

@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from benchmarks.fields import coerce, field_type, validate_fields
-from benchmarks.registry import METHODS
-from benchmarks.spec import SpecError, content_hash, keyed_fields, to_plain
+from benchmarks.api.registry import METHODS
+from benchmarks.common.fields import coerce, field_type, validate_fields
+from benchmarks.common.spec import SpecError, content_hash, keyed_fields, to_plain
 
 if TYPE_CHECKING:  # the context module builds Contexts for Methods: annotations only here
-    from benchmarks.context import Context
+    from benchmarks.api.context import Context
 
 
 class Need(enum.Enum):
