@@ -16,12 +16,13 @@ from pathlib import Path
 
 import pandas as pd
 
+from benchmarks.common import groups
 from benchmarks.common.fsio import atomic_write_text
 from benchmarks.common.schema import PROFILES as PROFILE_ORDER
 from benchmarks.common.schema import RESULTS, ROW_KEY
 from benchmarks.common.tables import read_table
 
-from . import claims, definitions, groups, page, site
+from . import claims, definitions, page, site
 from .md import escape
 from .sections import DASH, Row, Section
 

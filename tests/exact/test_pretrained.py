@@ -11,10 +11,10 @@ import torch
 from benchmarks.api.task import make_task
 from benchmarks.common.fields import SpecError
 from benchmarks.common.fsio import CorruptFileError
-from benchmarks.groundtruth import pretrained
 from benchmarks.groundtruth.fill import open_store
 from benchmarks.groundtruth.fullmodel import full_model, linearisation_point
 from benchmarks.groundtruth.subsets import build_rows
+from benchmarks.training import pretrained
 from benchmarks.training.engine import train, train_with_checkpoints
 
 TOL_ENGINE = 1e-9
