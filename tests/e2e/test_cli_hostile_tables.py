@@ -26,7 +26,8 @@ def _results() -> pd.DataFrame:
         for metric, variant, value in (("lds", "spearman", lds), ("residual", "ne", 0.5)):
             row = dict.fromkeys(RESULT_COLUMNS, "")
             row.update(task="modular-addition", task_key="modular-addition-abc",
-                       task_family="modular-addition", task_params="{}", method=name,
+                       task_family="modular-addition", task_params="{}", regime="scratch",
+                       method=name,
                        method_key=f"{name}-1234", method_label=label, labels="retrain",
                        metric=metric, variant=variant, split="eval", value=value,
                        ci_low=value - 0.05, ci_high=value + 0.05, n_targets=10, n_dropped=0,
@@ -97,8 +98,9 @@ def test_an_extra_field_per_row_of_results_is_refused(board, capsys, command):
     lines = _lines(path)
     path.write_text(lines[0] + "".join(ln.rstrip("\n") + ",x\n" for ln in lines[1:]))
     assert len(pd.read_csv(path).index.unique()) == 1  # read shifted: the task as the index
-    err = _refused(board, command, capsys, f"{path}: line 2 has 24 fields")
-    assert "header 23" in err
+    n = len(RESULT_COLUMNS)
+    err = _refused(board, command, capsys, f"{path}: line 2 has {n + 1} fields")
+    assert f"header {n}" in err
 
 
 def test_an_extra_field_per_row_of_timings_is_refused(board, capsys):
@@ -151,7 +153,7 @@ def test_a_row_missing_a_field_is_refused(board, capsys):
     lines = _lines(path)
     lines[2] = lines[2].rsplit(",", 1)[0] + "\n"
     path.write_text("".join(lines))
-    _refused(board, "leaderboard", capsys, f"{path}: line 3 has 22 fields")
+    _refused(board, "leaderboard", capsys, f"{path}: line 3 has {len(RESULT_COLUMNS) - 1} fields")
 
 
 def test_an_edited_value_is_refused_by_the_digest(board, capsys):

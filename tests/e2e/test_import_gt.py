@@ -25,8 +25,8 @@ def test_import_run_export_cli(tmp_path):
                "--param", "gamma=auto", "--param", "lam=0.01", "--param", "center=false")
     assert out.returncode == 0, out.stderr
     assert "lds" in out.stdout and "residual" in out.stdout
-    out = _run(cache, "run", "--task", "ksm-release", "--method", "loo")
-    assert out.returncode == 0 and out.stdout.startswith("skipped:")
+    out = _run(cache, "run", "--task", "ksm-release", "--method", "loo")  # refused, untrained
+    assert out.returncode == 2 and "leave-one-out" in out.stderr and "Traceback" not in out.stderr
     out = _run(cache, "export-gt", "ksm-release", "--out", str(tmp_path / "exp"), "--jsonl")
     assert out.returncode == 0, out.stderr
     assert {p.name for p in (tmp_path / "exp").iterdir()} == {

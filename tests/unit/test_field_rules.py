@@ -255,7 +255,7 @@ def test_every_shipped_profile_is_inside_the_train_bounds(monkeypatch):
         raise Caught
 
     monkeypatch.setattr(task_module, "finalize", catch)
-    for name in TASKS.names():
+    for name in (n for n in TASKS.names() if TASKS.get(n).trains):  # not imports: no recipe
         for profile in PROFILES:
             with contextlib.suppress(Caught):
                 make_task(name, profile)
