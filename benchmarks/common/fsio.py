@@ -81,6 +81,19 @@ def _naming(err: OSError, path: Path) -> OSError:
         OSError(f"{path}: {err}")
 
 
+def reserve_blocks(path: Path) -> None:
+    """Allocate a file's disk blocks now: a write through a memory map into a sparse file on a
+    full disk kills the process (SIGBUS, no message); here a full disk is an OSError naming the
+    file. A file system without ``posix_fallocate`` is left as it is."""
+    with open(path, "r+b") as fh:
+        try:
+            os.posix_fallocate(fh.fileno(), 0, os.fstat(fh.fileno()).st_size)
+        except OSError as err:
+            if err.errno in (errno.EOPNOTSUPP, errno.EINVAL):
+                return
+            raise _naming(err, path) from None
+
+
 def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 

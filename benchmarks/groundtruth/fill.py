@@ -24,8 +24,13 @@ from benchmarks.groundtruth.subsets import Rows, build_rows
 def open_store(task: Task, path: Path | None = None, create: bool = True) -> GroundTruthStore:
     """The store of ``task`` (created if absent unless ``create=False``; refused if written
     for another spec)."""
-    rows = task.fixed_rows() or build_rows(task.spec.design, task.K, task.spec.base_key)
-    return GroundTruthStore.open(task.spec, rows, task.outputs, task.n_targets, path, create)
+    return GroundTruthStore.open(task.spec, task_rows(task), task.outputs, task.n_targets, path,
+                                 create)
+
+
+def task_rows(task: Task) -> Rows:
+    """The task's row table: its own (imported ground truth) or sampled from its design."""
+    return task.fixed_rows() or build_rows(task.spec.design, task.K, task.spec.base_key)
 
 
 def model_seed(task: Task, rows: Rows, row: int, r: int) -> int:

@@ -15,10 +15,8 @@ store written for another spec is refused with a diff, never overwritten.
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import json
-import os
 import shutil
 import warnings
 from pathlib import Path
@@ -26,7 +24,13 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.common.cache import cache_root
-from benchmarks.common.fsio import CorruptFileError, make_temp_dir, open_npy, publish_dir
+from benchmarks.common.fsio import (
+    CorruptFileError,
+    make_temp_dir,
+    open_npy,
+    publish_dir,
+    reserve_blocks,
+)
 from benchmarks.common.provenance import bit_differences, bit_provenance, provenance
 from benchmarks.common.spec import TaskSpec, spec_diff, to_plain
 from benchmarks.groundtruth.subsets import Rows
@@ -271,17 +275,4 @@ def _write_arrays(tmp: Path, rows: Rows, outputs: tuple[str, ...], R: int,
               "done.npy": ((m, R), np.uint8), "checks.npy": ((m, R), np.uint64)}
     for name, (shape, dtype) in shapes.items():
         np.lib.format.open_memmap(tmp / name, mode="w+", dtype=dtype, shape=shape).flush()
-        _reserve(tmp / name)
-
-
-def _reserve(path: Path) -> None:
-    """Allocate a file's blocks now: a write through a memory map into a sparse file on a full
-    disk kills the process (SIGBUS, no message); here a full disk is an error naming the file."""
-    with open(path, "r+b") as fh:
-        try:
-            os.posix_fallocate(fh.fileno(), 0, os.fstat(fh.fileno()).st_size)
-        except OSError as err:
-            if err.errno in (errno.EOPNOTSUPP, errno.EINVAL):  # a file system without it
-                return
-            raise OSError(err.errno, f"{err.strerror} (creating the ground-truth store)",
-                          str(path)) from None
+        reserve_blocks(tmp / name)  # the arrays are written through memory maps

@@ -26,9 +26,8 @@ from benchmarks.api.task import Task
 from benchmarks.common.fsio import CorruptFileError, atomic_write_bytes
 from benchmarks.common.spec import ExecSpec, SpecError
 from benchmarks.groundtruth.executors.driver import ChunkJob, pending, run_chunk
-from benchmarks.groundtruth.fill import chunks, write_chunk
+from benchmarks.groundtruth.fill import chunks, task_rows, write_chunk
 from benchmarks.groundtruth.store import store_path
-from benchmarks.groundtruth.subsets import build_rows
 
 CHUNKS = "chunks"
 
@@ -170,8 +169,7 @@ def _dry_run_script(task: Task, path: Path | None, options: SlurmOptions) -> str
     if (where / "manifest.json").exists():
         n = len(pending(task, (0, 1), path)[1])
     else:
-        rows = task.fixed_rows() or build_rows(task.spec.design, task.K, task.spec.base_key)
-        n = math.ceil(len(rows) * task.spec.design.n_seeds / task.spec.execution.batch)
+        n = math.ceil(len(task_rows(task)) * task.spec.design.n_seeds / task.spec.execution.batch)
     return sbatch_script(options, where / CHUNKS, max(n, 1))
 
 
