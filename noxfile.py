@@ -76,7 +76,7 @@ def replicate(session: nox.Session) -> None:
     args = session.posargs or ["--profile", "quick"]
     session.run("python", "-m", "benchmarks", "replicate", *args)
     # afterwards: the stages' fraction of the machine's peak (bench.json), the README wall-clock
-    session.run("python", "-m", "benchmarks.perf.replicate_stages", *args)
+    session.run("python", "-m", "benchmarks.perf", "replicate_stages", *args)
 
 
 @nox.session(venv_backend="venv", default=False)
@@ -97,24 +97,22 @@ def figures(session: nox.Session) -> None:
 def reproducibility(session: nox.Session) -> None:
     """Same ground truth and fits under thread counts and math-library pins -> bench.json."""
     _install(session)
-    session.run("python", "-m", "benchmarks.perf.repro", *session.posargs)
+    session.run("python", "-m", "benchmarks.perf", "repro", *session.posargs)
 
 
 @nox.session(venv_backend="venv", default=False)
 def bench(session: nox.Session) -> None:
     """Performance benchmarks (ratios side by side) -> leaderboard/bench.json."""
     _install(session)
-    session.run("python", "-m", "benchmarks.perf.engine", *session.posargs)
-    session.run("python", "-m", "benchmarks.perf.engine", "--task", "fmnist-class",
+    session.run("python", "-m", "benchmarks.perf", "engine", *session.posargs)
+    session.run("python", "-m", "benchmarks.perf", "engine", "--task", "fmnist-class",
                 "--entry", "engine_fmnist")
-    session.run("python", "-m", "benchmarks.perf.engine_gpu")  # writes only where CUDA is
-    session.run("python", "-m", "benchmarks.perf.executors")
-    session.run("python", "-m", "benchmarks.perf.attribution")
-    session.run("python", "-m", "benchmarks.perf.gradex")
-    session.run("python", "-m", "benchmarks.perf.icl")
-    session.run("python", "-m", "benchmarks.perf.param_weighted")
-    session.run("python", "-m", "benchmarks.perf.startup")
-    # the fine-tuning regime: label cost at equal LDS, RE vs budget, the transformer's cost
-    session.run("python", "-m", "benchmarks.perf.label_cost")
-    session.run("python", "-m", "benchmarks.perf.budget")
-    session.run("python", "-m", "benchmarks.perf.transformer")
+    session.run("python", "-m", "benchmarks.perf", "engine_gpu")  # writes only where CUDA is
+    session.run("python", "-m", "benchmarks.perf", "executors")
+    session.run("python", "-m", "benchmarks.perf", "attribution")
+    session.run("python", "-m", "benchmarks.perf", "gradex")
+    session.run("python", "-m", "benchmarks.perf", "icl")
+    session.run("python", "-m", "benchmarks.perf", "param_weighted")
+    session.run("python", "-m", "benchmarks.perf", "startup")
+    # the transformer's cost (label cost and RE vs budget: stages of replicate)
+    session.run("python", "-m", "benchmarks.perf", "transformer")

@@ -92,6 +92,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--method", required=True)
     p.add_argument("--param", action="append", default=[], metavar="FIELD=VALUE")
     p.add_argument("--gt-dir", type=Path, default=None, help="store folder (default: cache)")
+    p.add_argument("--resplits", type=_int_in(1, 10_000), default=100,
+                   help="imported ground truth: random fit/held-out re-splits the file's own "
+                        "split is placed among (default 100)")
     _common(p)
     p = sub.add_parser("replicate", help="regenerate the paper's results at a profile")
     p.add_argument("--task", action="append", default=None)

@@ -60,7 +60,7 @@ def ground_truth(args: argparse.Namespace) -> int:
     if args.collect:
         n = collect(open_store(task, args.gt_dir, create=False))
     else:
-        n = _executor(args).fill(task, shard, args.gt_dir)
+        n = _executor(args).fill(task, shard, args.gt_dir).models
         if args.slurm_dry_run:  # the script was printed; nothing was (or is) created
             return 0
     store = open_store(task, args.gt_dir)
@@ -88,6 +88,11 @@ def run(args: argparse.Namespace) -> int:
                                        "ci_high", "n_targets", "n_dropped"]]
     print(f"{task.label} x {method.key}\n{df.to_string(index=False)}")
     print("\n".join(definition_lines(record["rows"])))
+    if imported.is_imported(task.spec.name):  # the file's own split among random re-splits
+        from benchmarks.stages import resplits
+
+        n = getattr(args, "resplits", None) or resplits.RESPLITS
+        print(resplits.report(task, open_store(task, args.gt_dir), method, record, n))
     return 0
 
 
@@ -151,7 +156,7 @@ def leaderboard(args: argparse.Namespace) -> int:
     from benchmarks.common.schema import RESULTS
     from benchmarks.common.tables import read_table
     from benchmarks.replicate import write_claims
-    from leaderboard import build, wallclock
+    from leaderboard import build, claims, verdict, wallclock
     from leaderboard.render import write_all
 
     results = build.LEADERBOARD_DIR / "results.csv"
@@ -160,6 +165,9 @@ def leaderboard(args: argparse.Namespace) -> int:
         print(f"wrote {wallclock.README} (wall-clock section)")  # before anything is written
     for profile in profiles:
         write_claims(results, profile)
+    claims.write_verdict(build.LEADERBOARD_DIR / "claims.csv", build.LEADERBOARD_DIR / "verdict.md")
+    if verdict.update_readme(claims.read(build.LEADERBOARD_DIR / "claims.csv")):
+        print(f"wrote {verdict.README} (verdict section)")
     write_definitions(build.LEADERBOARD_DIR / "metrics.csv")
     for path in write_all(results, build.LEADERBOARD_DIR):
         print(f"wrote {path}")

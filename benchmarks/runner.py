@@ -12,32 +12,88 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 import benchmarks.common.device as devices
-from benchmarks.api.context import fit_method, method_predict, method_scores, seed_key
+from benchmarks.api.context import seed_key
 from benchmarks.api.evaluation import Evaluation, MetricValue
-from benchmarks.api.method import Method
+from benchmarks.api.method import Method, make_method
+from benchmarks.api.paper import Cell
 from benchmarks.api.registry import METRICS
+from benchmarks.api.stage import CellInputs, Table, run_cached
 from benchmarks.api.task import Task
 from benchmarks.common import cache
 from benchmarks.common.fsio import atomic_save_npy, atomic_write_text
 from benchmarks.common.provenance import bit_provenance, bits_id, code_hash, git_sha, now_iso
 from benchmarks.common.schema import ResultRow
+from benchmarks.common.timing import timed
+from benchmarks.groundtruth.diagnostics import summarise_ground_truth
+from benchmarks.groundtruth.executors import Executor
+from benchmarks.groundtruth.fill import open_store
 from benchmarks.groundtruth.store import GroundTruthStore
+from benchmarks.oracles.fit import fit_method, method_predict, method_scores
 
 
-def cell_dir(task: Task, method: Method) -> Path:
-    """The cell's folder (``common.cache.cell_dir``)."""
-    return cache.cell_dir(task.spec.key, method.key)
+@dataclass
+class CellRun:
+    """What one paper cell produced: method records (and stage rows), predicted-vs-true
+    rows, ground-truth diagnostics and the stages' tables."""
+
+    records: list[dict]
+    preds: list[pd.DataFrame]
+    diag: dict
+    tables: list[Table] = field(default_factory=list)
+
+
+def run_paper_cell(task: Task, cell: Cell, executor: Executor) -> CellRun:
+    """A paper's cell on one built task: ground truth, then the cell's methods, then its
+    stages (each timed in ``common.timing``)."""
+    executor.fill(task)
+    store = open_store(task)
+    diag = summarise_ground_truth(task, store)
+    print("ground truth: " + ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}"
+                                       for k, v in diag.items()))
+    run = CellRun([], [], diag)
+    predicted = {make_method(n, p).key for n, p in cell.predictions}
+    for name, params in cell.methods:
+        method = make_method(name, params)
+        with timed(task.label, f"method {method.display}", f"method {name}"):
+            record = run_cell(task, store, method)
+        run.records.append(record)
+        if method.key in predicted and record["rows"]:
+            run.preds.append(prediction_frame(task, store, method))
+    local = executor.workers if executor.kind == "local" else 1
+    inputs = CellInputs(task, store, cell.methods, tuple(run.records), local)
+    for stage in cell.stages:
+        with timed(task.label, f"stage {stage.registry_name}"):
+            out = run_cached(stage, inputs)
+        if out.rows:
+            run.records.append({"rows": out.rows})
+        run.tables += out.tables
+    return run
+
+
+def prediction_frame(task: Task, store: GroundTruthStore, method: Method,
+                     max_targets: int = 24) -> pd.DataFrame:
+    """Rows of ``predictions.csv``: the saved predicted vs true F on evaluation subsets, for
+    the first ``max_targets`` targets."""
+    pred = np.load(cache.cell_dir(task.spec.key, method.key) / "predictions.npy")
+    pred = pred[:, :max_targets]  # (m_eval, <= max_targets)
+    true = store.mean(task.primary, "eval")[:, :max_targets]
+    j, t = np.meshgrid(np.arange(pred.shape[0]), np.arange(pred.shape[1]), indexing="ij")
+    return pd.DataFrame({
+        "task": task.label, "task_key": task.spec.key, "method": method.registry_name,
+        "method_key": method.key, "method_label": method.display, "subset": j.ravel(),
+        "target": t.ravel(), "predicted": pred.ravel(), "true": true.ravel()})
 
 
 def run_cell(task: Task, store: GroundTruthStore, method: Method, force: bool = False) -> dict:
     """Fit ``method`` on ``task`` and evaluate every registered metric; returns the record."""
-    out = cell_dir(task, method)
+    out = cache.cell_dir(task.spec.key, method.key)
     record = _cached_record(out, store.fingerprint(), task.spec.key, method.key)
     if record is not None and not force:
         return record

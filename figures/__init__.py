@@ -34,10 +34,11 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 MANIFEST = "figures.json"  # {file: {title, tasks, inputs, png}}: what each figure shows (read
 # by the web page), the digest of what it was drawn from and the sha256 of the PNG drawn
 SOURCES_ALLOWED = ("results", "predictions", "scores", "weights", "weight_sweep", "label_cost",
-                   "gradex_budget")
+                   "gradex_budget", "interactions", "label_curve")
 # sources read from a CSV next to results.csv
 SIDE_CSVS = {"weights": "param_weights.csv", "weight_sweep": "param_weight_sweep.csv",
-             "label_cost": "label_cost.csv", "gradex_budget": "gradex_budget.csv"}
+             "label_cost": "label_cost.csv", "gradex_budget": "gradex_budget.csv",
+             "interactions": "interactions.csv", "label_curve": "label_curve.csv"}
 # the schema of a source the schema declares (the others: the key their manifest records)
 SPECS: dict[str, TableSpec] = {"results": RESULTS, "predictions": PREDICTIONS}
 

@@ -1,8 +1,8 @@
 """Where the first-order estimate stops holding: GradEx's relative error against the number
 of fine-tuning steps from W0.
 
-One line per fine-tuning cell (``leaderboard/gradex_budget.csv``, written by
-``python -m benchmarks.perf.budget``): ``RE_est`` (GradEx's estimate against the real
+One line per fine-tuning cell and profile (``leaderboard/gradex_budget.csv``, written by the
+``gradex_budget`` stage of ``replicate``): ``RE_est`` (GradEx's estimate against the real
 fine-tuned F) solid, ``RE_lin`` (the exact first-order expansion at W0 against it) dashed; a
 marker shows each cell's own budget. The paper's 2.4% (modular arithmetic) is drawn for scale.
 """
@@ -29,7 +29,8 @@ def make(df: pd.DataFrame) -> Figure:
         raise ValueError("no fine-tuning budget rows to plot")
     fig = Figure(figsize=(11, 4.0), layout="constrained")
     ax, ax2 = fig.subplots(1, 2)
-    for i, (task, rows) in enumerate(data.groupby("task", sort=True)):
+    for i, ((name, profile), rows) in enumerate(data.groupby(["task", "profile"], sort=True)):
+        task = name if data.profile.nunique() == 1 else f"{name} ({profile})"
         rows = rows.sort_values("steps")
         color = f"C{i}"
         ax.plot(rows.steps, rows.re_est, color=color, marker="o", label=f"{task}: RE_est")

@@ -1,7 +1,7 @@
 """The paper's headline at our scale: LDS against the CPU-seconds spent on labels.
 
-One panel per fine-tuning cell (``leaderboard/label_cost.csv``, written by
-``python -m benchmarks.perf.label_cost``): KernelSM and the ridge linear surrogate fitted on
+One panel per fine-tuning cell (``leaderboard/label_cost.csv``, written by the
+``label_cost`` stage of ``replicate``): KernelSM and the ridge linear surrogate fitted on
 the first m retrained labels (R fine-tunings each) and on the first m GradEx labels (features
 at W0 once, then one linearised solve each), and IF and TRAK as points at their own fit
 cost (they use no labels). W0's pretraining, shared by every point, is not counted.
@@ -14,10 +14,10 @@ from matplotlib.figure import Figure
 
 SLUG = "label_cost"
 SOURCE = "label_cost"
-LINES = {("KernelSM", "retrain"): ("C0", "-", "o", "KernelSM, retrained labels"),
-         ("KernelSM", "gradex"): ("C0", "--", "o", "KernelSM, GradEx labels"),
-         ("Linear", "retrain"): ("C2", "-", "^", "linear, retrained labels"),
-         ("Linear", "gradex"): ("C2", "--", "^", "linear, GradEx labels")}
+LINES = {("kernel_sm", "retrain"): ("C0", "-", "o", "KernelSM, retrained labels"),
+         ("kernel_sm", "gradex"): ("C0", "--", "o", "KernelSM, GradEx labels"),
+         ("linear_surrogate", "retrain"): ("C2", "-", "^", "linear, retrained labels"),
+         ("linear_surrogate", "gradex"): ("C2", "--", "^", "linear, GradEx labels")}
 
 
 def select(df: pd.DataFrame) -> pd.DataFrame:
@@ -41,7 +41,7 @@ def make(df: pd.DataFrame) -> Figure:
     for ax, ((task, profile), rows) in zip(axes, groups, strict=True):
         rows = rows.assign(cost=_cost(rows))
         for (family, source), (color, style, marker, name) in LINES.items():
-            r = rows[rows.method.str.startswith(family) & (rows.labels == source)]
+            r = rows[(rows.method == family) & (rows.labels == source)]
             r = r.sort_values("cost")
             if not r.empty:
                 ax.errorbar(r.cost, r.lds, yerr=[r.lds - r.lds_low, r.lds_high - r.lds],
@@ -50,7 +50,7 @@ def make(df: pd.DataFrame) -> Figure:
         for i, (_, p) in enumerate(rows[rows.labels == "none"].iterrows()):
             ax.errorbar([p.cost], [p.lds], yerr=[[p.lds - p.lds_low], [p.lds_high - p.lds]],
                         color=f"C{3 + i}", marker="s", capsize=2, linestyle="none",
-                        label=f"{p.method} (fit only)")
+                        label=f"{p.method_label} (fit only)")
         ax.set_xscale("log")
         ax.set_xlabel("CPU-seconds spent on labels (W0 excluded)", fontsize=8)
         ax.set_ylabel("LDS (Spearman)", fontsize=8)

@@ -1,9 +1,10 @@
 """Learned parameter-group weights (methods/METHODS.md §2.9): a heatmap of weight by group and
 method.
 
-One panel per task; rows are the per-layer weighted methods (base method, k), columns the
-layers in model order. Weights live on the scaled simplex (they sum to the number of
-groups), so 1.0 is the unweighted base method and the colour scale is centred there.
+One panel per task; rows are the per-layer weighted methods (base method, k: the
+``param_weighted`` keys at the default ``granularity``, layers), columns the layers in model
+order. Weights live on the scaled simplex (they sum to the number of groups), so 1.0 is the
+unweighted base method and the colour scale is centred there.
 """
 
 from __future__ import annotations
@@ -13,13 +14,23 @@ import seaborn as sns
 from matplotlib.colors import TwoSlopeNorm
 from matplotlib.figure import Figure
 
+from benchmarks.common.schema import parse_method_key
+
 SLUG = "param_weights"
 SOURCE = "weights"
+METHOD = "param_weighted"
+GRANULARITY = "layer"  # the method's default (a key names a granularity only when it is not)
+
+
+def _per_layer(key: str) -> bool:
+    """Whether a method key is a ``param_weighted`` method weighting layers."""
+    name, fields = parse_method_key(key)
+    return name == METHOD and fields.get("granularity", GRANULARITY) == GRANULARITY
 
 
 def select(df: pd.DataFrame) -> pd.DataFrame:
     """Learned weights of the per-layer methods (``leaderboard/param_weights.csv``)."""
-    return df[df["weight"].notna() & df["method_label"].astype(str).str.contains(r"\(layer")]
+    return df[df["weight"].notna() & df["method_key"].map(_per_layer)]
 
 
 def make(df: pd.DataFrame) -> Figure:

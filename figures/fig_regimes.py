@@ -13,14 +13,17 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from benchmarks.common.schema import FINETUNED_SUFFIX as SUFFIX
+from benchmarks.common.schema import parse_method_key
 
 SLUG = "regimes"
 SOURCE = "results"
-PANELS = (  # (title, metric, variant or None for every variant, method labels)
-    ("GradEx relative error (%)", "relerr", None, ("GradEx (first-order)",)),
-    ("LDS (Spearman)", "lds", "spearman", ("KernelSM (CV)", "KernelSM (CV) [gradex]",
-                                           "Linear (ridge CV+intercept)",
-                                           "Linear (ridge CV+intercept) [gradex]")),
+GRADEX = (("gradex", {}),)  # methods: (registered name, the non-default fields its key names)
+SURROGATES = (("kernel_sm", {}), ("kernel_sm", {"labels": "gradex"}),
+              ("linear_surrogate", {"fit_type": "ridge"}),
+              ("linear_surrogate", {"fit_type": "ridge", "labels": "gradex"}))
+PANELS = (  # (title, metric, variant or None for every variant, methods)
+    ("GradEx relative error (%)", "relerr", None, GRADEX),
+    ("LDS (Spearman)", "lds", "spearman", SURROGATES),
 )
 
 
@@ -39,8 +42,17 @@ def select(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _bars(rows: pd.DataFrame, metric: str, variant: str | None, labels: tuple) -> pd.DataFrame:
-    sel = rows[(rows.metric == metric) & rows.method_label.isin(labels)]
+def _of(rows: pd.DataFrame, methods: tuple) -> pd.Series:
+    """Rows of one of ``methods`` (a registered name with exactly these key fields)."""
+    fields = rows["method_key"].map(lambda key: parse_method_key(key)[1])
+    found = [m in methods for m in zip(rows["method"], fields, strict=True)]
+    return pd.Series(found, index=rows.index, dtype=bool)
+
+
+def _bars(rows: pd.DataFrame, metric: str, variant: str | None, methods: tuple
+          ) -> pd.DataFrame:
+    """One panel's bars: a value per regime for each method's label (or each variant)."""
+    sel = rows[(rows.metric == metric) & _of(rows, methods)]
     if variant:
         sel = sel[sel.variant == variant]
     sel = sel.assign(bar=sel.method_label if variant else sel.variant.map(
@@ -57,8 +69,8 @@ def make(df: pd.DataFrame) -> Figure:
     fig = Figure(figsize=(11, 3.2 * len(groups) + 0.5), layout="constrained")
     axes = fig.subplots(len(groups), len(PANELS), squeeze=False)
     for row, ((family, profile), rows) in zip(axes, groups, strict=True):
-        for ax, (title, metric, variant, labels) in zip(row, PANELS, strict=True):
-            table = _bars(rows, metric, variant, labels)
+        for ax, (title, metric, variant, methods) in zip(row, PANELS, strict=True):
+            table = _bars(rows, metric, variant, methods)
             if table.empty:
                 ax.set_axis_off()
                 continue

@@ -1,7 +1,8 @@
 """Cell records -> ``leaderboard/results.csv`` and ``predictions.csv`` (tidy, upserted).
 
-Reads only files written by the runner (``<cache>/results/*/*/record.json`` and
-``predictions.npy``) plus the ground-truth arrays; never imports ``methods/``. Rows are keyed by
+Gets the records and prediction rows of a run, and the stages' tables (anything with
+``name``, ``frame``, ``key`` and ``group``: ``benchmarks.api.stage.Table``); never imports
+``methods/``. Rows are keyed by
 (task_key, method_key, metric, variant, split, profile): a new record replaces its old row, rows of
 other tasks stay. Every table is read and written through ``benchmarks.common.tables``
 (strict reads, a manifest beside each table).
@@ -11,11 +12,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
+from benchmarks.common import timing
 from benchmarks.common.fsio import locked
-from benchmarks.common.schema import PREDICTIONS, ROW_KEY, TableSpec
+from benchmarks.common.schema import PREDICTIONS, ROW_KEY, TIMINGS, TableSpec
 from benchmarks.common.tables import read_table, write_table
 
 LEADERBOARD_DIR = Path(__file__).resolve().parent
@@ -55,19 +56,6 @@ def upsert(csv_path: Path, new: pd.DataFrame, key: list[str],
     return new
 
 
-def prediction_rows(cell_dir: Path, meta: dict, eval_F: np.ndarray,
-                    max_targets: int = 24) -> pd.DataFrame:
-    """Predicted vs true F on evaluation subsets, for the first ``max_targets`` targets."""
-    pred = np.load(cell_dir / "predictions.npy")[:, :max_targets]
-    true = eval_F[:, :max_targets]
-    j, t = np.meshgrid(np.arange(pred.shape[0]), np.arange(pred.shape[1]), indexing="ij")
-    df = pd.DataFrame({"subset": j.ravel(), "target": t.ravel(), "predicted": pred.ravel(),
-                       "true": true.ravel()})
-    for k, v in meta.items():
-        df.insert(0, k, v)
-    return df
-
-
 def write(records: list[dict], predictions: list[pd.DataFrame],
           out_dir: Path = LEADERBOARD_DIR) -> tuple[Path, Path]:
     """Upsert ``results.csv`` and ``predictions.csv`` in ``out_dir``."""
@@ -78,3 +66,24 @@ def write(records: list[dict], predictions: list[pd.DataFrame],
     upsert(pred, pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(),
            list(PREDICTIONS.key), ["task_key"])
     return res, pred
+
+
+def write_tables(tables: list, out_dir: Path) -> None:
+    """Upsert the stages' tables (``api.stage.Table``), one file at a time, all cells' rows
+    together."""
+    by_file: dict[tuple, list[pd.DataFrame]] = {}
+    for t in tables:
+        by_file.setdefault((t.name, t.key, t.group), []).append(t.frame)
+    for (name, key, group), frames in by_file.items():
+        upsert(out_dir / name, pd.concat(frames, ignore_index=True), list(key), list(group))
+
+
+def write_timings(path: Path, profile: str, earlier: list[dict]) -> list[dict]:
+    """Upsert this run's (task, stage) timings of ``profile``: ``earlier`` and those recorded
+    since (``common.timing``); returns them all."""
+    rows = earlier + timing.drain()
+    if rows:
+        df = pd.DataFrame(rows).assign(profile=profile)
+        upsert(path, df.drop_duplicates(["task", "stage"], keep="last"), list(TIMINGS.key),
+               ["task", "profile"])  # a task's rows whole
+    return rows

@@ -6,6 +6,9 @@ heading, emphasis or a link, nor leave the code span or table cell it stands in.
 from __future__ import annotations
 
 import re
+from pathlib import Path
+
+from benchmarks.common.fsio import atomic_write_text
 
 _ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 # backslash-escaped: what opens emphasis, code, strikethrough, math, a closing heading
@@ -28,3 +31,17 @@ def escape(value: object, code: bool = False, cell: bool = False) -> str:
     if cell:
         text = text.replace("|", "\\|")
     return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def replace_block(path: Path, begin: str, end: str, body: str) -> bool:
+    """Rewrite the generated block of ``path`` between the marker lines ``begin`` and ``end``
+    with ``body``; True if the file changed. A file without both markers is left alone."""
+    text = path.read_text()
+    if begin not in text or end not in text:
+        return False
+    head, rest = text.split(begin, 1)
+    _, tail = rest.split(end, 1)
+    new = f"{head}{begin}\n{body}\n{end}{tail}"
+    if new != text:
+        atomic_write_text(path, new)
+    return new != text

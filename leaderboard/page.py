@@ -16,10 +16,9 @@ from pathlib import Path
 import pandas as pd
 
 from . import claims
-from .sections import DASH, Section
+from .sections import ARROWS, DASH, Section
 
 HERE = Path(__file__).resolve().parent
-OVERVIEW = ("LDS (Spearman)", "LOO Pearson", "Residual NE", "RelErr %", "Sel. loss@k")
 esc = html.escape
 
 
@@ -91,8 +90,9 @@ def _section(section: Section, ctx: PageContext, known_profiles: tuple[str, ...]
 
 
 def _best(section: Section, title: str) -> str:
-    """``method: value`` of the best row of the column whose title starts with ``title``."""
-    cols = [i for i, h in enumerate(section.header[3:]) if h.startswith(title)]
+    """``method: value`` of the best row of the column titled ``title`` (with its arrow)."""
+    cols = [i for i, h in enumerate(section.header[3:]) if h in {title + a for a in
+                                                                 ARROWS.values()}]
     if not cols:
         return DASH
     i = cols[0]
@@ -100,15 +100,16 @@ def _best(section: Section, title: str) -> str:
     return "; ".join(f"{r.label}: {r.cells[i].split(' [')[0]}" for r in best[:2]) or DASH
 
 
-def overview(sections: list[Section]) -> str:
-    """Tasks x best method per metric, each task linking to its table."""
+def overview(sections: list[Section], titles: tuple[str, ...] = ()) -> str:
+    """Tasks x best method per metric (the columns titled ``titles``), each task linking to
+    its table."""
     head = "".join(f'<th class="sortable" scope="col">{esc(h)}</th>'
-                   for h in ("Task", "Profile", "Family", "Regime", *OVERVIEW))
+                   for h in ("Task", "Profile", "Family", "Regime", *titles))
     rows = []
     for s in sections:
         cells = [f'<td><a href="#{slug(s)}">{esc(s.task)}</a></td>', f"<td>{esc(s.profile)}</td>",
                  f"<td>{esc(s.family)}</td>", f"<td>{esc(s.regime)}</td>"]
-        cells += [f"<td>{esc(_best(s, t))}</td>" for t in OVERVIEW]
+        cells += [f"<td>{esc(_best(s, t))}</td>" for t in titles]
         rows.append(f"<tr {_attrs(s)}>" + "".join(cells) + "</tr>")
     return ('<section id="overview">\n<h2>Overview: the best method per metric</h2>\n'
             '<div class="scroll"><table class="overview">\n'
@@ -131,11 +132,14 @@ def _filters(sections: list[Section]) -> str:
 
 def html_page(sections: list[Section], intro: str, claim_rows: pd.DataFrame | None = None,
               definitions_html: str = "", ctx: PageContext | None = None,
-              known_profiles: tuple[str, ...] = ("tiny", "quick", "paper")) -> str:
-    """The whole page (see the module docstring)."""
+              known_profiles: tuple[str, ...] = ("tiny", "quick", "paper"),
+              overview_titles: tuple[str, ...] = ()) -> str:
+    """The whole page (see the module docstring); the overview shows the best method of
+    each column titled in ``overview_titles``."""
     ctx = ctx or PageContext()
     warn = "".join(f'<p class="warning">{esc(w)}</p>' for w in ctx.warnings)
-    content = [overview(sections)] if sections else ["<p><em>No results yet.</em></p>"]
+    content = ([overview(sections, overview_titles)] if sections
+               else ["<p><em>No results yet.</em></p>"])
     if claim_rows is not None:
         content.append(claims.html_section(claim_rows))
     content += [_section(s, ctx, known_profiles) for s in sections]

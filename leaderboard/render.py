@@ -2,8 +2,10 @@
 
 This stage reads only the tidy results table written by the benchmark runs (strictly, through
 ``benchmarks.common.tables``); it never imports ``methods`` or the benchmark code beyond the base
-layer (``fsio``, ``schema``, ``tables``), so the stages stay decoupled through files. Text from
-the CSVs is escaped for Markdown by ``md.escape``, for HTML by ``html.escape``.
+layer (``fsio``, ``schema``, ``tables``), so the stages stay decoupled through files. Its
+metric columns are those the metrics and stages register, read from ``metrics.csv``
+(``definitions``). Text from the CSVs is escaped for Markdown by ``md.escape``, for HTML by
+``html.escape``.
 """
 
 from __future__ import annotations
@@ -11,7 +13,6 @@ from __future__ import annotations
 import argparse
 import math
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -23,36 +24,11 @@ from benchmarks.common.schema import RESULTS, ROW_KEY
 from benchmarks.common.tables import read_table
 
 from . import claims, definitions, page, site
+from .definitions import Column, for_results, present
 from .md import escape
-from .sections import DASH, Row, Section
+from .sections import ARROWS, DASH, Row, Section
 
 PACKAGE_DIR = Path(__file__).resolve().parent
-ARROWS = {True: " ↑", False: " ↓", None: ""}
-
-
-@dataclass(frozen=True)
-class Column:
-    """A metric column: the (metric, variant) rows feeding it, by split preference."""
-
-    title: str
-    metric: str
-    variant: str
-    splits: tuple[str, ...]
-    with_ci: bool = False
-
-
-METRIC_COLUMNS = (
-    Column("LDS (Spearman)", "lds", "spearman", ("eval",), with_ci=True),
-    Column("LDS repo (var filter)", "lds", "spearman_repo", ("eval",)),
-    Column("LOO Pearson", "loo_corr", "pearson", ("loo", "eval")),
-    Column("Residual NE", "residual", "ne", ("eval", "loo")),
-    Column("Residual repo", "residual", "repo", ("eval", "loo")),
-    Column("Mislabel AUC", "mislabel_auc", "auc", ("train",)),
-    Column("RelErr %", "relerr", "est", ("eval",)),
-    Column("Sel. loss@k", "selection", "loss@k", ("retrain",)),
-    Column("Sel. gain@k", "selection", "gain@k", ("retrain",)),
-    Column("β̂ vs IF r", "if_agreement", "pearson_pooled", ("scores",)),
-)
 
 
 def _as_bool(series: pd.Series) -> pd.Series:
@@ -75,15 +51,9 @@ def prepare(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _column_values(group: pd.DataFrame, col: Column) -> pd.DataFrame:
-    """Rows of ``group`` for one column, one per method_key, preferred split first."""
-    sub = group[
-        (group["metric"] == col.metric)
-        & (group["variant"] == col.variant)
-        & group["split"].isin(col.splits)
-    ].copy()
-    sub["_rank"] = sub["split"].map({s: i for i, s in enumerate(col.splits)})
-    sub = sub.sort_values("_rank", kind="stable").drop_duplicates("method_key")
-    return sub.set_index("method_key")
+    """Rows of ``group`` for one column, one per method_key (the latest, whatever its split)."""
+    sub = group[(group["metric"] == col.metric) & (group["variant"] == col.variant)]
+    return sub.drop_duplicates("method_key", keep="last").set_index("method_key")
 
 
 def _higher(values: pd.DataFrame) -> bool | None:
@@ -130,11 +100,11 @@ def _meta(group: pd.DataFrame) -> dict[str, str]:
     }
 
 
-def _build_section(group: pd.DataFrame) -> Section:
+def _build_section(group: pd.DataFrame, metric_columns: list[Column]) -> Section:
     """Assemble one (task, profile) table: a row per method, a cell per column that has
-    values in this table (LDS always first)."""
-    shown = [(col, values) for col in METRIC_COLUMNS
-             if not (values := _column_values(group, col)).empty or col is METRIC_COLUMNS[0]]
+    values in this table (the first column, which orders the rows, always)."""
+    shown = [(col, values) for i, col in enumerate(metric_columns)
+             if not (values := _column_values(group, col)).empty or i == 0]
     columns, per_col = [c for c, _ in shown], [v for _, v in shown]
     best = [_best_keys(values) for values in per_col]
     methods = group.groupby("method_key", sort=False).agg(
@@ -143,8 +113,10 @@ def _build_section(group: pd.DataFrame) -> Section:
         cost_s=("cost_s", "max"),
         n_labels=("n_labels", "max"),
     )
-    lds = per_col[0]["value"].reindex(methods.index)
-    methods = methods.assign(_lds=lds).sort_values(["_lds", "label"], ascending=[False, True])
+    first = per_col[0]["value"].reindex(methods.index) if per_col else math.nan
+    lower = bool(per_col) and _higher(per_col[0]) is False  # the first column orders the rows
+    methods = methods.assign(_first=first).sort_values(["_first", "label"],
+                                                       ascending=[lower, True])
     header = ["Method", "Key", "Labels"]
     arrows = [ARROWS[_higher(values)] for values in per_col]
     header += [col.title + a for col, a in zip(columns, arrows, strict=True)]
@@ -172,30 +144,35 @@ def _cell(values: pd.DataFrame, key: str, col: Column) -> str:
     if "std" in values.columns and not pd.isna(row["value"]):
         return format_value(row["value"]) + ("" if pd.isna(row["std"]) else
                                              f" ± {row['std']:.3f}")
-    if not col.with_ci:
+    if not col.ci:
         return format_value(row["value"])
     return format_value(row["value"], row["ci_low"], row["ci_high"])
 
 
-def build_sections(df: pd.DataFrame) -> list[Section]:
-    """One section per (task, profile): by family and task, the most thorough profile first."""
+def build_sections(df: pd.DataFrame, metric_columns: list[Column] | None = None
+                   ) -> list[Section]:
+    """One section per (task, profile): by family and task, the most thorough profile first;
+    ``metric_columns`` (default: every (metric, variant) of ``df``, ``definitions.present``)."""
     data = prepare(df)
     if data.empty:
         return []
+    cols = present(data) if metric_columns is None else metric_columns
     rank = {p: i for i, p in enumerate(PROFILE_ORDER)}
     data["_shallowness"] = -data["profile"].map(rank).fillna(-1)
     order = data.sort_values(["task_family", "task", "_shallowness", "profile"], kind="stable")
-    sections = [_build_section(g) for _, g in order.groupby(["task_key", "profile"], sort=False)]
+    sections = [_build_section(g, cols)
+                for _, g in order.groupby(["task_key", "profile"], sort=False)]
     agg = groups.aggregate(data)
     if not agg.empty:
-        sections += [_build_section(g) for _, g in agg.groupby(["group", "profile"], sort=True)]
+        sections += [_build_section(g, cols)
+                     for _, g in agg.groupby(["group", "profile"], sort=True)]
     return sections
 
 
-def shown_variants(df: pd.DataFrame) -> list[tuple[str, str]]:
+def shown_variants(df: pd.DataFrame, metric_columns: list[Column]) -> list[tuple[str, str]]:
     """The (metric, variant) pairs the leaderboard's columns show for ``df``."""
-    present = set(zip(df["metric"], df["variant"], strict=True))
-    return [(c.metric, c.variant) for c in METRIC_COLUMNS if (c.metric, c.variant) in present]
+    pairs = set(zip(df["metric"], df["variant"], strict=True))
+    return [(c.metric, c.variant) for c in metric_columns if (c.metric, c.variant) in pairs]
 
 
 def _markdown_section(section: Section) -> str:
@@ -222,15 +199,18 @@ INTRO = (
 
 def render_markdown(df: pd.DataFrame, claim_rows: pd.DataFrame | None = None,
                     defs: pd.DataFrame | None = None) -> str:
-    """The whole leaderboard as Markdown: one section per (task, profile) and per task group,
-    the definitions of the metric variants shown, then the claims."""
-    sections = build_sections(df)
+    """The whole leaderboard as Markdown: one section per (task, profile) and per task group
+    (the columns ``defs`` declares, ``definitions.for_results``), the definitions of the metric
+    variants shown, then the claims."""
+    cols = for_results(df, defs)
+    sections = build_sections(df, cols)
     parts = ["# taskattr leaderboard", "", INTRO]
     if not sections:
         parts += ["", "_No results yet._"]
     for section in sections:
         parts += ["", _markdown_section(section)]
-    text = definitions.markdown(definitions.shown(defs, shown_variants(df))) if len(df) else ""
+    items = definitions.shown(defs, shown_variants(df, cols)) if len(df) else []
+    text = definitions.markdown(items)
     if text:
         parts += ["", text]
     if claim_rows is not None:
@@ -240,10 +220,13 @@ def render_markdown(df: pd.DataFrame, claim_rows: pd.DataFrame | None = None,
 
 def render_html(df: pd.DataFrame, claim_rows: pd.DataFrame | None = None,
                 defs: pd.DataFrame | None = None, ctx: page.PageContext | None = None) -> str:
-    """The leaderboard as one self-contained web page (``page``)."""
-    items = definitions.shown(defs, shown_variants(df)) if len(df) else []
-    return page.html_page(build_sections(df), INTRO, claim_rows, definitions.html_section(items),
-                          ctx, PROFILE_ORDER)
+    """The leaderboard as one self-contained web page (``page``); its overview shows the
+    columns declared for it."""
+    cols = for_results(df, defs)
+    items = definitions.shown(defs, shown_variants(df, cols)) if len(df) else []
+    return page.html_page(build_sections(df, cols), INTRO, claim_rows,
+                          definitions.html_section(items), ctx, PROFILE_ORDER,
+                          tuple(c.title for c in cols if c.overview))
 
 
 def missing_columns(df: pd.DataFrame) -> list[str]:

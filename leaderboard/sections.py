@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 DASH = "—"  # an empty cell
+ARROWS = {True: " ↑", False: " ↓", None: ""}  # a column title's direction suffix
 
 
 @dataclass

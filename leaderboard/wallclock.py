@@ -14,11 +14,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchmarks.common.fsio import atomic_write_text
 from benchmarks.common.schema import TIMINGS
 from benchmarks.common.tables import read_table
 
-from .md import escape
+from .md import escape, replace_block
 
 BEGIN = "<!-- wallclock:begin (generated from leaderboard/timings.csv; do not edit) -->"
 END = "<!-- wallclock:end -->"
@@ -79,13 +78,7 @@ def update_readme(timings_csv: Path, readme: Path | None = None, profile: str = 
     README without the markers is left alone; a damaged ``timings_csv`` is refused
     (``benchmarks.common.tables``) before the README is touched."""
     readme = README if readme is None else readme
-    text = readme.read_text()
-    if BEGIN not in text or END not in text:
+    if BEGIN not in readme.read_text() or END not in readme.read_text():
         return False
-    head, rest = text.split(BEGIN, 1)
-    _, tail = rest.split(END, 1)
     body = markdown(read_table(timings_csv, TIMINGS), profile) if timings_csv.exists() else ""
-    new = f"{head}{BEGIN}\n{body}\n{END}{tail}"
-    if new != text:
-        atomic_write_text(readme, new)
-    return new != text
+    return replace_block(readme, BEGIN, END, body)

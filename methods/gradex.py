@@ -22,13 +22,12 @@ import numpy as np
 import torch
 from torch.func import functional_call, jvp
 
-from benchmarks.api.context import Context
+from benchmarks.api.context import Context, TrainedModel
 from benchmarks.api.method import Fitted, Method, Need
 from benchmarks.api.registry import register_method
 from benchmarks.common.device import to_numpy
 from benchmarks.common.formulas import relative_error
 from benchmarks.common.spec import derive_seed, param
-from benchmarks.groundtruth.fullmodel import TrainedModel
 from benchmarks.groundtruth.subsets import draw_mask
 from benchmarks.oracles.gradex import (
     LOSS_FORMS,

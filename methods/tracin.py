@@ -18,11 +18,10 @@ from dataclasses import dataclass
 
 import torch
 
-from benchmarks.api.context import Context
+from benchmarks.api.context import Context, TrainedModel
 from benchmarks.api.method import Fitted
 from benchmarks.api.registry import register_method
 from benchmarks.common.spec import SpecError, param
-from benchmarks.groundtruth.fullmodel import TrainedModel
 from benchmarks.training.engine import interval_lrs
 from benchmarks.training.grads import Projector, flat_dim
 from methods._common.groups import GroupContributions, ParamGroups

@@ -8,7 +8,13 @@ native math on one task). The outcome is ``holds`` when the margin exceeds the n
 when it is below minus the noise and ``within noise`` otherwise. Where neither a CI nor a
 spread exists for the quantity (selection losses, Hessian traces) the noise is ``NaN``, shown
 as not measured, and the margin's sign alone decides. A check whose inputs are absent from the
-results (a margin of ``NaN``) is ``missing``: it is shown, never dropped.
+results (a margin of ``NaN``) is ``missing``: it is shown, never dropped. A check made where the
+paper's statement does not apply (``not_applicable`` names why, e.g. a first-order claim about
+pretrained models on a model trained from scratch) is ``not applicable``, its numbers kept.
+
+Each check also names the ``source`` of the paper's figure (``SOURCES``; ``unverified`` where
+it was not checked against the paper) and, where a check fails or is within noise, ``where``
+the same check would hold (e.g. from which number of fitting subsets on the label curve).
 """
 
 from __future__ import annotations
@@ -37,9 +43,14 @@ class ClaimRow:
     margin: float
     noise: float = math.nan
     regime: str = ""  # of the rows the check read (``results.csv``'s regime column)
+    source: str = "unverified"  # where the paper's figure was read (one of ``SOURCES``)
+    not_applicable: str = ""  # why the paper's statement does not apply here (empty: it does)
+    where: str = ""  # where a failing check would hold (e.g. from n subsets on a label curve)
 
     @property
     def outcome(self) -> str:
+        if self.not_applicable:
+            return "not applicable"  # judged nowhere, numbers kept in ``ours``
         if self.margin != self.margin:
             return "missing"  # an input row is absent: the check is shown, never dropped
         noise = 0.0 if self.noise != self.noise else self.noise
@@ -49,10 +60,15 @@ class ClaimRow:
     def as_dict(self) -> dict:
         """A row of ``claims.csv`` (columns ``schema.CLAIM_COLUMNS``)."""
         out = {"claim": self.claim, "task": self.task, "regime": self.regime,
-               "ours": self.ours, "paper": self.paper,
+               "ours": self.ours, "paper": self.paper, "source": self.source,
                "tolerance": self.tolerance, "margin": _round(self.margin),
-               "noise": _round(self.noise), "outcome": self.outcome}
+               "noise": _round(self.noise), "outcome": self.outcome,
+               "where": self.where, "note": self.not_applicable}
         return {c: out[c] for c in COLUMNS}
+
+
+SOURCES = ("paper table", "paper text", "third-party summary", "authors' released code",
+           "unverified")
 
 
 def _round(x: float) -> float:
@@ -128,12 +144,16 @@ def num(x: float, spec: str = ".3f") -> str:
     return format(x, spec) if x == x else "missing"
 
 
-def in_regime(rows: list[ClaimRow], member: pd.Series) -> list[ClaimRow]:
-    """``rows`` labelled with the regime of the results row ``member`` (blank where the table
-    has no regime column)."""
+def regime_of(member: pd.Series) -> str:
+    """The regime of the results row ``member`` (blank where the table has no regime
+    column)."""
     regime = member.get("regime", "")
-    regime = str(regime) if regime == regime else ""
-    return [replace(r, regime=regime) for r in rows]
+    return str(regime) if regime == regime else ""
+
+
+def in_regime(rows: list[ClaimRow], member: pd.Series) -> list[ClaimRow]:
+    """``rows`` labelled with the regime of the results row ``member``."""
+    return [replace(r, regime=regime_of(member)) for r in rows]
 
 
 def claim_units(df: pd.DataFrame) -> list[tuple[str, pd.DataFrame, pd.Series]]:

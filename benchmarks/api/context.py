@@ -1,46 +1,93 @@
-"""What a method sees: exactly the inputs its ``needs`` declare (ARCHITECTURE.md, Method)."""
+"""What a method sees: exactly the inputs its ``needs`` declare (ARCHITECTURE.md, Method).
+
+The types here are the contract only; ``benchmarks.oracles.fit`` builds a ``Context`` from the
+store, the full-set models and the label oracle, and fits a method on it.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
+import torch
+from torch import nn
 
-import benchmarks.common.device as devices
-from benchmarks.api.method import Fitted, Method, Need
 from benchmarks.api.task import Task
-from benchmarks.common.spec import derive_seed
-from benchmarks.groundtruth.fullmodel import (
-    TrainedModel,
-    full_model,
-    full_model_checkpoints,
-    linearisation_point,
-)
-from benchmarks.groundtruth.store import GroundTruthStore
-from benchmarks.oracles.labels import LabelSet, make_oracle
 
 
 @dataclass(frozen=True)
-class FullModels:
+class LabelSet:
+    """Training data of a surrogate: ``masks: (m, K)`` bool, ``values: (m, n_targets)``;
+    ``cost_retrainings`` in model trainings, ``cost_s`` the oracle's own wall-clock (GradEx:
+    gradients and solves, beyond the one W0 training) where measured."""
+
+    masks: np.ndarray
+    values: np.ndarray
+    cost_retrainings: float
+    cost_s: float = float("nan")
+
+    def head(self, n: int) -> LabelSet:
+        """The first ``n`` subsets (the cost scales with the share kept)."""
+        if n <= 0 or n >= len(self.masks):
+            return self
+        share = n / len(self.masks)
+        return LabelSet(self.masks[:n], self.values[:n], self.cost_retrainings * share
+                        if self.cost_retrainings > 1 else self.cost_retrainings,
+                        self.cost_s * share)
+
+
+class TrainingProblem(Protocol):
+    """What a method reads of the problem a model was trained on (``training.engine.Problem``
+    is one): training inputs and labels, and the per-example loss and its form."""
+
+    @property
+    def X(self) -> torch.Tensor: ...
+
+    @property
+    def y(self) -> torch.Tensor: ...
+
+    @property
+    def loss_form(self) -> str: ...
+
+    def loss(self, outputs: torch.Tensor, labels: torch.Tensor) -> torch.Tensor: ...
+
+
+@dataclass(frozen=True)
+class TrainedModel:
+    """A trained model plus its data: ``X/y`` training, ``Xt/yt`` targets,
+    ``membership (K, n_train)``, ``weights (n_train,)`` of the full-set objective."""
+
+    problem: TrainingProblem
+    module: nn.Module
+    params: dict[str, torch.Tensor]
+    Xt: torch.Tensor
+    yt: torch.Tensor
+    membership: np.ndarray
+    weights: np.ndarray
+
+    def inputs(self, dtype: torch.dtype = torch.float64) -> tuple[torch.Tensor, torch.Tensor]:
+        """Training and target inputs, floating-point ones cast to ``dtype`` (indices kept)."""
+        def cast(x: torch.Tensor) -> torch.Tensor:
+            return x.to(dtype) if x.is_floating_point() else x
+
+        return cast(self.problem.X), cast(self.Xt)
+
+
+class FullModels(Protocol):
     """Full-set models beyond ``Context.model``: other training seeds and checkpoints along a
     run, trained once and cached beside the ground truth. A method gets these, never the store
     (whose evaluation rows it must not see)."""
 
-    task: Task
-    _store: GroundTruthStore = field(repr=False)
-
     def seed(self, r: int) -> TrainedModel:
         """The full-set model of training seed ``r`` (``r = 0`` is ``Context.model``)."""
-        return full_model(self.task, self._store, r)
 
     def checkpoints(self, r: int, n: int) -> tuple[list[TrainedModel], list[float]]:
         """Seed ``r``'s model after each of ``n`` checkpoint steps, and each interval's
-        learning rate (``fullmodel.full_model_checkpoints``)."""
-        return full_model_checkpoints(self.task, self._store, r, n)
+        learning rate."""
 
     def linearisation_point(self) -> TrainedModel:
         """W0 in the fine-tuning regime (where subset models start), else ``Context.model``."""
-        return linearisation_point(self.task, self._store)
 
 
 @dataclass(frozen=True)
@@ -68,51 +115,3 @@ def seed_key(task: Task) -> str:
     one (imported ground truth: its content hash, so the name a user chose moves nothing),
     else ``spec.key`` (built-in tasks, whose spec is their content)."""
     return task.seed_key
-
-
-def build_context(task: Task, store: GroundTruthStore, method: Method,
-                  output: str | None = None) -> Context:
-    """Hand ``method`` what it declared, never evaluation subsets; its labels are the stored
-    ``output`` (default: the task's primary F)."""
-    seed = derive_seed(seed_key(task), method.key)
-    output = output or task.primary
-    kwargs: dict = {}
-    if Need.FIT_LABELS in method.needs:
-        labels_set = make_oracle(method.labels, task, store, output).fit_set()
-        kwargs["fit"] = labels_set.head(method.max_labels)
-    if Need.LOO in method.needs:
-        kwargs["full"] = store.mean(output, "full")[0]
-        kwargs["loo"] = store.mean(output, "loo")
-    if Need.MODEL in method.needs:
-        kwargs["model"] = full_model(task, store)
-        kwargs["models"] = FullModels(task, store)
-    if Need.FIT_MASKS in method.needs:
-        kwargs["fit_masks"] = store.rows.masks[store.rows.index("fit")]
-    return Context(task=task, seed=seed, **kwargs)
-
-
-def fit_method(task: Task, store: GroundTruthStore, method: Method,
-               output: str | None = None) -> tuple[Context, Fitted]:
-    """``build_context`` and ``method.fit`` on the configured device (benchmarks/common/device.py):
-    the models a method reads are placed there, and so are the tensors it creates. Both run on
-    one math thread (``device.math_threads``: torch and every BLAS), so a fit's bits do not
-    depend on the process's thread count; ``method_scores``/``method_predict`` do the same for
-    what is read from the fit (the runner calls them)."""
-    with devices.math_threads(), devices.scope():
-        ctx = build_context(task, store, method, output)
-        return ctx, method.fit(ctx)
-
-
-def method_scores(method: Method, fitted: Fitted) -> np.ndarray:
-    """``method.scores(fitted)`` on one math thread (some methods compute them: KernelSM's
-    are predictions of the KRR, an OpenBLAS product)."""
-    with devices.math_threads():
-        return method.scores(fitted)
-
-
-def method_predict(method: Method, fitted: Fitted, masks: np.ndarray) -> np.ndarray:
-    """``method.predict(fitted, masks)`` on one math thread: the additive default is a numpy
-    ``masks @ scores`` whose OpenBLAS gemm splits its sums by the thread count (predictions 1
-    and 2 threads apart differed by up to 5e-14 on quick digits-logreg)."""
-    with devices.math_threads():
-        return method.predict(fitted, masks)

@@ -5,7 +5,9 @@ several variants (e.g. residual ``ne`` and ``repo``). Metrics see held-out evalu
 which methods never do. Each metric registers ``definitions={variant: one line}`` (what the
 number is, its unit) and ``params`` (declared parameters with their defaults, e.g. the
 held-out variance threshold of the authors' filtered variants); ``definitions()`` collects them
-for ``run`` output and the leaderboard (``write_definitions`` -> ``metrics.csv``).
+for ``run`` output and the leaderboard (``write_definitions`` -> ``metrics.csv``). A metric may
+register ``columns={variant: BoardColumn}``, the variants the leaderboard shows and how
+(``board_columns``); without it, each defined variant is a column.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.common.fsio import atomic_write_text
+from benchmarks.common.schema import BOARD_FIELDS, BoardColumn
 from benchmarks.common.spec import derive_seed
 
 VAR_THRESHOLD = 0.1  # the KernelSM authors' held-out variance filter (``kernelsm_score``)
@@ -111,12 +114,39 @@ def definition_lines(rows: list[dict]) -> list[str]:
     return [f"{m}/{v}: {defs[(m, v)]}" for m, v in seen if (m, v) in defs]
 
 
+def board_columns() -> dict[tuple[str, str], BoardColumn]:
+    """``(metric, variant) -> BoardColumn``: the leaderboard columns the registered metrics
+    declare (``columns={variant: BoardColumn}``; a metric without it gets one per defined
+    variant, titled ``metric/variant``) and those of the rows stages write (a stage's
+    ``columns={(metric, variant): BoardColumn}``)."""
+    from benchmarks.api.registry import METRICS, STAGES
+
+    out: dict[tuple[str, str], BoardColumn] = {}
+    for name, _ in METRICS.items():
+        meta = METRICS.meta(name)
+        declared = meta.get("columns")
+        if declared is None:
+            declared = {v: BoardColumn(f"{name}/{v}") for v in meta.get("definitions", {})}
+        out |= {(name, variant): col for variant, col in declared.items()}
+    for name, _ in STAGES.items():
+        out |= STAGES.meta(name).get("columns", {})
+    return out
+
+
 def write_definitions(path: Path) -> Path:
-    """Write ``metric, variant, definition`` rows (the leaderboard reads them from files)."""
+    """Write ``metric, variant, definition`` rows, with the ``BOARD_FIELDS`` of those that are
+    leaderboard columns (``board_columns``; empty for the others): the leaderboard reads
+    them from files."""
     import pandas as pd
 
-    rows = [{"metric": m, "variant": v, "definition": d} for (m, v), d in definitions().items()]
+    defs, cols = definitions(), board_columns()
+    rows = []
+    for m, v in dict.fromkeys([*defs, *cols]):
+        col = cols.get((m, v))
+        rows.append({"metric": m, "variant": v, "definition": defs.get((m, v), ""),
+                     **({f: getattr(col, f) for f in BOARD_FIELDS} if col else {})})
+    table = pd.DataFrame(rows, columns=["metric", "variant", "definition", *BOARD_FIELDS])
+    table["order"] = table["order"].astype("Int64")
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    table = pd.DataFrame(rows, columns=["metric", "variant", "definition"])
     atomic_write_text(Path(path), table.to_csv(index=False))
     return Path(path)

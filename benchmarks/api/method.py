@@ -17,7 +17,7 @@ from benchmarks.api.registry import METHODS
 from benchmarks.common.fields import coerce, field_type, validate_fields
 from benchmarks.common.spec import SpecError, content_hash, keyed_fields, to_plain
 
-if TYPE_CHECKING:  # the context module builds Contexts for Methods: annotations only here
+if TYPE_CHECKING:  # annotations only: the method contract imports without torch
     from benchmarks.api.context import Context
 
 

@@ -18,7 +18,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, Protocol
 
 import numpy as np
 import pandas as pd
@@ -28,9 +28,45 @@ from benchmarks.api.task import Task
 from benchmarks.common.cache import cell_dir
 from benchmarks.common.fsio import atomic_write_text
 from benchmarks.common.provenance import bit_provenance, code_hash, deciding
-from benchmarks.groundtruth.store import GroundTruthStore
 
 Methods = tuple[tuple[str, dict], ...]  # (registered name, parameters) rows
+
+
+class StoreRows(Protocol):
+    """The store's row table: ``masks: (m, K)`` bool, and the row indices of a role."""
+
+    @property
+    def masks(self) -> np.ndarray: ...
+
+    def index(self, role: str) -> np.ndarray: ...
+
+
+class CellStore(Protocol):
+    """What a stage reads of the cell's ground-truth store (``groundtruth.store`` implements
+    it): its folder (stage caches live under it), rows, done flags ``(m, R)`` (R: the seeds),
+    per-seed and seed-averaged values, the bit provenance of the process that began it, and
+    the fingerprint of its contents."""
+
+    @property
+    def path(self) -> Path: ...
+
+    @property
+    def rows(self) -> StoreRows: ...
+
+    @property
+    def done(self) -> np.ndarray: ...
+
+    @property
+    def bits(self) -> dict | None: ...
+
+    def mean(self, name: str, role: str) -> np.ndarray:
+        """Seed-averaged ``(rows of role, n_targets)`` of output ``name``."""
+
+    def array(self, name: str) -> np.ndarray:
+        """Per-seed ``(m, R, n_targets)`` of output ``name`` (every row)."""
+
+    def fingerprint(self) -> str:
+        """Digest of every row's checksum and done flag."""
 
 
 @dataclass(frozen=True)
@@ -38,7 +74,7 @@ class CellInputs:
     """What a stage may read: the cell's task, store, methods and their records."""
 
     task: Task
-    store: GroundTruthStore
+    store: CellStore
     methods: Methods
     records: tuple[dict, ...]
     workers: int = 1  # processes a stage that trains may spread its models over

@@ -7,6 +7,7 @@ imports), so any layer may use it."""
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass
 
 PROFILES = ("tiny", "quick", "paper")  # also their display order
@@ -54,12 +55,24 @@ class ResultRow:
 
 
 RESULT_COLUMNS = tuple(f.name for f in dataclasses.fields(ResultRow))
-CLAIM_COLUMNS = ("claim", "task", "regime", "ours", "paper", "tolerance", "margin", "noise",
-                 "outcome")  # claims.csv (plus profile), in display order
+CLAIM_COLUMNS = ("claim", "task", "regime", "ours", "paper", "source", "tolerance", "margin",
+                 "noise", "outcome", "where", "note")  # claims.csv (plus profile), display order
 ROW_KEY = ["task_key", "method_key", "metric", "variant", "split", "profile"]  # one row per key
 GROUP_KEY = ["task_key", "profile"]  # a run replaces every row of the groups it produced
 PRED_KEY = ["task_key", "method_key"]
 FINETUNED_SUFFIX = "-ft"  # a family's fine-tuning variant is named <family>-ft
+_METHOD_KEY = re.compile(r"(?P<name>[^\[]+?)(?:\[(?P<inner>.*)\])?-[0-9a-f]{8}")
+_KEY_FIELD = re.compile(r"([\w.]+)=(.*?)(?=,[\w.]+=|$)")
+
+
+def parse_method_key(method_key: str) -> tuple[str, dict[str, str]]:
+    """``name[k=v,...]-hash8`` -> ``(name, {k: v})``: the registered name and the non-default
+    fields (as text, nested ones dotted) a results row's ``method_key`` names; a key of
+    another form (a baseline's, e.g. ``random-k``) is its own name with no fields."""
+    match = _METHOD_KEY.fullmatch(str(method_key))
+    if match is None:
+        return str(method_key), {}
+    return match["name"], dict(_KEY_FIELD.findall(match["inner"] or ""))
 
 
 @dataclass(frozen=True)
@@ -76,4 +89,21 @@ RESULTS = TableSpec(tuple(ROW_KEY), ("value", "ci_low", "ci_high", "n_targets", 
 PREDICTIONS = TableSpec((*PRED_KEY, "subset", "target"), ("subset", "target", "predicted",
                                                           "true"))
 TIMINGS = TableSpec(("task", "stage", "profile"), ("wall_s", "cpu_s", "models", "gflop"))
-METRIC_DEFINITIONS = TableSpec(("metric", "variant"))
+METRIC_DEFINITIONS = TableSpec(("metric", "variant"), ("order",))
+
+
+@dataclass(frozen=True)
+class BoardColumn:
+    """A leaderboard column of one (metric, variant), declared where the rows are made
+    (``register_metric(..., columns={variant: BoardColumn(...)})``) and written to
+    ``metrics.csv`` (``BOARD_FIELDS``) for the pages: its ``title``, its place (``order``,
+    lowest first; the first column sorts a table), whether its cells show the 95% CI and
+    whether the page's overview (best method per metric) shows it."""
+
+    title: str
+    order: int = 1000
+    ci: bool = False
+    overview: bool = False
+
+
+BOARD_FIELDS = tuple(f.name for f in dataclasses.fields(BoardColumn))  # metrics.csv columns

@@ -5,43 +5,23 @@ row, and cached as ``<store>/models/full_r<r>.pt`` (loaded with ``weights_only=T
 is chaotic, so this model need not be bit-identical to the batched run that produced F(1);
 gradient methods are evaluated at this model, and the method reads ``phi_full`` from it.
 ``full_model_checkpoints`` trains the same model again keeping snapshots along the way (TracIn).
+``StoreFullModels`` hands a method these models (``Context.models``), never the store.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-from torch import nn
 
 import benchmarks.common.device as devices
-from benchmarks.api.task import RetrainTask
+from benchmarks.api.context import TrainedModel
 from benchmarks.common.cache import cached_torch
 from benchmarks.groundtruth.fill import model_seed
 from benchmarks.groundtruth.store import GroundTruthStore
 from benchmarks.training.engine import Params, Problem, interval_lrs, train, train_with_checkpoints
-
-
-@dataclass(frozen=True)
-class TrainedModel:
-    """A trained model plus its data: ``X/y`` training, ``Xt/yt`` targets,
-    ``membership (K, n_train)``, ``weights (n_train,)`` of the full-set objective."""
-
-    problem: Problem
-    module: nn.Module
-    params: Params
-    Xt: torch.Tensor
-    yt: torch.Tensor
-    membership: np.ndarray
-    weights: np.ndarray
-
-    def inputs(self, dtype: torch.dtype = torch.float64) -> tuple[torch.Tensor, torch.Tensor]:
-        """Training and target inputs, floating-point ones cast to ``dtype`` (indices kept)."""
-        def cast(x: torch.Tensor) -> torch.Tensor:
-            return x.to(dtype) if x.is_floating_point() else x
-
-        return cast(self.problem.X), cast(self.Xt)
+from benchmarks.training.retrain_task import RetrainTask
 
 
 def full_model(task: RetrainTask, store: GroundTruthStore, r: int = 0) -> TrainedModel:
@@ -96,6 +76,28 @@ def linearisation_point(task: RetrainTask, store: GroundTruthStore) -> TrainedMo
     problem = task.training_problem(torch.float32)  # its start is W0
     weights = task.example_weights(np.ones((1, task.K), dtype=bool))
     return _trained(task, problem, problem.start, weights[0])
+
+
+@dataclass(frozen=True)
+class StoreFullModels:
+    """``api.context.FullModels`` of a task's store: its other seeds, checkpoints and the
+    linearisation point, each trained once and cached beside the ground truth."""
+
+    task: RetrainTask
+    _store: GroundTruthStore = field(repr=False)
+
+    def seed(self, r: int) -> TrainedModel:
+        """The full-set model of training seed ``r`` (``r = 0`` is ``Context.model``)."""
+        return full_model(self.task, self._store, r)
+
+    def checkpoints(self, r: int, n: int) -> tuple[list[TrainedModel], list[float]]:
+        """Seed ``r``'s model after each of ``n`` checkpoint steps, and each interval's
+        learning rate (``full_model_checkpoints``)."""
+        return full_model_checkpoints(self.task, self._store, r, n)
+
+    def linearisation_point(self) -> TrainedModel:
+        """W0 in the fine-tuning regime (where subset models start), else the full-set model."""
+        return linearisation_point(self.task, self._store)
 
 
 def _trained(task: RetrainTask, problem: Problem, params: Params,

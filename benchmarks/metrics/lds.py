@@ -23,6 +23,7 @@ from benchmarks.api.evaluation import (
 )
 from benchmarks.api.registry import register_metric
 from benchmarks.common.device import on_math_threads
+from benchmarks.common.schema import BoardColumn
 
 DEFINITIONS = {
     "spearman": "mean over targets of Spearman(prediction, true F) across held-out subsets; "
@@ -33,6 +34,8 @@ DEFINITIONS = {
                        "members' means), mean over groups; only where the task groups its "
                        "targets (images: test images by class, as the paper's groups)",
 }
+COLUMNS = {"spearman": BoardColumn("LDS (Spearman)", 10, ci=True, overview=True),
+           "spearman_repo": BoardColumn("LDS repo (var filter)", 20)}  # on the leaderboard
 
 
 def per_target_spearman(pred: np.ndarray, true: np.ndarray) -> np.ndarray:
@@ -55,7 +58,7 @@ def per_target_spearman(pred: np.ndarray, true: np.ndarray) -> np.ndarray:
 
 
 @register_metric("lds", higher_is_better=True, params={"var_threshold": VAR_THRESHOLD},
-                 definitions=DEFINITIONS)
+                 definitions=DEFINITIONS, columns=COLUMNS)
 @on_math_threads
 def lds(ev: Evaluation, var_threshold: float = VAR_THRESHOLD) -> list[MetricValue]:
     """Mean per-target Spearman over evaluation subsets: all non-constant targets, and the

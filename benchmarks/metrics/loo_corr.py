@@ -12,6 +12,7 @@ import numpy as np
 from benchmarks.api.evaluation import Evaluation, MetricValue, summarise
 from benchmarks.api.registry import register_metric
 from benchmarks.common.device import on_math_threads
+from benchmarks.common.schema import BoardColumn
 
 
 def _per_target(fn, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -30,7 +31,8 @@ DEFINITIONS = {
 }
 
 
-@register_metric("loo_corr", higher_is_better=True, needs_loo=True, definitions=DEFINITIONS)
+@register_metric("loo_corr", higher_is_better=True, needs_loo=True, definitions=DEFINITIONS,
+                 columns={"pearson": BoardColumn("LOO Pearson", 30, overview=True)})
 @on_math_threads
 def loo_corr(ev: Evaluation) -> list[MetricValue]:
     """Pearson / Spearman of scores vs LOO effects (per target mean) and pooled Pearson."""

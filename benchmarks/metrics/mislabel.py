@@ -14,6 +14,7 @@ import numpy as np
 from benchmarks.api.evaluation import Evaluation, MetricValue
 from benchmarks.api.registry import register_metric
 from benchmarks.common.device import on_math_threads
+from benchmarks.common.schema import BoardColumn
 
 INSPECT = 0.1  # fraction of units inspected for the recall variant
 
@@ -30,7 +31,8 @@ DEFINITIONS = {
 }
 
 
-@register_metric("mislabel_auc", higher_is_better=True, definitions=DEFINITIONS)
+@register_metric("mislabel_auc", higher_is_better=True, definitions=DEFINITIONS,
+                 columns={"auc": BoardColumn("Mislabel AUC", 60)})
 @on_math_threads
 def mislabel_auc(ev: Evaluation) -> list[MetricValue]:
     """ROC-AUC of ``-self_influence`` for flipped vs clean units, and recall in the top 10%."""

@@ -15,6 +15,7 @@ from benchmarks.api.evaluation import Evaluation, MetricValue, summarise
 from benchmarks.api.registry import register_metric
 from benchmarks.common.device import on_math_threads
 from benchmarks.common.formulas import relative_error
+from benchmarks.common.schema import BoardColumn
 
 DEFINITIONS = {
     "est": "percent: 100 x mean over held-out (subset, target) of "
@@ -24,7 +25,8 @@ DEFINITIONS = {
 }
 
 
-@register_metric("relerr", higher_is_better=False, definitions=DEFINITIONS)
+@register_metric("relerr", higher_is_better=False, definitions=DEFINITIONS,
+                 columns={"est": BoardColumn("RelErr %", 70, overview=True)})
 @on_math_threads
 def relerr(ev: Evaluation) -> list[MetricValue]:
     """RE_est over evaluation subsets, plus RE_lin from the method's state if it has one."""

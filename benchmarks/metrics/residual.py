@@ -23,6 +23,7 @@ from benchmarks.api.evaluation import (
 from benchmarks.api.registry import register_metric
 from benchmarks.common.device import on_math_threads
 from benchmarks.common.formulas import normalised_error
+from benchmarks.common.schema import BoardColumn
 
 DEFINITIONS = {
     "ne": "mean over non-constant targets of sum_j (pred - F)^2 / sum_j (F - mean F)^2 over "
@@ -33,10 +34,12 @@ DEFINITIONS = {
     "ne_groups": "ne on groups of targets (a group's F and prediction: its members' means); "
                  "only where the task groups its targets (images: test images by class)",
 }
+COLUMNS = {"ne": BoardColumn("Residual NE", 40, overview=True),
+           "repo": BoardColumn("Residual repo", 50)}  # on the leaderboard
 
 
 @register_metric("residual", higher_is_better=False, params={"var_threshold": VAR_THRESHOLD},
-                 definitions=DEFINITIONS)
+                 definitions=DEFINITIONS, columns=COLUMNS)
 @on_math_threads
 def residual(ev: Evaluation, var_threshold: float = VAR_THRESHOLD) -> list[MetricValue]:
     """Normalised squared error of predictions on evaluation subsets (lower is better)."""

@@ -25,9 +25,9 @@ import torch
 import torch.nn.functional as F
 from torch.func import functional_call
 
+from benchmarks.api.context import TrainedModel
 from benchmarks.common.device import to_numpy
 from benchmarks.common.spec import SpecError
-from benchmarks.groundtruth.fullmodel import TrainedModel
 from benchmarks.oracles.gradex_solve import Solution, solve, solve_squared
 from benchmarks.training.grads import Projector, jacobian_chunks
 

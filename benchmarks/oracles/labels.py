@@ -20,12 +20,12 @@ import json
 import math
 import time
 import zipfile
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from benchmarks.api.task import RetrainTask, Task
+from benchmarks.api.context import LabelSet
+from benchmarks.api.task import Task
 from benchmarks.common.fsio import CorruptFileError, make_temp_dir, publish_dir
 from benchmarks.common.provenance import provenance
 from benchmarks.common.spec import (
@@ -40,30 +40,10 @@ from benchmarks.groundtruth.fullmodel import linearisation_point
 from benchmarks.groundtruth.store import GroundTruthStore
 from benchmarks.groundtruth.subsets import draw_mask
 from benchmarks.oracles.gradex import estimate, features, gradex_config, solve_subsets
+from benchmarks.training.retrain_task import RetrainTask
 
 ENUMERATE_MAX = 100_000  # subset spaces this small are enumerated (exact sampling w/o repl.)
 _MAX_TRIES = 10_000
-
-
-@dataclass(frozen=True)
-class LabelSet:
-    """Training data of a surrogate: ``masks: (m, K)`` bool, ``values: (m, n_targets)``;
-    ``cost_retrainings`` in model trainings, ``cost_s`` the oracle's own wall-clock (GradEx:
-    gradients and solves, beyond the one W0 training) where measured."""
-
-    masks: np.ndarray
-    values: np.ndarray
-    cost_retrainings: float
-    cost_s: float = float("nan")
-
-    def head(self, n: int) -> LabelSet:
-        """The first ``n`` subsets (the cost scales with the share kept)."""
-        if n <= 0 or n >= len(self.masks):
-            return self
-        share = n / len(self.masks)
-        return LabelSet(self.masks[:n], self.values[:n], self.cost_retrainings * share
-                        if self.cost_retrainings > 1 else self.cost_retrainings,
-                        self.cost_s * share)
 
 
 class GradExCacheMismatchError(ValueError):

@@ -16,11 +16,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from benchmarks.api.context import Context
+from benchmarks.api.context import Context, TrainedModel
 from benchmarks.api.task import make_task
 from benchmarks.common.provenance import provenance
 from benchmarks.groundtruth.fill import open_store
-from benchmarks.groundtruth.fullmodel import TrainedModel, full_model
+from benchmarks.groundtruth.fullmodel import full_model
 from benchmarks.perf.engine import BENCH_JSON, write_entry
 from benchmarks.training.engine import Problem
 from benchmarks.training.grads import stacked_grads

@@ -6,8 +6,8 @@ the quick profile with a reduced subset design: W0's held-out accuracy and loss 
 already gets every target right leaves nothing to attribute), the subset models' seed
 reliability and across-subset spread of F (do subsets still differ, beyond seed noise?),
 GradEx's relative error against the real fine-tuned F (RE_est, RE_lin), and the ground-truth
-wall-clock. Each row runs the suite's own pipeline (store, fill, diagnostics, the GradEx cell)
-in a fresh cache.
+wall-clock. Each row runs the suite's own pipeline (store, fill, diagnostics, the GradEx cell:
+``benchmarks.stages.gradex_budget.measure``) in a fresh cache.
 """
 
 from __future__ import annotations
@@ -17,21 +17,14 @@ import itertools
 import json
 import os
 import tempfile
-import time
 
 import numpy as np
 
-from benchmarks.api.method import make_method
 from benchmarks.api.task import make_task
 from benchmarks.common.provenance import provenance
-from benchmarks.groundtruth.diagnostics import summarise_ground_truth
-from benchmarks.groundtruth.executors import fill_ground_truth
-from benchmarks.groundtruth.fill import open_store
 from benchmarks.perf.engine import write_entry
-from benchmarks.runner import run_cell
-from benchmarks.training.pretrained import w0_quality
-
-DESIGN = {"design.n_fit": 24, "design.n_eval": 24, "design.loo": False}
+from benchmarks.stages import gradex_budget
+from benchmarks.stages.gradex_budget import DESIGN
 
 
 def measure(task_name: str, pre: int, steps: int, lr: float, workers: int) -> dict:
@@ -45,21 +38,7 @@ def measure(task_name: str, pre: int, steps: int, lr: float, workers: int) -> di
 def measure_recipe(task_name: str, overrides: dict, workers: int) -> dict:
     """W0's quality, the subsets' diagnostics, GradEx's RE_est/RE_lin and the wall-clock of
     ``task_name`` with ``overrides`` on the reduced design, in the current cache."""
-    overrides = {**overrides, **DESIGN}
-    task = make_task(task_name, "quick", overrides)
-    t0 = time.perf_counter()
-    quality = w0_quality(task)
-    w0_s = time.perf_counter() - t0
-    fill_ground_truth(make_task(task_name, "quick", overrides), workers=workers)
-    gt_s = time.perf_counter() - t0 - w0_s
-    store = open_store(task)
-    diag = summarise_ground_truth(task, store)
-    rows = run_cell(task, store, make_method("gradex", {}))["rows"]
-    relerr = {r["variant"]: r["value"] for r in rows if r["metric"] == "relerr"}
-    return {**quality, "seed_reliability": diag["seed_reliability"],
-            "subset_spread": diag["subset_spread"], "mean_acc": diag.get("mean_acc"),
-            "re_est": relerr.get("est"), "re_lin": relerr.get("lin"), "w0_s": w0_s,
-            "gt_s": gt_s}
+    return gradex_budget.measure(make_task(task_name, "quick", {**overrides, **DESIGN}), workers)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -19,11 +19,12 @@ from typing import Any, TypeVar
 import torch
 from torch import nn
 
-from benchmarks.api.context import Context, build_context
+from benchmarks.api.context import Context
 from benchmarks.api.method import make_method
 from benchmarks.api.task import make_task
 from benchmarks.common.provenance import provenance
 from benchmarks.groundtruth.fill import open_store
+from benchmarks.oracles.fit import build_context
 from benchmarks.papers.param_weighting import BASES
 from benchmarks.perf.attribution import random_mlp
 from benchmarks.perf.engine import BENCH_JSON, write_entry

@@ -6,7 +6,7 @@ the README's wall-clock table.
 
 For every (task, profile) whose ground truth trained models in the run, the stage's row in
 the run's timings carries the models trained and their floating-point work
-(``engine.train_flops``: forward + backward matmul FLOPs per example pass, counted on the
+(``executors.training_gflop``: forward + backward matmul FLOPs per example pass, counted on the
 real model, times the example passes). Achieved GFLOP/s = that work / the stage's wall-clock;
 the limit is the float32 matmul peak measured right after the run on one thread, times the
 workers the stage ran on (each ground-truth worker is single-threaded; a row without its
@@ -19,26 +19,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
 import torch
 
-from benchmarks.api.task import RetrainTask, Task
 from benchmarks.common.fsio import atomic_write_text, locked
 from benchmarks.common.provenance import provenance
-from benchmarks.training.engine import passes_per_step, train_flops
 
 ENTRY = "replicate_stages"
-
-
-def ground_truth_gflop(task: Task, masks: np.ndarray) -> float | None:
-    """Training work of one model per row of ``masks (B, K)`` (the store's pending models),
-    in GFLOP; None for a task that trains no engine model (ICL inference, the SAC agents)."""
-    if not isinstance(task, RetrainTask) or not len(masks):
-        return None
-    weights = torch.as_tensor(task.example_weights(masks))
-    spec = task.spec.train
-    return train_flops(task.training_problem(), weights, spec.steps, spec.batch_size,
-                       passes_per_step(spec)) / 1e9
 
 
 def stage_rows(timings: list[dict], profile: str, peak_gflops: float) -> list[dict]:

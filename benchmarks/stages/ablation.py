@@ -5,7 +5,9 @@ Cells: one task variant per (recipe, training length): the base optimizer alone,
 than the main cells (no LOO rows). Every cell runs the ablation's methods (linear surrogate,
 influence, KernelSM) like any other cell; this module adds the Hutchinson trace of the
 full-set model's training-loss Hessian (10 Rademacher probes) as a results row
-(metric ``hessian_trace``, ``ci_low/ci_high`` = mean ∓ one probe standard deviation).
+(metric ``hessian_trace``, ``ci_low/ci_high`` = mean ∓ one probe standard deviation) and the
+same model's held-out accuracy on the targets (metric ``heldout_acc``: a sharp minimum that
+still generalises is not the failure C5 describes).
 """
 
 from __future__ import annotations
@@ -17,12 +19,12 @@ import numpy as np
 from benchmarks.api.evaluation import MetricValue
 from benchmarks.api.registry import register_stage
 from benchmarks.api.stage import CellInputs, Stage, StageOutput
-from benchmarks.api.task import RetrainTask
 from benchmarks.common.spec import derive_seed
 from benchmarks.groundtruth.fullmodel import full_model
 from benchmarks.groundtruth.store import GroundTruthStore
 from benchmarks.runner import MethodIdentity, result_rows
 from benchmarks.training.hessian import trace_of_trained
+from benchmarks.training.retrain_task import RetrainTask
 
 FULL_MODEL = MethodIdentity("model", "full-model", "Full-set model")
 
@@ -50,7 +52,14 @@ def trace_rows(task: RetrainTask, store: GroundTruthStore, probes: int) -> list[
     mean, std = trace_of_trained(task, model.params, weights, probes,
                                  derive_seed(task.spec.key, "hutchinson"))
     value = MetricValue("hutchinson", "train", mean, mean - std, mean + std, n_targets=0)
-    return result_rows(task, FULL_MODEL, "hessian_trace", [value], False, 0.0, 0, store.bits)
+    rows = result_rows(task, FULL_MODEL, "hessian_trace", [value], False, 0.0, 0, store.bits)
+    if task.accuracy_output in task.outputs:  # held-out accuracy beside the trace
+        out = task.score(task.training_problem(), {k: v[None] for k, v in model.params.items()})
+        correct = np.asarray(out[task.accuracy_output], dtype=np.float64).ravel()  # (n_targets,)
+        acc = MetricValue("full_model", "targets", float(correct.mean()), float("nan"),
+                          float("nan"), n_targets=correct.size)
+        rows += result_rows(task, FULL_MODEL, "heldout_acc", [acc], True, 0.0, 0, store.bits)
+    return rows
 
 
 @register_stage("hessian_trace")

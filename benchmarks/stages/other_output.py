@@ -13,11 +13,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from benchmarks.api.context import fit_method, method_predict, method_scores, seed_key
+from benchmarks.api.context import seed_key
 from benchmarks.api.evaluation import Evaluation, MetricValue
 from benchmarks.api.method import Need, make_method
 from benchmarks.api.registry import METRICS, register_stage
 from benchmarks.api.stage import CellInputs, Methods, Stage, StageOutput
+from benchmarks.oracles.fit import fit_method, method_predict, method_scores
 from benchmarks.runner import MethodIdentity, result_rows
 
 RETRAINED_ONLY = frozenset({Need.FIT_LABELS, Need.LOO})  # what the stored labels can feed

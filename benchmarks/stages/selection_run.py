@@ -16,14 +16,16 @@ from dataclasses import dataclass
 import numpy as np
 
 import benchmarks.common.device as devices
-from benchmarks.api.context import fit_method, method_predict, method_scores
 from benchmarks.api.evaluation import MetricValue
 from benchmarks.api.method import Method, make_method
 from benchmarks.api.registry import register_stage
 from benchmarks.api.stage import CellInputs, Methods, Stage, StageOutput
 from benchmarks.api.task import Task
+from benchmarks.common.cache import cell_dir
+from benchmarks.common.schema import BoardColumn
 from benchmarks.groundtruth.store import GroundTruthStore
-from benchmarks.runner import MethodIdentity, cell_dir, result_rows
+from benchmarks.oracles.fit import fit_method, method_predict, method_scores
+from benchmarks.runner import MethodIdentity, result_rows
 from benchmarks.stages.selection import (
     Predict,
     SelectionDesign,
@@ -47,7 +49,7 @@ def predictor(task: Task, store: GroundTruthStore, method: Method) -> Predict | 
     if method.applies(task):
         return None
     if method.additive:
-        path = cell_dir(task, method) / "scores.npy"
+        path = cell_dir(task.spec.key, method.key) / "scores.npy"
         scores = np.load(path) if path.exists() else method_scores(
             method, fit_method(task, store, method)[1])
 
@@ -128,7 +130,9 @@ def also_rows(task: Task, store: GroundTruthStore, also: tuple[str, ...],
     return rows
 
 
-@register_stage("selection")
+@register_stage("selection", columns={  # its result rows on the leaderboard
+    ("selection", "loss@k"): BoardColumn("Sel. loss@k", 80, overview=True),
+    ("selection", "gain@k"): BoardColumn("Sel. gain@k", 90)})
 @dataclass(frozen=True)
 class Selection(Stage):
     """Downstream selection (C6): each method's size-k proposals, retrained."""

@@ -23,7 +23,6 @@ import pandas as pd
 import torch
 
 import benchmarks.common.device as devices
-from benchmarks.api.context import build_context
 from benchmarks.api.method import Method, make_method
 from benchmarks.api.registry import register_stage
 from benchmarks.api.stage import CellInputs, Stage, StageOutput, Table
@@ -33,6 +32,7 @@ from benchmarks.common.schema import RESULTS
 from benchmarks.common.tables import read_table
 from benchmarks.groundtruth.store import GroundTruthStore
 from benchmarks.metrics.lds import per_target_spearman
+from benchmarks.oracles.fit import build_context
 from methods._common.weighting import ssl_loss
 
 GRID_STEPS = 10

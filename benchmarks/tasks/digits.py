@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from benchmarks.api.task import RetrainTask, register_family, register_finetuned
+from benchmarks.api.task import register_family, register_finetuned
 from benchmarks.common.spec import (
     SpecError,
     SubsetDesign,
@@ -29,6 +29,7 @@ from benchmarks.common.spec import (
     validate_fields,
 )
 from benchmarks.training.engine import Problem
+from benchmarks.training.retrain_task import RetrainTask
 
 N_IMAGES = 1797  # scikit-learn's bundled 8x8 digits
 

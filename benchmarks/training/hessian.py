@@ -19,8 +19,8 @@ import torch
 from torch.func import functional_call
 
 import benchmarks.common.device as devices
-from benchmarks.api.task import RetrainTask
 from benchmarks.training.engine import Params
+from benchmarks.training.retrain_task import RetrainTask
 
 LossTerm = Callable[[Params], torch.Tensor]
 SPLITS = ("train", "val")

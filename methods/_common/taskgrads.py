@@ -12,12 +12,12 @@ from dataclasses import dataclass
 
 import torch
 
+from benchmarks.api.context import TrainedModel
 from benchmarks.api.method import Fitted, Method, Need
-from benchmarks.api.task import RetrainTask
 from benchmarks.common.device import to_numpy
 from benchmarks.common.spec import param
-from benchmarks.groundtruth.fullmodel import TrainedModel
 from benchmarks.training.grads import stacked_grads
+from benchmarks.training.retrain_task import RetrainTask
 
 
 def needs_retraining_task(task) -> str | None:

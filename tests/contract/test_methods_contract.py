@@ -12,14 +12,14 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from benchmarks.api.context import Context, build_context
+from benchmarks.api.context import Context, LabelSet
 from benchmarks.api.evaluation import Evaluation, MetricValue
 from benchmarks.api.method import Fitted, Method, Need, make_method
 from benchmarks.api.registry import METHODS, METRICS, TASKS
 from benchmarks.api.task import make_task
 from benchmarks.common.spec import SubsetDesign
 from benchmarks.groundtruth.fill import open_store, run_ground_truth
-from benchmarks.oracles.labels import LabelSet
+from benchmarks.oracles.fit import build_context
 from benchmarks.tasks.images.sources import DataNotFoundError
 from benchmarks.tasks.imported import is_imported
 

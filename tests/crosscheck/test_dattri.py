@@ -51,9 +51,8 @@ from dattri.algorithm.influence_function import (  # noqa: E402
 from dattri.algorithm.trak import TRAKAttributor  # noqa: E402
 from dattri.task import AttributionTask  # noqa: E402
 
-from benchmarks.api.context import Context  # noqa: E402
+from benchmarks.api.context import Context, TrainedModel  # noqa: E402
 from benchmarks.api.task import make_task  # noqa: E402
-from benchmarks.groundtruth.fullmodel import TrainedModel  # noqa: E402
 from methods.influence import Influence  # noqa: E402
 from methods.trak import TRAK  # noqa: E402
 

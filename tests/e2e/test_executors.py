@@ -146,7 +146,7 @@ def test_slurm_array_through_submitit_collects_an_identical_store(reference, tmp
 
     monkeypatch.setenv("TASKATTR_CACHE", str(tmp_path))
     ex = Executor("slurm", slurm=SlurmOptions(cluster="local", time_min=5))
-    n = ex.fill(make_task("modular-quad", "tiny", OVERRIDES))
+    n = ex.fill(make_task("modular-quad", "tiny", OVERRIDES)).models
     assert n == _arrays(reference)["done"].size
     _same(reference, tmp_path)
     assert not list((_store(tmp_path) / "chunks").glob("chunk-*.npz"))  # all collected

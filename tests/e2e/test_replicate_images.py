@@ -31,7 +31,7 @@ def test_replicate_tiny_on_fashion_mnist(tmp_path):
     claims = pd.read_csv(out / "claims.csv")
     on = claims[claims.task.str.startswith("fmnist-class-ft")]
     assert {"C1 scores ≈ LOO (pooled Pearson)", "C4 first-order F(s) error"} <= set(on.claim)
-    c2 = claims[claims.claim.str.startswith("C2") & claims.task.str.startswith("fmnist")]
+    c2 = claims[claims.claim.str.startswith("C2 LDS") & claims.task.str.startswith("fmnist")]
     assert len(c2) and c2.paper.str.contains("CIFAR-10").all()
     gt = pd.read_csv(out / "groundtruth.csv")
     assert len(gt) == 3 and (gt.chance_acc == 0.1).all() and gt.mean_acc.between(0, 1).all()

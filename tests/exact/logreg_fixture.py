@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from benchmarks.groundtruth.fullmodel import TrainedModel
+from benchmarks.api.context import TrainedModel
 from benchmarks.training.engine import Problem
 
 

@@ -15,11 +15,11 @@ import pytest
 import torch
 
 import benchmarks.common.device as devices
-from benchmarks.api.context import fit_method
 from benchmarks.api.method import Need, make_method
 from benchmarks.api.registry import METHODS
 from benchmarks.api.task import make_task
 from benchmarks.groundtruth.fill import model_seed, open_store, run_ground_truth
+from benchmarks.oracles.fit import fit_method
 from benchmarks.training.engine import train
 
 pytestmark = [pytest.mark.gpu,

@@ -16,9 +16,9 @@ from sklearn.datasets import load_digits
 from torch import nn
 from torch.func import functional_call, hessian, jacrev, vmap
 
+from benchmarks.api.context import TrainedModel
 from benchmarks.api.task import make_task
 from benchmarks.common.spec import SpecError
-from benchmarks.groundtruth.fullmodel import TrainedModel
 from benchmarks.tasks.modular_arithmetic.models import TinyTransformer
 from benchmarks.training.engine import Problem, train
 from methods._common.ekfac import (

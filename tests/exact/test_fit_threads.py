@@ -21,13 +21,13 @@ import scipy.linalg  # noqa: F401  scipy's OpenBLAS loaded, so process_threads r
 import torch
 from threadpoolctl import threadpool_info, threadpool_limits
 
-import benchmarks.api.context as context
 import benchmarks.common.device as devices
-from benchmarks.api.context import Context, fit_method, method_predict, method_scores, seed_key
+import benchmarks.oracles.fit as fit
+from benchmarks.api.context import Context, LabelSet, seed_key
 from benchmarks.api.evaluation import Evaluation
 from benchmarks.api.method import make_method
 from benchmarks.api.registry import METRICS
-from benchmarks.oracles.labels import LabelSet
+from benchmarks.oracles.fit import fit_method, method_predict, method_scores
 
 # gradient methods of every family (exact, CG, EK-FAC, dual IF; TRAK, TracIn, Grad-Dot, GradEx,
 # the parameter weighting) and the surrogates, among them those fitted on GradEx labels (whose
@@ -132,7 +132,7 @@ def many_labels(tiny_addition, monkeypatch):
     def build(task_, store_, method, output=None):
         return Context(task=task_, seed=7, fit=LabelSet(masks[:m], F[:m], float(m)))
 
-    monkeypatch.setattr(context, "build_context", build)
+    monkeypatch.setattr(fit, "build_context", build)
     return task, store, masks[m:], F[m:], rng.normal(size=(K, T))
 
 

@@ -67,8 +67,8 @@ def test_exact_solver_declines_a_model_too_large_for_a_dense_curvature():
 def test_dense_curvature_is_built_once_per_model(tiny_addition, monkeypatch):
     """The exact IF and its per-group split on one model share one dense H (bit-identical
     scores to a fresh build); another model builds its own."""
-    from benchmarks.api.context import build_context
     from benchmarks.api.method import make_method
+    from benchmarks.oracles.fit import build_context
     from methods import influence
 
     task, store = tiny_addition

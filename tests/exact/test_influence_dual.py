@@ -6,8 +6,7 @@ import torch
 from logreg_fixture import logreg, trained
 from torch import nn
 
-from benchmarks.api.context import Context
-from benchmarks.groundtruth.fullmodel import TrainedModel
+from benchmarks.api.context import Context, TrainedModel
 from benchmarks.training.engine import Problem
 from methods.influence import Influence
 from methods.influence_dual import InfluenceDual

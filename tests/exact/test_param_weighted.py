@@ -9,12 +9,12 @@ import pytest
 import torch
 from torch import nn
 
-from benchmarks.api.context import Context, build_context
+from benchmarks.api.context import Context, TrainedModel
 from benchmarks.api.method import make_method
 from benchmarks.api.task import make_task
 from benchmarks.common.spec import SpecError, TrainSpec
 from benchmarks.groundtruth.fill import open_store
-from benchmarks.groundtruth.fullmodel import TrainedModel
+from benchmarks.oracles.fit import build_context
 from benchmarks.training.engine import Problem
 
 TOL_UNIFORM = 1e-10  # relative (max-abs) difference to the base method: measured <= 1e-13

@@ -8,13 +8,12 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from benchmarks.api.context import Context
+from benchmarks.api.context import Context, LabelSet
 from benchmarks.api.evaluation import Evaluation
 from benchmarks.api.method import make_method
 from benchmarks.api.registry import METRICS
 from benchmarks.common.spec import SubsetDesign, derive_seed
 from benchmarks.groundtruth.subsets import draw_mask
-from benchmarks.oracles.labels import LabelSet
 from methods._common.krr import fit_krr
 
 TOL_OLS = 1e-10  # §2.6 (a): OLS recovers additive coefficients (reference 7e-15)

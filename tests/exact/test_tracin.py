@@ -8,13 +8,13 @@ import torch.nn.functional as F
 from logreg_fixture import logreg
 from torch import nn
 
-from benchmarks.api.context import Context, FullModels
+from benchmarks.api.context import Context, TrainedModel
 from benchmarks.api.method import make_method
 from benchmarks.api.task import make_task
 from benchmarks.common.spec import SpecError, TrainSpec
 from benchmarks.groundtruth.fill import open_store
 from benchmarks.groundtruth.fullmodel import (
-    TrainedModel,
+    StoreFullModels,
     checkpoint_steps,
     full_model,
     full_model_checkpoints,
@@ -117,7 +117,7 @@ def tiny_ctx(cache):
     task = make_task("modular-addition", "tiny", {"train.steps": 20})
     store = open_store(task)
     return Context(task=task, seed=1, model=full_model(task, store),
-                   models=FullModels(task, store))
+                   models=StoreFullModels(task, store))
 
 
 def test_tracin_last_is_lr_times_grad_dot(tiny_ctx):

@@ -10,10 +10,12 @@ import pandas as pd
 import pytest
 
 import figures
+from benchmarks.common.schema import RESULTS, parse_method_key
+from benchmarks.common.tables import read_table
 from figures import (
     fig_ablation,
     fig_interaction_gap,
-    fig_label_curve,
+    fig_param_weights,
     fig_pred_vs_true,
     fig_regimes,
     fig_selection,
@@ -105,7 +107,7 @@ def test_registry_discovers_all_figures() -> None:
     assert set(figures.FIGURES) == {"lds_by_method", "pred_vs_true", "interaction_gap",
                                     "c1_scatter", "ablation", "selection",
                                     "label_curve", "param_weights", "weight_sweep",
-                                    "regimes", "label_cost", "gradex_budget"}
+                                    "regimes", "label_cost", "gradex_budget", "interactions"}
     assert figures.SOURCES["c1_scatter"] == "scores"
     assert figures.SOURCES["pred_vs_true"] == "predictions"
     assert figures.SOURCES["lds_by_method"] == "results"
@@ -220,17 +222,26 @@ def test_selection_figure_draws_methods_and_baselines() -> None:
     assert len(ax.get_lines()) == 2  # random-k and all-units reference lines
 
 
-def test_label_curve_needs_two_label_counts_per_source() -> None:
-    base = {"task": "t", "task_key": "t-1", "profile": "quick", "metric": "lds",
-            "variant": "spearman", "ci_low": 0.1, "ci_high": 0.6}
-    rows = [base | {"method_label": "KernelSM (CV)" + s, "labels": src, "n_labels": n,
-                    "value": v}
-            for s, src, n, v in (("", "retrain", 96, 0.5), (" [m=16]", "retrain", 16, 0.3),
-                                 (" [gradex]", "gradex", 1756, 0.2))]
-    df = pd.DataFrame(rows)
-    assert len(fig_label_curve.select(df)) == 3
-    assert fig_label_curve.select(df[df.labels == "gradex"]).empty
-    assert fig_label_curve.make(df).axes[0].get_xscale() == "log"
+def test_a_method_key_names_the_method_and_its_non_default_fields() -> None:
+    assert parse_method_key("kernel_sm-7883656e") == ("kernel_sm", {})
+    assert parse_method_key("param_weighted[base=trak,base_params.block_projection=layer]"
+                            "-51ceefdb") == ("param_weighted", {
+                                "base": "trak", "base_params.block_projection": "layer"})
+    assert parse_method_key("x[groups=[1, 2],lam=0.1]-0123abcd") == (
+        "x", {"groups": "[1, 2]", "lam": "0.1"})
+    assert parse_method_key("random-k") == ("random-k", {})  # a baseline's key
+
+
+def test_figures_select_by_method_and_key_not_by_display_label() -> None:
+    """Relabelling every method of the committed tables leaves what the figures pick as is."""
+    board = figures.PACKAGE_DIR.parent / "leaderboard"
+    results = read_table(board / "results.csv", RESULTS)
+    weights = read_table(board / "param_weights.csv")
+    picks = ((weights, fig_param_weights.select),
+             (results, lambda d: d[fig_regimes._of(d, fig_regimes.SURROGATES)]))
+    for df, pick in picks:
+        chosen = pick(df).index
+        assert len(chosen) and chosen.equals(pick(df.assign(method_label="?")).index)
 
 
 def test_relative_error_matches_methods_formula() -> None:
@@ -241,9 +252,11 @@ def test_relative_error_matches_methods_formula() -> None:
 def test_param_weights_heatmap_reads_the_weights_next_to_results(csvs, tmp_path: Path) -> None:
     """``param_weights.csv`` beside ``results.csv`` draws one heatmap panel per task, groups
     in model order."""
-    rows = [{"task": t, "task_key": f"{t}-k", "profile": "quick", "method_key": f"pw-{b}",
-             "method_label": f"{b} + learned w (layer)", "base": b, "group": g, "weight": w}
+    rows = [{"task": t, "task_key": f"{t}-k", "profile": "quick",
+             "method_key": f"param_weighted[base={b.lower()}{k}]-0123abcd",
+             "method_label": f"{b} + learned w", "base": b, "group": g, "weight": w}
             for t in ("modular-addition", "digits-mlp") for b in ("TracIn", "TRAK")
+            for k in ("", ",granularity=tensor")
             for g, w in (("embed", 0.5), ("hidden", 1.0), ("out", 1.5))]
     results = tmp_path / "results.csv"
     pd.read_csv(csvs[0]).to_csv(results, index=False)
@@ -255,6 +268,7 @@ def test_param_weights_heatmap_reads_the_weights_next_to_results(csvs, tmp_path:
     assert [ax.get_title() for ax in heatmaps] == ["digits-mlp [quick]",
                                                    "modular-addition [quick]"]
     assert [t.get_text() for t in heatmaps[0].get_xticklabels()] == ["embed", "hidden", "out"]
+    assert len(fig_param_weights.select(pd.DataFrame(rows))) == len(rows) // 2  # layers only
 
 
 def test_weight_sweep_figure_rings_the_uniform_point() -> None:
@@ -266,11 +280,13 @@ def test_weight_sweep_figure_rings_the_uniform_point() -> None:
 
 
 def test_label_cost_figure_draws_a_line_per_source_and_a_point_per_label_free_method() -> None:
-    rows = [{"task": "t", "profile": "quick", "method": f"{fam} x", "labels": src,
-             "n_labels": m, "label_cpu_s": 0.1 * m, "fit_s": 0.01, "lds": 0.5, "lds_low": 0.4,
-             "lds_high": 0.6, "ne": 1.0}
-            for fam in ("KernelSM", "Linear") for src in ("retrain", "gradex") for m in (4, 8)]
-    rows += [{"task": "t", "profile": "quick", "method": "IF", "labels": "none", "n_labels": 0,
+    rows = [{"task": "t", "profile": "quick", "method": name, "method_label": f"{name} x",
+             "labels": src, "n_labels": m, "label_cpu_s": 0.1 * m, "fit_s": 0.01, "lds": 0.5,
+             "lds_low": 0.4, "lds_high": 0.6, "ne": 1.0}
+            for name in ("kernel_sm", "linear_surrogate") for src in ("retrain", "gradex")
+            for m in (4, 8)]
+    rows += [{"task": "t", "profile": "quick", "method": "influence", "method_label": "IF",
+              "labels": "none", "n_labels": 0,
               "label_cpu_s": 0.0, "fit_s": 2.0, "lds": 0.3, "lds_low": 0.2, "lds_high": 0.4,
               "ne": 1.0}]
     fig = figures.FIGURES["label_cost"](pd.DataFrame(rows))
@@ -321,14 +337,16 @@ def test_regimes_figure_pairs_scratch_and_fine_tuned_rows() -> None:
                                         ("solo", "scratch", 1.0, 0.1)):
         common = {"task": family, "task_family": family, "task_params": "{}",
                   "profile": "quick", "regime": regime}
-        rows += [{**common, "method_label": "GradEx (first-order)", "metric": "relerr",
+        rows += [{**common, "method": "gradex", "method_key": "gradex-0123abcd",
+                  "method_label": "GradEx (first-order)", "metric": "relerr",
                   "variant": "est", "value": re_est},
-                 {**common, "method_label": "KernelSM (CV)", "metric": "lds",
+                 {**common, "method": "kernel_sm", "method_key": "kernel_sm-0123abcd",
+                  "method_label": "KernelSM (CV)", "metric": "lds",
                   "variant": "spearman", "value": lds}]
     df = pd.DataFrame(rows)
     picked = fig_regimes.select(df)
     assert set(picked.family) == {"fam"} and set(picked.regime) == {"scratch", "fine-tuned"}
-    table = fig_regimes._bars(picked, "relerr", None, ("GradEx (first-order)",))
+    table = fig_regimes._bars(picked, "relerr", None, fig_regimes.GRADEX)
     assert table.loc["RE_est (GradEx)"].to_dict() == {"fine-tuned": 8.0, "scratch": 70.0}
     assert len(fig_regimes.make(df).axes) == 2
     assert fig_regimes.select(df[df.task_family != "fam-ft"]).empty

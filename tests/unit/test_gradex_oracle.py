@@ -7,7 +7,6 @@ import json
 import numpy as np
 import pytest
 
-from benchmarks.api.context import build_context
 from benchmarks.api.evaluation import Evaluation
 from benchmarks.api.method import make_method
 from benchmarks.api.registry import METRICS
@@ -15,6 +14,7 @@ from benchmarks.api.task import make_task
 from benchmarks.common.spec import SpecError, SubsetDesign
 from benchmarks.groundtruth.fill import open_store
 from benchmarks.oracles import labels as oracle_mod
+from benchmarks.oracles.fit import build_context
 from benchmarks.oracles.labels import (
     GradExCacheMismatchError,
     GradExOracle,

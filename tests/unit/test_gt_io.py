@@ -11,13 +11,14 @@ import pytest
 
 from benchmarks.api.method import make_method
 from benchmarks.api.task import make_task
+from benchmarks.common.cache import cell_dir
 from benchmarks.common.spec import SpecError
 from benchmarks.groundtruth import transfer as gt_io
 from benchmarks.groundtruth.executors import fill_ground_truth
 from benchmarks.groundtruth.fill import open_store
 from benchmarks.groundtruth.formats import GroundTruthFormatError
 from benchmarks.groundtruth.transfer import ImportOptions
-from benchmarks.runner import cell_dir, run_cell
+from benchmarks.runner import run_cell
 from benchmarks.tasks.imported import import_gt
 
 DATA = Path(__file__).parents[1] / "data" / "gt"
@@ -190,7 +191,7 @@ def test_same_content_under_two_names_gives_identical_results(cache):
     for name in ("name-a", "another-name"):
         task = make_task(name)
         recs.append(run_cell(task, open_store(task), method))
-        outs.append(cell_dir(task, method))
+        outs.append(cell_dir(task.spec.key, method.key))
     assert recs[0]["state"] == recs[1]["state"]
     for f in ("scores.npy", "predictions.npy"):
         assert np.array_equal(np.load(outs[0] / f), np.load(outs[1] / f)), f

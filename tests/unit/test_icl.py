@@ -10,10 +10,11 @@ import pytest
 
 pytest.importorskip("transformers")
 
-from benchmarks.api.task import RetrainTask, make_task  # noqa: E402
+from benchmarks.api.task import make_task  # noqa: E402
 from benchmarks.common.spec import SpecError  # noqa: E402
 from benchmarks.groundtruth.subsets import build_rows  # noqa: E402
 from benchmarks.tasks.icl import data as icl_data  # noqa: E402
+from benchmarks.training.retrain_task import RetrainTask  # noqa: E402
 from methods._common.taskgrads import needs_retraining_task  # noqa: E402
 
 TASKS = ("icl-coin-flip", "icl-sentiment")

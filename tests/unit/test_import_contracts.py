@@ -44,8 +44,10 @@ def copy(tmp_path_factory) -> Path:
     ("methods/grad_dot.py", "benchmarks.stages.selection"),  # a method importing a stage
     ("leaderboard/render.py", "benchmarks.groundtruth.store"),  # an output reading the cache
     ("benchmarks/training/engine.py", "benchmarks.groundtruth.fill"),  # training above gt
+    ("benchmarks/api/context.py", "benchmarks.groundtruth.store"),  # a contract reaching gt
+    ("benchmarks/api/task.py", "benchmarks.training.engine"),  # a contract reaching training
 ], ids=["leaf-to-driver", "api-to-method", "method-to-stage", "output-to-store",
-        "training-to-groundtruth"])
+        "training-to-groundtruth", "api-to-groundtruth", "api-to-training"])
 def test_an_injected_wrong_import_breaks_a_contract(copy, file, wrong):
     path = copy / file
     original = path.read_text()

@@ -1,4 +1,4 @@
-"""The cost-at-equal-LDS comparison of ``benchmarks.perf.label_cost``."""
+"""The cost-at-equal-LDS comparison of the label-cost stage (``benchmarks.stages.label_cost``)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from benchmarks.perf.label_cost import _grid, _interp, equal_lds
+from benchmarks.stages.label_cost import _interp, equal_lds, label_grid
 
 
 def test_interpolates_on_log_cost_between_the_points_around_the_target() -> None:
@@ -23,15 +23,15 @@ def test_a_curve_already_past_the_target_bounds_the_cost_and_one_below_never_rea
 
 def test_equal_lds_takes_the_cheapest_gradex_count_within_the_tie() -> None:
     rows = pd.DataFrame([
-        {"method": "KernelSM (CV)", "labels": "gradex", "n_labels": 16, "label_cpu_s": 1.0,
+        {"method": "kernel_sm", "labels": "gradex", "n_labels": 16, "label_cpu_s": 1.0,
          "lds": 0.395},
-        {"method": "KernelSM (CV)", "labels": "gradex", "n_labels": 64, "label_cpu_s": 2.0,
+        {"method": "kernel_sm", "labels": "gradex", "n_labels": 64, "label_cpu_s": 2.0,
          "lds": 0.40},
-        {"method": "KernelSM (CV)", "labels": "retrain", "n_labels": 4, "label_cpu_s": 1.0,
+        {"method": "kernel_sm", "labels": "retrain", "n_labels": 4, "label_cpu_s": 1.0,
          "lds": 0.2},
-        {"method": "KernelSM (CV)", "labels": "retrain", "n_labels": 16, "label_cpu_s": 100.0,
+        {"method": "kernel_sm", "labels": "retrain", "n_labels": 16, "label_cpu_s": 100.0,
          "lds": 0.6},
-        {"method": "Linear", "labels": "retrain", "n_labels": 16, "label_cpu_s": 0.1,
+        {"method": "linear_surrogate", "labels": "retrain", "n_labels": 16, "label_cpu_s": 0.1,
          "lds": 0.9},
     ])
     out = equal_lds(rows)
@@ -42,5 +42,5 @@ def test_equal_lds_takes_the_cheapest_gradex_count_within_the_tie() -> None:
 
 
 def test_label_counts_below_what_exists_then_every_label() -> None:
-    assert _grid((4, 8, 16, 0), 12) == [4, 8, 0]
-    assert _grid((16, 64, 0), 10) == [0]
+    assert label_grid((4, 8, 16, 0), 12) == [4, 8, 0]
+    assert label_grid((16, 64, 0), 10) == [0]

@@ -10,7 +10,7 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 CHECK = """
 import numpy as np
 from benchmarks.api.context import Context
-from benchmarks.oracles.labels import LabelSet
+from benchmarks.api.context import LabelSet
 from benchmarks.api.registry import METHODS
 from benchmarks.api.method import make_method
 rng = np.random.default_rng(0)

@@ -50,7 +50,7 @@ def test_make_method_and_task_unknown_names():
     with pytest.raises(UnknownNameError, match="Available:.*kernel_sm.*linear_surrogate.*loo"):
         make_method("kernelsm")
     with pytest.raises(UnknownNameError, match="Available:.*modular-addition"):
-        make_task("modular-division", "tiny")
+        make_task("modular-exponent", "tiny")
 
 
 def test_unknown_profile_raises():

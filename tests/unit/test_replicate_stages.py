@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from benchmarks.api.task import make_task
+from benchmarks.groundtruth.executors import training_gflop
 from benchmarks.perf import replicate_stages
 from benchmarks.training.engine import train_flops
 
@@ -62,13 +63,13 @@ def test_counted_work_scales_with_the_example_passes(cache):
     assert train_flops(problem, weights, 7, 4) == pytest.approx(per_pass * 3 * 4 * 7)
     full = train_flops(problem, weights[:1], 2, 0)
     assert full == pytest.approx(per_pass * problem.X.shape[0] * 2)
-    gflop = replicate_stages.ground_truth_gflop(task, np.ones((2, task.K), dtype=bool))
+    gflop = training_gflop(task, np.ones((2, task.K), dtype=bool))
     assert gflop is not None and gflop > 0
     for sharpness, one_sided, factor in (("sam", False, 2), ("nso", False, 2), ("nso", True, 1)):
         sharp = make_task("modular-addition", "tiny", {"train.sharpness": sharpness,
                                                        "train.nso_one_sided": one_sided})
         masks = np.ones((2, sharp.K), dtype=bool)  # SAM and NSO take two gradients a step
-        assert replicate_stages.ground_truth_gflop(sharp, masks) == pytest.approx(factor * gflop)
+        assert training_gflop(sharp, masks) == pytest.approx(factor * gflop)
 
 
 def test_the_entry_reads_timings_and_leaves_the_readme_of_another_out(tmp_path, monkeypatch):

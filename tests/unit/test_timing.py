@@ -49,6 +49,7 @@ def test_replicate_keeps_the_timings_of_cells_done_before_one_fails(tmp_path, mo
     import pytest
 
     from benchmarks import replicate as rep
+    from benchmarks.runner import CellRun
 
     calls = []
 
@@ -58,7 +59,7 @@ def test_replicate_keeps_the_timings_of_cells_done_before_one_fails(tmp_path, mo
             raise RuntimeError("killed")
         with timing.timed(task.label, "ground truth"):
             pass
-        return rep.CellRun([], [], {})
+        return CellRun([], [], {})
 
     monkeypatch.setattr(rep, "run_paper_cell", cell)
     timing.drain()

@@ -6,11 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from benchmarks.api.context import build_context
 from benchmarks.api.method import make_method
 from benchmarks.api.task import make_task
 from benchmarks.groundtruth.fill import open_store, run_ground_truth
 from benchmarks.metrics.lds import per_target_spearman
+from benchmarks.oracles.fit import build_context
 from benchmarks.stages.weight_sweep import simplex_grid, summary, sweep_rows
 
 TOL_UNIFORM_LDS = 1e-9

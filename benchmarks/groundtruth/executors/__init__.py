@@ -9,15 +9,33 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+import torch
+
 import benchmarks.common.device as devices
 from benchmarks.api.task import Task
 from benchmarks.common.spec import EXECUTORS, SpecError
+from benchmarks.common.timing import timed
 from benchmarks.groundtruth.executors.driver import check_workers, fill
 from benchmarks.groundtruth.executors.slurm import SlurmOptions, collect, fill_slurm
-from benchmarks.groundtruth.fill import open_store, run_ground_truth
+from benchmarks.groundtruth.fill import open_store, run_ground_truth, task_rows
+from benchmarks.groundtruth.store import store_path
+from benchmarks.training.engine import passes_per_step, train_flops
+from benchmarks.training.pretrained import pretrained_params
+from benchmarks.training.retrain_task import RetrainTask
 
-__all__ = ["EXECUTORS", "Executor", "SlurmOptions", "check_workers", "collect",
-           "fill_ground_truth"]
+__all__ = ["EXECUTORS", "Executor", "Filled", "SlurmOptions", "check_workers", "collect",
+           "fill_ground_truth", "training_gflop"]
+
+
+@dataclass(frozen=True)
+class Filled:
+    """What one fill trained: ``models`` written, their training work in GFLOP (None where
+    the task trains no engine model, or nothing was trained) and the workers it ran on."""
+
+    models: int
+    gflop: float | None
+    workers: int
 
 
 @dataclass(frozen=True)
@@ -32,15 +50,32 @@ class Executor:
     dry_run: bool = False  # slurm: print the sbatch script, submit nothing
 
     def fill(self, task: Task, shard: tuple[int, int] = (0, 1), path: Path | None = None
-             ) -> int:
-        """Train ``task``'s pending models (this shard's); returns the models written."""
-        if self.kind == "slurm":
-            if shard != (0, 1) or self.scheduler:
-                raise SpecError("--executor slurm takes neither --shard (one array task per "
-                                "chunk) nor --scheduler")
-            return fill_slurm(task, path, self.slurm, self.dry_run)
-        return fill_ground_truth(task, self.workers, shard, path, executor=self.kind,
-                                 scheduler=self.scheduler)
+             ) -> Filled:
+        """Train ``task``'s pending models (this shard's), W0 first where the task fine-tunes
+        from one; returns what was trained. Timed as the stages ``W0 pretraining`` and
+        ``ground truth`` of ``common.timing``."""
+        if self.kind == "slurm" and (shard != (0, 1) or self.scheduler):
+            raise SpecError("--executor slurm takes neither --shard (one array task per "
+                            "chunk) nor --scheduler")
+        if self.kind != "slurm":
+            check_options(self.kind, self.workers, shard, self.scheduler)
+        if task.spec.train.init == "pretrained" and not self.dry_run:
+            with timed(task.label, "W0 pretraining"):
+                pretrained_params(task)
+        whole = shard == (0, 1) and not self.dry_run  # the work of a shard is not counted
+        pending = _pending_masks(task, path) if whole else np.zeros((0, task.K), bool)
+        with timed(task.label, "ground truth") as row:
+            if self.kind == "slurm":
+                models = fill_slurm(task, path, self.slurm, self.dry_run)
+            else:
+                models = fill_ground_truth(task, self.workers, shard, path, executor=self.kind,
+                                           scheduler=self.scheduler)
+            done = Filled(models, training_gflop(task, pending) if models else None,
+                          self.workers)
+            row["models"] = models
+            if models:
+                row.update(gflop=done.gflop, workers=done.workers)
+        return done
 
 
 def fill_ground_truth(task: Task, workers: int = 1,
@@ -50,16 +85,9 @@ def fill_ground_truth(task: Task, workers: int = 1,
     """Train this shard's pending models; returns the models written. ``executor``: ``local``
     (``workers`` processes, in process for one) or ``dask`` (``workers`` single-threaded
     workers of a loopback ``LocalCluster``, or the cluster at ``scheduler``)."""
-    check_workers(workers)
-    if executor not in EXECUTORS:
-        raise SpecError(f"unknown executor {executor!r}. Available: {', '.join(EXECUTORS)}")
+    check_options(executor, workers, shard, scheduler)
     if executor == "slurm":
         raise SpecError("the slurm executor submits job arrays: use Executor('slurm').fill")
-    if scheduler and executor != "dask":
-        raise SpecError("--scheduler applies only with --executor dask")
-    if executor == "dask" and shard != (0, 1):
-        raise SpecError("--shard and --executor dask conflict: Dask spreads the chunks over its "
-                        "workers itself (use --shard with the local executor)")
     if executor == "dask":
         from benchmarks.groundtruth.executors import dask_pool
 
@@ -79,3 +107,38 @@ def _in_process(task: Task, shard: tuple[int, int], path: Path | None,
     torch threads (default one, as a pool worker, so the bits do not depend on ``--workers``)."""
     with devices.torch_threads(threads or 1):
         return run_ground_truth(task, open_store(task, path), shard)
+
+
+def check_options(executor: str, workers: int, shard: tuple[int, int],
+                  scheduler: str | None) -> None:
+    """Refuse conflicting executor options before anything is created."""
+    check_workers(workers)
+    if executor not in EXECUTORS:
+        raise SpecError(f"unknown executor {executor!r}. Available: {', '.join(EXECUTORS)}")
+    if scheduler and executor != "dask":
+        raise SpecError("--scheduler applies only with --executor dask")
+    if executor == "dask" and shard != (0, 1):
+        raise SpecError("--shard and --executor dask conflict: Dask spreads the chunks over its "
+                        "workers itself (use --shard with the local executor)")
+
+
+def _pending_masks(task: Task, path: Path | None) -> np.ndarray:
+    """``(B, K)``: one row per model the store still has to train (a subset once per seed),
+    read without creating the store (an option refused later must leave nothing behind)."""
+    if (store_path(task.spec, path) / "manifest.json").exists():
+        store = open_store(task, path, create=False)
+        return store.rows.masks[[j for j, _ in store.pending()]]
+    rows = task_rows(task)
+    return np.repeat(rows.masks, task.spec.design.n_seeds, axis=0)
+
+
+def training_gflop(task: Task, masks: np.ndarray) -> float | None:
+    """Training work of one model per row of ``masks (B, K)``, in GFLOP (``engine.train_flops``:
+    forward + backward matmul FLOPs per example pass, times the passes); None for a task that
+    trains no engine model (ICL inference, the SAC agents)."""
+    if not isinstance(task, RetrainTask) or not len(masks):
+        return None
+    weights = torch.as_tensor(task.example_weights(masks))
+    spec = task.spec.train
+    return train_flops(task.training_problem(), weights, spec.steps, spec.batch_size,
+                       passes_per_step(spec)) / 1e9

@@ -16,15 +16,26 @@ label-budget variants (they duplicate the full fit when the file has few fitting
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from benchmarks.api.method import make_method
 from benchmarks.api.paper import ANY, Entry
 from benchmarks.stages.ablation import AblationDesign, HessianTrace
 from benchmarks.stages.agreement import Agreement
+from benchmarks.stages.gradex_budget import BUDGETS
+from benchmarks.stages.interactions import Interactions
+from benchmarks.stages.label_cost import LabelCost
+from benchmarks.stages.label_curve import KERNEL as CURVE_KERNEL
+from benchmarks.stages.label_curve import MINNORM, RIDGE, LabelCurve
 from benchmarks.stages.other_output import OtherOutput
 from benchmarks.stages.selection import SelectionDesign
 from benchmarks.stages.selection_run import Selection
 
 TASKS = ("modular-addition", "modular-quad")
+DIVISION = ("modular-division",)  # x·y⁻¹ mod p: where the paper's summary puts the largest gain
+# the paper's unit design at p = 31: blocks of 7 -> K = 25 units, subsets of 22 of 25 (alpha 0.88)
+PAPER_DESIGN = {"params.block": 7, "design.alpha": 0.88}
+PAPER_DESIGN_TASKS = ("modular-addition", "modular-addition-ft")
 # the fine-tuning regime (subset models fine-tuned from a shared pretrained W0, issue 14)
 FINETUNED_MODULAR = ("modular-addition-ft", "modular-quad-ft")
 FINETUNED_SAMPLE = ("digits-mlp-ft",)
@@ -165,6 +176,16 @@ ABLATION = {
         ("design.n_fit", 48), ("design.n_eval", 32), ("design.loo", False))),
     "paper": AblationDesign("modular-addition", RECIPES, (9250, 18500, 27750, 37000), ()),
 }
+# C5's premise in the regime the paper trains in: minibatch AdamW (lr 1e-3, weight decay 1,
+# batch 64), where the Hessian trace grows with training instead of collapsing at zero loss
+MINIBATCH = (("design.n_fit", 48), ("design.n_eval", 32), ("design.loo", False),
+             ("train.batch_size", 64), ("train.lr", 1e-3), ("train.weight_decay", 1.0))
+MINIBATCH_ABLATION = {
+    "tiny": AblationDesign("modular-addition", RECIPES, (20, 40), (
+        ("design.n_fit", 12), ("design.n_eval", 8), ("design.loo", False),
+        ("train.batch_size", 16), ("train.lr", 1e-3))),
+    "quick": AblationDesign("modular-addition", RECIPES, (1000, 2000, 4000), MINIBATCH),
+}
 ABLATION_METHODS: tuple[tuple[str, dict], ...] = (
     ("linear_surrogate", {"fit_type": "ridge"}),
     ("kernel_sm", {}),
@@ -172,15 +193,16 @@ ABLATION_METHODS: tuple[tuple[str, dict], ...] = (
 )
 
 
-C1_TASKS = TASKS + FINETUNED + IMAGES  # C1 at task level: LOO, linear and IF agree
+C1_TASKS = TASKS + DIVISION + FINETUNED + IMAGES  # C1 at task level: LOO, linear and IF agree
 C1 = Agreement(C1_ROLES["loo"], C1_ROLES["linear"], C1_ROLES["influence"])
 SELECT = Selection(SELECTION_METHODS, SELECTION)  # C6: proposals checked by retraining
 PRED = PREDICTION_METHODS
+INTERACTIONS = Interactions()  # noise / additive / pairwise / kernel R², interaction share
 
 
-def _ablation(profile: str) -> Entry:
+def _ablation(profile: str, designs: dict[str, AblationDesign] = ABLATION) -> Entry:
     """The Hessian-regularisation ablation (C5): recipes x lengths on one task."""
-    design = ABLATION[profile]
+    design = designs[profile]
     return Entry((design.task,), ABLATION_METHODS, (HessianTrace(design.probes),),
                  tuple(v for _, v in design.cells()), (profile,), PRED)
 
@@ -188,8 +210,14 @@ def _ablation(profile: str) -> Entry:
 # What ``replicate`` runs, top to bottom (``benchmarks/api/paper.py``): tasks, methods, stages
 ENTRIES: tuple[Entry, ...] = (
     Entry(TASKS + FINETUNED_MODULAR, METHODS + TASK_EXTRAS, (C1, SELECT), predictions=PRED),
+    Entry(PAPER_DESIGN_TASKS, METHODS + TASK_EXTRAS, (C1, SELECT), (PAPER_DESIGN,),
+          ("quick",), predictions=PRED),  # the paper's K = 25, 22-of-25 design at p = 31
+    Entry(DIVISION, METHODS + TASK_EXTRAS, (C1, SELECT), predictions=PRED),
     Entry(FINETUNED_SAMPLE, METHODS + SAMPLE_EXTRAS + (("gradex", {}),), (C1,),
           predictions=PRED),  # GradEx where W0 is the start (C4)
+    Entry(FINETUNED_MODULAR, stages=(LabelCost(),)),  # the headline: LDS against label cost
+    *(Entry(FINETUNED, stages=(budget,), profiles=(profile,))
+      for profile, budget in BUDGETS.items()),  # GradEx's RE against the fine-tuning budget
     Entry(IMAGES, IMAGE_METHODS, (C1, SELECT), predictions=PRED),
     Entry(RL, RL_METHODS, (OtherOutput("return", LABEL_METHODS),
                            Selection(RL_SELECTION_METHODS, RL_SELECTION)), predictions=PRED),
@@ -201,7 +229,31 @@ ENTRIES: tuple[Entry, ...] = (
     *(Entry((OVERLAP_TASK,), METHODS, variants=tuple({"params.overlap": rho} for rho in rhos),
             profiles=(profile,), predictions=PRED) for profile, rhos in OVERLAPS.items()),
     *(_ablation(profile) for profile in ABLATION),
+    *(_ablation(profile, MINIBATCH_ABLATION) for profile in MINIBATCH_ABLATION),
     Entry((ANY,), METHODS + TASK_EXTRAS, predictions=PRED),
     *(Entry(methods=methods, kinds=(kind,), predictions=PRED)
       for kind, methods in IMPORT_METHODS.items()),
 )
+# the label curves (LDS and NE against the number of fitting subsets, and how often one
+# paper-sized experiment shows C2/C3) on every cell with retrained labels; the fine-tuned
+# modular cells get a fitting pool of 20K (its held-out subsets are the cell's own)
+CURVE = LabelCurve()
+GROWN_CURVE = {"tiny": CURVE, "quick": LabelCurve(pool=320), "paper": LabelCurve(pool=500)}
+ICL_CURVE = LabelCurve(surrogates=(CURVE_KERNEL, ICL_METHODS[4], RIDGE, MINNORM))  # λ = 0.1
+GENERIC_CURVE = LabelCurve(surrogates=(CURVE_KERNEL, RIDGE, MINNORM))  # no fixed KernelSM
+ENTRIES += (
+    Entry(TASKS + DIVISION + IMAGES + RL, stages=(CURVE,)),
+    *(Entry(FINETUNED_MODULAR, stages=(c,), profiles=(p,)) for p, c in GROWN_CURVE.items()),
+    Entry(PAPER_DESIGN_TASKS[:1], stages=(CURVE,), variants=(PAPER_DESIGN,),
+          profiles=("quick",)),
+    Entry(PAPER_DESIGN_TASKS[1:], stages=(LabelCurve(pool=500),), variants=(PAPER_DESIGN,),
+          profiles=("quick",)),  # K = 25 as in the paper: 20K = 500
+    Entry(FINETUNED_SAMPLE, stages=(LabelCurve(paper_draws=20),), profiles=("tiny", "quick")),
+    Entry(ICL, stages=(ICL_CURVE,)),
+    Entry(kinds=("modular",), stages=(CURVE,)),
+    Entry(kinds=("icl",), stages=(ICL_CURVE,)),
+    Entry(kinds=("generic",), stages=(GENERIC_CURVE,)),
+)
+# the interaction map on every cell above (same tasks, variants and profiles; ANY and the
+# imports' kinds too): each row again, with the stage alone
+ENTRIES += tuple(replace(e, methods=(), stages=(INTERACTIONS,), predictions=()) for e in ENTRIES)

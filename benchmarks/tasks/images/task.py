@@ -19,7 +19,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from benchmarks.api.task import RetrainTask, register_family, register_finetuned
+from benchmarks.api.task import register_family, register_finetuned
 from benchmarks.common.spec import (
     SpecError,
     SubsetDesign,
@@ -32,6 +32,7 @@ from benchmarks.common.spec import (
 from benchmarks.tasks.images import sources
 from benchmarks.tasks.images.models import make_model
 from benchmarks.training.engine import Problem
+from benchmarks.training.retrain_task import RetrainTask
 
 N_CLASSES = 10
 

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from benchmarks.api.task import RetrainTask, register_family
+from benchmarks.api.task import register_family
 from benchmarks.common.cache import cache_root, cached_torch
 from benchmarks.common.spec import (
     SpecError,
@@ -34,6 +34,7 @@ from benchmarks.common.spec import (
 )
 from benchmarks.tasks.metaworld import envs
 from benchmarks.training.engine import Problem, batched_forward
+from benchmarks.training.retrain_task import RetrainTask
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from benchmarks.api.task import RetrainTask, register_family, register_finetuned
+from benchmarks.api.task import register_family, register_finetuned
 from benchmarks.common.spec import (
     SpecError,
     SubsetDesign,
@@ -30,13 +30,23 @@ from benchmarks.common.spec import (
 )
 from benchmarks.tasks.modular_arithmetic.models import ACTIVATIONS, EmbedMLP, TinyTransformer
 from benchmarks.training.engine import Problem
+from benchmarks.training.retrain_task import RetrainTask
+
+
+def _divide(x: np.ndarray, y: np.ndarray, p: int) -> np.ndarray:
+    """x · y⁻¹ mod p (p prime, y != 0): the inverse by Fermat, y^(p-2) mod p."""
+    inverse = np.array([pow(int(v), p - 2, p) for v in np.asarray(y).ravel()], dtype=np.int64)
+    return (np.asarray(x, dtype=np.int64) * inverse.reshape(np.shape(y))) % p
+
 
 OPS = {
     "addition": lambda x, y, p: (x + y) % p,
     "sub": lambda x, y, p: (x - y) % p,
     "mul": lambda x, y, p: (x * y) % p,
     "quad": lambda x, y, p: (x * x + x * y + y * y) % p,
+    "division": _divide,  # the paper's summary: where KernelSM's largest gain appears
 }
+NONZERO_DIVISOR = ("division",)  # pairs (x, 0) have no answer and are left out
 FINETUNED_OPS = ("addition", "quad")  # the paper's two tasks get the fine-tuning regime
 
 
@@ -65,12 +75,19 @@ class ModularParams:
 
     def validate(self) -> None:
         validate_fields(self, "params")
+        if self.op in NONZERO_DIVISOR and not _is_prime(self.p):
+            raise SpecError(f"invalid config field params.p: {self.p} must be prime for "
+                            f"params.op = {self.op!r} (every y != 0 needs an inverse mod p)")
         if self.block > self.p:
             raise SpecError(f"invalid config field params.block: {self.block} must be <= "
                             f"params.p = {self.p}")
         if self.arch == "transformer" and self.embed_dim % self.heads:
             raise SpecError(f"invalid config field params.heads: {self.heads} must divide "
                             f"params.embed_dim = {self.embed_dim}")
+
+
+def _is_prime(n: int) -> bool:
+    return n >= 2 and all(n % d for d in range(2, math.isqrt(n) + 1))
 
 
 class ModularArithmetic(RetrainTask):
@@ -82,6 +99,8 @@ class ModularArithmetic(RetrainTask):
     def _split(self) -> tuple[np.ndarray, np.ndarray]:
         p = self.params.p
         pairs = np.stack(np.meshgrid(np.arange(p), np.arange(p), indexing="ij"), -1).reshape(-1, 2)
+        if self.params.op in NONZERO_DIVISOR:
+            pairs = pairs[pairs[:, 1] != 0]
         rng = np.random.default_rng(self.params.split_seed)
         pairs = pairs[rng.permutation(len(pairs))]
         n_train = int(round(self.params.train_frac * len(pairs)))
