@@ -95,8 +95,9 @@ def markdown(df: pd.DataFrame) -> str:
     """One Markdown table per profile."""
     parts = ["## Paper claims (computed from the rows above)", "", LEGEND]
     for profile, g in df.groupby("profile", sort=True):
-        parts += ["", f"### {escape(str(profile))}: {_count(g)}", "",
-                  "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+        parts += ["", f"### {escape(str(profile))}: {_count(g)}", ""]
+        parts += [f"* {escape(line)}" for line in verdict.verdict(g)] + [""]
+        parts += ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
         parts += ["| " + " | ".join(escape(cell(r, c)) for c in COLUMNS) + " |"
                   for _, r in g.iterrows()]
     return "\n".join(parts)
@@ -118,7 +119,9 @@ def html_section(df: pd.DataFrame) -> str:
             tds = [f'<td class="outcome-{esc(str(r[c]))}">{esc(cell(r, c))}</td>'
                    if c == "outcome" else f"<td>{esc(cell(r, c))}</td>" for c in COLUMNS]
             body.append(f"<tr{attrs}>" + "".join(tds) + "</tr>")
+        words = "".join(f"<li>{esc(line)}</li>" for line in verdict.verdict(g))
         out.append(f"<h3>{esc(str(profile))}: {esc(_count(g))}</h3>\n"
+                   f'<ul class="verdict">{words}</ul>\n'
                    f'<div class="scroll"><table class="claims">\n<thead><tr>'
                    f"{head}</tr></thead>\n<tbody>\n" + "\n".join(body)
                    + "\n</tbody>\n</table></div>")

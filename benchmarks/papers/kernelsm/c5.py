@@ -25,7 +25,8 @@ OPEN = ("fails", "within noise")  # the outcomes that get a ``where``
 
 
 def ablation_table(df: pd.DataFrame, noise: Noise) -> pd.DataFrame:
-    """``(design, recipe, steps) -> trace, linear LDS (and its noise), linear residual`` from
+    """``(design, recipe, steps) -> trace, linear LDS (and its noise), linear residual, the
+    full model's held-out accuracy (NaN in rows written before it was recorded)`` from
     the ablation's rows (``design``: the cell's other training settings, as text)."""
     params = df["task_params"].fillna("{}").map(json.loads)
     rows = df[params.map(lambda p: "train.steps" in p)].copy()
@@ -41,14 +42,15 @@ def ablation_table(df: pd.DataFrame, noise: Noise) -> pd.DataFrame:
         sel = rows[(rows.metric == metric) & (rows.variant == variant)]
         if key:
             sel = sel[sel.method_key == key]
-        if sel.empty:
-            return pd.Series(dtype=float)
+        if sel.empty:  # a metric not recorded: NaN in its column, every key kept
+            return pd.Series(dtype=float, index=pd.MultiIndex.from_tuples([], names=keys))
         return sel.groupby(keys).apply(lambda g: how(g.iloc[0]), include_groups=False)
 
     return pd.DataFrame({"trace": pick("hessian_trace", "hutchinson", None),
                          "lds": pick("lds", "spearman", LINEAR),
                          "lds_noise": pick("lds", "spearman", LINEAR, noise.of),
-                         "residual": pick("residual", "repo", LINEAR)}).reset_index()
+                         "residual": pick("residual", "repo", LINEAR),
+                         "acc": pick("heldout_acc", "full_model", None)}).reset_index()
 
 
 def _design(params: dict) -> str:
@@ -90,8 +92,11 @@ def _design_rows(t: pd.DataFrame, design: str) -> list[ClaimRow]:
     tr0, tr1 = at("none", first, "trace"), at("none", last, "trace")
     l0, l1 = at("none", first, "lds"), at("none", last, "lds")
     n1 = at("none", last, "lds_noise")
+    a0, a1 = at("none", first, "acc"), at("none", last, "acc")
+    acc = f" (held-out acc {num(a0, '.2f')} → {num(a1, '.2f')})" if a0 == a0 or a1 == a1 else ""
     out = [ClaimRow("C5 plain training: trace grows", f"AdamW {first} → {last} steps{tag}",
-                    f"{num(tr0, '.3g')} → {num(tr1, '.3g')}", "2e5 → 1e7", "grows", tr1 - tr0),
+                    f"{num(tr0, '.3g')} → {num(tr1, '.3g')}{acc}", "2e5 → 1e7", "grows",
+                    tr1 - tr0),
            ClaimRow("C5 plain training: linear LDS falls", f"AdamW {first} → {last} steps{tag}",
                     f"{num(l0)} → {num(l1)}", "0.375 → 0.01", f"falls by > {MIN_LDS_DROP}",
                     l0 - l1 - MIN_LDS_DROP, largest(at("none", first, "lds_noise"), n1))]
