@@ -14,7 +14,7 @@ import figures
 from benchmarks.__main__ import main
 from benchmarks.common.schema import PREDICTIONS, RESULT_COLUMNS, RESULTS, TIMINGS
 from benchmarks.common.tables import manifest_path, write_table
-from leaderboard import build, wallclock
+from leaderboard import build, verdict, wallclock
 
 METHODS = (("kernel_sm", "KernelSM (CV)", 0.464), ("loo", "LOO (retrain)", 0.120))
 
@@ -61,8 +61,10 @@ def board(tmp_path, monkeypatch) -> Path:
     monkeypatch.setattr(build, "LEADERBOARD_DIR", tmp_path)
     monkeypatch.setattr(figures, "PACKAGE_DIR", tmp_path / "figures")
     readme = tmp_path / "README.md"
-    readme.write_text(f"intro\n{wallclock.BEGIN}\n{wallclock.END}\n")
+    readme.write_text(f"intro\n{wallclock.BEGIN}\n{wallclock.END}\n"
+                      f"{verdict.BEGIN}\n{verdict.END}\n")
     monkeypatch.setattr(wallclock, "README", readme)
+    monkeypatch.setattr(verdict, "README", readme)  # never the repository's README
     write_table(tmp_path / "results.csv", _results(), RESULTS.key)
     write_table(tmp_path / "timings.csv", _timings(), TIMINGS.key)
     write_table(tmp_path / "predictions.csv", _predictions(), PREDICTIONS.key)
