@@ -1,4 +1,4 @@
-"""Sessions: tests (default), crosscheck, lint, replicate, leaderboard, figures, bench,
+"""Sessions: tests (default), crosscheck, docs, lint, replicate, leaderboard, figures, bench,
 reproducibility.
 
 Each session's virtualenv is built once and reused. The CPU build of torch is installed in the
@@ -60,6 +60,13 @@ def crosscheck(session: nox.Session) -> None:
     session.install(TORCH, "dattri")  # torch pinned in the same call: keeps the CPU build
     session.run("pytest", "tests/crosscheck", "-m", "slow", *session.posargs,
                 env={"OMP_NUM_THREADS": "1"})
+
+
+@nox.session(venv_backend="venv", default=False)
+def docs(session: nox.Session) -> None:
+    """Build the documentation site (``docs/`` -> ``site/``); a dead link fails the build."""
+    session.install("mkdocs==1.6.1")
+    session.run("mkdocs", "build", "--strict", *session.posargs)
 
 
 @nox.session(venv_backend="venv", default=False)

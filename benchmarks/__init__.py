@@ -1,4 +1,4 @@
-"""taskattr: task-attribution benchmarks (see ``ARCHITECTURE.md``)."""
+"""taskattr: task-attribution benchmarks (see ``docs/ARCHITECTURE.md``)."""
 
 from benchmarks.common import pins as _pins
 

@@ -1,11 +1,11 @@
-"""The README's wall-clock section, generated from ``leaderboard/timings.csv`` (never copied by
+"""The wall-clock section of ``docs/performance.md``, generated from ``leaderboard/timings.csv`` (never copied by
 hand): per task of a profile, the minutes of W0, ground truth (and how many models it trained
 in the run that timed it: 0 means the ground truth was cached then), methods and stages; the
 total; and which rows were measured cold.
 
 ``python -m benchmarks leaderboard`` and ``replicate`` rewrite the block between ``BEGIN`` and
-``END`` in README.md; tests/unit/test_wallclock.py checks the committed README against the
-committed timings.
+``END`` in ``docs/performance.md`` (``README`` below: the page that carries the block);
+tests/unit/test_wallclock.py checks the committed page against the committed timings.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from .md import escape, replace_block
 
 BEGIN = "<!-- wallclock:begin (generated from leaderboard/timings.csv; do not edit) -->"
 END = "<!-- wallclock:end -->"
-README = Path(__file__).resolve().parent.parent / "README.md"
+README = Path(__file__).resolve().parent.parent / "docs" / "performance.md"
 PARTS = (("W0", ("W0 pretraining",)), ("ground truth", ("ground truth",)),
          ("methods", ("method ",)), ("stages", ("stage ",)))
 

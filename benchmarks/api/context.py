@@ -1,4 +1,4 @@
-"""What a method sees: exactly the inputs its ``needs`` declare (ARCHITECTURE.md, Method).
+"""What a method sees: exactly the inputs its ``needs`` declare (docs/ARCHITECTURE.md, Method).
 
 The types here are the contract only; ``benchmarks.oracles.fit`` builds a ``Context`` from the
 store, the full-set models and the label oracle, and fits a method on it.

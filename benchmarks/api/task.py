@@ -1,4 +1,4 @@
-"""Task contract: K units, targets, and an F(s) oracle by retraining (ARCHITECTURE.md, Task).
+"""Task contract: K units, targets, and an F(s) oracle by retraining (docs/ARCHITECTURE.md, Task).
 
 A task family registers a factory ``make(profile, overrides) -> Task``. ``Task.evaluate`` is the
 ground-truth oracle: it trains (or, for inference tasks, runs) one model per (mask, seed) and

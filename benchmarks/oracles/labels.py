@@ -1,7 +1,7 @@
 """Label oracles for F(s): retrained ground truth, or first-order GradEx estimates (§2.8).
 
 Surrogate methods receive an oracle's labels on fitting subsets only; evaluation subsets never
-reach a method (ARCHITECTURE.md, Label oracles). ``RetrainOracle`` reads retrained ground truth
+reach a method (docs/ARCHITECTURE.md, Label oracles). ``RetrainOracle`` reads retrained ground truth
 from the store. ``GradExOracle`` estimates F at many more subsets from the full-set model W0
 (methods/METHODS.md §2.8): the store's fitting masks first, then extra masks drawn with the task's
 design sampler, all distinct and disjoint from the evaluation masks. Its labels are cached

@@ -1,4 +1,4 @@
-"""The layering of ARCHITECTURE.md, as import-linter contracts in ``pyproject.toml``: the real
+"""The layering of docs/ARCHITECTURE.md, as import-linter contracts in ``pyproject.toml``: the real
 import graph keeps them, and a wrong import injected into a copy of the tree breaks them (so
 the contracts can fail)."""
 

@@ -1,6 +1,7 @@
-"""The README's figure recipe runs as written: its file, drawn by ``figures.render_all`` from a
-small results table written by the suite's table writer, gives a PNG, and it imports only what
-a figure may (figures read files: ``benchmarks.common`` of the suite, nothing above it)."""
+"""The figure recipe (``docs/extending/figure.md``) runs as written: its file, drawn by
+``figures.render_all`` from a small results table written by the suite's table writer, gives a
+PNG, and it imports only what a figure may (figures read files: ``benchmarks.common`` of the
+suite, nothing above it)."""
 
 from __future__ import annotations
 
@@ -18,8 +19,7 @@ from benchmarks.common.schema import ROW_KEY, ResultRow
 from benchmarks.common.tables import write_table
 
 ROOT = Path(__file__).resolve().parents[2]
-README = ROOT / "README.md"
-HEADING = "## Adding a figure (one file)"
+RECIPE = ROOT / "docs" / "extending" / "figure.md"
 ALLOWED = ("__future__", "benchmarks.common", "numpy", "pandas", "matplotlib")
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 # the figure file, loaded from its path and drawn alone through the figures contract
@@ -40,9 +40,9 @@ print(json.dumps({"pngs": [str(p) for p in paths], "keys": sorted(set(shown.meth
 """
 
 
-def _snippet(heading: str) -> str:
-    """The first Python block under ``heading``."""
-    section = README.read_text().split(heading, 1)[1]
+def _snippet() -> str:
+    """The first Python block of the figure recipe."""
+    section = RECIPE.read_text()
     return re.search(r"```python\n(.*?)```", section, re.S).group(1)
 
 
@@ -67,7 +67,7 @@ def _results(path: Path) -> None:
 
 def test_the_figure_recipe_imports_only_what_a_figure_may() -> None:
     names = [a or b for a, b in re.findall(r"^\s*(?:from\s+(\S+)\s+import|import\s+(\S+))",
-                                            _snippet(HEADING), re.M)]
+                                            _snippet(), re.M)]
     assert names, "the figure recipe imports nothing?"
     bad = [n for n in names if not any(n == p or n.startswith(p + ".") for p in ALLOWED)]
     assert not bad, f"the figure recipe imports {bad}; a figure may import only {ALLOWED}"
@@ -75,7 +75,7 @@ def test_the_figure_recipe_imports_only_what_a_figure_may() -> None:
 
 def test_the_figure_recipe_draws_a_png_from_a_results_table(tmp_path: Path) -> None:
     figure, results, out = tmp_path / "fig_readme.py", tmp_path / "results.csv", tmp_path / "out"
-    figure.write_text(_snippet(HEADING))
+    figure.write_text(_snippet())
     _results(results)
     proc = subprocess.run([sys.executable, "-c", DRAW, str(figure), str(results), str(out)],
                           capture_output=True, text=True, cwd=ROOT, timeout=300,
@@ -86,4 +86,4 @@ def test_the_figure_recipe_draws_a_png_from_a_results_table(tmp_path: Path) -> N
     assert png.parent == out and png.read_bytes().startswith(PNG_MAGIC)
     assert report["keys"] == ["kernel_sm-0123abcd", "linear_surrogate-4567cdef"]
     caption = json.loads((out / "figures.json").read_text())[png.name]["title"]
-    assert caption == _snippet(HEADING).split('"""')[1].splitlines()[0]
+    assert caption == _snippet().split('"""')[1].splitlines()[0]

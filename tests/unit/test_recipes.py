@@ -1,4 +1,5 @@
-"""The README's recipes (a method, a metric, a task, a stage and a paper) run as written."""
+"""The recipes of ``docs/extending/`` (a method, a metric, a task, a stage and a paper) run as
+written."""
 
 import os
 import re
@@ -6,7 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+ROOT = Path(__file__).resolve().parents[2]
+RECIPES = ROOT / "docs" / "extending"
 CHECK = """
 import numpy as np
 from benchmarks.api.context import Context
@@ -26,24 +28,24 @@ print("ok")
 """
 
 
-def _snippet(heading: str) -> str:
-    """The first Python block under ``heading``."""
-    section = README.read_text().split(heading, 1)[1]
+def _snippet(name: str) -> str:
+    """The first Python block of the recipe ``docs/extending/<name>.md``."""
+    section = (RECIPES / f"{name}.md").read_text()
     return re.search(r"```python\n(.*?)```", section, re.S).group(1)
 
 
-def _run_snippet(heading: str, check: str, env: dict | None = None, prefix: str = "") -> None:
-    """Run the first Python block under ``heading`` (after ``prefix``) followed by ``check`` in
+def _run_snippet(name: str, check: str, env: dict | None = None, prefix: str = "") -> None:
+    """Run the first Python block of recipe ``name`` (after ``prefix``) followed by ``check`` in
     a fresh process."""
-    code = prefix + "\n" + _snippet(heading) + check
+    code = prefix + "\n" + _snippet(name) + check
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          cwd=README.parent, env={**os.environ, **(env or {})})
+                          cwd=ROOT, env={**os.environ, **(env or {})})
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip().endswith("ok")
 
 
 def test_readme_method_snippet_runs():
-    _run_snippet("## Adding a method", CHECK)
+    _run_snippet("method", CHECK)
 
 
 METRIC_CHECK = """
@@ -61,7 +63,7 @@ print("ok")
 
 
 def test_readme_metric_snippet_runs():
-    _run_snippet("## Adding a metric", METRIC_CHECK)
+    _run_snippet("metric", METRIC_CHECK)
 
 
 TASK_CHECK = """
@@ -81,7 +83,7 @@ print("ok")
 
 
 def test_readme_task_snippet_runs(tmp_path):
-    _run_snippet("## Adding a task", TASK_CHECK, {"TASKATTR_CACHE": str(tmp_path)})
+    _run_snippet("task", TASK_CHECK, {"TASKATTR_CACHE": str(tmp_path)})
 
 
 PAPER_CHECK = """
@@ -99,15 +101,14 @@ print("ok")
 
 
 def test_readme_stage_and_paper_snippets_run(tmp_path):
-    stage = _snippet("## Adding a stage")
+    stage = _snippet("stage")
     check = f"\nfrom pathlib import Path\nOUT = Path({str(tmp_path / 'out')!r})\n" + PAPER_CHECK
-    _run_snippet("## Adding a paper", check, {"TASKATTR_CACHE": str(tmp_path)}, prefix=stage)
+    _run_snippet("paper", check, {"TASKATTR_CACHE": str(tmp_path)}, prefix=stage)
 
 
 def test_recipes_import_only_the_api_and_common():
     """A plug-in author needs ``benchmarks.api`` and ``benchmarks.common``, nothing else."""
-    for heading in ("## Adding a method", "## Adding a metric", "## Adding a task",
-                    "## Adding a stage", "## Adding a paper"):
-        mods = re.findall(r"^(?:from|import) (benchmarks[\w.]*)", _snippet(heading), re.M)
+    for name in ("method", "metric", "task", "stage", "paper"):
+        mods = re.findall(r"^(?:from|import) (benchmarks[\w.]*)", _snippet(name), re.M)
         assert mods and all(m.startswith(("benchmarks.api.", "benchmarks.common."))
-                            for m in mods), (heading, mods)
+                            for m in mods), (name, mods)
