@@ -1,5 +1,8 @@
-"""``python -m benchmarks {list,ground-truth,run,replicate,import-gt,export-gt,leaderboard,
-figures}``."""
+"""``python -m benchmarks {list,describe,profiles,ground-truth,run,replicate,import-gt,export-gt,
+leaderboard,figures}``; ``--help`` on each says what every option is, with its default.
+
+Arguments are parsed before anything heavy loads: each command imports torch, scipy or pandas
+itself, so ``--help`` and a typo answer without them."""
 
 from __future__ import annotations
 
@@ -8,21 +11,19 @@ import json
 import sys
 from pathlib import Path
 
+from benchmarks import catalogue
 from benchmarks.api.registry import PluginImportError, UnknownNameError
-from benchmarks.catalogue import KINDS as CATALOGUE_KINDS
-from benchmarks.common.fsio import CorruptFileError
-from benchmarks.common.spec import (
-    ENGINES,
-    EXECUTORS,
-    MAX_BATCH,
-    MAX_WORKERS,
-    PROFILES,
-    ExecutorError,
-    MissingExtraError,
-    SpecError,
-)
+from benchmarks.common import spec
+from benchmarks.common.spec import PROFILES, ExecutorError, MissingExtraError, SpecError
 from benchmarks.groundtruth.formats import FORMATS
-from benchmarks.groundtruth.store import StoreMismatchError
+
+PROFILE_HELP = ("how big the task is: tiny (seconds; smoke checks), quick (the README's run on "
+                "2 cores) or paper (the published scale; GPU or cluster); see `python -m "
+                "benchmarks profiles`")
+DESCRIPTION = ("Task-attribution benchmarks. `list` and `profiles` say what there is; `python -m "
+               "benchmarks COMMAND --help` says what each option of a command is, with its "
+               "default.")
+TASK_HELP = "a registered task (`python -m benchmarks list tasks`) or an imported one"
 
 
 def _int_in(lo: int, hi: int):
@@ -40,28 +41,54 @@ def _int_in(lo: int, hi: int):
     return parse
 
 
-def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--profile", default="quick", choices=PROFILES)
+class _Defaults(argparse.ArgumentDefaultsHelpFormatter):
+    """Each option's help ends with its default, where there is one (not for a required
+    option, nor a None or [] default, whose help says what its absence means)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.required or action.default is None or action.default == []:
+            return action.help
+        return super()._get_help_string(action)
+
+
+def _add(sub, name: str, text: str) -> argparse.ArgumentParser:
+    """A sub-command described by ``text``, whose options' help ends with their defaults."""
+    return sub.add_parser(name, help=text, description=text, formatter_class=_Defaults)
+
+
+def _profile(p: argparse.ArgumentParser, what: str = PROFILE_HELP) -> None:
+    p.add_argument("--profile", default="quick", choices=PROFILES, help=what)
+
+
+def _set(p: argparse.ArgumentParser) -> None:
     p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
-                   help="override a task spec field, e.g. train.steps=500, params.overlap=0.5")
-    p.add_argument("--workers", type=_int_in(1, MAX_WORKERS), default=1,
+                   help="override a task spec field (repeatable), e.g. train.steps=500, "
+                        "params.overlap=0.5; `describe TASK` lists the fields")
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    """The profile and where and how ground truth trains (ground-truth, run, replicate)."""
+    _profile(p)
+    p.add_argument("--workers", type=_int_in(1, spec.MAX_WORKERS), default=1,
                    help="ground-truth processes (local) or LocalCluster workers (dask)")
-    p.add_argument("--executor", default="local", choices=EXECUTORS,
-                   help="where ground truth trains: a local process pool, or Dask "
-                        "(a loopback LocalCluster, or --scheduler)")
+    p.add_argument("--executor", default="local", choices=spec.EXECUTORS,
+                   help="where ground truth trains: a local process pool, Dask (a loopback "
+                        "LocalCluster, or --scheduler) or a SLURM job array")
     p.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
-                   help="an existing Dask scheduler (with --executor dask)")
-    p.add_argument("--slurm-partition", default=None)
+                   help="an existing Dask scheduler (with --executor dask; none: a loopback "
+                        "LocalCluster)")
+    p.add_argument("--slurm-partition", default=None,
+                   help="SLURM partition of the array (--executor slurm; none: the cluster's "
+                        "default)")
     p.add_argument("--slurm-gpus", type=_int_in(0, 64), default=0, help="GPUs per array task")
     p.add_argument("--slurm-time", type=_int_in(1, 60 * 24 * 14), default=60,
                    help="minutes per array task")
-    p.add_argument("--slurm-array-parallelism", type=_int_in(1, 100_000), default=64)
-    p.add_argument("--slurm-dry-run", action="store_true",
-                   help="print the sbatch script of --executor slurm, submit nothing")
-    p.add_argument("--batch", type=_int_in(1, MAX_BATCH), default=32,
+    p.add_argument("--slurm-array-parallelism", type=_int_in(1, 100_000), default=64,
+                   help="array tasks SLURM runs at once")
+    p.add_argument("--batch", type=_int_in(1, spec.MAX_BATCH), default=32,
                    help="models trained per engine call (part of the task key: the batched "
                         "engine's results depend on it)")
-    p.add_argument("--engine", default="auto", choices=ENGINES,
+    p.add_argument("--engine", default="auto", choices=spec.ENGINES,
                    help="auto = the task's measured choice (datasets/ cards); part of the key")
     p.add_argument("--device", default="cpu", metavar="auto|cpu|cuda[:i]",
                    help="where models train and gradients are taken (not part of the key; "
@@ -70,55 +97,87 @@ def _common(p: argparse.ArgumentParser) -> None:
                    help="let CUDA float32 matmuls use TensorFloat-32 (faster, 10-bit mantissa)")
 
 
+def _gt_dir(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--gt-dir", type=Path, default=None,
+                   help="ground-truth store folder (none: the cache, $TASKATTR_CACHE or "
+                        "./artifacts)")
+
+
 def parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
-    sub = ap.add_subparsers(dest="cmd", required=True)
-    p = sub.add_parser("list", help="list registered methods, tasks, metrics, stages and papers")
-    p.add_argument("kind", nargs="?", choices=CATALOGUE_KINDS)
-    p = sub.add_parser("describe", help="fields, types, defaults and help of a method, task "
-                                        "or metric")
-    p.add_argument("name")
-    p.add_argument("--profile", default="quick", choices=PROFILES,
-                   help="tasks: show this profile's values")
-    p = sub.add_parser("ground-truth", help="train the subset models of a task (resumable)")
-    p.add_argument("--task", required=True)
-    p.add_argument("--shard", default=None, help="i/N: this process takes chunks c = i mod N")
+    ap = argparse.ArgumentParser(prog="python -m benchmarks", description=DESCRIPTION)
+    sub = ap.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
+    _catalogue_parsers(sub)
+    p = _add(sub, "ground-truth", "train the subset models of a task (resumable)")
+    p.add_argument("--task", required=True, help=TASK_HELP)
+    p.add_argument("--shard", default=None, metavar="i/N",
+                   help="this process takes chunks c = i mod N (none: every chunk)")
     p.add_argument("--collect", action="store_true",
                    help="move finished SLURM chunk files into the store, train nothing")
-    p.add_argument("--gt-dir", type=Path, default=None, help="store folder (default: cache)")
+    p.add_argument("--slurm-dry-run", action="store_true",
+                   help="print the sbatch script of --executor slurm, submit nothing")
+    _gt_dir(p)
+    _set(p)
     _common(p)
-    p = sub.add_parser("run", help="run one method on one task and print its metrics")
-    p.add_argument("--task", required=True)
-    p.add_argument("--method", required=True)
-    p.add_argument("--param", action="append", default=[], metavar="FIELD=VALUE")
-    p.add_argument("--gt-dir", type=Path, default=None, help="store folder (default: cache)")
-    p.add_argument("--resplits", type=_int_in(1, 10_000), default=100,
-                   help="imported ground truth: random fit/held-out re-splits the file's own "
-                        "split is placed among (default 100)")
-    _common(p)
-    p = sub.add_parser("replicate", help="regenerate the paper's results at a profile")
-    p.add_argument("--task", action="append", default=None)
+    _run_parser(sub)
+    p = _add(sub, "replicate", "regenerate the paper's results at a profile")
+    p.add_argument("--task", action="append", default=None,
+                   help="only this task's cells (repeatable; none: every paper's cells)")
     p.add_argument("--paper", action="append", default=None,
-                   help="only this registered paper's cells and claims (default: every paper)")
-    p.add_argument("--no-figures", action="store_true")
+                   help="only this registered paper's cells and claims (repeatable; none: "
+                        "every paper)")
+    p.add_argument("--no-figures", action="store_true", help="skip rendering the figures")
     p.add_argument("--out", type=Path, default=None,
-                   help="write results/leaderboard/figures here instead of leaderboard/")
+                   help="write results/leaderboard/figures here (none: leaderboard/)")
     _common(p)
     _gt_io_parsers(sub)
-    sub.add_parser("leaderboard", help="render LEADERBOARD.md and index.html from results.csv")
-    sub.add_parser("figures", help="render figures from results.csv and predictions.csv")
+    _add(sub, "leaderboard", "render LEADERBOARD.md and index.html from results.csv")
+    _add(sub, "figures", "render figures from results.csv and predictions.csv")
     return ap
+
+
+def _catalogue_parsers(sub) -> None:
+    """``list``, ``describe`` and ``profiles``: what is registered, in words."""
+    p = _add(sub, "list", "list registered methods, tasks, metrics, stages and papers")
+    p.add_argument("kind", nargs="?", choices=catalogue.KINDS, help="only this kind")
+    p = _add(sub, "describe", "fields, types, defaults and help of a method, task, metric or "
+                              "stage; a paper's cells; a profile")
+    p.add_argument("name", help="a method, task, metric, stage, paper or profile name")
+    _profile(p, "tasks: show this profile's values")
+    p = _add(sub, "profiles", "what each profile is for, its cells, measured time and the "
+                              "extras its tasks need")
+    p.add_argument("profile", nargs="?", choices=PROFILES, help="only this profile")
+
+
+def _run_parser(sub) -> None:
+    p = _add(sub, "run", "run methods on one task and print their metrics (several: with "
+                         "paired differences against the first)")
+    p.add_argument("--task", required=True, help=TASK_HELP)
+    p.add_argument("--method", action="append", required=True, metavar="NAME[,NAME...]",
+                   help="a registered method (`python -m benchmarks list methods`); a comma "
+                        "list or a repeated --method runs several, each compared with the "
+                        "first by paired differences of per-target LDS")
+    p.add_argument("--param", action="append", default=[], metavar="FIELD=VALUE",
+                   help="set a method field (repeatable), e.g. lam=0.1; `describe METHOD` "
+                        "lists them; applies to every --method")
+    _gt_dir(p)
+    p.add_argument("--resplits", type=_int_in(1, 10_000), default=100,
+                   help="imported ground truth: random fit/held-out re-splits the file's own "
+                        "split is placed among")
+    _set(p)
+    _common(p)
 
 
 def _gt_io_parsers(sub) -> None:
     """``import-gt`` and ``export-gt`` (formats: benchmarks/groundtruth/formats.py)."""
-    p = sub.add_parser("import-gt", help="import (subset masks, targets) as a task")
+    p = _add(sub, "import-gt", "import (subset masks, targets) as a task")
     p.add_argument("file", type=Path, help="NPZ, masks CSV, JSON, KernelSM or ICL ids JSON")
     p.add_argument("--name", required=True, help="task name (ICL layout: NAME-split0..)")
-    p.add_argument("--format", dest="fmt", default="auto", choices=FORMATS)
+    p.add_argument("--format", dest="fmt", default="auto", choices=FORMATS,
+                   help="the file's layout (auto: from its name and contents)")
     p.add_argument("--targets", type=Path, default=None, help="CSV/ICL score file")
-    p.add_argument("--n-fit", type=int, default=None, help="first N rows fit (no split given)")
-    p.add_argument("--n-units", type=int, default=None, help="ICL: K (default max id + 1)")
+    p.add_argument("--n-fit", type=int, default=None,
+                   help="first N rows fit (no split given; none: the file's split)")
+    p.add_argument("--n-units", type=int, default=None, help="ICL: K (none: max id + 1)")
     p.add_argument("--splits", type=int, default=5, help="ICL: random re-splits")
     p.add_argument("--seed", type=int, default=0, help="ICL: seed of the re-splits")
     p.add_argument("--dedupe", action="store_true",
@@ -126,12 +185,12 @@ def _gt_io_parsers(sub) -> None:
     p.add_argument("--kind", default="auto", choices=("auto", "icl", "modular", "generic"),
                    help="data kind (auto: from the layout); selects the paper recipe and claims")
     p.add_argument("--force", action="store_true", help="replace an import with other content")
-    p = sub.add_parser("export-gt", help="write a task's ground truth as NPZ + JSON manifest")
-    p.add_argument("task")
-    p.add_argument("--out", type=Path, required=True)
+    p = _add(sub, "export-gt", "write a task's ground truth as NPZ + JSON manifest")
+    p.add_argument("task", help=TASK_HELP)
+    p.add_argument("--out", type=Path, required=True, help="a new or empty folder")
     p.add_argument("--jsonl", action="store_true", help="also write rows.jsonl")
-    p.add_argument("--profile", default="quick", choices=PROFILES)
-    p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE")
+    _profile(p)
+    _set(p)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -139,24 +198,50 @@ def main(argv: list[str] | None = None) -> int:
     try:
         check_args(args)
         return _dispatch(args)
-    except (SpecError, UnknownNameError, StoreMismatchError, CorruptFileError,
-            PluginImportError, MissingExtraError, ExecutorError, ValueError) as err:
-        print(f"error: {err}", file=sys.stderr)
+    except Exception as err:
+        line = error_line(err)
+        if line is None:  # a bug: its traceback
+            raise
+        print(f"error: {line}", file=sys.stderr)
         return 2
-    except OSError as err:  # a path that is a file, a missing parent, no permission
+
+
+def error_line(err: Exception) -> str | None:
+    """The one line a user's error prints; a missing optional module names the extra to
+    install (an error that names it already keeps its words, the checkout's command added).
+    None for an error that is a bug (shown with its traceback)."""
+    missing = catalogue.missing_extra(err)
+    if missing is not None:
+        module, extra = missing
+        checkout = f"pip install -e '.[{extra}]'"
+        if isinstance(err, (MissingExtraError, ExecutorError)):  # they name the extra
+            return f"{err} (in a checkout: {checkout})"
+        return (f"the optional module {module!r} is not installed; it comes with the {extra} "
+                f"extra: {checkout} in a checkout (pip install 'taskattr[{extra}]' elsewhere)")
+    if isinstance(err, _user_errors()):
+        return str(err)
+    if isinstance(err, OSError):  # a path that is a file, a missing parent, no permission
         where = f"{err.filename}: " if err.filename else ""
-        print(f"error: {where}{err.strerror or err}", file=sys.stderr)
-        return 2
+        return f"{where}{err.strerror or err}"
+    return None
+
+
+def _user_errors() -> tuple[type[Exception], ...]:
+    """The errors that are the user's to fix (imported on error: the store loads torch)."""
+    from benchmarks.common.fsio import CorruptFileError
+    from benchmarks.groundtruth.store import StoreMismatchError
+
+    return (SpecError, UnknownNameError, StoreMismatchError, CorruptFileError,
+            PluginImportError, MissingExtraError, ExecutorError, ValueError)
 
 
 def check_args(args: argparse.Namespace) -> None:
     """Refuse, before anything runs or is created, options that would be ignored or do harm:
     each error names the option and why."""
     executor = vars(args).get("executor")
-    if vars(args).get("slurm_dry_run") and (executor != "slurm" or args.cmd != "ground-truth"):
+    if vars(args).get("slurm_dry_run") and executor != "slurm":
         raise SpecError("--slurm-dry-run prints the array script of `ground-truth --executor "
-                        "slurm` and applies to nothing else (here it would train, or run on "
-                        "ground truth never trained)")
+                        "slurm` and applies to no other executor (here it would train)")
     if vars(args).get("collect") and (args.shard is not None or args.slurm_dry_run):
         raise SpecError("--collect moves every finished chunk file into the store and takes "
                         "neither --shard nor --slurm-dry-run")
@@ -201,6 +286,8 @@ def _check_out_folder(out: Path, root: Path) -> None:
 
 def _check_json_object(path: Path) -> None:
     """``path``, where it exists, holds a JSON object, else ``CorruptFileError`` naming it."""
+    from benchmarks.common.fsio import CorruptFileError
+
     if not path.exists():
         return
     try:
@@ -215,12 +302,12 @@ def _check_json_object(path: Path) -> None:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
-    import benchmarks.common.device as device
     from benchmarks import commands
 
     if vars(args).get("device") is not None:  # the commands that train or take gradients
-        device.configure(args.device, args.tf32)
+        from benchmarks.common import device  # torch
 
+        device.configure(args.device, args.tf32)
     return getattr(commands, args.cmd.replace("-", "_"))(args)
 
 

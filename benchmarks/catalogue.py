@@ -1,12 +1,37 @@
 """What is registered, in words: ``list`` (one line per entry) and ``describe NAME`` (every field
-of a method or task with its type, default, rule and help; a metric's variants)."""
+of a method, task or stage with its type, default, rule and help; a metric's variants; a paper's
+cells; a profile: what it is for, its cells, measured time and the extras its tasks import)."""
 
 from __future__ import annotations
 
+import ast
+import csv
+import functools
+import importlib.util
 import inspect
+import re
+import textwrap
+from pathlib import Path
 
 from benchmarks.api.registry import METHODS, METRICS, PAPERS, STAGES, TASKS, UnknownNameError
 from benchmarks.common.fields import describe
+from benchmarks.common.schema import PROFILES
+
+KINDS = ("methods", "tasks", "metrics", "stages", "papers")
+WIDTH = 100  # columns of the wrapped lines
+ROOT = Path(__file__).resolve().parents[1]  # the checkout: pyproject.toml, leaderboard/
+TIMINGS = ROOT / "leaderboard" / "timings.csv"
+TASK_CODE = "benchmarks.tasks"  # a task's code: the modules of this package its module imports
+
+# docs/running/profiles.md, in one line each
+PROFILE_PURPOSE = {
+    "tiny": "seconds per cell; the tests' smoke profile, whose models must still learn "
+            "(held-out accuracy beside chance in groundtruth.csv)",
+    "quick": "the README's main job, sized for a 2-core machine with no GPU; every number in "
+             "the README comes from it",
+    "paper": "the published scale (K, subsets, model sizes and training lengths of the "
+             "papers): hours to days, for a GPU or a cluster",
+}
 
 
 def _first_line(obj: object) -> str:
@@ -15,9 +40,6 @@ def _first_line(obj: object) -> str:
     text = " ".join(paragraph.split())
     end = text.find(". ")
     return text[: end + 1] if end >= 0 else text
-
-
-KINDS = ("methods", "tasks", "metrics", "stages", "papers")
 
 
 def catalogue(kind: str | None = None) -> dict[str, dict[str, str]]:
@@ -32,22 +54,23 @@ def catalogue(kind: str | None = None) -> dict[str, dict[str, str]]:
 
 
 def describe_entry(name: str, profile: str = "quick") -> str:
-    """The description of every registered entry called ``name`` (methods, tasks, metrics)."""
-    parts = []
-    if name in METHODS:
-        parts.append(_method(name))
-    if name in TASKS:
-        parts.append(_task(name, profile))
-    if name in METRICS:
-        parts.append(_metric(name))
-    if not parts:
-        avail = ", ".join(METHODS.names() + TASKS.names() + METRICS.names())
-        raise UnknownNameError(f"unknown method, task or metric {name!r}. Available: {avail}")
-    return "\n\n".join(parts)
+    """The description of every registered entry called ``name`` (methods, tasks, metrics,
+    stages, papers) or of the profile ``name``; an unknown name suggests the closest."""
+    if name in PROFILES:
+        return describe_profile(name)
+    found = [(reg, show) for reg, show in ((METHODS, _method), (TASKS, _task), (METRICS, _metric),
+                                           (STAGES, _stage), (PAPERS, _paper)) if name in reg]
+    if not found:
+        names = [*PROFILES, *(n for reg in (METHODS, TASKS, METRICS, STAGES, PAPERS)
+                              for n in reg.names())]
+        raise UnknownNameError.of("method, task, metric, stage, paper or profile", name, names)
+    return "\n\n".join(show(name, profile) for _, show in found)
 
 
 def _table(rows: list[dict]) -> str:
     """Rows of ``fields.describe`` as aligned text, help last."""
+    if not rows:
+        return "  (no fields)"
     cols = ("field", "type", "default", "rule")
     cells = [[str(r[c]) if c != "default" else repr(r[c]) for c in cols] for r in rows]
     widths = [max(len(c), *(len(x[i]) for x in cells)) for i, c in enumerate(cols)]
@@ -58,7 +81,7 @@ def _table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def _method(name: str) -> str:
+def _method(name: str, profile: str) -> str:
     cls = METHODS.get(name)
     needs = ", ".join(sorted(n.value for n in cls.needs)) or "nothing"
     head = f"method {name}: {_first_line(cls)}\n  needs: {needs}\n"
@@ -78,7 +101,7 @@ def _task(name: str, profile: str) -> str:
                                                                 "recipe_version")])
 
 
-def _metric(name: str) -> str:
+def _metric(name: str, profile: str) -> str:
     meta = METRICS.meta(name)
     lines = [f"metric {name}: {_first_line(METRICS.get(name))}",
              f"  {'higher' if meta['higher_is_better'] else 'lower'} is better"
@@ -92,3 +115,151 @@ def _metric(name: str) -> str:
             pass
         lines.append(f"  variant {variant}: {text}")
     return "\n".join(lines)
+
+
+def _stage(name: str, profile: str) -> str:
+    """A stage's purpose, the leaderboard columns it writes and its fields (a paper's cell
+    sets them)."""
+    cls = STAGES.get(name)
+    columns = STAGES.meta(name).get("columns", {})
+    head = f"stage {name}: {_first_line(cls)}\n"
+    if columns:
+        head += _wrap("leaderboard columns: " + ", ".join("/".join(c) for c in columns)) + "\n"
+    return head + _table(describe(cls))
+
+
+def _paper(name: str, profile: str) -> str:
+    """A paper's title and, per profile, the cells ``replicate`` runs and their stages."""
+    paper = PAPERS.get(name)()
+    lines = [f"paper {name}: {paper.title or _first_line(type(paper))}"]
+    for prof in PROFILES:
+        cells = paper.cells(prof)
+        tasks = list(dict.fromkeys(c.task for c in cells))
+        stages = list(dict.fromkeys(s.registry_name for c in cells for s in c.stages))
+        lines.append(_wrap(f"{prof}: {len(cells)} cells on {len(tasks)} tasks: "
+                           f"{', '.join(tasks)}; stages: {', '.join(stages) or 'none'}"))
+    lines.append(f"  run it: python -m benchmarks replicate --paper {name} --profile PROFILE")
+    return "\n".join(lines)
+
+
+def _wrap(text: str) -> str:
+    """``text`` indented by two and wrapped to ``WIDTH`` columns."""
+    return textwrap.fill(text, WIDTH, initial_indent="  ", subsequent_indent="    ",
+                         break_on_hyphens=False)
+
+
+def describe_profile(profile: str) -> str:
+    """What ``profile`` is for, the cells every paper runs at it, its time as measured in
+    ``leaderboard/timings.csv`` and the extras its tasks' code imports."""
+    from benchmarks.api.paper import merge
+
+    cells = merge([c for _, cls in PAPERS.items() for c in cls().cells(profile)])
+    tasks = list(dict.fromkeys(c.task for c in cells))
+    extras = task_extras(tasks, profile)
+    needs = "; ".join(f"{extra} (pip install -e '.[{extra}]'): {', '.join(names)}"
+                      for extra, names in extras.items()) or "none"
+    return "\n".join([
+        textwrap.fill(f"profile {profile}: {PROFILE_PURPOSE[profile]}", WIDTH,
+                      subsequent_indent="    "),
+        _wrap(f"replicate runs {len(cells)} cells on {len(tasks)} tasks: {', '.join(tasks)}"),
+        _wrap(f"time: {measured_time(profile)}"),
+        _wrap(f"extras its tasks import: {needs}"),
+        f"  run it: python -m benchmarks replicate --profile {profile}"])
+
+
+def measured_time(profile: str, path: Path = TIMINGS) -> str:
+    """The sum of ``wall_s`` of ``profile``'s cold rows of ``timings.csv`` (every cell's
+    latest run that trained its ground truth), or where to look when it has none."""
+    try:
+        with open(path, newline="") as fh:
+            walls = [float(r["wall_s"]) for r in csv.DictReader(fh)
+                     if r.get("profile") == profile and r.get("wall_s")
+                     and r.get("cache", "cold") == "cold"]
+    except (OSError, KeyError, ValueError):
+        walls = []
+    if not walls:
+        return f"not measured on this checkout (no {profile} rows in leaderboard/timings.csv)"
+    total = sum(walls)
+    return (f"{total / 3600:.2f} h wall-clock ({total / 60:.0f} min), the sum of the "
+            f"{len(walls)} cold {profile} rows of leaderboard/timings.csv (each cell's latest "
+            f"cold run, on the machine that ran it)")
+
+
+def extra_of_module() -> dict[str, str]:
+    """Importable module name -> the extra of this package's metadata (``pyproject.toml``,
+    as installed) that installs it: a requirement's name, and the extras in its brackets
+    (``dask[distributed]`` -> ``distributed``); empty where the package is not installed."""
+    from importlib import metadata  # 20 ms: only on an error or for ``profiles``
+
+    dists = metadata.packages_distributions().get(__name__.split(".")[0], [])
+    out: dict[str, str] = {}
+    for req in (metadata.requires(dists[0]) or []) if dists else []:
+        extra = re.search(r"extra\s*==\s*[\"']([^\"']+)", req)
+        name, _, brackets = re.match(r"\s*([\w.\-]+)(\[([^\]]*)\])?", req).groups()
+        for module in (name, *(brackets or "").split(",")) if extra else ():
+            if module.strip():
+                out.setdefault(module.strip().lower().replace("-", "_"), extra.group(1))
+    return out
+
+
+def missing_extra(err: BaseException | None) -> tuple[str, str] | None:
+    """(module, extra) of the first import in ``err``'s chain (causes and contexts) that failed
+    for a module an extra installs (``extra_of_module``)."""
+    names, seen = [], set()
+    while err is not None and id(err) not in seen:
+        seen.add(id(err))
+        if isinstance(err, ImportError) and err.name:
+            names.append(err.name.split(".")[0])
+        err = err.__cause__ or err.__context__
+    extra_of = extra_of_module() if names else {}
+    return next(((n, extra_of[n]) for n in names if n in extra_of), None)
+
+
+def task_extras(tasks: list[str], profile: str) -> dict[str, list[str]]:
+    """Extra -> the ``tasks`` whose code (their module and the modules of ``TASK_CODE`` it
+    imports, at any depth, lazily or not) imports a module that extra installs."""
+    from benchmarks.api.task import make_task
+
+    extra_of = extra_of_module()
+    out: dict[str, list[str]] = {}
+    for name in tasks:
+        modules = _imports_from(type(make_task(name, profile)).__module__)
+        for extra in sorted({extra_of[m] for m in modules if m in extra_of}):
+            out.setdefault(extra, []).append(name)
+    return out
+
+
+@functools.cache
+def _imports_from(module: str) -> frozenset[str]:
+    """Top-level names of the third-party modules ``module`` imports through ``TASK_CODE``."""
+    seen, todo, third = set(), [module], set()
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        if not name.startswith(TASK_CODE):
+            third.add(name.split(".")[0])
+            continue
+        try:  # imports the parent packages: plug-ins, already imported by the registry
+            spec = importlib.util.find_spec(name)
+        except ImportError:  # ``a.b`` of ``from a import b`` where b is not a module
+            continue
+        if spec is not None and spec.origin and spec.origin.endswith(".py"):
+            todo += _imports(name, Path(spec.origin), spec.submodule_search_locations is not None)
+    return frozenset(third)
+
+
+def _imports(module: str, path: Path, is_package: bool) -> list[str]:
+    """Every module a source file imports (relative ones resolved; ``from a import b`` gives
+    ``a`` and ``a.b``, which may be a module)."""
+    package = module if is_package else module.rpartition(".")[0]
+    out = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            out += [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = importlib.util.resolve_name("." * node.level + (node.module or ""), package) \
+                if node.level else node.module
+            out += [base, *(f"{base}.{a.name}" for a in node.names)]
+    return out

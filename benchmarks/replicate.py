@@ -11,9 +11,11 @@ nothing and only re-renders.
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import pandas as pd
+from tqdm.auto import tqdm
 
 from benchmarks import task_groups
 from benchmarks.api.claims import Noise
@@ -25,6 +27,7 @@ from benchmarks.common import timing
 from benchmarks.common.schema import RESULTS
 from benchmarks.common.tables import read_table
 from benchmarks.common.timing import timed
+from benchmarks.groundtruth.diagnostics import with_at_chance
 from benchmarks.groundtruth.executors import Executor
 from benchmarks.runner import run_paper_cell
 from leaderboard import build
@@ -61,15 +64,18 @@ def replicate(profile: str, tasks: list[str] | None, executor: Executor = LOCAL,
     table and page; returns the claims."""
     chosen = selected_papers(papers)
     runs, stages, timings = [], {}, []
-    for name, listed in plan(profile, tasks, chosen):
+    bar = tqdm(plan(profile, tasks, chosen), desc=f"replicate {profile}", unit="cell")
+    for name, listed in bar:
         overrides = listed.overrides if listed else {}
         task = make_task(name, profile,
                          overrides | execution_overrides(batch, engine, TASKS.get(name)))
         cell = listed or merge([paper.cell_for(task) for _, paper in chosen])[0]
-        print(f"== {task.label} ({task.spec.key}): K={task.K}, targets={task.n_targets}")
+        bar.set_postfix_str(task.label)
+        bar.write(f"== {task.label} ({task.spec.key}): K={task.K}, targets={task.n_targets}")
         runs.append(run_paper_cell(task, cell, executor))
         timings = build.write_timings(out_dir / "timings.csv", profile, timings)  # kept if
         stages.update({type(s): s for s in cell.stages})  # a later cell dies
+    bar.close()
     results_csv, pred_csv = build.write([r for run in runs for r in run.records],
                                         [p for run in runs for p in run.preds], out_dir)
     build.write_tables([t for run in runs for t in run.tables], out_dir)
@@ -87,11 +93,23 @@ def replicate(profile: str, tasks: list[str] | None, executor: Executor = LOCAL,
             fig_dir = None if out_dir == build.LEADERBOARD_DIR else out_dir / "figures"
             render_all(results_csv, pred_csv, fig_dir, out_dir / "scores.csv")
         write_all(results_csv, out_dir)
-    print(lb_claims.show(table) + "\n\n" + "\n".join(lb_verdict.verdict(table)))
+    print(f"claims ({results_csv.with_name('claims.csv')}):\n{lb_claims.show(table)}\n")
     rows = build.write_timings(out_dir / "timings.csv", profile, timings)
-    if rows:
-        print(timing.summary(rows))
+    print(ending(timing.summary(rows) if rows else "", lb_verdict.verdict(table), profile))
     return table
+
+
+def ending(summary: str, verdict: list[str], profile: str, width: int = 100) -> str:
+    """The last lines of a run: the timing summary, then the verdict, one sentence per claim,
+    every line wrapped to ``width`` columns."""
+    lines = [textwrap.fill(line, width, subsequent_indent=" " * (len(line) - len(line.lstrip())
+                                                                  + 4), break_on_hyphens=False)
+             for line in summary.splitlines()]
+    if verdict:
+        lines += ["", f"verdict ({profile} profile; leaderboard pages and verdict.md say more):"]
+        lines += [textwrap.fill(s, width, initial_indent="  ", subsequent_indent="    ",
+                                break_on_hyphens=False) for s in verdict]
+    return "\n".join(lines).strip("\n")
 
 
 def write_claims(results_csv: Path, profile: str, papers: list[str] | None = None
@@ -100,7 +118,8 @@ def write_claims(results_csv: Path, profile: str, papers: list[str] | None = Non
     registered one), judged against the noise measured in ``bench.json``, saved as the
     ``claims.csv`` beside it (the leaderboard pages end with them)."""
     noise = Noise.measured(build.BENCH_JSON)
-    results = read_table(results_csv, RESULTS)
+    results = with_at_chance(read_table(results_csv, RESULTS),
+                             Path(results_csv).with_name("groundtruth.csv"))
     table = pd.DataFrame([c.as_dict() for _, paper in selected_papers(papers)
                           for c in paper.claims(results, profile, noise)])
     path = Path(results_csv).with_name("claims.csv")

@@ -31,7 +31,7 @@ from benchmarks.common.fsio import atomic_save_npy, atomic_write_text
 from benchmarks.common.provenance import bit_provenance, bits_id, code_hash, git_sha, now_iso
 from benchmarks.common.schema import ResultRow
 from benchmarks.common.timing import timed
-from benchmarks.groundtruth.diagnostics import summarise_ground_truth
+from benchmarks.groundtruth.diagnostics import at_chance, summarise_ground_truth
 from benchmarks.groundtruth.executors import Executor
 from benchmarks.groundtruth.fill import open_store
 from benchmarks.groundtruth.store import GroundTruthStore
@@ -57,6 +57,9 @@ def run_paper_cell(task: Task, cell: Cell, executor: Executor) -> CellRun:
     diag = summarise_ground_truth(task, store)
     print("ground truth: " + ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}"
                                        for k, v in diag.items()))
+    warning = at_chance(diag)
+    if warning:
+        print(f"WARNING {task.label}: {warning}")
     run = CellRun([], [], diag)
     predicted = {make_method(n, p).key for n, p in cell.predictions}
     for name, params in cell.methods:

@@ -15,6 +15,7 @@ from matplotlib.figure import Figure
 
 SLUG = "ablation"
 SOURCE = "results"
+CLAIMS = ("C5",)
 RECIPES = {"none": "AdamW", "sam": "SAM", "nso": "NSO"}
 METHODS = {"linear_surrogate": "-", "influence": ":", "kernel_sm": "--"}
 

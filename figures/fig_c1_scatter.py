@@ -11,8 +11,14 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from .printed import note
+
 SLUG = "c1_scatter"
 SOURCE = "scores"
+CLAIMS = ("C1",)
+PER_TASK = True
+TASK_CAPTION = ("Claim C1 on {task}: linear-surrogate coefficients, influence functions and LOO "
+                "on the same (unit, target) pairs, each panel titled with their pooled Pearson r.")
 PAIRS = (("loo", "linear", "LOO Δ", "linear β̂"), ("loo", "influence", "LOO Δ", "IF"),
          ("influence", "linear", "IF", "linear β̂"))
 MAX_POINTS = 10_000
@@ -39,10 +45,12 @@ def make(df: pd.DataFrame) -> Figure:
         for j, (x, y, xl, yl) in enumerate(PAIRS):
             ax = axes[i, j]
             r = float(np.corrcoef(rows[x], rows[y])[0, 1])
+            shown_r = note(fig, f"{r:.3f}", r, "scores", f"pearson:{x}:{y}", task=task,
+                           profile=profile)
             ax.scatter(shown[x], shown[y], s=4, alpha=0.35, linewidths=0, rasterized=True)
             ax.axhline(0, color="#999999", linewidth=0.6)
             ax.axvline(0, color="#999999", linewidth=0.6)
-            ax.set_title(f"{task} ({profile}): r = {r:.3f}", fontsize=9)
+            ax.set_title(f"{task} ({profile}): r = {shown_r}", fontsize=9)
             ax.set_xlabel(xl, fontsize=8)
             ax.set_ylabel(yl, fontsize=8)
             ax.tick_params(labelsize=7)

@@ -14,6 +14,7 @@ from matplotlib.figure import Figure
 
 SLUG = "gradex_budget"
 SOURCE = "gradex_budget"
+CLAIMS = ("C4",)
 PAPER_RE = 2.4
 
 

@@ -17,6 +17,7 @@ from benchmarks.common.schema import ROW_KEY
 
 SLUG = "interaction_gap"
 SOURCE = "results"
+CLAIMS = ("C2",)
 KERNEL, LINEAR = "kernel_sm", "linear_surrogate"
 
 GROUP = ["task_family", "profile", "overlap"]

@@ -15,6 +15,7 @@ from matplotlib.figure import Figure
 
 SLUG = "interactions"
 SOURCE = "interactions"
+CLAIMS = ("C2",)
 MARKERS = {"scratch": ("o", "C0"), "fine-tuned": ("^", "C1"), "imported": ("s", "C2")}
 PANELS = ("n = 2K", "all fitting rows")
 

@@ -14,6 +14,7 @@ from matplotlib.figure import Figure
 
 SLUG = "label_cost"
 SOURCE = "label_cost"
+CLAIMS = ("C4", "C2")
 LINES = {("kernel_sm", "retrain"): ("C0", "-", "o", "KernelSM, retrained labels"),
          ("kernel_sm", "gradex"): ("C0", "--", "o", "KernelSM, GradEx labels"),
          ("linear_surrogate", "retrain"): ("C2", "-", "^", "linear, retrained labels"),

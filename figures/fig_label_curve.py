@@ -17,6 +17,7 @@ from benchmarks.common.schema import parse_method_key
 
 SLUG = "label_curve"
 SOURCE = "label_curve"
+CLAIMS = ("C2", "C3")
 PAPER_N_OVER_K = 1.6  # the paper's modular experiments: n = 40 fitting subsets, K = 25 units
 NUMERIC = ("n", "n_over_K", "draws", "lds_mean", "lds_sd", "ne_mean", "ne_sd")
 # (method, its non-default fields) -> (colour, marker); a surrogate not listed gets the cycle's

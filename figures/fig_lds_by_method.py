@@ -1,12 +1,15 @@
 """LDS (Spearman, eval subsets) of every method, one panel per task, with 95% CI bars.
 
 The headline comparison of the benchmark: how well each method's attributions rank
-held-out subset outcomes. Each task is shown at its most thorough profile available.
+held-out subset outcomes. Each task is shown at its most thorough profile available. Drawn per
+task too (``make_task``): that task's headline methods only (each method family at its default
+key, ``leaderboard.headline``), as the task's table shows them by default.
 """
 
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -14,9 +17,16 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from benchmarks.common.schema import PROFILES as PROFILE_ORDER
+from leaderboard import headline
+
+from .printed import note
 
 SLUG = "lds_by_method"
 SOURCE = "results"
+PER_TASK = True
+TASK_CAPTION = ("LDS (Spearman, held-out subsets) of {task}'s headline methods, each method "
+                "family at its default setting, with 95% CI bars; the table lists the variants.")
+DEPENDS = (Path(headline.__file__),)  # the headline rule decides the per-task bars
 CELL_KEY = ["task_key", "method_key", "profile"]  # one bar per cell
 
 
@@ -69,8 +79,10 @@ def _panel(ax: Axes, rows: pd.DataFrame, colors: dict[str, str], xlim: tuple) ->
     ax.set_yticks(y, _bar_labels(rows), fontsize=8)
     ax.axvline(0, color="#444444", linewidth=0.8)
     tips = np.fmax(rows["value"] + err_hi, rows["value"]).clip(lower=0)
-    for yi, value, tip in zip(y, rows["value"], tips, strict=True):
-        ax.text(tip + 0.02 * (xlim[1] - xlim[0]), yi, f"{value:.3f}", va="center", fontsize=7)
+    for yi, (_, r), tip in zip(y, rows.iterrows(), tips, strict=True):
+        text = note(ax.figure, f"{r['value']:.3f}", r["value"], "results",
+                    **{k: r[k] for k in (*CELL_KEY, "metric", "variant", "split")})
+        ax.text(tip + 0.02 * (xlim[1] - xlim[0]), yi, text, va="center", fontsize=7)
     first = rows.iloc[0]
     ax.set_title(f"{first['task']} ({first['profile']})", fontsize=9)
     ax.set_xlim(*xlim)
@@ -87,6 +99,15 @@ def _xlim(rows: pd.DataFrame) -> tuple[float, float]:
     return low - 0.03 * span, high + 0.22 * span
 
 
+def make_task(df: pd.DataFrame) -> Figure:
+    """One task's bar chart of its headline methods (``leaderboard.headline``)."""
+    data = select(df)
+    shown = set()
+    for _, rows in data.groupby("task_key"):
+        shown |= headline.headline_keys(rows)
+    return make(data[data["method_key"].astype(str).isin(shown)])
+
+
 def make(df: pd.DataFrame) -> Figure:
     """Grid of per-task bar charts of LDS by method."""
     data = select(df)
@@ -99,7 +120,7 @@ def make(df: pd.DataFrame) -> Figure:
     ncols = min(3, len(tasks))
     nrows = math.ceil(len(tasks) / ncols)
     most = int(data.groupby("task_key").size().max())
-    fig = Figure(figsize=(5.4 * ncols, (0.42 * most + 1.3) * nrows), layout="constrained")
+    fig = Figure(figsize=(5.4 * ncols, (0.3 * most + 1.2) * nrows), layout="constrained")
     axes = fig.subplots(nrows, ncols, squeeze=False)
     xlim = _xlim(data)
     for ax, key in zip(axes.flat, tasks, strict=False):

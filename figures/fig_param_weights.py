@@ -1,5 +1,5 @@
 """Learned parameter-group weights (methods/METHODS.md §2.9): a heatmap of weight by group and
-method.
+method, 1 being the unweighted base method.
 
 One panel per task; rows are the per-layer weighted methods (base method, k: the
 ``param_weighted`` keys at the default ``granularity``, layers), columns the layers in model
@@ -16,8 +16,14 @@ from matplotlib.figure import Figure
 
 from benchmarks.common.schema import parse_method_key
 
+from .printed import note
+
 SLUG = "param_weights"
 SOURCE = "weights"
+CLAIMS = ("C8",)
+PER_TASK = True
+TASK_CAPTION = ("Learned parameter-group weights on {task} (methods/METHODS.md §2.9): weight by "
+                "group and weighted method, 1 being the unweighted base method.")
 METHOD = "param_weighted"
 GRANULARITY = "layer"  # the method's default (a key names a granularity only when it is not)
 
@@ -48,7 +54,11 @@ def make(df: pd.DataFrame) -> Figure:
         order = list(dict.fromkeys(rows["group"]))  # model order, as the rows were written
         grid = rows.pivot_table(index="method_label", columns="group", values="weight",
                                 aggfunc="first")[order]
-        sns.heatmap(grid, ax=ax, annot=True, fmt=".2f", cmap="RdBu_r", norm=norm,
+        text = [[note(fig, f"{w:.2f}", w, "weights", "weight", task=task, profile=profile,
+                      method_label=label, group=group) if pd.notna(w) else ""
+                 for group, w in line.items()] for label, line in grid.iterrows()]
+        sns.heatmap(grid, ax=ax, annot=pd.DataFrame(text).to_numpy(), fmt="", cmap="RdBu_r",
+                    norm=norm,
                     annot_kws={"fontsize": 7}, cbar_kws={"label": "weight (1 = base)"})
         ax.set_title(f"{task} [{profile}]", fontsize=9)
         ax.set_xlabel("parameter group", fontsize=8)

@@ -17,6 +17,7 @@ from benchmarks.common.schema import parse_method_key
 
 SLUG = "regimes"
 SOURCE = "results"
+CLAIMS = ("C4",)
 GRADEX = (("gradex", {}),)  # methods: (registered name, the non-default fields its key names)
 SURROGATES = (("kernel_sm", {}), ("kernel_sm", {"labels": "gradex"}),
               ("linear_surrogate", {"fit_type": "ridge"}),

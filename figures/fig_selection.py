@@ -11,6 +11,11 @@ from matplotlib.figure import Figure
 
 SLUG = "selection"
 SOURCE = "results"
+CLAIMS = ("C6",)
+PER_TASK = True
+TASK_CAPTION = ("Downstream selection (claim C6) on {task}: the retrained target loss of each "
+                "method's size-k proposal against the random size-k baseline and the all-units "
+                "model; lower is better.")
 
 
 def select(df: pd.DataFrame) -> pd.DataFrame:

@@ -1,5 +1,5 @@
-"""Does the label-free weight objective track LDS? (methods/METHODS.md §2.9;
-benchmarks/stages/weight_sweep.py)
+"""Does the label-free weight objective track LDS? Weighted methods on a simplex grid of
+parameter-group weights (methods/METHODS.md §2.9, benchmarks/stages/weight_sweep.py).
 
 One panel per task: every weight vector of a simplex grid, placed by the weighted method's SNR
 objective (x: −loss, higher = what the learner prefers) and the LDS of the weighted scores on
@@ -15,6 +15,11 @@ from matplotlib.lines import Line2D
 
 SLUG = "weight_sweep"
 SOURCE = "weight_sweep"
+CLAIMS = ("C8",)
+PER_TASK = True
+TASK_CAPTION = ("Does the label-free weight objective track LDS on {task}? Every weight vector "
+                "of a simplex grid by its SNR objective (x) and LDS (y), the uniform weights "
+                "ringed.")
 
 
 def select(df: pd.DataFrame) -> pd.DataFrame:

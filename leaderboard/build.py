@@ -19,7 +19,7 @@ from benchmarks.common.fsio import locked
 from benchmarks.common.schema import PREDICTIONS, ROW_KEY, TIMINGS, TableSpec
 from benchmarks.common.tables import read_table, write_table
 
-LEADERBOARD_DIR = Path(__file__).resolve().parent
+LEADERBOARD_DIR = Path("leaderboard")  # resolved against the working directory, not the install
 BENCH_JSON = LEADERBOARD_DIR / "bench.json"  # written by `nox -s bench`, read by the claims
 
 
@@ -80,10 +80,24 @@ def write_tables(tables: list, out_dir: Path) -> None:
 
 def write_timings(path: Path, profile: str, earlier: list[dict]) -> list[dict]:
     """Upsert this run's (task, stage) timings of ``profile``: ``earlier`` and those recorded
-    since (``common.timing``); returns them all."""
+    since (``common.timing``); returns them all. A task's rows are ``cold`` where this run
+    trained its ground truth, ``warm`` where it was cached (rows of no task, like rendering:
+    cold if the run trained anything); a warm run replaces only warm rows, never the cold
+    measurement."""
     rows = earlier + timing.drain()
     if rows:
         df = pd.DataFrame(rows).assign(profile=profile)
-        upsert(path, df.drop_duplicates(["task", "stage"], keep="last"), list(TIMINGS.key),
-               ["task", "profile"])  # a task's rows whole
+        df = df.drop_duplicates(["task", "stage"], keep="last")
+        upsert(path, df.assign(cache=cache_state(df)), list(TIMINGS.key),
+               ["task", "profile", "cache"])  # a task's rows of one cache state whole
     return rows
+
+
+def cache_state(df: pd.DataFrame) -> pd.Series:
+    """``cold`` / ``warm`` per row of one run's timings (see ``write_timings``)."""
+    models = pd.to_numeric(df["models"], errors="coerce").fillna(0)
+    trained = set(df.loc[(df.stage == "ground truth") & (models > 0), "task"])
+    known = set(df.loc[df.stage == "ground truth", "task"])
+    default = "cold" if trained else "warm"
+    return df["task"].map(lambda t: "cold" if t in trained else "warm" if t in known
+                          else default)

@@ -2,14 +2,14 @@
 leaderboard artefact; this module owns its columns and outcomes.
 
 ``replicate`` computes the claims from ``results.csv`` only and writes them to ``claims.csv``
-(rows of other profiles are kept); the Markdown and HTML pages end with them. An outcome is
+(rows of other profiles are kept); the Markdown page ends with them and the web page opens
+with them (``page_claims``: a scorecard, then each claim's checks). An outcome is
 ``holds``, ``within noise``, ``fails``, ``not applicable`` (``note`` says why) or ``missing``
 (``benchmarks/api/claims.py`` says how); ``verdict.py`` puts the table in words.
 """
 
 from __future__ import annotations
 
-import html
 from pathlib import Path
 
 import pandas as pd
@@ -58,7 +58,7 @@ def _upgraded(df: pd.DataFrame) -> pd.DataFrame:
     return df.drop(columns=[c for c in df.columns if c not in (*COLUMNS, "profile")])
 
 
-def _count(df: pd.DataFrame) -> str:
+def count_text(df: pd.DataFrame) -> str:
     """``5 hold, 2 within noise, 3 fail, 0 missing (of 10 checks)``, with ``, 4 not
     applicable`` after the missing count where some are."""
     n = df["outcome"].value_counts()
@@ -95,37 +95,12 @@ def markdown(df: pd.DataFrame) -> str:
     """One Markdown table per profile."""
     parts = ["## Paper claims (computed from the rows above)", "", LEGEND]
     for profile, g in df.groupby("profile", sort=True):
-        parts += ["", f"### {escape(str(profile))}: {_count(g)}", ""]
+        parts += ["", f"### {escape(str(profile))}: {count_text(g)}", ""]
         parts += [f"* {escape(line)}" for line in verdict.verdict(g)] + [""]
         parts += ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
         parts += ["| " + " | ".join(escape(cell(r, c)) for c in COLUMNS) + " |"
                   for _, r in g.iterrows()]
     return "\n".join(parts)
-
-
-def html_section(df: pd.DataFrame) -> str:
-    """The same tables as an HTML ``<section>``, each row with filter attributes (its profile
-    and the regime its check was made in)."""
-    esc = html.escape
-    cols = COLUMNS
-    out = ["<section id=\"claims\">\n<h2>Paper claims (computed from the rows above)</h2>",
-           f"<p>{esc(LEGEND)}</p>"]
-    for profile, g in df.groupby("profile", sort=True):
-        head = "".join(f'<th class="sortable">{esc(c)}</th>' for c in cols)
-        body = []
-        for _, r in g.iterrows():
-            reg = esc(cell(r, "regime"))
-            attrs = f' data-filterable data-profile="{esc(str(profile))}" data-regime="{reg}"'
-            tds = [f'<td class="outcome-{esc(str(r[c]))}">{esc(cell(r, c))}</td>'
-                   if c == "outcome" else f"<td>{esc(cell(r, c))}</td>" for c in COLUMNS]
-            body.append(f"<tr{attrs}>" + "".join(tds) + "</tr>")
-        words = "".join(f"<li>{esc(line)}</li>" for line in verdict.verdict(g))
-        out.append(f"<h3>{esc(str(profile))}: {esc(_count(g))}</h3>\n"
-                   f'<ul class="verdict">{words}</ul>\n'
-                   f'<div class="scroll"><table class="claims">\n<thead><tr>'
-                   f"{head}</tr></thead>\n<tbody>\n" + "\n".join(body)
-                   + "\n</tbody>\n</table></div>")
-    return "\n".join(out) + "\n</section>"
 
 
 def show(table: pd.DataFrame) -> str:

@@ -35,7 +35,10 @@ def escape(value: object, code: bool = False, cell: bool = False) -> str:
 
 def replace_block(path: Path, begin: str, end: str, body: str) -> bool:
     """Rewrite the generated block of ``path`` between the marker lines ``begin`` and ``end``
-    with ``body``; True if the file changed. A file without both markers is left alone."""
+    with ``body``; True if the file changed. A file without both markers, or no file (outside a
+    checkout), is left alone."""
+    if not path.is_file():
+        return False
     text = path.read_text()
     if begin not in text or end not in text:
         return False

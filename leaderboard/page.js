@@ -1,4 +1,4 @@
-// Sorting and filtering of the leaderboard page (no network, no libraries).
+// Sorting, filtering and claim links of the leaderboard page (no network, no libraries).
 (function () {
   "use strict";
   function key(cell) {
@@ -52,6 +52,12 @@
     var count = document.getElementById("shown");
     if (count) { count.textContent = shown + " task tables shown"; }
   }
+  function openTarget() {
+    // a link to a claim's checks opens them
+    var id = decodeURIComponent(location.hash.slice(1));
+    var el = id && document.getElementById(id);
+    if (el && el.tagName === "DETAILS") { el.open = true; el.scrollIntoView(); }
+  }
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("th.sortable").forEach(function (th) {
       th.addEventListener("click", function () { sortBy(th); });
@@ -59,6 +65,8 @@
     document.querySelectorAll("nav.filters select").forEach(function (s) {
       s.addEventListener("change", applyFilters);
     });
+    window.addEventListener("hashchange", openTarget);
     applyFilters();
+    openTarget();
   });
 })();

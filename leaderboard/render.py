@@ -4,14 +4,15 @@ This stage reads only the tidy results table written by the benchmark runs (stri
 ``benchmarks.common.tables``); it never imports ``methods`` or the benchmark code beyond the base
 layer (``fsio``, ``schema``, ``tables``), so the stages stay decoupled through files. Its
 metric columns are those the metrics and stages register, read from ``metrics.csv``
-(``definitions``). Text from the CSVs is escaped for Markdown by ``md.escape``, for HTML by
-``html.escape``.
+(``definitions``). Each cell, and each column's best set, is ``cells``'s; which rows head a
+table and which fold into another is ``headline``'s; each row's code version is compared with
+the newest row's, so the page can say which cells come from older code. Text from the CSVs is
+escaped for Markdown by ``md.escape``, for HTML by ``html.escape``.
 """
 
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 from pathlib import Path
 
@@ -23,10 +24,10 @@ from benchmarks.common.schema import PROFILES as PROFILE_ORDER
 from benchmarks.common.schema import RESULTS, ROW_KEY
 from benchmarks.common.tables import read_table
 
-from . import claims, definitions, page, site
+from . import cells, claims, definitions, headline, page, site
 from .definitions import Column, for_results, present
 from .md import escape
-from .sections import ARROWS, DASH, Row, Section
+from .sections import ARROWS, DASH, Cell, Row, Section
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -46,37 +47,31 @@ def prepare(df: pd.DataFrame) -> pd.DataFrame:
     out["higher_is_better"] = _as_bool(out["higher_is_better"])
     for name in ("task", "method_label", "method_key", "profile", "git_sha", "created", "labels"):
         out[name] = out[name].astype("string").fillna("")
+    if "method" not in out:
+        out["method"] = out["method_key"].str.split("-").str[0]
+    out["_code"] = code_of(out)
     out = out.sort_values("created", kind="stable")
     return out.drop_duplicates(ROW_KEY, keep="last").reset_index(drop=True)
 
 
-def _column_values(group: pd.DataFrame, col: Column) -> pd.DataFrame:
-    """Rows of ``group`` for one column, one per method_key (the latest, whatever its split)."""
-    sub = group[(group["metric"] == col.metric) & (group["variant"] == col.variant)]
-    return sub.drop_duplicates("method_key", keep="last").set_index("method_key")
+def code_of(df: pd.DataFrame) -> pd.Series:
+    """Each row's code version: its ``code_hash`` where the table records one, else its
+    ``git_sha``."""
+    sha = df["git_sha"].astype("string").fillna("") if "git_sha" in df else \
+        pd.Series("", index=df.index, dtype="string")
+    if "code_hash" not in df:
+        return sha
+    code = df["code_hash"].astype("string").fillna("")
+    return code.where(code != "", sha)
 
 
-def _higher(values: pd.DataFrame) -> bool | None:
-    """A column's direction from its rows' ``higher_is_better`` (None if no rows say)."""
-    higher = values["higher_is_better"].dropna()
-    return None if higher.empty else bool(higher.iloc[0])
-
-
-def _best_keys(values: pd.DataFrame) -> set[str]:
-    """Method keys holding the best value of a column (ties all count)."""
-    finite = values["value"].dropna()
-    if finite.empty:
-        return set()
-    best = finite.min() if _higher(values) is False else finite.max()
-    return {key for key, v in finite.items() if math.isclose(v, best, rel_tol=1e-12)}
-
-
-def format_value(value: float, ci_low: float = math.nan, ci_high: float = math.nan) -> str:
-    """Format a metric as ``0.571`` or, when a CI is known, ``0.571 [0.52, 0.61]``."""
-    if pd.isna(value):
-        return DASH
-    ci = "" if pd.isna(ci_low) or pd.isna(ci_high) else f" [{ci_low:.2f}, {ci_high:.2f}]"
-    return f"{value:.3f}{ci}"
+def page_code(df: pd.DataFrame) -> tuple[str, str]:
+    """The code version of the newest row (by ``created``) and that row's date: the code the
+    page compares every section with."""
+    if df.empty:
+        return "", ""
+    newest = df.sort_values("created", kind="stable").iloc[-1]
+    return str(newest["_code"]), str(newest["created"])[:10]
 
 
 def _format_cost(seconds: float) -> str:
@@ -100,53 +95,68 @@ def _meta(group: pd.DataFrame) -> dict[str, str]:
     }
 
 
-def _build_section(group: pd.DataFrame, metric_columns: list[Column]) -> Section:
+def _methods(group: pd.DataFrame, first: pd.DataFrame | None) -> pd.DataFrame:
+    """One line per method key, ordered by the first column (its direction), then label."""
+    methods = group.groupby("method_key", sort=False).agg(
+        label=("method_label", "first"), labels=("labels", "first"),
+        method=("method", "first"), cost_s=("cost_s", "max"), n_labels=("n_labels", "max"))
+    if first is None:
+        return methods.sort_values("label")
+    lower = cells.higher(first) is False
+    methods = methods.assign(_first=first["value"].reindex(methods.index))
+    return methods.sort_values(["_first", "label"], ascending=[lower, True])
+
+
+def _fold(rows: list[Row]) -> None:
+    """Mark each row whose shown values are all another's (``headline.fold``)."""
+    values = [tuple("" if c.text == DASH else c.display for c in r.cells) for r in rows]
+    keys = [r.key for r in rows]
+    into = headline.fold(keys, values, [r.key for r in rows if r.headline])
+    by_key = {r.key: r for r in rows}
+    for row in rows:
+        if row.key in into:
+            row.same_as = into[row.key]
+            by_key[row.same_as].folded.append((row.label, row.key))
+
+
+def _stale(rows: list[Row], titles: list[str], current: str) -> list[tuple[str, str, list]]:
+    """(method, code, column titles) of the rows with cells produced by other code than
+    ``current``."""
+    out = []
+    for row in rows:
+        old = [(t, c.code) for t, c in zip(titles, row.cells, strict=True)
+               if c.code and c.code != current and c.text != DASH]
+        for code in dict.fromkeys(c for _, c in old):
+            out.append((row.label, code, [t for t, c in old if c == code]))
+    return out
+
+
+def _build_section(group: pd.DataFrame, metric_columns: list[Column], sources: set[str],
+                   current: str = "") -> Section:
     """Assemble one (task, profile) table: a row per method, a cell per column that has
     values in this table (the first column, which orders the rows, always)."""
     shown = [(col, values) for i, col in enumerate(metric_columns)
-             if not (values := _column_values(group, col)).empty or i == 0]
-    columns, per_col = [c for c, _ in shown], [v for _, v in shown]
-    best = [_best_keys(values) for values in per_col]
-    methods = group.groupby("method_key", sort=False).agg(
-        label=("method_label", "first"),
-        labels=("labels", "first"),
-        cost_s=("cost_s", "max"),
-        n_labels=("n_labels", "max"),
-    )
-    first = per_col[0]["value"].reindex(methods.index) if per_col else math.nan
-    lower = bool(per_col) and _higher(per_col[0]) is False  # the first column orders the rows
-    methods = methods.assign(_first=first).sort_values(["_first", "label"],
-                                                       ascending=[lower, True])
-    header = ["Method", "Key", "Labels"]
-    arrows = [ARROWS[_higher(values)] for values in per_col]
-    header += [col.title + a for col, a in zip(columns, arrows, strict=True)]
-    header += ["Cost (s)", "F labels"]
+             if not (values := cells.column_values(group, col)).empty or i == 0]
+    per_col = [cells.column_cells(values, col, sources) for col, values in shown]
+    methods = _methods(group, shown[0][1] if shown else None)
+    tops = headline.headline_keys(group)
     rows = []
     for key, info in methods.iterrows():
-        cells = [_cell(v, key, c) for c, v in zip(columns, per_col, strict=True)]
-        cells += [_format_cost(info["cost_s"]), _format_count(info["n_labels"])]
-        bold = [key in keys for keys in best] + [False, False]
-        rows.append(Row(info["label"] or str(key), str(key), info["labels"], cells, bold))
+        rows.append(Row(info["label"] or str(key), str(key), info["labels"],
+                        [col.get(str(key), Cell()) for col in per_col],
+                        _format_cost(info["cost_s"]), _format_count(info["n_labels"]),
+                        str(info["method"]), str(key) in tops,
+                        headline.is_reference(info["method"])))
+    _fold(rows)
+    titles = [col.title + ARROWS[cells.higher(values)] for col, values in shown]
     first = group.iloc[0]
-    family = str(first["task_family"]) if "task_family" in group else ""
     regime = str(first["regime"]) if "regime" in group and first["regime"] == first["regime"] \
         else ""
-    return Section(str(first["task"]), str(first["profile"]), _meta(group), header, rows,
-                   family, regime)
-
-
-def _cell(values: pd.DataFrame, key: str, col: Column) -> str:
-    """One method's formatted value in one column (with its CI only in CI columns; a group's
-    mean with its spread over splits)."""
-    if key not in values.index:
-        return DASH
-    row = values.loc[key]
-    if "std" in values.columns and not pd.isna(row["value"]):
-        return format_value(row["value"]) + ("" if pd.isna(row["std"]) else
-                                             f" ± {row['std']:.3f}")
-    if not col.ci:
-        return format_value(row["value"])
-    return format_value(row["value"], row["ci_low"], row["ci_high"])
+    return Section(str(first["task"]), str(first["profile"]), _meta(group),
+                   ["Method", "Key", "Labels", *titles, "Cost (s)", "F labels"], rows,
+                   str(first["task_family"]) if "task_family" in group else "", regime,
+                   [col for col, _ in shown], str(first["task_key"]).startswith("group:"),
+                   _stale(rows, titles, current))
 
 
 def build_sections(df: pd.DataFrame, metric_columns: list[Column] | None = None
@@ -160,11 +170,12 @@ def build_sections(df: pd.DataFrame, metric_columns: list[Column] | None = None
     rank = {p: i for i, p in enumerate(PROFILE_ORDER)}
     data["_shallowness"] = -data["profile"].map(rank).fillna(-1)
     order = data.sort_values(["task_family", "task", "_shallowness", "profile"], kind="stable")
-    sections = [_build_section(g, cols)
+    sources, current = cells.label_sources(data), page_code(data)[0]
+    sections = [_build_section(g, cols, sources, current)
                 for _, g in order.groupby(["task_key", "profile"], sort=False)]
     agg = groups.aggregate(data)
     if not agg.empty:
-        sections += [_build_section(g, cols)
+        sections += [_build_section(g, cols, sources)
                      for _, g in agg.groupby(["group", "profile"], sort=True)]
     return sections
 
@@ -182,18 +193,24 @@ def _markdown_section(section: Section) -> str:
     lines.append("| " + " | ".join(escape(h) for h in section.header) + " |")
     lines.append("|" + "|".join([" --- "] * 3 + [" ---: "] * (len(section.header) - 3)) + "|")
     for row in section.rows:
-        cells = [escape(c) for c in row.cells]
-        cells = [f"**{c}**" if b else c for c, b in zip(cells, row.bold, strict=True)]
+        shown = [escape(c.display) + (f" {FLAG}" if c.flag else "") for c in row.cells]
+        shown = [f"**{c}**" if b else c for c, b in zip(shown, row.bold, strict=True)]
         lead = [escape(row.label), escape(row.key, code=True, cell=True),
                 escape(row.labels or DASH)]
-        lines.append("| " + " | ".join(lead + cells) + " |")
+        lines.append("| " + " | ".join(lead + shown + [row.cost, row.n_labels]) + " |")
     return "\n".join(lines)
 
 
+FLAG = "†"  # a normalised error above 1
 INTRO = (
-    "Bold marks the best value in each metric column (↑ higher is better, ↓ lower is "
-    "better). LDS shows its 95% confidence interval in brackets; a group's rows show the mean "
-    "± standard deviation over its splits. Metric definitions follow the tables."
+    "Bold marks each metric column's best set (↑ higher is better, ↓ lower is better): the "
+    "leader and every method whose interval overlaps the leader's (95% CI where the column "
+    "shows one, a group's mean ± sd over its splits; otherwise the same shown value), so a tie "
+    "is a tie. Baselines (random and all-units proposals, the full-set model) are context, "
+    f"never best. {FLAG} marks a normalised error above 1, worse than predicting each target's "
+    "held-out mean, which is never best; relative error to F is shown (not n/a) only for "
+    "methods that predict F (surrogates fitted on labels and label sources such as GradEx). "
+    "Metric definitions follow the tables."
 )
 
 
@@ -224,6 +241,8 @@ def render_html(df: pd.DataFrame, claim_rows: pd.DataFrame | None = None,
     columns declared for it."""
     cols = for_results(df, defs)
     items = definitions.shown(defs, shown_variants(df, cols)) if len(df) else []
+    ctx = ctx or page.PageContext()
+    ctx.code = page_code(prepare(df)) if len(df) else ("", "")
     return page.html_page(build_sections(df, cols), INTRO, claim_rows,
                           definitions.html_section(items), ctx, PROFILE_ORDER,
                           tuple(c.title for c in cols if c.overview))

@@ -18,7 +18,7 @@ import pandas as pd
 from .md import escape, replace_block
 from .verdict import claim_id
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+README = Path("README.md")  # of the working directory (the checkout), like LEADERBOARD_DIR
 SCORE_BEGIN = "<!-- scorecard:begin (generated from leaderboard/claims.csv; do not edit) -->"
 SCORE_END = "<!-- scorecard:end -->"
 BOARD_BEGIN = "<!-- headline:begin (generated from leaderboard/results.csv; do not edit) -->"

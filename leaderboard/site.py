@@ -11,20 +11,26 @@ from pathlib import Path
 
 import pandas as pd
 
-from .page import PageContext
+from .page import FigureEntry, PageContext
 
 REPO = Path(__file__).resolve().parent.parent
 MANIFEST = "figures.json"
 
 
-def figures(folder: Path) -> dict[str, tuple[str, list[str]]]:
-    """``{file: (title, tasks)}`` of the figures drawn in ``folder`` (empty without one)."""
+def figures(folder: Path) -> dict[str, FigureEntry]:
+    """``{file: FigureEntry}`` of the figures drawn in ``folder`` whose file is there (empty
+    without a manifest)."""
     try:
         data = json.loads((folder / MANIFEST).read_text())
     except (OSError, ValueError):
         return {}
-    return {f: (str(v.get("title", f)), [str(t) for t in v.get("tasks", [])])
-            for f, v in data.items() if (folder / f).is_file()}
+    if not isinstance(data, dict):
+        return {}
+    return {f: FigureEntry(f, str(v.get("title", f)), tuple(str(t) for t in v.get("tasks", [])),
+                           str(v.get("figure", Path(f).stem)),
+                           tuple(str(c) for c in v.get("claims", [])), str(v.get("task", "")),
+                           bool(v.get("per_task", False)))
+            for f, v in data.items() if isinstance(v, dict) and (folder / f).is_file()}
 
 
 def provenance(df: pd.DataFrame, bench_json: Path) -> dict[str, str]:

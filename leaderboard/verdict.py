@@ -5,23 +5,17 @@
 not applicable or missing; on which cells (and regimes) it holds; where it fails, by regime;
 why it does not apply where it does not; and where a failing check would hold (``where``).
 It knows no paper: C8 of the parameter-weighting paper reads as C2 of KernelSM does.
-``markdown(df)`` is the verdict of every profile as a Markdown section (``verdict.md``);
-``update_readme`` writes the quick profile's into the README between ``BEGIN`` and ``END``, so
-the README's answer to "does the paper hold?" is generated, never copied by hand.
+``markdown(df)`` is the verdict of every profile as a Markdown section (``verdict.md``); the
+README's scorecard (``scorecard.py``) summarises the quick profile's.
 """
 
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pandas as pd
 
-from .md import escape, replace_block
-
-BEGIN = "<!-- verdict:begin (generated from leaderboard/claims.csv; do not edit) -->"
-END = "<!-- verdict:end -->"
-README = Path(__file__).resolve().parent.parent / "README.md"
+from .md import escape
 
 CLAIM_ID = re.compile(r"^\s*(C\d+)\b")
 REGIME_WORDS = {"scratch": "from scratch", "fine-tuned": "fine-tuned", "": "regime unknown"}
@@ -136,13 +130,3 @@ def markdown(df: pd.DataFrame) -> str:
         parts += ["", f"### {escape(str(profile))}", ""]
         parts += [f"* {escape(s)}" for s in verdict(g)]
     return "\n".join(parts) + "\n"
-
-
-def update_readme(df: pd.DataFrame | None, readme: Path | None = None,
-                  profile: str = "quick") -> bool:
-    """Rewrite the README's generated verdict block with ``profile``'s sentences of the claims
-    table ``df``; True if it changed (a README without the markers is left alone)."""
-    rows = df[df.profile == profile] if df is not None else pd.DataFrame()
-    body = "\n".join(f"* {escape(s)}" for s in verdict(rows)) if len(rows) else \
-        f"No claims of the {profile} profile yet: run `replicate`."
-    return replace_block(README if readme is None else readme, BEGIN, END, body)

@@ -5,7 +5,9 @@ median heuristic, lambda in 1e-6..1e2); numbers fix them (the repo: gamma = 1/K,
 no centring). Unit scores are read off the fitted surrogate g:
 ``loo`` (R1, default) g(1) - g(1 - e_k); ``main`` (R2) mean g over sampled subsets with s_k = 1
 minus with s_k = 0; ``contains`` (R3) mean g over subsets containing k; ``grad`` (R4) dg/ds_k
-at s = 1. Predictions for held-out subsets use g directly.
+at s = 1. Predictions for held-out subsets use g directly. ``main`` and ``contains`` sample the
+task's subset design; fitted on plain arrays (no task), the design the fitting subsets show
+(``fitted_design``).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import numpy as np
 from benchmarks.api.context import Context
 from benchmarks.api.method import Fitted, Method, Need
 from benchmarks.api.registry import register_method
-from benchmarks.common.spec import derive_seed, param
+from benchmarks.common.spec import SubsetDesign, derive_seed, param
 from benchmarks.groundtruth.subsets import draw_mask
 from benchmarks.oracles.gradex import LOSS_FORMS
 from benchmarks.oracles.labels import label_source
@@ -108,7 +110,7 @@ class KernelSM(Method):
         if self.readoff == "grad":
             kvec = np.exp(-krr.gamma * sq_dists(ones, krr.S))[0]
             return -2.0 * krr.gamma * ((1.0 - krr.S) * kvec[:, None]).T @ krr.theta
-        design = ctx.task.spec.design
+        design = ctx.task.spec.design if ctx.task is not None else fitted_design(ctx.fit.masks)
         sample = np.stack([draw_mask(design, K, derive_seed(ctx.seed, "mc", u))
                            for u in range(self.n_mc)])
         g = krr.predict(sample)
@@ -118,3 +120,12 @@ class KernelSM(Method):
             return with_k
         without_k = ((1 - inc).T @ g) / np.maximum((1 - inc).sum(0), 1)[:, None]
         return with_k - without_k
+
+
+def fitted_design(masks: np.ndarray) -> SubsetDesign:
+    """The sampler fitting subsets ``(m, K)`` look drawn from, where no task names one: fixed
+    size where every subset has the same size, else Bernoulli at their mean share of units."""
+    sizes, K = masks.sum(1), masks.shape[1]
+    if (sizes == sizes[0]).all():
+        return SubsetDesign(sampler="fixed", alpha=float(sizes[0]) / K)
+    return SubsetDesign(sampler="bernoulli", alpha=float(sizes.mean()) / K)

@@ -11,6 +11,9 @@ as not measured, and the margin's sign alone decides. A check whose inputs are a
 results (a margin of ``NaN``) is ``missing``: it is shown, never dropped. A check made where the
 paper's statement does not apply (``not_applicable`` names why, e.g. a first-order claim about
 pretrained models on a model trained from scratch) is ``not applicable``, its numbers kept.
+So is every check of a cell whose models are at chance (``AT_CHANCE``: the results rows carry
+it where the ground-truth diagnostics were joined, ``groundtruth.diagnostics.with_at_chance``),
+noted ``NOT_MEANINGFUL``: there is nothing to attribute in a model that did not learn.
 
 Each check also names the ``source`` of the paper's figure (``SOURCES``; ``unverified`` where
 it was not checked against the paper) and, where a check fails or is within noise, ``where``
@@ -65,6 +68,27 @@ class ClaimRow:
                "noise": _round(self.noise), "outcome": self.outcome,
                "where": self.where, "note": self.not_applicable}
         return {c: out[c] for c in COLUMNS}
+
+
+AT_CHANCE = "at_chance"  # results column: the row's cell has its models at chance
+NOT_MEANINGFUL = "not meaningful: models at chance"
+
+
+def any_at_chance(rows: pd.DataFrame) -> bool:
+    """Whether any of these results rows belongs to a cell whose models are at chance (False
+    where the rows carry no ``AT_CHANCE`` column: the diagnostics were not joined)."""
+    return AT_CHANCE in rows.columns and bool(rows[AT_CHANCE].fillna(False).astype(bool).any())
+
+
+def not_meaningful(checks: list[ClaimRow], rows: pd.DataFrame | bool) -> list[ClaimRow]:
+    """``checks`` made on ``rows``, each ``not applicable`` (``NOT_MEANINGFUL``, any earlier
+    reason kept after it) where a cell of ``rows`` has its models at chance (or where ``rows``
+    is True: the caller decided)."""
+    if not (rows if isinstance(rows, bool) else any_at_chance(rows)):
+        return checks
+    return [replace(c, not_applicable=NOT_MEANINGFUL + (f"; {c.not_applicable}"
+                                                        if c.not_applicable else ""))
+            for c in checks]
 
 
 SOURCES = ("paper table", "paper text", "third-party summary", "authors' released code",

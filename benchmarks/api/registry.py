@@ -8,6 +8,7 @@ together; stages and papers (used by ``replicate`` only) each on first use of th
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import pkgutil
 from collections.abc import Callable, Iterator
@@ -17,10 +18,20 @@ T = TypeVar("T")
 
 
 class UnknownNameError(KeyError):
-    """An unknown registry name; the message lists the available ones."""
+    """An unknown registry name; the message suggests the closest and lists the available
+    ones."""
 
     def __str__(self) -> str:
         return str(self.args[0])
+
+    @classmethod
+    def of(cls, kind: str, name: str, available: list[str]) -> UnknownNameError:
+        """``unknown KIND 'name'. Did you mean 'x'? Available: ...`` (no suggestion where
+        nothing is close)."""
+        close = difflib.get_close_matches(name, available, n=3, cutoff=0.6)
+        hint = f" Did you mean {' or '.join(map(repr, close))}?" if close else ""
+        avail = ", ".join(sorted(available)) or "(none)"
+        return cls(f"unknown {kind} {name!r}.{hint} Available: {avail}")
 
 
 class Registry(Generic[T]):
@@ -56,8 +67,7 @@ class Registry(Generic[T]):
         """Return the object registered as ``name``; unknown names list what is available."""
         self._discover()
         if name not in self._items:
-            avail = ", ".join(sorted(self._items)) or "(none)"
-            raise UnknownNameError(f"unknown {self.kind} {name!r}. Available: {avail}")
+            raise UnknownNameError.of(self.kind, name, list(self._items))
         return self._items[name]
 
     def meta(self, name: str) -> dict:

@@ -9,11 +9,12 @@ import os
 import platform
 import subprocess
 from datetime import datetime, timezone
+from importlib import metadata
 from pathlib import Path
 
 from benchmarks.common.pins import PINS
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]  # the repository root (benchmarks/common/ -> ..)
 
 
 @functools.lru_cache(maxsize=1)
@@ -50,7 +51,24 @@ def provenance() -> dict:
             "torch": torch.__version__, "numpy": numpy.__version__,
             "python": platform.python_version(), "machine": platform.machine(),
             "cpus": os.cpu_count(), "device": str(device.current()),
-            "tf32": device.tf32_allowed(), "created": now_iso()}
+            "tf32": device.tf32_allowed(), "versions": versions(), "created": now_iso()}
+
+
+DISTRIBUTIONS = ("taskattr", "numpy", "scipy", "scikit-learn", "torch", "transformers",
+                 "tokenizers", "gguf", "metaworld", "mujoco", "gymnasium", "stable-baselines3")
+
+
+@functools.lru_cache(maxsize=1)
+def versions() -> dict[str, str]:
+    """Installed versions of this distribution and the libraries that decide results, from
+    package metadata (nothing is imported); those not installed are left out."""
+    out = {}
+    for name in DISTRIBUTIONS:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return out
 
 
 ISA_FLAGS = ("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512_vnni",

@@ -1,12 +1,13 @@
 """Where a run's time goes: wall-clock and CPU-seconds per (task, stage) of ``replicate`` ->
 ``leaderboard/timings.csv`` and a summary printed at the end.
 
-CPU-seconds count this process and its finished children (pool and cluster workers are
-joined inside the stage that started them), so a stage run on two workers shows about twice
-its wall-clock. A cached stage (a record already computed by the same code) shows the time it
-took to find that out. A block may add what it did to the row it yields: the ground-truth
-stage its ``models`` trained (0: all cached) and their training ``gflop``
-(``engine.train_flops``); every row carries the day it was ``measured``.
+CPU-seconds count this process, its finished children and the CPU time that live workers
+report for the work they did inside the block (``add_cpu``: a persistent pool's workers never
+finish inside a stage, so the operating system would not count them), so a stage run on two
+workers shows about twice its wall-clock. A cached stage (a record already computed by the
+same code) shows the time it took to find that out. A block may add what it did to the row
+it yields: the ground-truth stage its ``models`` trained (0: all cached) and their training
+``gflop`` (``engine.train_flops``); every row carries the day it was ``measured``.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from datetime import date
 COLUMNS = ("task", "stage", "kind", "wall_s", "cpu_s", "models", "gflop", "workers",
            "measured")
 _LOG: list[dict] = []
+_OPEN: list[dict] = []  # the extras of the blocks running now, outermost first
+WORKER_CPU = "_worker_cpu_s"
 
 
 def _cpu_s() -> float:
@@ -34,15 +37,24 @@ def timed(task: str, stage: str, kind: str | None = None) -> Iterator[dict]:
     stages in the summary (default: the stage's name). The block may fill ``models``,
     ``gflop`` and ``workers`` in the dict it is given."""
     t0, c0 = time.perf_counter(), _cpu_s()
-    extra: dict = {}
+    extra: dict = {WORKER_CPU: 0.0}
+    _OPEN.append(extra)
     try:
         yield extra
     finally:
+        _OPEN.remove(extra)
+        cpu = _cpu_s() - c0 + extra[WORKER_CPU]
         _LOG.append({"task": task, "stage": stage, "kind": kind or stage,
                      "wall_s": round(time.perf_counter() - t0, 3),
-                     "cpu_s": round(_cpu_s() - c0, 3), "models": extra.get("models"),
+                     "cpu_s": round(cpu, 3), "models": extra.get("models"),
                      "gflop": extra.get("gflop"), "workers": extra.get("workers"),
                      "measured": date.today().isoformat()})
+
+
+def add_cpu(seconds: float) -> None:
+    """Count ``seconds`` of CPU time a live worker process spent for the blocks open now."""
+    for extra in _OPEN:
+        extra[WORKER_CPU] += seconds
 
 
 def drain() -> list[dict]:

@@ -49,6 +49,13 @@ def fit_method(task: Task, store: GroundTruthStore, method: Method,
         return ctx, method.fit(ctx)
 
 
+def fit_on(method: Method, ctx: Context) -> Fitted:
+    """``method.fit(ctx)`` on a context built elsewhere (the ``taskattr`` facade's plain arrays
+    or a user's own model), on the configured device and one math thread as ``fit_method``."""
+    with devices.math_threads(), devices.scope():
+        return method.fit(ctx)
+
+
 def method_scores(method: Method, fitted: Fitted) -> np.ndarray:
     """``method.scores(fitted)`` on one math thread (some methods compute them: KernelSM's
     are predictions of the KRR, an OpenBLAS product)."""

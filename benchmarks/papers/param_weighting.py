@@ -19,6 +19,7 @@ from benchmarks.api.claims import (
     Noise,
     claim_units,
     in_regime,
+    not_meaningful,
     num,
     ran,
     row_of,
@@ -75,7 +76,7 @@ class ParamWeightingPaper(Paper):
         """C8 on every claim unit of ``profile`` but the flipped-label cells."""
         df = results[(results.profile == profile) & ~results.task_family.isin(FLIPPED)]
         return [r for task, g, first in claim_units(df)
-                for r in in_regime(c8_rows(g, task, noise), first)]
+                for r in in_regime(not_meaningful(c8_rows(g, task, noise), g), first)]
 
 
 def c8_rows(df: pd.DataFrame, task: str, noise: Noise) -> list[ClaimRow]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.linalg import cho_factor, cho_solve
 
 LAMBDA_GRID = tuple(10.0**e for e in range(-6, 3))
 GAMMA_FACTORS = tuple(10.0**e for e in (-2, -1, -0.5, 0, 0.5, 1, 2))
@@ -52,6 +51,8 @@ def fit_krr(S: np.ndarray, Y: np.ndarray, gamma: float, lam: float, center: bool
     ``jitter`` is only a numerical fallback: it is added to ``lam`` if the Cholesky factorisation
     of ``K + lam I`` fails (the repo always adds 1e-8, which caps how exactly it interpolates).
     """
+    from scipy.linalg import cho_factor, cho_solve  # here: `list` need not load scipy
+
     mu = Y.mean(0) if center else np.zeros(Y.shape[1])
     Kmat = np.exp(-gamma * sq_dists(S, S))
     eye = np.eye(len(S))

@@ -223,15 +223,25 @@ def test_a_method_that_does_not_apply_is_refused_before_training(cache, capsys):
     assert _stores(cache) == []
 
 
-@pytest.mark.parametrize("argv, names", [
-    (["ground-truth", *TINY, "--slurm-dry-run"], "--slurm-dry-run"),  # trained everything
-    (["run", *TINY, "--method", "loo", "--executor", "slurm", "--slurm-dry-run"],
-     "--slurm-dry-run"),  # an empty store, then a traceback: models not trained
-])
-def test_options_that_would_be_ignored_are_refused(cache, capsys, argv, names):
-    code, err = _exit(argv, capsys)
+def test_options_that_would_be_ignored_are_refused(cache, capsys):
+    """``--slurm-dry-run`` without ``--executor slurm`` trained everything."""
+    code, err = _exit(["ground-truth", *TINY, "--slurm-dry-run"], capsys)
     assert code == 2
-    _one_line(err, names)
+    _one_line(err, "--slurm-dry-run")
+    assert _stores(cache) == []
+
+
+@pytest.mark.parametrize("argv, option", [
+    (["run", *TINY, "--method", "loo", "--executor", "slurm", "--slurm-dry-run"],  # an empty
+     "--slurm-dry-run"),  # store, then a traceback
+    ([*REPLICATE, "--set", "train.steps=5"], "--set"),  # refused after parsing
+])
+def test_options_a_command_would_refuse_are_not_among_its_options(cache, capsys, argv,
+                                                                   option):
+    """``run``/``replicate --help`` listed ``--slurm-dry-run`` and ``--set``, which they then
+    refused: argparse refuses them now, naming them, before anything is created."""
+    code, err = _exit(argv, capsys)
+    assert code == 2 and "unrecognized arguments: " + option in err
     assert _stores(cache) == []
 
 
@@ -270,7 +280,7 @@ def test_a_missing_rl_extra_is_one_line_naming_the_extra(cache, capsys, monkeypa
     monkeypatch.setitem(sys.modules, "metaworld", None)
     code, err = _exit(["ground-truth", "--task", "mt10", "--profile", "tiny"], capsys)
     assert code == 2
-    _one_line(err, "metaworld", "taskattr[rl]")
+    _one_line(err, "metaworld", "taskattr[rl]", "pip install -e '.[rl]'")
     assert _stores(cache) == []
 
 

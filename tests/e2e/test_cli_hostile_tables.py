@@ -14,7 +14,7 @@ import figures
 from benchmarks.__main__ import main
 from benchmarks.common.schema import PREDICTIONS, RESULT_COLUMNS, RESULTS, TIMINGS
 from benchmarks.common.tables import manifest_path, write_table
-from leaderboard import build, verdict, wallclock
+from leaderboard import build, scorecard, wallclock
 
 METHODS = (("kernel_sm", "KernelSM (CV)", 0.464), ("loo", "LOO (retrain)", 0.120))
 
@@ -50,7 +50,7 @@ def _predictions() -> pd.DataFrame:
 def _timings() -> pd.DataFrame:
     return pd.DataFrame([{"task": "modular-addition", "stage": stage, "kind": stage,
                           "wall_s": 60.0, "cpu_s": 60.0, "models": 8, "gflop": 1.0,
-                          "measured": "2026-01-01", "profile": "quick"}
+                          "measured": "2026-01-01", "profile": "quick", "cache": "cold"}
                          for stage in ("ground truth", "method KernelSM (CV)")])
 
 
@@ -62,9 +62,9 @@ def board(tmp_path, monkeypatch) -> Path:
     monkeypatch.setattr(figures, "PACKAGE_DIR", tmp_path / "figures")
     readme = tmp_path / "README.md"
     readme.write_text(f"intro\n{wallclock.BEGIN}\n{wallclock.END}\n"
-                      f"{verdict.BEGIN}\n{verdict.END}\n")
+                      f"{scorecard.SCORE_BEGIN}\n{scorecard.SCORE_END}\n")
     monkeypatch.setattr(wallclock, "README", readme)
-    monkeypatch.setattr(verdict, "README", readme)  # never the repository's README
+    monkeypatch.setattr(scorecard, "README", readme)  # never the repository's README
     write_table(tmp_path / "results.csv", _results(), RESULTS.key)
     write_table(tmp_path / "timings.csv", _timings(), TIMINGS.key)
     write_table(tmp_path / "predictions.csv", _predictions(), PREDICTIONS.key)

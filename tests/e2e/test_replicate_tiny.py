@@ -36,7 +36,7 @@ def test_replicate_tiny_end_to_end(tmp_path):
     assert "## Paper claims" in (out / "LEADERBOARD.md").read_text()
     gt = pd.read_csv(out / "groundtruth.csv")
     assert len(gt) == 2 + 6 + 6 + 1 and gt.mean_acc.between(0, 1).all()
-    assert (gt.chance_acc == 1 / 11).all() and (gt.subset_spread > 0).all()
+    assert (gt.chance_acc == 1 / 23).all() and (gt.subset_spread > 0).all()  # tiny p = 23
     ft_gt = gt[gt.task == "modular-addition-ft"].iloc[0]  # W0's quality and the budget
     assert 0 <= ft_gt.w0_acc <= 1 and ft_gt.ft_steps > 0 and ft_gt.pretrain_steps > 0
     assert gt[gt.task == "modular-addition"].w0_acc.isna().all()

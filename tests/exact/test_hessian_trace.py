@@ -118,7 +118,7 @@ def _exact_trace(task, params, w):
 
 def _modular(overrides):
     task = make_task("modular-quad", "tiny", {"train.steps": 30, "train.optimizer": "sgd",
-                                              "train.lr": 0.5, "train.weight_decay": 0.01,
+                                              "train.lr": 0.1, "train.weight_decay": 0.01,
                                               **overrides})
     masks = np.ones((3, task.K), dtype=bool)
     masks[np.arange(3), np.arange(3)] = False

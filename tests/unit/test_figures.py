@@ -116,37 +116,50 @@ def test_registry_discovers_all_figures() -> None:
 def test_render_all_writes_nonempty_pngs(csvs: tuple[Path, Path], tmp_path: Path) -> None:
     out = tmp_path / "figs"
     paths = figures.render_all(*csvs, out)
-    assert sorted(p.name for p in paths) == [
+    assert sorted(p.name for p in paths if p.parent == out) == [
         "interaction_gap.png",
         "lds_by_method.png",
         "pred_vs_true.png",
     ]
+    assert sorted(p.relative_to(out).as_posix() for p in paths if p.parent != out) == [
+        "lds_by_method/modular-addition-overlap-0-5.png",  # one per task, for its section
+        "lds_by_method/modular-addition.png",
+        "pred_vs_true/modular-addition.png",
+    ]
     for path in paths:
-        assert path.parent == out and path.stat().st_size > 1000
-        assert path.read_bytes()[:8] == PNG_MAGIC
+        assert path.stat().st_size > 1000 and path.read_bytes()[:8] == PNG_MAGIC
+    manifest = json.loads((out / figures.MANIFEST).read_text())
+    assert manifest["lds_by_method/modular-addition.png"]["tasks"] == ["modular-addition"]
+    assert all(e["title"].endswith(".") for e in manifest.values())  # whole sentences
 
 
 def test_a_figure_is_drawn_again_only_when_its_inputs_change(csvs, tmp_path, monkeypatch):
     out = tmp_path / "figs"
     figures.render_all(*csvs, out)
-    before = {p.name: p.read_bytes() for p in out.glob("*.png")}
+    before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*.png")}
     drawn = []
-    for slug, module in figures.MODULES.items():
-        monkeypatch.setattr(module, "make", lambda df, f=module.make, s=slug:
-                            drawn.append(s) or f(df))
+    draw = figures._draw
+    monkeypatch.setattr(figures, "_draw", lambda make, df, extra, path: drawn.append(
+        path.relative_to(out).as_posix()) or draw(make, df, extra, path))
     assert len(figures.render_all(*csvs, out)) == len(before) and drawn == []
-    assert {p.name: p.read_bytes() for p in out.glob("*.png")} == before
+    assert {p.relative_to(out): p.read_bytes() for p in out.rglob("*.png")} == before
     (out / "pred_vs_true.png").unlink()  # a missing file is drawn again
     figures.render_all(*csvs, out)
-    assert drawn == ["pred_vs_true"]
-    results_frame().assign(value=lambda d: d.value * 0.5).to_csv(csvs[0], index=False)
-    figures.render_all(*csvs, out)  # changed results: the figures drawn from them
-    assert sorted(drawn) == ["interaction_gap", "lds_by_method", "pred_vs_true"]
+    assert drawn == ["pred_vs_true.png"]
+    drawn.clear()
+    df = results_frame()
+    df.loc[df.task != "modular-addition", "value"] *= 0.5  # one task's rows change
+    df.to_csv(csvs[0], index=False)
+    figures.render_all(*csvs, out)  # the suite figures and that task's are drawn again
+    assert sorted(drawn) == ["interaction_gap.png", "lds_by_method.png",
+                             "lds_by_method/modular-addition-overlap-0-5.png",
+                             "pred_vs_true.png"]  # it prints the table's numbers
 
 
 def test_missing_predictions_are_skipped(csvs, tmp_path: Path, capsys) -> None:
     paths = figures.render_all(csvs[0], tmp_path / "absent.csv", tmp_path / "figs")
-    assert {p.stem for p in paths} == {"lds_by_method", "interaction_gap"}
+    assert {p.stem for p in paths if p.parent.name == "figs"} == {"lds_by_method",
+                                                                  "interaction_gap"}
     assert "skipping pred_vs_true" in capsys.readouterr().out
 
 
@@ -155,7 +168,8 @@ def test_results_without_lds_rows_are_skipped(csvs, tmp_path: Path, capsys) -> N
     no_lds = tmp_path / "no_lds.csv"
     df[df["metric"] != "lds"].to_csv(no_lds, index=False)
     paths = figures.render_all(no_lds, csvs[1], tmp_path / "figs")
-    assert [p.stem for p in paths] == ["pred_vs_true"]
+    assert [p.relative_to(tmp_path / "figs").as_posix() for p in paths] == [
+        "pred_vs_true.png", "pred_vs_true/modular-addition.png"]
     out = capsys.readouterr().out
     assert "skipping lds_by_method" in out and "skipping interaction_gap" in out
 
@@ -181,8 +195,21 @@ def test_normalised_error_is_zero_for_exact_and_one_for_mean() -> None:
 def test_pred_vs_true_titles_show_error_per_method() -> None:
     fig = fig_pred_vs_true.make(predictions_frame())
     titles = [ax.get_title() for ax in fig.axes]
-    assert titles[0] == "KernelSM (CV)\nNE = 0.000, RE = 0.0%"
-    assert titles[1].startswith("Linear\nNE = ") and titles[1] != "Linear\nNE = 0.000"
+    assert titles[0] == "KernelSM (CV)\nNE of the 3 targets plotted = 0.000, RE = 0.0%"
+    assert titles[1].startswith("Linear\nNE of the 3 targets plotted = ")
+    assert "= 0.000," not in titles[1]
+
+
+def test_pred_vs_true_prints_the_tables_ne_and_says_what_it_plots() -> None:
+    """The table's NE (all targets) is the one printed as the table's; the plotted subset's NE
+    is labelled as such, with how many of how many targets it plots."""
+    preds = predictions_frame()
+    results = pd.DataFrame([{**_result("modular-addition", {}, ("kernel_sm", "kernel_sm-aa",
+                                                                  "KernelSM (CV)"), "residual",
+                                       0.25), "n_targets": 18, "n_dropped": 2}])
+    results["task_key"] = "modular-addition-key"
+    title = fig_pred_vs_true.make(preds, results).axes[0].get_title()
+    assert title == "KernelSM (CV)\ntable: NE 0.250\nplotted 3 of 20 targets: NE 0.000"
 
 
 def test_c1_scatter_reports_pooled_pearson(tmp_path: Path) -> None:
@@ -192,7 +219,8 @@ def test_c1_scatter_reports_pooled_pearson(tmp_path: Path) -> None:
                        "target": 0, "loo": loo, "linear": loo, "influence": -loo})
     df.to_csv(tmp_path / "scores.csv", index=False)
     paths = figures.render_all(None, None, tmp_path / "figs", tmp_path / "scores.csv")
-    assert [p.name for p in paths] == ["c1_scatter.png"]
+    assert [p.relative_to(tmp_path / "figs").as_posix() for p in paths] == [
+        "c1_scatter.png", "c1_scatter/t.png"]
     titles = [ax.get_title() for ax in figures.FIGURES["c1_scatter"](df).axes]
     assert titles[0].endswith("r = 1.000") and titles[1].endswith("r = -1.000")
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("benchmarks", "methods", "leaderboard", "figures")
+PACKAGES = ("taskattr", "benchmarks", "methods", "leaderboard", "figures")
 LINT = [sys.executable, "-c", "import sys; from importlinter.cli import lint_imports_command; "
         "sys.exit(lint_imports_command())", "--no-cache"]
 
@@ -46,8 +46,9 @@ def copy(tmp_path_factory) -> Path:
     ("benchmarks/training/engine.py", "benchmarks.groundtruth.fill"),  # training above gt
     ("benchmarks/api/context.py", "benchmarks.groundtruth.store"),  # a contract reaching gt
     ("benchmarks/api/task.py", "benchmarks.training.engine"),  # a contract reaching training
+    ("benchmarks/runner.py", "taskattr.suite"),  # the suite importing its facade
 ], ids=["leaf-to-driver", "api-to-method", "method-to-stage", "output-to-store",
-        "training-to-groundtruth", "api-to-groundtruth", "api-to-training"])
+        "training-to-groundtruth", "api-to-groundtruth", "api-to-training", "suite-to-facade"])
 def test_an_injected_wrong_import_breaks_a_contract(copy, file, wrong):
     path = copy / file
     original = path.read_text()

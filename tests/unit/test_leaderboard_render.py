@@ -163,8 +163,8 @@ def test_html_is_well_formed_with_one_table_per_section() -> None:
     assert page.startswith("<!doctype html>")
     checker = _TagChecker()
     checker.feed(page)
-    assert checker.stack == [] and checker.tables == 3 + 1  # the sections and the overview
-    assert "<strong>0.571 [0.52, 0.61]</strong>" in page
+    assert checker.stack == [] and checker.tables == 3 + 2  # sections, overview, ranking
+    assert "<strong>0.571</strong><small>[0.52, 0.61]</small>" in page  # the CI below
     assert "<strong>0.210</strong>" in page and "<strong>0.630</strong>" not in page
     assert "LOO &lt;exact&gt;" in page and "<exact>" not in page
     assert "<script>" in page and "src=" not in page.split("<body>")[0]  # inline, no fetch
@@ -210,7 +210,8 @@ def test_claims_beside_results_end_both_pages(tmp_path: Path) -> None:
     assert "t \\| x" in md
     checker = _TagChecker()
     checker.feed(html_path.read_text(encoding="utf-8"))
-    assert checker.stack == [] and checker.tables == 3 + 1 + 2  # sections, overview, claims
+    # sections, overview and ranking, and per profile the scorecard and one claim's checks
+    assert checker.stack == [] and checker.tables == 3 + 2 + 2 * 2
 
 
 def _group_frame() -> pd.DataFrame:

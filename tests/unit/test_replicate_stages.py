@@ -82,7 +82,8 @@ def test_the_entry_reads_timings_and_leaves_the_readme_of_another_out(tmp_path, 
 
     monkeypatch.setattr(engine, "matmul_peak_gflops", lambda: 40.0)
     write_table(tmp_path / "timings.csv",
-                pd.DataFrame(_timings("a", 100.0, 10.0, 5, 2)).assign(profile="quick"))
+                pd.DataFrame(_timings("a", 100.0, 10.0, 5, 2)).assign(profile="quick",
+                                                                      cache="cold"))
     replicate_stages.main(["--out", str(tmp_path), "--profile", "quick", "--workers", "2"])
     (row,) = json.loads((tmp_path / "bench.json").read_text())["replicate_stages"]["stages"]
     assert row["task"] == "a" and row["workers"] == 2 and row["peak_gflops"] == 80.0

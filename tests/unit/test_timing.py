@@ -67,3 +67,22 @@ def test_replicate_keeps_the_timings_of_cells_done_before_one_fails(tmp_path, mo
         rep.replicate("tiny", ["modular-addition-ft", "digits-logreg"], out_dir=tmp_path)
     times = pd.read_csv(tmp_path / "timings.csv")
     assert list(times.task) == [calls[0]] and list(times.stage) == ["ground truth"]
+
+
+def test_a_worker_chunk_counts_its_cpu_once():
+    """A chunk trained in another process adds its CPU-seconds; one trained in the driver's own
+    process is counted by the operating system already and adds nothing."""
+    import os
+
+    import numpy as np
+
+    from benchmarks.common import timing
+    from benchmarks.groundtruth.executors import driver
+
+    timing.drain()
+    with timing.timed("a", "ground truth"):
+        driver._count_cpu(np.array([50.0, os.getpid() + 1]))
+    with timing.timed("b", "ground truth"):
+        driver._count_cpu(np.array([50.0, os.getpid()]))
+    a, b = timing.drain()
+    assert a["cpu_s"] >= 50.0 and b["cpu_s"] < 50.0

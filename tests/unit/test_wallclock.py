@@ -25,7 +25,7 @@ def _rows() -> pd.DataFrame:
             ("(all)", "rendering", 90, None)]
     return pd.DataFrame([{"task": t, "stage": s, "kind": s, "wall_s": w, "cpu_s": w,
                           "models": m, "gflop": None, "measured": "2026-12-01",
-                          "profile": "quick"} for t, s, w, m in rows])
+                          "profile": "quick", "cache": "cold"} for t, s, w, m in rows])
 
 
 def test_table_sums_parts_and_counts_cold_tasks():
@@ -51,3 +51,37 @@ def test_update_is_idempotent_and_leaves_a_readme_without_markers(tmp_path):
     plain = tmp_path / "PLAIN.md"
     plain.write_text("no markers\n")
     assert not wallclock.update_readme(csv, plain) and plain.read_text() == "no markers\n"
+
+
+def test_a_warm_rerun_is_kept_beside_the_cold_run(tmp_path):
+    """A rerun with the ground truth cached writes warm rows; the cold measurement stays."""
+    import numpy as np
+
+    from benchmarks.common import timing
+    from leaderboard import build
+
+    path = tmp_path / "timings.csv"
+    for trained in (40, 0):  # a cold run, then a warm one
+        with timing.timed("a", "ground truth") as row:
+            row["models"] = trained
+        with timing.timed("a", "method KernelSM (CV)"):
+            pass
+        build.write_timings(path, "quick", [])
+    df = pd.read_csv(path)
+    assert sorted(df.cache) == ["cold", "cold", "warm", "warm"]
+    assert df[(df.cache == "cold") & (df.stage == "ground truth")].models.item() == 40
+    cold = df.assign(wall_s=np.where(df.cache == "cold", 60.0, 6.0))
+    text = wallclock.markdown(cold, "quick")
+    assert "| a | 0.0 | 1.0 | 40 | 1.0 | 0.0 | 2.0 | 0.2 |" in text
+
+
+def test_cpu_seconds_count_what_live_workers_report():
+    from benchmarks.common import timing
+
+    timing.drain()
+    with timing.timed("a", "ground truth"):
+        timing.add_cpu(12.5)
+    (row,) = timing.drain()
+    assert row["cpu_s"] >= 12.5
+    timing.add_cpu(3.0)  # no block open: counted nowhere
+    assert timing.drain() == []

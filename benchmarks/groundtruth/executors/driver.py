@@ -9,6 +9,8 @@ completes, in any order; it retries a chunk whose worker was lost, and raises
 from __future__ import annotations
 
 import functools
+import os
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +22,7 @@ from tqdm.auto import tqdm
 
 import benchmarks.common.device as devices
 from benchmarks.api.task import Task, make_task
+from benchmarks.common import timing
 from benchmarks.common.spec import MAX_WORKERS, SpecError
 from benchmarks.groundtruth.fill import chunks, model_seed, open_store, write_chunk
 from benchmarks.groundtruth.store import GroundTruthStore
@@ -75,13 +78,23 @@ def train_chunk(job: ChunkJob) -> dict[str, np.ndarray]:
 
 
 def run_chunk(job: ChunkJob) -> dict[str, np.ndarray]:
-    """``train_chunk`` with our own exceptions wrapped to name the chunk."""
+    """``train_chunk`` with our own exceptions wrapped to name the chunk; the arrays carry
+    the CPU-seconds it took and the process that spent them (``timing.WORKER_CPU``)."""
+    c0 = time.process_time()
     try:
-        return train_chunk(job)
+        values = train_chunk(job)
+        return {**values, timing.WORKER_CPU: np.array([time.process_time() - c0, os.getpid()])}
     except Exception as err:
         raise ChunkFailedError(f"chunk {job.index} of {job.name} ({job.profile}), rows "
                                f"{sorted({j for j, _ in job.jobs})}: "
                                f"{err.__class__.__name__}: {err}") from err
+
+
+def _count_cpu(spent: np.ndarray | None) -> None:
+    """A worker process's CPU-seconds for one chunk, counted in the open timing blocks (the
+    driver's own process is counted by the operating system already)."""
+    if spent is not None and int(spent[1]) != os.getpid():
+        timing.add_cpu(float(spent[0]))
 
 
 def check_workers(workers: int) -> int:
@@ -129,6 +142,7 @@ def fill(task: Task, shard: tuple[int, int], path: Path | None, run: Runner) -> 
     written = 0
     try:
         for job, values in run(jobs):
+            _count_cpu(values.pop(timing.WORKER_CPU, None))
             written += write_chunk(store, job.jobs, values)
             bar.update(len(job.jobs))
     finally:

@@ -23,6 +23,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from benchmarks.api.task import Task
+from benchmarks.common import timing
 from benchmarks.common.fsio import CorruptFileError, atomic_write_bytes
 from benchmarks.common.spec import ExecSpec, SpecError
 from benchmarks.groundtruth.executors.driver import ChunkJob, pending, run_chunk
@@ -46,6 +47,7 @@ class SlurmOptions:
 def save_chunk(job: ChunkJob, folder: str, task_key: str) -> str:
     """An array task's work: train the chunk, write its file atomically; returns its path."""
     values = run_chunk(job)
+    values.pop(timing.WORKER_CPU)  # a cluster's CPU time is not this machine's
     jobs = np.array(job.jobs, dtype=np.int64).reshape(-1, 2)
     buf = io.BytesIO()
     np.savez(buf, task_key=np.array(task_key), index=np.array(job.index), jobs=jobs,

@@ -5,7 +5,8 @@ falls; SAM and noise stability (NSO) keep both stable. Each statement is checked
 shortest and the longest training of the ablation (``train.steps``), at our scale, once per
 ablation design (the ablation cells' training settings other than the recipe and the length,
 e.g. a minibatch design beside the full-batch one). A check that fails or is within noise in
-one design names ``where`` the same check holds in another.
+one design names ``where`` the same check holds in another. A design whose longest trainings
+have their models at chance is not meaningful (its checks ``not applicable``).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from dataclasses import replace
 
 import pandas as pd
 
-from benchmarks.api.claims import ClaimRow, Noise, largest, num
+from benchmarks.api.claims import AT_CHANCE, ClaimRow, Noise, largest, not_meaningful, num
 from benchmarks.api.method import make_method
 
 LINEAR = make_method("linear_surrogate", {"fit_type": "ridge"}).key
@@ -46,11 +47,16 @@ def ablation_table(df: pd.DataFrame, noise: Noise) -> pd.DataFrame:
             return pd.Series(dtype=float, index=pd.MultiIndex.from_tuples([], names=keys))
         return sel.groupby(keys).apply(lambda g: how(g.iloc[0]), include_groups=False)
 
+    if AT_CHANCE not in rows.columns:  # the ground-truth diagnostics were not joined
+        rows[AT_CHANCE] = False
     return pd.DataFrame({"trace": pick("hessian_trace", "hutchinson", None),
                          "lds": pick("lds", "spearman", LINEAR),
                          "lds_noise": pick("lds", "spearman", LINEAR, noise.of),
                          "residual": pick("residual", "repo", LINEAR),
-                         "acc": pick("heldout_acc", "full_model", None)}).reset_index()
+                         "acc": pick("heldout_acc", "full_model", None),
+                         AT_CHANCE: rows.groupby(keys)[AT_CHANCE].apply(
+                             lambda x: bool(x.fillna(False).astype(bool).any()))
+                         }).reset_index()
 
 
 def _design(params: dict) -> str:
@@ -66,7 +72,8 @@ def c5_rows(df: pd.DataFrame, noise: Noise) -> list[ClaimRow]:
     t = ablation_table(df, noise)
     if t.empty:
         return []
-    per = {d: _design_rows(g, d) for d, g in t.groupby("design", sort=True)}
+    per = {d: not_meaningful(_design_rows(g, d), _last_at_chance(g))
+           for d, g in t.groupby("design", sort=True)}
     out = []
     for design, rows in per.items():
         for i, row in enumerate(rows):
@@ -75,6 +82,14 @@ def c5_rows(df: pd.DataFrame, noise: Noise) -> list[ClaimRow]:
             where = f"holds in {'; '.join(held)}" if held and row.outcome in OPEN else ""
             out.append(replace(row, where=where))
     return out
+
+
+def _last_at_chance(t: pd.DataFrame) -> bool:
+    """Whether a cell of the design's longest training (any recipe) has its models at chance:
+    then none of its statements is meaningful (the shorter trainings may be, on the way to
+    learning)."""
+    last = t[t.steps == t.steps.max()]
+    return bool(last[AT_CHANCE].fillna(False).astype(bool).any())
 
 
 def _design_rows(t: pd.DataFrame, design: str) -> list[ClaimRow]:

@@ -7,7 +7,9 @@ GradEx ran (not applicable from scratch: the paper's first-order approximation i
 paper reports (C8 is the parameter-weighting paper's own,
 ``benchmarks/papers/param_weighting.py``). A task group counts once, by its mean over splits.
 Methods are found by ``method_key``; a check whose inputs are absent says ``missing`` instead
-of vanishing.
+of vanishing. Every check of a cell whose models are at chance is ``not applicable``, noted
+``not meaningful: models at chance`` (``benchmarks.api.claims.not_meaningful``; C5: a design
+whose longest trainings are).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from benchmarks.api.claims import (
     Noise,
     claim_units,
     in_regime,
+    not_meaningful,
     num,
     ran,
     regime_of,
@@ -59,7 +62,8 @@ def claims(results: pd.DataFrame, profile: str, noise: Noise) -> list[ClaimRow]:
         bench = benchmark_of(first.task_family, first.task_params)
         scratch = regime_of(first) == "scratch"
         unit = c1_rows(g, task, noise) + _c6(g, task) + _c4(g, task, noise, bench, scratch)
-        rows += in_regime(unit + c2_c3_rows(g, task, bench, KERNEL, linears, noise), first)
+        unit += c2_c3_rows(g, task, bench, KERNEL, linears, noise)
+        rows += in_regime(not_meaningful(unit, g), first)  # models at chance: not applicable
     return rows
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.common.extras import require
 from benchmarks.common.fsio import CorruptFileError
 from benchmarks.tasks.images import cifar, idx
 
@@ -94,8 +95,7 @@ def _pack(a: dict) -> Arrays:
 
 def _local_export(files: list[Path]) -> dict:
     """Splits of a parquet/arrow export (file names containing 'train' / 'test')."""
-    from datasets import load_dataset
-
+    load_dataset = _load_dataset()
     kind = "parquet" if files[0].suffix == ".parquet" else "arrow"
     split_files = {s: [str(f) for f in files if s in f.name] for s in ("train", "test")}
     if not all(split_files.values()):
@@ -105,11 +105,15 @@ def _local_export(files: list[Path]) -> dict:
 
 
 def _hub(dataset_id: str) -> dict:
-    from datasets import load_dataset
-
+    load_dataset = _load_dataset()
     if os.environ.get("HF_HUB_OFFLINE") == "1" or os.environ.get("HF_DATASETS_OFFLINE") == "1":
         raise ConnectionError("the hub is switched off (HF_HUB_OFFLINE)")
     return load_dataset(dataset_id)
+
+
+def _load_dataset():
+    """Hugging Face ``datasets.load_dataset`` (the ``images`` extra), or a one-line refusal."""
+    return require("datasets", "images", "reading a parquet/arrow export or a hub id").load_dataset
 
 
 def _verified_table(dataset: str, table: dict, pins: bool) -> Arrays:
