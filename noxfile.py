@@ -48,8 +48,9 @@ def _system_packages(session: nox.Session) -> None:
 
 @nox.session(name="tests", venv_backend="venv")
 def tests(session: nox.Session) -> None:
-    """Run the test suite (unit, exact, contract, e2e)."""
+    """Lint with ruff, then run the test suite (unit, exact, contract, e2e)."""
     _install(session)
+    session.run("ruff", "check", ".")
     session.run("pytest", *session.posargs, env={"OMP_NUM_THREADS": "1"})
 
 
@@ -65,7 +66,7 @@ def crosscheck(session: nox.Session) -> None:
 @nox.session(venv_backend="venv", default=False)
 def docs(session: nox.Session) -> None:
     """Build the documentation site (``docs/`` -> ``site/``); a dead link fails the build."""
-    session.install("mkdocs==1.6.1")
+    _install(session)  # mkdocs is in the test extra; the hook reads the repository's files
     session.run("mkdocs", "build", "--strict", *session.posargs)
 
 

@@ -40,7 +40,7 @@ def test_the_quickstart_notebook_runs(tmp_path, monkeypatch):
     client.execute()
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert "'0.1.0'" in _text(code[0]) or "0+unknown" in _text(code[0])
-    assert "9 24" in _text(code[1]) and "(12, 9) (12, 24) (12, 2, 24)" in _text(code[1])
+    assert "9 53" in _text(code[1]) and "(12, 9) (12, 53) (12, 2, 53)" in _text(code[1])
     assert "kernel_sm" in _text(code[2]) and "LDS" in _text(code[2])
     assert "spearman" in _text(code[4]) and "linear_surrogate" in _text(code[4])
     assert "((200, 10), (10, 10))" in _text(code[5])

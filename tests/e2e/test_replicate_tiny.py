@@ -72,5 +72,8 @@ def test_replicate_tiny_end_to_end(tmp_path):
     assert "model/s" not in proc2.stderr
     df2 = pd.read_csv(out / "results.csv")
     assert df2.value.equals(df.value)
-    warm = pd.read_csv(out / "timings.csv")
-    assert (warm[warm.stage == "ground truth"].models == 0).all()  # the cache, not its cost
+    both = pd.read_csv(out / "timings.csv")  # the warm rerun is kept beside the cold run
+    gt_both = both[both.stage == "ground truth"]
+    warm, cold = (gt_both[gt_both.cache == c] for c in ("warm", "cold"))
+    assert len(warm) and (warm.models == 0).all()  # the cache, not its cost
+    assert set(cold.task) == set(gt_rows.task) and (cold.models > 0).all()
