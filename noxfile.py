@@ -56,9 +56,12 @@ def tests(session: nox.Session) -> None:
 
 @nox.session(venv_backend="venv", default=False)
 def crosscheck(session: nox.Session) -> None:
-    """Cross-check IF and TRAK scores against dattri (optional extra)."""
+    """Cross-check IF, TRAK and the dattri export against dattri, EK-FAC against kronfluence and
+    TracIn against captum (pinned versions; methods/METHODS.md §4.1 states each agreement)."""
     _install(session)
-    session.install(TORCH, "dattri")  # torch pinned in the same call: keeps the CPU build
+    session.install(TORCH, "dattri==0.3.0", "captum==0.9.0", "accelerate==1.15.0",
+                    "einops==0.8.2", "einconv==0.1.0", "opt-einsum==3.4.0", "safetensors==0.8.0")
+    session.install("--no-deps", "kronfluence==1.0.1")  # its torchvision requirement is unused
     session.run("pytest", "tests/crosscheck", "-m", "slow", *session.posargs,
                 env={"OMP_NUM_THREADS": "1"})
 

@@ -15,7 +15,7 @@ from benchmarks import catalogue
 from benchmarks.api.registry import PluginImportError, UnknownNameError
 from benchmarks.common import spec
 from benchmarks.common.spec import PROFILES, ExecutorError, MissingExtraError, SpecError
-from benchmarks.groundtruth.formats import FORMATS
+from benchmarks.groundtruth.formats import EXPORT_FORMATS, FORMATS
 
 PROFILE_HELP = ("how big the task is: tiny (seconds; smoke checks), quick (the README's run on "
                 "2 cores) or paper (the published scale; GPU or cluster); see `python -m "
@@ -185,10 +185,13 @@ def _gt_io_parsers(sub) -> None:
     p.add_argument("--kind", default="auto", choices=("auto", "icl", "modular", "generic"),
                    help="data kind (auto: from the layout); selects the paper recipe and claims")
     p.add_argument("--force", action="store_true", help="replace an import with other content")
-    p = _add(sub, "export-gt", "write a task's ground truth as NPZ + JSON manifest")
+    p = _add(sub, "export-gt", "write a task's ground truth: NPZ + JSON manifest, dattri "
+             "tensors or a parquet dataset")
     p.add_argument("task", help=TASK_HELP)
     p.add_argument("--out", type=Path, required=True, help="a new or empty folder")
     p.add_argument("--jsonl", action="store_true", help="also write rows.jsonl")
+    p.add_argument("--format", dest="fmt", default="npz", choices=EXPORT_FORMATS,
+                   help="npz (+ manifest), dattri (torch tensors) or parquet (a datasets folder)")
     _profile(p)
     _set(p)
 

@@ -225,7 +225,7 @@ def export_gt(args: argparse.Namespace) -> int:
     task = make_task(args.task, args.profile, parse_overrides(args.set))
     check_export_dir(args.out, task.spec.key)
     store = open_store(task, create=False)
-    for path in gt_io.export_gt(task, store, args.out, args.jsonl):
+    for path in gt_io.export_gt(task, store, args.out, args.jsonl, args.fmt):
         print(f"wrote {path}")
     return 0
 

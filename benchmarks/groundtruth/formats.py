@@ -15,6 +15,9 @@ a one-line ``GroundTruthFormatError``.
   fit; ``test_w``, ``test_subset_scores`` held out.
 * ``icl``: ``*_train_ids_list.json`` (chosen unit ids per subset) plus
   ``*_subset_scores_loss.json`` (score matrix, one row per subset), re-split at random.
+* ``dattri`` (``formats_dattri``) and ``parquet`` (``formats_parquet``): an ``export-gt`` folder
+  in these formats (its ``manifest.json``, the folder or a data file in it; every file checked
+  against the manifest's digests), or a bare dattri LDS pair ``.pt`` / a bare Parquet file.
 """
 
 from __future__ import annotations
@@ -28,7 +31,10 @@ import numpy as np
 
 from benchmarks.common.spec import SpecError
 
-FORMATS = ("auto", "npz", "csv", "json", "kernelsm", "icl")
+FORMATS = ("auto", "npz", "csv", "json", "kernelsm", "icl", "dattri", "parquet")
+EXPORT_FORMATS = ("npz", "dattri", "parquet")  # export-gt (benchmarks/groundtruth/export.py)
+FIELD_TAGS = {"taskattr-groundtruth/dattri-1": "dattri", "taskattr-groundtruth/parquet-1":
+              "parquet"}  # the manifest.json of an export in the field's formats
 ICL_IDS, ICL_SCORES = "_train_ids_list.json", "_subset_scores_loss.json"
 MAX_UNITS = 1_000_000  # units of an import (sample-level attribution on a large dataset)
 MAX_MASK_CELLS = 200_000_000  # subsets x units: 1.6 GB once held as float64
@@ -56,12 +62,18 @@ def detect(path: Path) -> str:
         return "npz"
     if path.suffix == ".csv":
         return "csv"
+    if path.suffix == ".pt":
+        return "dattri"
+    if path.suffix == ".parquet":
+        return "parquet"
     if path.name.endswith(ICL_IDS):
         return "icl"
     if path.suffix == ".json":
         data = load_json(path)
         if isinstance(data, dict) and "train_w" in data:
             return "kernelsm"
+        if isinstance(data, dict) and data.get("format") in FIELD_TAGS:
+            return FIELD_TAGS[data["format"]]
         return "json"
     raise GroundTruthFormatError(f"{path.name}: cannot tell the format from the suffix; "
                                  f"pass --format one of {FORMATS[1:]}")
@@ -118,7 +130,7 @@ def _by_split(masks, targets, split, what: str, fmt: str) -> Split:
     return Split(masks[fit], targets[fit], masks[ev], targets[ev], fmt, "column")
 
 
-def _first_n(masks, targets, n_fit: int | None, what: str, fmt: str) -> Split:
+def first_n(masks, targets, n_fit: int | None, what: str, fmt: str) -> Split:
     """The first ``n_fit`` rows fit, the rest held out."""
     if n_fit is None:
         raise GroundTruthFormatError(f"{what}: no split given; add a split column/key or "
@@ -176,7 +188,7 @@ def read_csv(path: Path, targets: Path | None, n_fit: int | None) -> list[Split]
     T = _seeded(as_array(values.to_numpy(), f"{targets.name}", (2,)))
     if split is not None:
         return [_by_split(M, T, split.to_numpy(), f"{path.name} + {targets.name}", "csv")]
-    return [_first_n(M, T, n_fit, f"{path.name} + {targets.name}", "csv")]
+    return [first_n(M, T, n_fit, f"{path.name} + {targets.name}", "csv")]
 
 
 def read_json(path: Path, n_fit: int | None) -> list[Split]:
@@ -190,7 +202,7 @@ def read_json(path: Path, n_fit: int | None) -> list[Split]:
         if "n_fit" in data:
             raise GroundTruthFormatError(f"{path.name}: give 'split' or 'n_fit', not both")
         return [_by_split(M, T, data["split"], path.name, "json")]
-    return [_first_n(M, T, data.get("n_fit", n_fit), path.name, "json")]
+    return [first_n(M, T, data.get("n_fit", n_fit), path.name, "json")]
 
 
 def read_kernelsm(path: Path) -> list[Split]:
@@ -245,7 +257,7 @@ def read_icl(path: Path, targets: Path | None, n_fit: int | None, n_units: int |
         label = np.array(["eval"] * len(ids))
         label[order[:n_fit]] = "fit"
         what = f"{path.name} + {scores_path.name}"
-        one = _first_n(masks, T, n_fit, what, "icl") if not 0 < n_fit < len(ids) else \
+        one = first_n(masks, T, n_fit, what, "icl") if not 0 < n_fit < len(ids) else \
             _by_split(masks, T, label, what, "icl")
         out.append(Split(one.masks_fit, one.targets_fit, one.masks_eval, one.targets_eval,
                          "icl", f"seed={seed},split={s}"))

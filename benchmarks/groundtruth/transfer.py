@@ -10,10 +10,8 @@ Each entry records its data ``kind`` (``icl`` for the authors' ICL layout, ``mod
 modular release, else ``generic``, or ``--kind``), which selects the paper recipe and claims;
 an ICL import's re-splits ``NAME-split0..`` record ``group = NAME`` (``task_groups``).
 
-``export_gt(task, store, out)`` writes ``groundtruth.npz`` (``masks``, ``roles``, one array per
-output, and ``masks_fit``/``targets_fit``/``masks_eval``/``targets_eval`` of the primary
-output, the layout ``import-gt`` reads back), ``manifest.json`` (spec, seeds, provenance) and
-optionally ``rows.jsonl`` (one ``{"mask", "targets", "role"}`` object per row).
+``export_gt(task, store, out, fmt=...)`` (``benchmarks.groundtruth.export``, re-exported here)
+writes a task's ground truth as NPZ, in dattri's layout or as a Parquet dataset.
 """
 
 from __future__ import annotations
@@ -32,7 +30,7 @@ from benchmarks.api.registry import TASKS
 from benchmarks.common.cache import cache_root
 from benchmarks.common.fsio import CorruptFileError, atomic_write_bytes, atomic_write_text
 from benchmarks.common.provenance import provenance
-from benchmarks.groundtruth.fill import model_seed
+from benchmarks.groundtruth.export import export_gt as export_gt  # re-exported
 from benchmarks.groundtruth.formats import (
     FORMATS,
     GroundTruthFormatError,
@@ -44,6 +42,8 @@ from benchmarks.groundtruth.formats import (
     read_kernelsm,
     read_npz,
 )
+from benchmarks.groundtruth.formats_dattri import read_dattri
+from benchmarks.groundtruth.formats_parquet import read_parquet
 from benchmarks.groundtruth.repeats import handle as handle_repeats
 
 MIN_FIT, MIN_EVAL = 2, 3  # SubsetDesign's minimum fitting / evaluation subsets
@@ -73,6 +73,9 @@ def imported_dir() -> Path:
 def read(path: Path, opts: ImportOptions) -> list[Split]:
     """Parse ``path`` into one split (several for the ICL layout)."""
     path = Path(path)
+    if path.is_dir() and (path / "manifest.json").is_file():  # an export folder
+        npz = path / "groundtruth.npz"
+        path = npz if npz.is_file() else path / "manifest.json"
     if not path.is_file():
         raise GroundTruthFormatError(f"{path}: no such file")
     if opts.fmt not in FORMATS:
@@ -86,6 +89,10 @@ def read(path: Path, opts: ImportOptions) -> list[Split]:
         return read_json(path, opts.n_fit)
     if fmt == "kernelsm":
         return read_kernelsm(path)
+    if fmt == "dattri":
+        return read_dattri(path, opts.n_fit, opts.n_units)
+    if fmt == "parquet":
+        return read_parquet(path, opts.n_fit)
     return read_icl(path, opts.targets, opts.n_fit, opts.n_units, opts.splits, opts.seed)
 
 
@@ -257,46 +264,3 @@ def load_split(entry: dict) -> Split:
                                f"(edited or damaged since the import); import the source file "
                                f"again with --force")
     return s
-
-
-def export_gt(task, store, out: Path, jsonl: bool = False) -> list[Path]:
-    """Write ``task``'s complete ground truth to ``out`` (see the module docstring)."""
-    if not store.complete:
-        missing = int((store.done == 0).sum())
-        raise GroundTruthFormatError(f"{task.label}: {missing} models are not trained yet; run "
-                                     f"`python -m benchmarks ground-truth` first")
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    rows = store.rows
-    fit, ev = rows.index("fit"), rows.index("eval")
-    primary = store.array(task.primary)
-    arrays = {"masks": rows.masks.astype(bool), "roles": np.array(rows.roles),
-              "masks_fit": rows.masks[fit].astype(bool), "targets_fit": primary[fit],
-              "masks_eval": rows.masks[ev].astype(bool), "targets_eval": primary[ev]}
-    arrays.update({name: store.array(name) for name in store.outputs})
-    np.savez(out / "groundtruth.npz", **arrays)
-    stored = json.loads((store.path / "manifest.json").read_text())
-    seeds = None if not task.trains else [
-        [model_seed(task, rows, j, r) for r in range(store.done.shape[1])]
-        for j in range(len(rows))]
-    manifest = {"format": "taskattr-groundtruth/1", "task": task.label,
-                "task_key": task.spec.key, "spec": stored["spec"], "K": task.K,
-                "n_targets": task.n_targets, "outputs": list(store.outputs),
-                "primary": task.primary, "row_names": list(rows.names),
-                "row_roles": list(rows.roles), "training_seeds": seeds,
-                "arrays": {k: list(v.shape) for k, v in arrays.items()},
-                "store_provenance": stored.get("provenance"), "export_provenance": provenance()}
-    (out / "manifest.json").write_text(json.dumps(manifest, indent=1))
-    written = [out / "groundtruth.npz", out / "manifest.json"]
-    if jsonl:
-        written.append(_write_jsonl(out / "rows.jsonl", rows, primary))
-    return written
-
-
-def _write_jsonl(path: Path, rows, values: np.ndarray) -> Path:
-    """One JSON object per row: the mask (0/1), the (R, n_targets) targets and the role."""
-    with path.open("w") as fh:
-        for mask, role, v in zip(rows.masks, rows.roles, values, strict=True):
-            fh.write(json.dumps({"mask": mask.astype(int).tolist(), "targets": v.tolist(),
-                                 "role": role}) + "\n")
-    return path
