@@ -70,9 +70,9 @@ def replicate(profile: str, tasks: list[str] | None, executor: Executor = LOCAL,
         task = make_task(name, profile,
                          overrides | execution_overrides(batch, engine, TASKS.get(name)))
         cell = listed or merge([paper.cell_for(task) for _, paper in chosen])[0]
-        bar.set_postfix_str(task.label)
         bar.write(f"== {task.label} ({task.spec.key}): K={task.K}, targets={task.n_targets}")
-        runs.append(run_paper_cell(task, cell, executor))
+        runs.append(run_paper_cell(task, cell, executor, lambda s, t=task.label:
+                                   bar.set_postfix_str(f"{t} · {s}", refresh=True)))
         timings = build.write_timings(out_dir / "timings.csv", profile, timings)  # kept if
         stages.update({type(s): s for s in cell.stages})  # a later cell dies
     bar.close()

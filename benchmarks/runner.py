@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,9 +50,12 @@ class CellRun:
     tables: list[Table] = field(default_factory=list)
 
 
-def run_paper_cell(task: Task, cell: Cell, executor: Executor) -> CellRun:
+def run_paper_cell(task: Task, cell: Cell, executor: Executor,
+                   step: Callable[[str], None] = lambda _: None) -> CellRun:
     """A paper's cell on one built task: ground truth, then the cell's methods, then its
-    stages (each timed in ``common.timing``)."""
+    stages (each timed in ``common.timing``); ``step`` hears each one's name as it starts
+    (``replicate`` shows it on its progress bar)."""
+    step("ground truth")
     executor.fill(task)
     store = open_store(task)
     diag = summarise_ground_truth(task, store)
@@ -64,6 +68,7 @@ def run_paper_cell(task: Task, cell: Cell, executor: Executor) -> CellRun:
     predicted = {make_method(n, p).key for n, p in cell.predictions}
     for name, params in cell.methods:
         method = make_method(name, params)
+        step(f"method {method.display}")
         with timed(task.label, f"method {method.display}", f"method {name}"):
             record = run_cell(task, store, method)
         run.records.append(record)
@@ -72,6 +77,7 @@ def run_paper_cell(task: Task, cell: Cell, executor: Executor) -> CellRun:
     local = executor.workers if executor.kind == "local" else 1
     inputs = CellInputs(task, store, cell.methods, tuple(run.records), local)
     for stage in cell.stages:
+        step(f"stage {stage.registry_name}")
         with timed(task.label, f"stage {stage.registry_name}"):
             out = run_cached(stage, inputs)
         if out.rows:
