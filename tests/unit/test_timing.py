@@ -53,7 +53,7 @@ def test_replicate_keeps_the_timings_of_cells_done_before_one_fails(tmp_path, mo
 
     calls = []
 
-    def cell(task, cell, executor):
+    def cell(task, cell, executor, step=None):
         calls.append(task.label)
         if len(calls) == 2:
             raise RuntimeError("killed")
