@@ -110,6 +110,7 @@ def bit_provenance() -> dict:
 @functools.lru_cache(maxsize=1)
 def _cpu_bits() -> dict:
     import numpy
+    import scipy.linalg  # noqa: F401  its BLAS is one the fits use: listed whether or not loaded yet
     import torch
     from threadpoolctl import threadpool_info
 

@@ -243,6 +243,9 @@ ICL_CURVE = LabelCurve(surrogates=(CURVE_KERNEL, ICL_METHODS[4], RIDGE, MINNORM)
 GENERIC_CURVE = LabelCurve(surrogates=(CURVE_KERNEL, RIDGE, MINNORM))  # no fixed KernelSM
 ENTRIES += (
     Entry(TASKS + DIVISION + IMAGES + RL, stages=(CURVE,)),
+    *(Entry((OVERLAP_TASK,), stages=(CURVE,), variants=tuple({"params.overlap": rho}
+                                                               for rho in rhos),
+            profiles=(profile,)) for profile, rhos in OVERLAPS.items()),
     *(Entry(FINETUNED_MODULAR, stages=(c,), profiles=(p,)) for p, c in GROWN_CURVE.items()),
     Entry(PAPER_DESIGN_TASKS[:1], stages=(CURVE,), variants=(PAPER_DESIGN,),
           profiles=("quick",)),
