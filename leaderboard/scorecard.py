@@ -4,18 +4,20 @@
 columns): the claim, what the paper reports (its most frequent figures and their source), our
 counts of outcomes, and one line in words computed from those counts. ``headline(results)``
 gives the headline methods (``HEADLINE``) × one cell per benchmark family (``CELLS``), LDS with
-its 95% CI; every method whose CI reaches the leader's is bold (a tie, not a single winner).
+its 95% CI; every method tied with the leader is bold (the page's rule, ``cells.best_set``).
 ``update_readme`` writes both between their markers, so nothing in them is typed by hand.
 """
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pandas as pd
 
+from .cells import best_set, format_value
+from .headline import key_stem
 from .md import escape, replace_block
+from .sections import Cell
 from .verdict import claim_id
 
 README = Path("README.md")  # of the working directory (the checkout), like LEADERBOARD_DIR
@@ -81,49 +83,41 @@ def scorecard(claims: pd.DataFrame, profile: str = "quick") -> str:
     return "\n".join(out)
 
 
-def _key_stem(key: str) -> str:
-    """``linear_surrogate[fit_type=ridge]`` of ``linear_surrogate[fit_type=ridge]-dca35369``."""
-    return re.sub(r"-[0-9a-f]{8}$", "", str(key))
-
-
 def _lds(results: pd.DataFrame, profile: str) -> pd.DataFrame:
     """The headline cells' LDS rows (Spearman, held-out subsets) of ``profile``."""
     r = results[(results.profile == profile) & (results.metric == "lds")
                 & (results.variant == "spearman") & (results.split == "eval")]
-    return r.assign(stem=r["method_key"].map(_key_stem))
+    return r.assign(stem=r["method_key"].map(key_stem))
 
 
 def headline(results: pd.DataFrame, profile: str = "quick") -> str:
-    """Headline methods × one cell per family: LDS [95% CI], ties with the leader in bold."""
+    """Headline methods × one cell per family: LDS [95% CI], the set tied with the leader
+    (``cells.best_set``, the page's rule) in bold."""
     lds = _lds(results, profile)
-    head = "| method | " + " | ".join(label for _, label in CELLS) + " |"
-    out = [head, "|---|" + "---:|" * len(CELLS)]
-    best = {task: _tied(lds[lds.task == task]) for task, _ in CELLS}
+    stems = [stem for stem, _ in HEADLINE]
+    table = {task: _cells(lds[(lds.task == task) & lds.stem.isin(stems)]) for task, _ in CELLS}
+    best = {task: best_set(cells, high=True) for task, cells in table.items()}
+    out = ["| method | " + " | ".join(label for _, label in CELLS) + " |",
+           "|---|" + "---:|" * len(CELLS)]
     for stem, label in HEADLINE:
-        cells = []
-        for task, _ in CELLS:
-            row = lds[(lds.task == task) & (lds.stem == stem)]
-            cells.append(_cell(row, stem in best[task]))
-        out.append(f"| {escape(label)} | " + " | ".join(cells) + " |")
+        shown = [_shown(table[task].get(stem), stem in best[task]) for task, _ in CELLS]
+        out.append(f"| {escape(label)} | " + " | ".join(shown) + " |")
     return "\n".join(out)
 
 
-def _tied(rows: pd.DataFrame) -> set[str]:
-    """Headline methods whose CI upper end reaches the leader's CI lower end."""
-    rows = rows[rows.stem.isin([s for s, _ in HEADLINE])]
-    if rows.empty:
-        return set()
-    leader = rows.loc[rows["value"].idxmax()]
-    return set(rows.loc[rows["ci_high"] >= leader["ci_low"], "stem"])
+def _cells(rows: pd.DataFrame) -> dict[str, Cell]:
+    """``{method key stem: Cell}`` of one task's headline LDS rows (value and its CI)."""
+    return {str(r["stem"]): Cell(format_value(r["value"], r["ci_low"], r["ci_high"]),
+                                 value=float(r["value"]), low=float(r["ci_low"]),
+                                 high=float(r["ci_high"]))
+            for r in rows.to_dict("records")}
 
 
-def _cell(row: pd.DataFrame, tied: bool) -> str:
+def _shown(cell: Cell | None, tied: bool) -> str:
     """``0.898 [0.89, 0.90]``, bold when tied with the leader; a dash where not run."""
-    if row.empty:
+    if cell is None:
         return "—"
-    r = row.iloc[0]
-    text = f"{r['value']:.3f} [{r['ci_low']:.2f}, {r['ci_high']:.2f}]"
-    return f"**{text}**" if tied else text
+    return f"**{cell.text}**" if tied else cell.text
 
 
 def update_readme(claims: pd.DataFrame, results: pd.DataFrame, readme: Path | None = None,
