@@ -14,6 +14,7 @@ from pathlib import Path
 from benchmarks import catalogue
 from benchmarks.api.registry import PluginImportError, UnknownNameError
 from benchmarks.common import spec
+from benchmarks.common.extras import install_hint
 from benchmarks.common.spec import PROFILES, ExecutorError, MissingExtraError, SpecError
 from benchmarks.groundtruth.formats import EXPORT_FORMATS, FORMATS
 
@@ -220,7 +221,7 @@ def error_line(err: Exception) -> str | None:
         if isinstance(err, (MissingExtraError, ExecutorError)):  # they name the extra
             return f"{err} (in a checkout: {checkout})"
         return (f"the optional module {module!r} is not installed; it comes with the {extra} "
-                f"extra: {checkout} in a checkout (pip install 'taskattr[{extra}]' elsewhere)")
+                f"extra: {checkout} in a checkout ({install_hint(extra)} elsewhere)")
     if isinstance(err, _user_errors()):
         return str(err)
     if isinstance(err, OSError):  # a path that is a file, a missing parent, no permission
