@@ -23,7 +23,7 @@ def list(args: argparse.Namespace) -> int:  # noqa: A001 - the sub-command's nam
     """One line per registered entry: its name and what it is."""
     from benchmarks.catalogue import catalogue
 
-    for kind, entries in catalogue(args.kind).items():
+    for kind, entries in catalogue(args.kind, cached=True).items():
         print(f"{kind}:")
         width = max((len(n) for n in entries), default=0)
         for name, summary in entries.items():

@@ -27,10 +27,11 @@ BOARD_BEGIN = "<!-- headline:begin (generated from leaderboard/results.csv; do n
 BOARD_END = "<!-- headline:end -->"
 # (method key before its hash, column label): the methods the paper compares, at the settings
 # it names; variants and ablations stay on the page and in LEADERBOARD.md
-HEADLINE = (("kernel_sm", "KernelSM (CV)"), ("linear_surrogate[fit_type=ridge]", "Linear (ridge)"),
-            ("linear_surrogate[fit_type=minnorm]", "Linear (authors' min-norm)"),
-            ("influence", "IF (exact GGN)"), ("tracin", "TracIn"), ("trak", "TRAK (M=1)"),
-            ("gradex", "GradEx"), ("loo", "LOO"))
+HEADLINE = (  # a subset of the page's headline rows (headline.headline_keys, PINNED)
+    ("kernel_sm", "KernelSM (CV)"), ("linear_surrogate[fit_type=ridge]", "Linear (ridge)"),
+    ("linear_surrogate[fit_type=minnorm]", "Linear (authors' min-norm)"),
+    ("influence", "IF (exact GGN)"), ("tracin", "TracIn"), ("trak", "TRAK (M=1)"),
+    ("gradex", "GradEx"), ("loo", "LOO"))
 # (task, column label): one cell per family, the fine-tuned one where the family has it (the
 # regime the paper's estimator is about)
 CELLS = (("modular-addition-ft", "modular (ft)"), ("fmnist-class-ft", "images (ft)"),

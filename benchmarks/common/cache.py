@@ -24,11 +24,10 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
-
-import torch
 
 from benchmarks.common.fsio import CorruptFileError, atomic_write_bytes
 
@@ -53,7 +52,8 @@ def value_digest(value: object) -> str:
 
 
 def _feed(h, value: object) -> None:
-    if isinstance(value, torch.Tensor):
+    torch = sys.modules.get("torch")  # not imported here: a process without torch has no tensor
+    if torch is not None and isinstance(value, torch.Tensor):
         t = value.detach().cpu().contiguous().reshape(-1)
         h.update(f"tensor:{t.dtype}:{tuple(value.shape)}:".encode())
         h.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b"")
@@ -75,6 +75,8 @@ def cached_torch(path: Path, make: Callable[[], T], identity: str) -> T:
 
     A file that cannot be loaded, holds another identity, or whose contents no longer match
     its digest is refused (``CorruptFileError`` naming it); nothing is retrained over it."""
+    import torch  # here, not above: ``cache_root`` serves ``list``, which starts without torch
+
     if path.exists():
         return _load(path, identity)
     value = make()
@@ -85,6 +87,8 @@ def cached_torch(path: Path, make: Callable[[], T], identity: str) -> T:
 
 
 def _load(path: Path, identity: str) -> object:
+    import torch
+
     fix = "remove it to recompute it"
     try:
         saved = torch.load(path, weights_only=True)

@@ -4,8 +4,11 @@ Each command runs in a subprocess, ``REPEATS`` rounds side by side in one proces
 every command once, so a busy machine slows them alike); the entry of ``bench.json`` holds each
 command's median seconds and its ratio to the interpreter alone (``python -c pass``) and to
 ``python -c "import torch"`` (the floor of a command that loads the plug-ins, which import torch).
-``run`` on an imported task with a cached result is almost all start-up (imports, registry
-discovery, store checks), so it is timed too, on the small sample file of the test data.
+``list`` reads the catalogue its first call after a code change saved
+(``benchmarks/catalogue.py``), so it is timed both ways: ``list`` (saved) and ``list (first after a
+code change)``, whose saved catalogue is removed before each round. ``run`` on an imported task
+with a cached result is almost all start-up (imports, registry discovery, store checks), so it is
+timed too, on the small sample file of the test data.
 """
 
 from __future__ import annotations
@@ -40,6 +43,8 @@ def commands(python: str, env: dict) -> dict[str, list[str]]:
     return {PYTHON: [python, "-c", "pass"], TORCH: [python, "-c", "import torch"],
             "--help": [*cli, "--help"], "run --help": [*cli, "run", "--help"],
             "profiles tiny": [*cli, "profiles", "tiny"], "list": [*cli, "list"],
+            "list (first after a code change)": [
+                "sh", "-c", 'rm -rf "$TASKATTR_CACHE/catalogue" && exec "$0" "$@"', *cli, "list"],
             "describe kernel_sm": [*cli, "describe", "kernel_sm"],
             "run (imported task, cached)": run_cmd}
 

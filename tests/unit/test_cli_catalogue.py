@@ -66,3 +66,30 @@ def test_describe_an_unknown_name_suggests_among_every_kind(capsys):
     assert main(["describe", "hesian_trace"]) == 2
     err = capsys.readouterr().err
     assert "Did you mean 'hessian_trace'" in err and err.count("\n") == 1
+
+
+def test_list_reads_the_catalogue_its_code_saved(cache, monkeypatch):
+    """``list`` builds the catalogue once per code hash and then reads it without the
+    registries; a damaged saved file is rebuilt, and the saved entries equal the live ones."""
+    live = catalogue.catalogue()
+    assert catalogue.catalogue(cached=True) == live
+    saved = list((cache / catalogue.CATALOGUE).glob("*.json"))
+    assert [p.stem for p in saved] == [catalogue.code_hash()]
+
+    def refuse(kinds):
+        raise AssertionError("rebuilt although a saved catalogue exists")
+
+    monkeypatch.setattr(catalogue, "_built", refuse)
+    assert catalogue.catalogue("methods", cached=True) == {"methods": live["methods"]}
+    saved[0].write_text("{not json")
+    monkeypatch.undo()
+    monkeypatch.setenv("TASKATTR_CACHE", str(cache))
+    assert catalogue.catalogue(cached=True) == live
+
+
+def test_list_ignores_a_catalogue_of_other_code(cache, monkeypatch):
+    """A catalogue saved by other code (another code hash) is not read."""
+    (cache / catalogue.CATALOGUE).mkdir()
+    (cache / catalogue.CATALOGUE / "0123456789abcdef.json").write_text(
+        '{"methods": {"ghost": "x"}, "tasks": {}, "metrics": {}, "stages": {}, "papers": {}}')
+    assert "ghost" not in catalogue.catalogue("methods", cached=True)["methods"]

@@ -76,3 +76,17 @@ def test_the_blocks_are_rewritten_and_a_readme_without_markers_left_alone(tmp_pa
     plain = tmp_path / "plain.md"
     plain.write_text("no markers\n")
     assert not scorecard.update_readme(df, res, plain) and plain.read_text() == "no markers\n"
+
+
+def test_the_readme_rows_are_headline_rows_of_the_page():
+    """The README's table and the page's default rows follow one rule: every README method
+    that ran on a README cell is one of that task's headline keys (``headline.headline_keys``)."""
+    from leaderboard.headline import headline_keys, key_stem
+
+    results = pd.read_csv(BOARD / "results.csv")
+    for task, _ in scorecard.CELLS:
+        rows = results[(results.task == task) & (results.profile == "quick")]
+        ran = {key_stem(k) for k in rows["method_key"]}
+        shown = {key_stem(k) for k in headline_keys(rows)}
+        missing = [stem for stem, _ in scorecard.HEADLINE if stem in ran and stem not in shown]
+        assert not missing, f"{task}: README rows hidden on the page: {missing}"
