@@ -125,7 +125,7 @@ def parser() -> argparse.ArgumentParser:
                    help="only this task's cells (repeatable; none: every paper's cells)")
     p.add_argument("--paper", action="append", default=None,
                    help="only this registered paper's cells and claims (repeatable; none: "
-                        "every paper)")
+                        "every paper but the opt-in ones, e.g. overlap-dial)")
     p.add_argument("--no-figures", action="store_true", help="skip rendering the figures")
     p.add_argument("--out", type=Path, default=None,
                    help="write results/leaderboard/figures here (none: leaderboard/)")

@@ -37,8 +37,9 @@ from leaderboard.render import write_all
 
 
 def selected_papers(names: list[str] | None) -> list[tuple[str, Paper]]:
-    """The registered papers ``names`` (default: every one), as instances."""
-    return [(n, PAPERS.get(n)()) for n in (names or PAPERS.names())]
+    """The registered papers ``names`` (default: every one not ``opt_in``), as instances."""
+    names = names or [n for n, cls in PAPERS.items() if not cls.opt_in]
+    return [(n, PAPERS.get(n)()) for n in names]
 
 
 def plan(profile: str, tasks: list[str] | None, papers: list[tuple[str, Paper]]

@@ -66,6 +66,9 @@ class Paper:
     registry_name: ClassVar[str]
     title: ClassVar[str] = ""
     entries: ClassVar[tuple[Entry, ...]] = ()
+    # run only when named (``replicate --paper NAME``): cells whose measurement showed they
+    # carry no evidence for what they were built to move stay runnable, outside the default job
+    opt_in: ClassVar[bool] = False
 
     def cells(self, profile: str) -> list[Cell]:
         """Every cell ``replicate`` runs at ``profile``, in the order of first mention."""

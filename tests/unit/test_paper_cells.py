@@ -66,3 +66,17 @@ def test_c8_compares_each_base_with_its_learned_weights():
     noisy = Noise({"lds/spearman": 0.02})  # a measured machine spread larger than the CIs
     assert param_weighting.c8_rows(df, "t", noisy)[0].outcome == "within noise"
 
+
+
+def test_an_opt_in_paper_runs_only_when_named():
+    """The overlap dial (opt-in: measured to carry no evidence at quick scale) is outside the
+    default job and exactly the overlap cells when named, with the same methods as before."""
+    default = [n for n, _ in selected_papers(None)]
+    assert "overlap-dial" not in default and "kernelsm" in default
+    assert not any("params.overlap" in c.overrides for _, c in plan("quick", None,
+                                                                      selected_papers(None)))
+    cells = plan("quick", None, selected_papers(["overlap-dial"]))
+    assert [c.overrides["params.overlap"] for _, c in cells] == [0.25, 0.5, 0.75]
+    kernelsm = PAPERS.get("kernelsm")().cells("quick")
+    base = next(c for c in kernelsm if c.task == "modular-addition" and not c.overrides)
+    assert {n for n, _ in cells[0][1].methods} <= {n for n, _ in base.methods}

@@ -47,8 +47,6 @@ IMAGES = ("fmnist-random", "fmnist-class", "fmnist-random-ft", "fmnist-class-ft"
 # (datasets/metaworld_mt10.md); squared-error loss, so the softmax-only methods do not apply
 RL = ("mt10",)
 RL_SAC = ("mt10-sac",)  # the paper's SAC setting: a paper-profile cell (GPU or cluster hours)
-OVERLAP_TASK = "modular-addition"
-OVERLAPS = {"tiny": (0.5,), "quick": (0.25, 0.5, 0.75), "paper": ()}
 
 # the methods that read only retrained labels: LOO, the three linear surrogates, KernelSM (CV and
 # the authors' fixed setting)
@@ -226,8 +224,6 @@ ENTRIES: tuple[Entry, ...] = (
     Entry(SAMPLE_LEVEL, METHODS + SAMPLE_EXTRAS, predictions=PRED),
     Entry(FLIPPED, FLIP_METHODS, predictions=PRED),
     Entry(ICL, ICL_METHODS, (Selection(ICL_METHODS, ICL_SELECTION),), predictions=PRED),
-    *(Entry((OVERLAP_TASK,), METHODS, variants=tuple({"params.overlap": rho} for rho in rhos),
-            profiles=(profile,), predictions=PRED) for profile, rhos in OVERLAPS.items()),
     *(_ablation(profile) for profile in ABLATION),
     *(_ablation(profile, MINIBATCH_ABLATION) for profile in MINIBATCH_ABLATION),
     Entry((ANY,), METHODS + TASK_EXTRAS, predictions=PRED),
@@ -243,9 +239,6 @@ ICL_CURVE = LabelCurve(surrogates=(CURVE_KERNEL, ICL_METHODS[4], RIDGE, MINNORM)
 GENERIC_CURVE = LabelCurve(surrogates=(CURVE_KERNEL, RIDGE, MINNORM))  # no fixed KernelSM
 ENTRIES += (
     Entry(TASKS + DIVISION + IMAGES + RL, stages=(CURVE,)),
-    *(Entry((OVERLAP_TASK,), stages=(CURVE,), variants=tuple({"params.overlap": rho}
-                                                               for rho in rhos),
-            profiles=(profile,)) for profile, rhos in OVERLAPS.items()),
     *(Entry(FINETUNED_MODULAR, stages=(c,), profiles=(p,)) for p, c in GROWN_CURVE.items()),
     Entry(PAPER_DESIGN_TASKS[:1], stages=(CURVE,), variants=(PAPER_DESIGN,),
           profiles=("quick",)),
