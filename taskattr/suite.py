@@ -17,6 +17,7 @@ from benchmarks.common.spec import SpecError, TaskSpec
 from benchmarks.groundtruth.executors import Executor
 from benchmarks.groundtruth.fill import open_store
 from benchmarks.runner import run_cell
+from benchmarks.task_groups import expand
 
 MethodsArg = str | Sequence[str | tuple[str, Mapping]]
 
@@ -25,7 +26,11 @@ def evaluate(task: str, methods: MethodsArg, profile: str = "quick",
              params: Mapping | None = None, overrides: Mapping | None = None,
              workers: int = 1) -> pd.DataFrame:
     """Every registered metric of ``methods`` on ``task``: one row per metric value, with its
-    bootstrap CI (``ci_low``, ``ci_high``) and the columns of ``results.csv``.
+    bootstrap CI (``ci_low``, ``ci_high``) and the columns of ``results.csv``. ``task`` is any
+    name ``run --task`` takes, an imported group (``import-gt`` of the authors' ICL layout,
+    ``NAME`` for ``NAME-split0..``) included: the rows of every member re-split, each under its
+    own ``task``; ``benchmarks.common.groups.aggregate(df)`` gives the mean ± sd over the
+    splits that ``run`` prints.
 
     ``methods``: a name, or a list of names and ``(name, params)`` pairs. ``params``: the
     fields of a single method, or ``{name: fields}`` for a list. ``overrides``: dotted task
@@ -37,14 +42,18 @@ def evaluate(task: str, methods: MethodsArg, profile: str = "quick",
     >>> df[df.metric == "lds"][["method", "variant", "value", "ci_low", "ci_high"]]
     """
     chosen = _methods(methods, params)
-    built = make_task(task, profile, dict(overrides or {}))
-    for method in chosen:  # refused before ground truth is trained (or a store made)
-        reason = method.applies(built)
-        if reason:
-            raise SpecError(f"invalid method {method.registry_name} for task {task}: {reason}")
-    Executor(workers=workers).fill(built)
-    store = open_store(built)
-    rows = [row for m in chosen for row in run_cell(built, store, m)["rows"]]
+    tasks = [make_task(name, profile, dict(overrides or {})) for name in expand([task])]
+    for built in tasks:  # refused before ground truth is trained (or a store made)
+        for method in chosen:
+            reason = method.applies(built)
+            if reason:
+                raise SpecError(f"invalid method {method.registry_name} for task "
+                                f"{built.label}: {reason}")
+    rows = []
+    for built in tasks:
+        Executor(workers=workers).fill(built)
+        store = open_store(built)
+        rows += [row for m in chosen for row in run_cell(built, store, m)["rows"]]
     return pd.DataFrame(rows)
 
 

@@ -101,10 +101,25 @@ def bit_provenance() -> dict:
     (``device.math_threads``), so a cell's scores, predictions and metric rows do not depend
     on the process's count. On a GPU (``--device cuda``), also the device's name and
     capability, CUDA and the TF32 choice (``device.bits``; nothing is added on the CPU, so CPU
-    provenance is as before)."""
+    provenance is as before). Under ``libraries``, the versions of the other installed
+    libraries that decide some task's bits (``LIBRARIES``; compared by ``bit_differences``,
+    kept out of ``deciding``)."""
     import benchmarks.common.device as device
 
-    return _cpu_bits() | device.bits()
+    return _cpu_bits() | device.bits() | {"libraries": libraries()}
+
+
+# Besides torch and numpy (recorded above from the modules loaded): scipy and scikit-learn
+# decide every fit and metric; transformers, tokenizers and gguf the ICL logits; mujoco,
+# metaworld, gymnasium and stable-baselines3 the MT10 rollouts.
+LIBRARIES = ("scipy", "scikit-learn", "transformers", "tokenizers", "gguf", "metaworld",
+             "mujoco", "gymnasium", "stable-baselines3")
+RECORDED = "libraries"  # the key compared on its own, out of ``deciding`` (see bits_id)
+
+
+def libraries() -> dict[str, str]:
+    """Versions of the installed ``LIBRARIES``, from package metadata (nothing imported)."""
+    return {name: v for name, v in versions().items() if name in LIBRARIES}
 
 
 @functools.lru_cache(maxsize=1)
@@ -129,23 +144,41 @@ def _pinned(bits: dict) -> bool:
 
 
 def deciding(bits: dict) -> dict:
-    """The entries that decide the bits: with every pin set, the CPU model and its
-    instruction sets no longer do (each library runs its AVX2 path), the builds still do."""
-    return {k: v for k, v in bits.items() if not (_pinned(bits) and k in MACHINE)}
+    """The entries that decide the bits and make up their digest (``bits_id``, stage cache
+    keys): with every pin set, the CPU model and its instruction sets no longer do (each
+    library runs its AVX2 path), the builds still do. The library versions (``RECORDED``) are
+    left out here and compared by ``bit_differences`` instead."""
+    return {k: v for k, v in bits.items()
+            if k != RECORDED and not (_pinned(bits) and k in MACHINE)}
 
 
 def bits_id(gt_bits: dict | None) -> str:
     """Short digest of what decided a result's bits: the ground truth's (``gt_bits``, from its
-    store) and this process's; the ``bits`` column of a results row."""
+    store) and this process's; the ``bits`` column of a results row. It digests ``deciding``,
+    without the library versions: those were recorded only later, and digesting them would
+    give every new row another id than the committed rows and cached cell records of the same
+    machine and builds (and drop every stage's cache), though nothing they decide changed.
+    A store whose libraries differ is named by ``bit_differences`` (a warning, or a refusal to
+    resume), and every ``record.json`` keeps the versions in full."""
     both = {"gt": deciding(gt_bits or {}), "fit": deciding(bit_provenance())}
     return hashlib.sha256(json.dumps(both, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
 
 def bit_differences(stored: dict, current: dict) -> list[str]:
-    """``key: stored -> current`` for every bit-deciding entry that differs."""
+    """``key: stored -> current`` for every bit-deciding entry that differs, and
+    ``libraries.NAME: stored -> current`` for every library both record at other versions.
+    A library one side lacks is no difference (it was not installed there, so no bits of that
+    side came from it), nor is a record from before the versions were kept: with other
+    differences, that is said as ``libraries: not recorded``, so a committed store stays
+    valid and a message never reads the unknown versions as equal."""
     a, b = deciding(stored), deciding(current)
-    return [f"{k}: {stored.get(k)!r} -> {current.get(k)!r}"
-            for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
+    out = [f"{k}: {stored.get(k)!r} -> {current.get(k)!r}"
+           for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
+    old, new = stored.get(RECORDED), current.get(RECORDED)
+    if old is None or new is None:
+        return out + [f"{RECORDED}: not recorded"] if out else out
+    return out + [f"{RECORDED}.{k}: {old[k]!r} -> {new[k]!r}"
+                  for k in sorted(set(old) & set(new)) if old[k] != new[k]]
 
 
 def now_iso() -> str:

@@ -6,7 +6,8 @@ checked afterwards by ``gt_io.validate``; readers only refuse what they cannot p
 a one-line ``GroundTruthFormatError``.
 
 * ``npz``: arrays ``masks_fit``, ``targets_fit``, ``masks_eval``, ``targets_eval`` (targets
-  ``(m, T)`` or ``(m, R, T)``), the layout ``export-gt`` writes.
+  ``(m, T)`` or ``(m, R, T)``), the layout ``export-gt`` writes (its full-set and leave-one-out
+  rows are read from the export's ``roles``: ``formats_loo``).
 * ``csv``: ``masks.csv`` (one 0/1 column per unit, optional ``split`` column of fit/eval) plus a
   targets CSV (one column per target, same row order); without ``split``, ``n_fit`` first rows fit.
 * ``json``: ``{"masks": [[0, 1, ...], ...], "targets": [[...], ...], "split": ["fit", ...]}``
@@ -46,7 +47,9 @@ class GroundTruthFormatError(SpecError):
 
 @dataclass(frozen=True)
 class Split:
-    """One fit/eval split of imported ground truth (arrays not yet validated)."""
+    """One fit/eval split of imported ground truth (arrays not yet validated). An export of a
+    store with leave-one-out rows also gives ``targets_full (1, R, T)`` = F(1) and
+    ``targets_loo (K, R, T)``, row k = F(1 - e_k) (``formats_loo``); else both are None."""
 
     masks_fit: np.ndarray
     targets_fit: np.ndarray
@@ -54,6 +57,8 @@ class Split:
     targets_eval: np.ndarray
     fmt: str
     split: str
+    targets_full: np.ndarray | None = None
+    targets_loo: np.ndarray | None = None
 
 
 def detect(path: Path) -> str:
@@ -152,12 +157,18 @@ def check_size(m: int, K: int, what: str) -> None:
             f"{MAX_MASK_CELLS:,} mask cells); is a unit id or --n-units mistyped?")
 
 
-def read_npz(path: Path) -> list[Split]:
+def load_npz(path: Path) -> dict[str, np.ndarray]:
+    """Every array of an NPZ file (no pickles), or a one-line error naming it."""
     try:
         with np.load(path, allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files}
+            return {k: z[k] for k in z.files}
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as err:
         raise GroundTruthFormatError(f"{path.name}: not a readable NPZ file ({err})") from None
+
+
+def npz_split(path: Path, arrays: dict[str, np.ndarray]) -> Split:
+    """The fit/eval split of an NPZ file's arrays (``formats_loo.read_npz`` adds an export's
+    leave-one-out rows)."""
     need = ("masks_fit", "targets_fit", "masks_eval", "targets_eval")
     missing = [k for k in need if k not in arrays]
     if missing:
@@ -165,8 +176,8 @@ def read_npz(path: Path) -> list[Split]:
                                      f"{list(need)}")
     m = {k: as_array(arrays[k], f"{path.name}:{k}", (2,) if k.startswith("masks") else (2, 3))
          for k in need}
-    return [Split(m["masks_fit"], _seeded(m["targets_fit"]), m["masks_eval"],
-                  _seeded(m["targets_eval"]), "npz", "arrays")]
+    return Split(m["masks_fit"], _seeded(m["targets_fit"]), m["masks_eval"],
+                 _seeded(m["targets_eval"]), "npz", "arrays")
 
 
 def read_csv(path: Path, targets: Path | None, n_fit: int | None) -> list[Split]:

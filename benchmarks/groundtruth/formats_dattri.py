@@ -12,7 +12,8 @@
   ``calculate_loo_ground_truth`` returns it, values *not* flipped (dattri does not): the mean
   over seeds of F of the model trained without the unit; ``loo_corr`` consumes it.
 * ``per_seed.pt``: ``{role: F (m, R, n_targets) float64}`` in our sign, which the import reads so
-  that a round trip is bit-identical (dattri's tuples hold seed means).
+  that a round trip is bit-identical (dattri's tuples hold seed means), the ``full`` and
+  ``loo`` rows included (``loo.pt`` says which unit each leaves out; ``formats_loo``).
 * dattri scores are ``(n_train, n_test)``, positive = helpful: pass ``-ours`` (ours positive =
   harmful).
 
@@ -41,6 +42,7 @@ from benchmarks.groundtruth.bundle import (
     write_manifest,
 )
 from benchmarks.groundtruth.formats import GroundTruthFormatError, Split, as_array, first_n
+from benchmarks.groundtruth.formats_loo import with_loo
 
 TAG = "taskattr-groundtruth/dattri-1"
 SIGN = {"ours": OURS,
@@ -124,21 +126,56 @@ def read_dattri(path: Path, n_fit: int | None, n_units: int | None) -> list[Spli
         return [_read_bare(Path(path), n_fit, n_units)]
     folder, manifest = open_bundle(manifest_path, TAG)
     per_seed = load_pt(folder / "per_seed.pt")
+    if not isinstance(per_seed, dict):
+        raise GroundTruthFormatError(f"{folder / 'per_seed.pt'}: not a dict of role -> F")
     found = {}
     for role in ("fit", "eval"):
         file = folder / f"lds_{role}.pt"
         values, idx = _pair(file)
-        F = per_seed.get(role) if isinstance(per_seed, dict) else None
-        if not isinstance(F, torch.Tensor) or F.ndim != 3 or len(F) != len(values):
-            raise GroundTruthFormatError(f"{folder / 'per_seed.pt'}: no (m, R, T) tensor "
-                                         f"{role!r} matching {file.name}")
-        F = as_array(F.numpy(), f"per_seed.pt:{role}", (3,))
+        F = _seeds(per_seed, role, folder / "per_seed.pt", len(values), file.name)
         if not np.array_equal(-F.mean(1), values):
             raise GroundTruthFormatError(f"{file}: its values are not -(seed mean) of "
                                          f"per_seed.pt's {role!r} rows")
         found[role] = Part(masks_from_indices(idx, manifest["K"], manifest.get("pad_index"),
                                               str(file)), F)
-    return [to_split(found, "dattri", str(manifest_path))]
+    split = to_split(found, "dattri", str(manifest_path))
+    return [with_loo(split, _loo_parts(folder, per_seed, manifest["K"]), str(manifest_path))]
+
+
+def _seeds(per_seed: dict, role: str, path: Path, m: int | None, beside: str) -> np.ndarray:
+    """``per_seed.pt``'s F ``(m, R, T)`` float64 of ``role`` (``m`` rows; None: any)."""
+    F = per_seed.get(role)
+    if not isinstance(F, torch.Tensor) or F.ndim != 3 or m not in (None, len(F)):
+        raise GroundTruthFormatError(f"{path}: no (m, R, T) tensor {role!r} matching {beside}")
+    return as_array(F.numpy(), f"per_seed.pt:{role}", (3,))
+
+
+def _loo_parts(folder: Path, per_seed: dict, K: int) -> dict[str, Part]:
+    """The full-set and leave-one-out rows: F from ``per_seed.pt``, the unit each leave-one-out
+    row leaves out from ``loo.pt`` (whose values must be the rows' seed means)."""
+    out, path = {}, folder / "per_seed.pt"
+    if "full" in per_seed:
+        F = _seeds(per_seed, "full", path, None, "the full set")
+        out["full"] = Part(np.ones((len(F), K), dtype=bool), F)
+    if "loo" in per_seed:
+        file = folder / "loo.pt"
+        obj = load_pt(file)
+        if not (isinstance(obj, (tuple, list)) and len(obj) == 2
+                and all(isinstance(t, torch.Tensor) for t in obj)
+                and obj[1].ndim == 1 and not obj[1].is_floating_point()):
+            raise GroundTruthFormatError(f"{file}: expected dattri's LOO pair (values, "
+                                         f"removed unit (K,) integers)")
+        F = _seeds(per_seed, "loo", path, len(obj[1]), file.name)
+        removed = obj[1].numpy()
+        if not np.array_equal(F.mean(1), obj[0].numpy()) or not ((0 <= removed)
+                                                               & (removed < K)).all():
+            raise GroundTruthFormatError(f"{file}: its values are not the seed mean of "
+                                         f"per_seed.pt's 'loo' rows, or a unit is outside "
+                                         f"[0, {K})")
+        masks = np.ones((len(F), K), dtype=bool)
+        masks[np.arange(len(F)), removed] = False
+        out["loo"] = Part(masks, F)
+    return out
 
 
 def _read_bare(path: Path, n_fit: int | None, n_units: int | None) -> Split:

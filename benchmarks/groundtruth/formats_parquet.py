@@ -30,6 +30,7 @@ from benchmarks.groundtruth.bundle import (
     write_manifest,
 )
 from benchmarks.groundtruth.formats import GroundTruthFormatError, Split, as_array, first_n
+from benchmarks.groundtruth.formats_loo import with_loo
 
 TAG = "taskattr-groundtruth/parquet-1"
 COLUMNS = ("row", "split", "seed", "training_seed", "mask", "F")
@@ -117,8 +118,8 @@ ds = load_dataset("parquet", data_files={{"fit": "data/fit.parquet", "eval": "da
 ```
 
 `manifest.json` holds the task's spec, the training seeds and each Parquet file's sha256;
-`python -m benchmarks import-gt manifest.json --name NAME` checks them and imports the fit/eval
-rows.
+`python -m benchmarks import-gt manifest.json --name NAME` checks them and imports every split
+back.
 """
 
 
@@ -190,11 +191,14 @@ def read_parquet(path: Path, n_fit: int | None) -> list[Split]:
         return [to_split(found, "parquet", str(path))]
     folder, manifest = open_bundle(manifest_path, TAG)
     found = {}
-    for role in ("fit", "eval"):
+    for role in ("full", "loo", "fit", "eval"):  # full and loo where the export has them
         file = folder / "data" / f"{role}.parquet"
+        if role in ("full", "loo") and f"data/{role}.parquet" not in manifest["files"]:
+            continue
         got = _read_table(file, manifest["K"], manifest["n_targets"]) if file.is_file() else {}
         if set(got) != {role}:
             raise GroundTruthFormatError(f"{file}: missing, or not only {role!r} rows")
         found[role] = got[role]
-    return [to_split(found, "parquet", str(manifest_path))]
+    return [with_loo(to_split(found, "parquet", str(manifest_path)), found,
+                     str(manifest_path))]
 

@@ -16,6 +16,7 @@ writes a task's ground truth as NPZ, in dattri's layout or as a Parquet dataset.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import json
@@ -40,9 +41,9 @@ from benchmarks.groundtruth.formats import (
     read_icl,
     read_json,
     read_kernelsm,
-    read_npz,
 )
 from benchmarks.groundtruth.formats_dattri import read_dattri
+from benchmarks.groundtruth.formats_loo import read_npz
 from benchmarks.groundtruth.formats_parquet import read_parquet
 from benchmarks.groundtruth.repeats import handle as handle_repeats
 
@@ -118,22 +119,48 @@ def validate(s: Split, what: str, dedupe: bool = False) -> tuple[Split, dict]:
     if s.targets_fit.shape[1:] != s.targets_eval.shape[1:]:
         _fail(what, f"fit targets (seeds, targets) {s.targets_fit.shape[1:]} != eval "
                     f"{s.targets_eval.shape[1:]}")
-    s, repeats = handle_repeats(s, what, dedupe)
+    _check_loo(s, what)
+    kept, repeats = handle_repeats(s, what, dedupe)
+    s = dataclasses.replace(kept, targets_full=s.targets_full, targets_loo=s.targets_loo)
     if len(s.masks_fit) < MIN_FIT or len(s.masks_eval) < MIN_EVAL:
         _fail(what, f"need >= {MIN_FIT} fitting and >= {MIN_EVAL} evaluation subsets, got "
                     f"{len(s.masks_fit)} and {len(s.masks_eval)}")
     return s, repeats
 
 
+def _check_loo(s: Split, what: str) -> None:
+    """Full-set and leave-one-out values (an export's): both or neither, ``(1, R, T)`` and
+    ``(K, R, T)`` with the split's seeds and targets, finite."""
+    if s.targets_full is None and s.targets_loo is None:
+        return
+    K, RT = s.masks_fit.shape[1], s.targets_fit.shape[1:]
+    for role, T, m in (("full", s.targets_full, 1), ("loo", s.targets_loo, K)):
+        if T is None or T.shape != (m, *RT):
+            _fail(what, f"{role} targets must be {(m, *RT)} (rows, seeds, targets), got "
+                        f"{None if T is None else T.shape}")
+        if not np.isfinite(T).all():
+            _fail(what, f"{role} targets contain NaN or inf")
+
+
 def _fail(what: str, why: str) -> None:
     raise GroundTruthFormatError(f"{what}: {why}")
+
+
+def _arrays(s: Split) -> dict[str, np.ndarray]:
+    """The arrays an import keeps: masks as bool, targets as read; the full-set and
+    leave-one-out targets only where the file has them (so older imports keep their hash)."""
+    out = {"masks_fit": s.masks_fit.astype(bool), "targets_fit": s.targets_fit,
+           "masks_eval": s.masks_eval.astype(bool), "targets_eval": s.targets_eval}
+    if s.targets_loo is not None:
+        out.update(targets_full=s.targets_full, targets_loo=s.targets_loo)
+    return out
 
 
 def content_digest(s: Split) -> str:
     """sha256 (12 hex) of the validated arrays: names the imported store."""
     h = hashlib.sha256()
-    for a in (s.masks_fit.astype(np.uint8), s.targets_fit, s.masks_eval.astype(np.uint8),
-              s.targets_eval):
+    for a in _arrays(s).values():
+        a = a.astype(np.uint8) if a.dtype == bool else a
         h.update(str(a.shape).encode())
         h.update(np.ascontiguousarray(a).tobytes())
     return h.hexdigest()[:12]
@@ -188,7 +215,8 @@ def _entry(s: Split, repeats: dict, name: str, path: Path) -> tuple[dict, Split]
              "source": str(Path(path).resolve()), "data": f"{name}-{digest}.npz",
              "K": int(s.masks_fit.shape[1]), "n_fit": len(s.masks_fit),
              "n_eval": len(s.masks_eval), "n_seeds": int(s.targets_fit.shape[1]),
-             "n_targets": int(s.targets_fit.shape[2]), "repeats": repeats,
+             "n_targets": int(s.targets_fit.shape[2]), "loo": s.targets_loo is not None,
+             "repeats": repeats,
              "provenance": provenance()}
     return entry, s
 
@@ -209,8 +237,7 @@ def _write_entry(entry: dict, s: Split) -> None:
     folder = imported_dir()
     folder.mkdir(parents=True, exist_ok=True)
     buffer = io.BytesIO()
-    np.savez(buffer, masks_fit=s.masks_fit.astype(bool), targets_fit=s.targets_fit,
-             masks_eval=s.masks_eval.astype(bool), targets_eval=s.targets_eval)
+    np.savez(buffer, **_arrays(s))
     atomic_write_bytes(folder / entry["data"], buffer.getvalue())
     atomic_write_text(folder / f"{entry['name']}.json", json.dumps(entry, indent=1))
 
@@ -240,6 +267,7 @@ def describe_entry(entry: dict) -> str:
     n_rep = rep.get("repeated_eval", 0) + (0 if dropped else rep.get("repeated_fit", 0))
     overlap = 0 if dropped else rep.get("fit_also_held_out", 0)
     group = f", group {entry['group']}" if entry.get("group") else ""
+    group += ", full set and leave-one-out rows" if entry.get("loo") else ""
     return (f"imported {entry['name']}: K={entry['K']}, n_fit={entry['n_fit']}, "
             f"n_eval={entry['n_eval']}, seeds={entry['n_seeds']}, targets={entry['n_targets']} "
             f"({entry['format']}, kind {entry.get('kind', 'generic')}{group}, "
@@ -254,8 +282,9 @@ def load_split(entry: dict) -> Split:
     path = imported_dir() / entry["data"]
     try:
         with np.load(path, allow_pickle=False) as z:
+            loo = [z[k] if k in z.files else None for k in ("targets_full", "targets_loo")]
             s = Split(z["masks_fit"], z["targets_fit"], z["masks_eval"], z["targets_eval"],
-                      entry["format"], entry["split"])
+                      entry["format"], entry["split"], *loo)
     except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as err:
         raise CorruptFileError(f"{path}: cannot be read ({err.__class__.__name__}); import "
                                f"the source file again with --force") from None

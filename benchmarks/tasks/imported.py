@@ -5,8 +5,9 @@ task
 ``name``: K = the masks' columns (units are the columns, membership is the identity),
 n_targets = the targets' columns, one output ``loss`` (the imported values, whatever they
 measure). Its store is a normal ground-truth store, content-keyed by the imported arrays' hash,
-with ``eval`` then ``fit`` rows, R = the file's seeds, every row done. There is no oracle:
-``evaluate`` refuses, so methods needing a trained model or leave-one-out rows skip.
+with ``eval`` then ``fit`` rows (after ``full`` and ``loo/k`` where the file is an export that
+has them), R = the file's seeds, every row done. There is no oracle: ``evaluate`` refuses, so
+methods needing a trained model skip, and so do those needing leave-one-out rows the file lacks.
 
 The store's rows are the imported masks, not sampled ones (``Task.fixed_rows``). Method seeds
 derive from ``seed_key`` (the content hash), never from the name, so one file imported under two
@@ -108,19 +109,32 @@ def build(name: str, profile: str, overrides: dict) -> ImportedTask:
         raise SpecError(f"imported task {name!r} has no entry in {imported_dir()}; "
                         f"run `python -m benchmarks import-gt FILE --name {name}`")
     s = load_split(entry)
-    rows = Rows(np.concatenate([s.masks_eval, s.masks_fit]).astype(bool),
-                ("eval",) * len(s.masks_eval) + ("fit",) * len(s.masks_fit),
-                tuple(f"eval/{j}" for j in range(len(s.masks_eval)))
-                + tuple(f"fit/{j}" for j in range(len(s.masks_fit))))
+    rows, values = _rows(s)
     density = float(np.clip(s.masks_fit.mean(), 0.01, 0.99))
     design = SubsetDesign(sampler="bernoulli", alpha=round(density, 4), n_fit=len(s.masks_fit),
                           n_eval=len(s.masks_eval), n_seeds=int(s.targets_fit.shape[1]),
-                          loo=False)
+                          loo=s.targets_loo is not None)
     params = ImportedParams(name, entry["content_hash"], entry["format"], entry["split"])
     spec = TaskSpec(name=name, params=params, design=design, profile=profile)
     task = ImportedTask(spec, rows, int(s.targets_fit.shape[2]), entry)
-    fill_store(task, np.concatenate([s.targets_eval, s.targets_fit]))
+    fill_store(task, values)
     return task
+
+
+def _rows(s) -> tuple[Rows, np.ndarray]:
+    """The store's rows in ``build_rows``'s order (full and ``loo/k`` where the file has
+    them, then eval, fit) and their values ``(m, R, T)``."""
+    K = s.masks_fit.shape[1]
+    has_loo = s.targets_loo is not None
+    parts = [("full", np.ones((1, K), dtype=bool), s.targets_full),
+             ("loo", ~np.eye(K, dtype=bool), s.targets_loo)] if has_loo else []
+    parts += [("eval", s.masks_eval.astype(bool), s.targets_eval),
+              ("fit", s.masks_fit.astype(bool), s.targets_fit)]
+    names = tuple(role if role == "full" else f"{role}/{j}"
+                  for role, masks, _ in parts for j in range(len(masks)))
+    roles = tuple(role for role, masks, _ in parts for _ in range(len(masks)))
+    return (Rows(np.concatenate([m for _, m, _ in parts]), roles, names),
+            np.concatenate([v for _, _, v in parts]))
 
 
 def fill_store(task: ImportedTask, values: np.ndarray, path: Path | None = None) -> None:

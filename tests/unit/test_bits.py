@@ -84,6 +84,38 @@ def test_bits_id_changes_with_the_ground_truths_bits():
     assert bits_id(here) != bits_id(here | {"torch": "2.0.0"})
 
 
+def test_a_record_from_before_library_versions_has_no_difference():
+    """Stores committed before ``libraries`` existed stay valid: the absent key is no
+    difference, it is said as not recorded only beside a real one, and the digest of the
+    results rows does not move."""
+    here = bit_provenance()
+    old = {k: v for k, v in here.items() if k != "libraries"}
+    assert "scipy" in here["libraries"]  # a dependency: always installed, always recorded
+    assert bit_differences(old, here) == []
+    assert bit_differences(old | {"torch": "2.0.0"}, here) == [
+        f"torch: '2.0.0' -> {here['torch']!r}", "libraries: not recorded"]
+    assert bits_id(old) == bits_id(here)
+
+
+def test_a_library_at_another_version_is_a_difference_naming_it():
+    here = bit_provenance()
+    other = here | {"libraries": here["libraries"] | {"scipy": "1.0.0"}}
+    assert bit_differences(other, here) == [
+        f"libraries.scipy: '1.0.0' -> {here['libraries']['scipy']!r}"]
+    lacking = here | {"libraries": {"scipy": here["libraries"]["scipy"]}}
+    assert bit_differences(lacking, here) == []  # not installed there: none of its bits
+
+
+def test_a_store_begun_with_another_library_refuses_to_mix_naming_it(tmp_path):
+    _open(tmp_path / "s")
+    manifest = json.loads((tmp_path / "s" / "manifest.json").read_text())
+    manifest["bits"]["libraries"]["scipy"] = "1.0.0"
+    (tmp_path / "s" / "manifest.json").write_text(json.dumps(manifest))
+    store = _open(tmp_path / "s")
+    with pytest.raises(StoreMismatchError, match=r"libraries\.scipy: '1\.0\.0' -> "):
+        store.check_resumable()
+
+
 def test_pins_set_only_what_the_user_left_unset(monkeypatch):
     for name in (*pins.PINS, pins.MARK):
         monkeypatch.delenv(name, raising=False)

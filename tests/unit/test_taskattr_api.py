@@ -4,6 +4,7 @@ code path on a retrained task, and refusals that name what is missing."""
 from __future__ import annotations
 
 from importlib import metadata
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -146,6 +147,28 @@ def test_evaluate_refuses_params_of_no_listed_method(planted):
     with pytest.raises(SpecError, match="kernel_sm"):
         taskattr.evaluate(planted, ["linear_surrogate"], profile="tiny",
                           params={"kernel_sm": {"readoff": "main"}})
+
+
+def test_evaluate_takes_an_imported_group_as_run_does(cache):
+    """A group name (an ICL import's re-splits) gives every member's rows, the same values
+    ``run`` averages; a member name is still one task."""
+    from benchmarks import task_groups
+    from benchmarks.common.groups import aggregate
+    from benchmarks.groundtruth.transfer import ImportOptions
+    from benchmarks.tasks.imported import import_gt
+
+    data = Path(__file__).parents[1] / "data" / "gt" / "coin_flip_train_ids_list.json"
+    names = import_gt(data, "cf", ImportOptions(splits=3))
+    ridge = {"fit_type": "ridge"}
+    df = taskattr.evaluate("cf", "linear_surrogate", params=ridge)
+    assert list(dict.fromkeys(df.task)) == names
+    records = task_groups.run_group("cf", make_method("linear_surrogate", ridge))
+    expected = [r["value"] for rec in records for r in rec["rows"]]
+    np.testing.assert_array_equal(df.value.to_numpy(), expected)
+    mean = aggregate(df).set_index(["metric", "variant"]).loc[("residual", "ne")]
+    assert mean.n_splits == 3 and mean.value == pytest.approx(np.mean(
+        [r["value"] for rec in records for r in rec["rows"] if r["variant"] == "ne"]))
+    assert set(taskattr.evaluate(names[1], "linear_surrogate", params=ridge).task) == {names[1]}
 
 
 def test_ground_truth_matches_the_store(tiny_addition):
