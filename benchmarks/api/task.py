@@ -40,10 +40,20 @@ class Task(ABC):
     trains: bool = True  # False: the ground truth is fixed data (no models, no training seeds)
     kind: str | None = None  # an import's data kind (decides a paper's recipe); None: built in
     fine_tuned: bool = False  # True: a family that starts from its own W0 outside the engine
+    # True: ``evaluate_lengths`` serves cells that differ only in train.steps from one training
+    # (``design.shared_lengths``, ``groundtruth/prefix.py``)
+    shares_prefixes: bool = False
 
     def __init__(self, spec: TaskSpec, overrides: dict | None = None) -> None:
         self.spec = spec
         self.overrides = dict(overrides or {})
+        lengths = spec.design.shared_lengths
+        if lengths and not self.shares_prefixes:
+            raise SpecError(f"invalid design.shared_lengths: {spec.name} does not train with "
+                            f"train.steps, so its cells cannot share training prefixes")
+        if lengths and spec.train.steps not in lengths:
+            raise SpecError(f"invalid design.shared_lengths {lengths!r}: must include this "
+                            f"cell's train.steps = {spec.train.steps}")
 
     @property
     def regime(self) -> str:
@@ -97,6 +107,12 @@ class Task(ABC):
     def evaluate(self, masks: np.ndarray, seeds: list[int], engine: str = "batched"
                  ) -> dict[str, np.ndarray]:
         """F for each (mask, seed): ``masks: (B, K)`` -> ``{output: (B, n_targets)}``."""
+
+    def evaluate_lengths(self, masks: np.ndarray, seeds: list[int], engine: str = "batched"
+                         ) -> dict[int, dict[str, np.ndarray]]:
+        """``evaluate`` of the cell at every length of ``design.shared_lengths`` from one
+        training: ``{steps: {output: (B, n_targets)}}`` (tasks declaring ``shares_prefixes``)."""
+        raise NotImplementedError(f"{type(self).__name__} does not share training prefixes")
 
     @property
     def training_engine(self) -> str:

@@ -161,9 +161,16 @@ class SubsetDesign:
     loo: bool = param(True, "also train the full set and every leave-one-out subset")
     seed_scheme: str = param("shared", "seed r shared across subsets, or fresh per subset",
                              choices=("shared", "per-row"))
+    shared_lengths: tuple[int, ...] = param(
+        (), "train.steps of the sibling cells (this one's among them) that share these subsets "
+        "and seeds: they train once, to the longest, the shorter ones read as snapshots of "
+        "the same runs", extension=True)
 
     def validate(self, K: int) -> None:
         validate_fields(self, "design")
+        lengths = self.shared_lengths
+        _check(list(lengths) == sorted(set(lengths)) and all(s >= 1 for s in lengths),
+               "design.shared_lengths", f"{lengths!r} must be strictly increasing step counts")
         if self.sampler == "fixed":
             size = fixed_size(self.alpha, K)
             _check(0 < size < K, "design.alpha", f"round(alpha*K) = {size} must be in (0, {K})")
@@ -206,9 +213,13 @@ class TaskSpec:
     @property
     def base_key(self) -> str:
         """Key of everything but the subset counts and the chunking: seeds and masks derive
-        from it, so adding subsets or seeds leaves existing rows unchanged."""
+        from it, so adding subsets or seeds leaves existing rows unchanged. Cells with
+        ``design.shared_lengths`` take it at their longest length, so the siblings share
+        their subsets and seeds (``groundtruth/prefix.py``)."""
         design = replace(self.design, n_fit=0, n_eval=0, n_seeds=0, loo=False)
-        return content_key(self.name, replace(self, design=design, profile="",
+        lengths = self.design.shared_lengths
+        train = replace(self.train, steps=lengths[-1]) if lengths else self.train
+        return content_key(self.name, replace(self, design=design, profile="", train=train,
                                               execution=ExecSpec()))
 
 

@@ -15,9 +15,10 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from benchmarks.api.task import Task
+from benchmarks.api.task import Task, make_task
 from benchmarks.common.spec import SpecError, derive_seed
-from benchmarks.groundtruth.store import GroundTruthStore
+from benchmarks.groundtruth.prefix import Family
+from benchmarks.groundtruth.store import GroundTruthStore, store_path
 from benchmarks.groundtruth.subsets import Rows, build_rows
 
 
@@ -43,6 +44,29 @@ def seed_of(task: Task, name: str, r: int) -> int:
     if task.spec.design.seed_scheme == "shared":
         return derive_seed(task.spec.base_key, "train", r)
     return derive_seed(task.spec.base_key, "train", name, r)
+
+
+def family(task: Task, store: GroundTruthStore, share: bool = True) -> Family:
+    """``store``'s cell and, where it shares training with sibling lengths
+    (``design.shared_lengths``), lives at the default path and ``share`` (False: the SLURM
+    executor, whose chunk files hold one cell), their stores (opened, or created, with the
+    same rows): what one training of a chunk writes (``prefix.py``)."""
+    own = task.spec.train.steps
+    lengths = task.spec.design.shared_lengths
+    if not (share and lengths) or store.path != store_path(task.spec, None):
+        return Family(task, {own: store})
+    return Family(task, {steps: store if steps == own else _sibling(task, steps, store)
+                         for steps in lengths})
+
+
+def _sibling(task: Task, steps: int, store: GroundTruthStore) -> GroundTruthStore:
+    sibling = make_task(task.spec.name, task.spec.profile,
+                        {**task.overrides, "train.steps": steps})
+    other = open_store(sibling)
+    if not np.array_equal(other.rows.masks, store.rows.masks):  # base_key makes them equal
+        raise RuntimeError(f"{sibling.label}: its subsets differ from {task.label}'s, so the "
+                           f"two cannot share training")
+    return other
 
 
 def chunks(store: GroundTruthStore, batch: int) -> list[list[tuple[int, int]]]:
@@ -74,12 +98,13 @@ def run_ground_truth(task: Task, store: GroundTruthStore, shard: tuple[int, int]
     execution = task.spec.execution
     engine = task.training_engine
     i, n = shard
+    fam = family(task, store)
     todo = [c for ci, c in enumerate(chunks(store, execution.batch))
-            if ci % n == i and any(store.done[j, r] == 0 for j, r in c)]
+            if ci % n == i and fam.pending(c)]
     total = sum(len(c) for c in todo)
     if not total:
         return 0
-    store.check_resumable()
+    fam.check_resumable()
     if task.spec.train.init == "pretrained":  # W0 loaded (verified) or trained before the bar
         from benchmarks.training.pretrained import pretrained_params
 
@@ -89,19 +114,7 @@ def run_ground_truth(task: Task, store: GroundTruthStore, shard: tuple[int, int]
     for chunk in todo:
         masks = np.stack([store.rows.masks[j] for j, _ in chunk])
         seeds = [model_seed(task, store.rows, j, r) for j, r in chunk]
-        written += write_chunk(store, chunk, task.evaluate(masks, seeds, engine))
+        written += fam.write(chunk, fam.evaluate(masks, seeds, engine))
         bar.update(len(chunk))
     bar.close()
-    return written
-
-
-def write_chunk(store: GroundTruthStore, chunk: list[tuple[int, int]] | tuple,
-                values: dict[str, np.ndarray]) -> int:
-    """Write a trained chunk's rows not yet done (``values: {output: (B, n_targets)}``, in
-    the chunk's job order); returns how many were written. The one place rows enter a store."""
-    written = 0
-    for b, (j, r) in enumerate(chunk):
-        if store.done[j, r] == 0:
-            store.write(j, r, {k: v[b] for k, v in values.items()})
-            written += 1
     return written

@@ -178,6 +178,18 @@ class GroundTruthStore:
         self.done[row, seed] = 1
         self.done.flush()
 
+    def write_chunk(self, chunk: list[tuple[int, int]] | tuple,
+                    values: dict[str, np.ndarray]) -> int:
+        """Write a trained chunk's rows not yet done (``values: {output: (B, n_targets)}``, in
+        the chunk's job order); returns how many were written. The one place trained rows
+        enter a store: a rerun of an interrupted chunk writes only the missing ones."""
+        written = 0
+        for b, (j, r) in enumerate(chunk):
+            if self.done[j, r] == 0:
+                self.write(j, r, {k: v[b] for k, v in values.items()})
+                written += 1
+        return written
+
     def array(self, name: str) -> np.ndarray:
         """``(m, R, n_targets)`` values of one output (read-only view)."""
         return np.asarray(self._arrays[name])

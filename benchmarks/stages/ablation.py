@@ -2,7 +2,10 @@
 
 Cells: one task variant per (recipe, training length): the base optimizer alone, SAM and NSO
 (``train.sharpness``), each trained for every length of ``steps``, with a smaller subset design
-than the main cells (no LOO rows). Every cell runs the ablation's methods (linear surrogate,
+than the main cells (no LOO rows). A recipe's lengths share their subsets and seeds
+(``design.shared_lengths``), so its ground truth trains once, to the longest length, the shorter
+cells read as snapshots of the same runs, bit-identical to training them alone
+(``groundtruth/prefix.py``). Every cell runs the ablation's methods (linear surrogate,
 influence, KernelSM) like any other cell; this module adds the Hutchinson trace of the
 full-set model's training-loss Hessian (10 Rademacher probes) as a results row
 (metric ``hessian_trace``, ``ci_low/ci_high`` = mean ∓ one probe standard deviation) and the
@@ -40,8 +43,10 @@ class AblationDesign:
     probes: int = 10
 
     def cells(self) -> list[tuple[str, dict]]:
-        """``(task, overrides)`` of every (recipe, steps) variant."""
-        return [(self.task, {**dict(self.design), **recipe, "train.steps": steps})
+        """``(task, overrides)`` of every (recipe, steps) variant; a recipe's lengths share
+        one training (``design.shared_lengths``)."""
+        shared = {"design.shared_lengths": tuple(sorted(self.steps))}
+        return [(self.task, {**dict(self.design), **recipe, **shared, "train.steps": steps})
                 for _, recipe in self.recipes for steps in self.steps]
 
 

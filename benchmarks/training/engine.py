@@ -111,8 +111,29 @@ def train(problem: Problem, weights: torch.Tensor, seeds: list[int], spec: Train
     return {k: v.cpu() for k, v in out.items()}
 
 
-def _halving(fn: Callable[..., Params], problem: Problem, weights: torch.Tensor,
-             seeds: list[int], spec: TrainSpec) -> Params:
+def train_at(problem: Problem, weights: torch.Tensor, seeds: list[int], spec: TrainSpec,
+             steps_at: Sequence[int], engine: str = "batched") -> list[Params]:
+    """``train`` once to the last of ``steps_at`` (strictly increasing, ≥ 1), returning the
+    parameters after each: ``[{name: (B, ...)}]`` on the CPU, one per length. Each equals
+    ``train`` with ``spec.steps`` set to that length, bit for bit: a step's arithmetic never
+    depends on how many follow (constant learning rate, minibatch and noise streams drawn step
+    by step). Cells that differ only in training length share one training this way
+    (``groundtruth/prefix.py``)."""
+    steps_at = [int(s) for s in steps_at]
+    if not steps_at or steps_at != sorted(set(steps_at)) or steps_at[0] < 1:
+        raise ValueError(f"steps_at must be strictly increasing step counts ≥ 1, got {steps_at}")
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r}. Available: {', '.join(ENGINES)}")
+    spec = replace(spec, steps=steps_at[-1])
+    placed = problem.on(devices.current())
+    fn = functools.partial(train_batched if engine == "batched" else train_loop,
+                           steps_at=tuple(steps_at))
+    out = _halving(fn, placed, weights.to(problem.dtype).cpu(), seeds, spec)
+    return [{k: v.cpu() for k, v in snap.items()} for snap in out]
+
+
+def _halving(fn: Callable[..., Params | list[Params]], problem: Problem, weights: torch.Tensor,
+             seeds: list[int], spec: TrainSpec) -> Params | list[Params]:
     """``fn(problem, weights, seeds, spec)``; on device out-of-memory, the two halves of the
     models separately (recursively, down to one model, which re-raises)."""
     try:
@@ -126,6 +147,8 @@ def _halving(fn: Callable[..., Params], problem: Problem, weights: torch.Tensor,
                   f"retrying as {half} + {len(seeds) - half}", RuntimeWarning, stacklevel=3)
     a = _halving(fn, problem, weights[:half], seeds[:half], spec)
     b = _halving(fn, problem, weights[half:], seeds[half:], spec)
+    if isinstance(a, list):
+        return [{k: torch.cat([x[k], y[k]]) for k in x} for x, y in zip(a, b, strict=True)]
     return {k: torch.cat([a[k], b[k]]) for k in a}
 
 
@@ -182,9 +205,10 @@ def pack(weights: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def train_batched(problem: Problem, weights: torch.Tensor, seeds: list[int],
-                  spec: TrainSpec) -> Params:
+                  spec: TrainSpec, steps_at: tuple[int, ...] = ()) -> Params | list[Params]:
     """Train B models at once with vmap over stacked parameters, on ``problem.device``
-    (``weights`` on the CPU, where the minibatches are drawn)."""
+    (``weights`` on the CPU, where the minibatches are drawn); with ``steps_at``, the
+    parameters after each of those steps instead of the final ones."""
     dev = problem.device
     template = copy.deepcopy(problem.init(0)).to("meta")
     params, _ = stack_module_state([problem.init(s) for s in seeds])
@@ -205,7 +229,8 @@ def train_batched(problem: Problem, weights: torch.Tensor, seeds: list[int],
     gens = _generators(seeds) if spec.batch_size else None
     noise = _noise_generators(seeds) if spec.sharpness == "nso" else None
     rows = torch.arange(len(seeds), device=dev)[:, None]
-    for _ in range(spec.steps):
+    snaps: list[Params] = []
+    for step in range(1, spec.steps + 1):
         if gens is None:
             x, y, wt = Xb, yb, w_dev
         else:
@@ -221,7 +246,9 @@ def train_batched(problem: Problem, weights: torch.Tensor, seeds: list[int],
         else:
             grads = sharpness_grad_batched(loss_of, params, spec, noise)
             _set_grads_and_step(opt, list(params.values()), grads)
-    return {k: v.detach() for k, v in params.items()}
+        if step in steps_at:
+            snaps.append({k: v.detach().clone() for k, v in params.items()})
+    return snaps if steps_at else {k: v.detach() for k, v in params.items()}
 
 
 def sharpness_grad_batched(loss_of: Callable[[Params], torch.Tensor], params: Params,
@@ -248,10 +275,16 @@ def sharpness_grad_batched(loss_of: Callable[[Params], torch.Tensor], params: Pa
 
 
 def train_loop(problem: Problem, weights: torch.Tensor, seeds: list[int],
-               spec: TrainSpec) -> Params:
-    """Reference engine: one plain ``nn.Module`` at a time, same objective and optimiser."""
-    out = [_train_one(problem, weights[b], seed, spec)[0] for b, seed in enumerate(seeds)]
-    return {k: torch.stack([p[k] for p in out]) for k in out[0]}
+               spec: TrainSpec, steps_at: tuple[int, ...] = ()) -> Params | list[Params]:
+    """Reference engine: one plain ``nn.Module`` at a time, same objective and optimiser (with
+    ``steps_at``, the parameters after each of those steps, as ``train_batched``)."""
+    if not steps_at:
+        out = [_train_one(problem, weights[b], seed, spec)[0] for b, seed in enumerate(seeds)]
+        return {k: torch.stack([p[k] for p in out]) for k in out[0]}
+    runs = [_train_one(problem, weights[b], seed, spec, steps_at)[1]
+            for b, seed in enumerate(seeds)]  # runs[b][c]: model b after steps_at[c]
+    return [{k: torch.stack([run[c][k] for run in runs]) for k in runs[0][c]}
+            for c in range(len(steps_at))]
 
 
 def train_with_checkpoints(problem: Problem, weights_row: torch.Tensor, seed: int,

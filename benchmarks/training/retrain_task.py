@@ -13,7 +13,7 @@ import torch
 
 from benchmarks.api.task import Task
 from benchmarks.common.spec import SpecError, TaskSpec
-from benchmarks.training.engine import Params, Problem, batched_forward, train
+from benchmarks.training.engine import Params, Problem, batched_forward, train, train_at
 from benchmarks.training.pretrained import training_problem
 
 
@@ -27,6 +27,7 @@ class RetrainTask(Task):
     outputs = ("loss", "correct")
     loss_form: ClassVar[str] = "softmax_ce"  # the training loss (methods declare what they need)
     accuracy_output: ClassVar[str] = "correct"  # the output W0's quality reports as accuracy
+    shares_prefixes = True  # the engines' steps do not depend on the length trained
 
     def __init__(self, spec: TaskSpec, overrides: dict | None = None) -> None:
         super().__init__(spec, overrides)
@@ -66,6 +67,16 @@ class RetrainTask(Task):
     def evaluate(self, masks: np.ndarray, seeds: list[int], engine: str = "batched"
                  ) -> dict[str, np.ndarray]:
         return self.score(*self.train_models(masks, seeds, engine))
+
+    def evaluate_lengths(self, masks: np.ndarray, seeds: list[int], engine: str = "batched"
+                         ) -> dict[int, dict[str, np.ndarray]]:
+        """One training to the longest of ``design.shared_lengths``, scored after each length:
+        each equals that sibling cell's ``evaluate`` bit for bit (``engine.train_at``)."""
+        lengths = self.spec.design.shared_lengths
+        problem = self.training_problem()
+        weights = torch.as_tensor(self.example_weights(masks))
+        snaps = train_at(problem, weights, seeds, self.spec.train, lengths, engine)
+        return {steps: self.score(problem, p) for steps, p in zip(lengths, snaps, strict=True)}
 
     def score(self, problem: Problem, params: Params) -> dict[str, np.ndarray]:
         """Every output of ``B`` stacked models: ``{output: (B, n_targets)}`` (here the

@@ -151,7 +151,8 @@ def _chunk_files(cache: Path) -> tuple[object, list[Path]]:
     from benchmarks.groundtruth.executors.slurm import save_chunk
 
     overrides = parse_overrides(["design.n_fit=8", "design.n_eval=6", "train.steps=20"])
-    store, jobs = pending(make_task("modular-quad", "tiny", overrides), (0, 1), None)
+    fam, jobs = pending(make_task("modular-quad", "tiny", overrides), (0, 1), None)
+    store = fam.own
     folder = store.path / "chunks"
     folder.mkdir()
     return store, [Path(save_chunk(j, str(folder), store.task_key)) for j in jobs]

@@ -140,5 +140,6 @@ def training_gflop(task: Task, masks: np.ndarray) -> float | None:
         return None
     weights = torch.as_tensor(task.example_weights(masks))
     spec = task.spec.train
-    return train_flops(task.training_problem(), weights, spec.steps, spec.batch_size,
+    steps = (task.spec.design.shared_lengths or (spec.steps,))[-1]  # trained to the longest
+    return train_flops(task.training_problem(), weights, steps, spec.batch_size,
                        passes_per_step(spec)) / 1e9

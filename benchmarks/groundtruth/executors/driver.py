@@ -9,6 +9,7 @@ completes, in any order; it retries a chunk whose worker was lost, and raises
 from __future__ import annotations
 
 import functools
+import json
 import os
 import time
 from collections.abc import Iterator
@@ -24,8 +25,9 @@ import benchmarks.common.device as devices
 from benchmarks.api.task import Task, make_task
 from benchmarks.common import timing
 from benchmarks.common.spec import MAX_WORKERS, SpecError
-from benchmarks.groundtruth.fill import chunks, model_seed, open_store, write_chunk
-from benchmarks.groundtruth.store import GroundTruthStore
+from benchmarks.groundtruth import prefix
+from benchmarks.groundtruth.fill import chunks, family, model_seed, open_store
+from benchmarks.groundtruth.prefix import Family
 
 
 @dataclass(frozen=True)
@@ -44,11 +46,14 @@ class ChunkJob:
     threads: int = 1
     device: str = "cpu"  # as asked (``device.requested``): the worker resolves it
     tf32: bool = False
+    shared: bool = False  # train every length of design.shared_lengths at once (prefix.py)
 
 
 def frozen_overrides(overrides: dict) -> tuple[tuple[str, str], ...]:
-    """A task's overrides as ``ChunkJob`` carries them (hashable; a worker parses them back)."""
-    return tuple(sorted((k, str(v)) for k, v in overrides.items()))
+    """A task's overrides as ``ChunkJob`` carries them (hashable text a worker parses back by
+    each field's type: tuples and lists as JSON, as on the command line)."""
+    return tuple(sorted((k, json.dumps(list(v)) if isinstance(v, (tuple, list)) else str(v))
+                        for k, v in overrides.items()))
 
 
 class ChunkFailedError(RuntimeError):
@@ -74,6 +79,8 @@ def train_chunk(job: ChunkJob) -> dict[str, np.ndarray]:
     torch.set_num_threads(job.threads)
     devices.configure(job.device, job.tf32)
     task = _task(job.name, job.profile, job.overrides)
+    if job.shared:
+        return prefix.flatten(task.evaluate_lengths(job.masks, list(job.seeds), job.engine))
     return task.evaluate(job.masks, list(job.seeds), job.engine)
 
 
@@ -106,11 +113,13 @@ def check_workers(workers: int) -> int:
     return workers
 
 
-def pending(task: Task, shard: tuple[int, int], path: Path | None, threads: int = 1
-            ) -> tuple[GroundTruthStore, list[ChunkJob]]:
-    """The store and this shard's chunks with a model still to train; each job names the task
-    by (name, profile, overrides), which a worker builds it back from."""
-    store = open_store(task, path)
+def pending(task: Task, shard: tuple[int, int], path: Path | None, threads: int = 1,
+            share: bool = True) -> tuple[Family, list[ChunkJob]]:
+    """The stores this fill writes (``fill.family``) and this shard's chunks with a model still
+    to train; each job names the task by (name, profile, overrides), which a worker builds it
+    back from."""
+    fam = family(task, open_store(task, path), share)
+    store = fam.own
     name, profile = task.spec.name, task.spec.profile
     execution = task.spec.execution
     engine = task.training_engine
@@ -118,32 +127,34 @@ def pending(task: Task, shard: tuple[int, int], path: Path | None, threads: int 
     frozen = frozen_overrides(task.overrides)
     out = []
     for ci, chunk in enumerate(chunks(store, execution.batch)):
-        if ci % n != i or all(store.done[j, r] for j, r in chunk):
+        if ci % n != i or not fam.pending(chunk):
             continue
         masks = np.stack([store.rows.masks[j] for j, _ in chunk])
         seeds = tuple(model_seed(task, store.rows, j, r) for j, r in chunk)
         out.append(ChunkJob(ci, name, profile, frozen, tuple(chunk), masks, seeds, engine,
-                            threads, devices.requested(), devices.tf32_allowed()))
+                            threads, devices.requested(), devices.tf32_allowed(), fam.shared))
     if out and task.spec.train.init == "pretrained":  # W0 once, before workers need it
         from benchmarks.training.pretrained import pretrained_params
 
         pretrained_params(task)
-    return store, out
+    return fam, out
 
 
 def fill(task: Task, shard: tuple[int, int], path: Path | None, run: Runner) -> int:
     """Train and write every pending chunk of this shard through ``run``."""
-    store, jobs = pending(task, shard, path, run.threads)
+    fam, jobs = pending(task, shard, path, run.threads)
     if not jobs:
         return 0
-    store.check_resumable()
+    fam.check_resumable()
     total = sum(len(j.jobs) for j in jobs)
     bar = tqdm(total=total, desc=f"ground truth {task.label}", unit="model")  # TQDM_* env honoured
     written = 0
     try:
         for job, values in run(jobs):
             _count_cpu(values.pop(timing.WORKER_CPU, None))
-            written += write_chunk(store, job.jobs, values)
+            by_length = prefix.unflatten(values) if job.shared else {
+                task.spec.train.steps: values}  # one cell's outputs
+            written += fam.write(job.jobs, by_length)
             bar.update(len(job.jobs))
     finally:
         bar.close()

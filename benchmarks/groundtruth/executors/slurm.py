@@ -27,7 +27,7 @@ from benchmarks.common import timing
 from benchmarks.common.fsio import CorruptFileError, atomic_write_bytes
 from benchmarks.common.spec import ExecSpec, SpecError
 from benchmarks.groundtruth.executors.driver import ChunkJob, pending, run_chunk
-from benchmarks.groundtruth.fill import chunks, task_rows, write_chunk
+from benchmarks.groundtruth.fill import chunks, task_rows
 from benchmarks.groundtruth.store import store_path
 
 CHUNKS = "chunks"
@@ -81,7 +81,7 @@ def collect(store) -> int:
     loaded = [(path, _read_chunk(path, store, plan)) for path in paths]
     written = 0
     for path, (jobs, values) in loaded:
-        written += write_chunk(store, jobs, values)
+        written += store.write_chunk(jobs, values)
         path.unlink()
     return written
 
@@ -169,7 +169,7 @@ def _dry_run_script(task: Task, path: Path | None, options: SlurmOptions) -> str
     not exist yet has every chunk pending."""
     where = store_path(task.spec, path)
     if (where / "manifest.json").exists():
-        n = len(pending(task, (0, 1), path)[1])
+        n = len(pending(task, (0, 1), path, share=False)[1])
     else:
         n = math.ceil(len(task_rows(task)) * task.spec.design.n_seeds / task.spec.execution.batch)
     return sbatch_script(options, where / CHUNKS, max(n, 1))
@@ -182,7 +182,8 @@ def fill_slurm(task: Task, path: Path | None, options: SlurmOptions, dry_run: bo
     if dry_run:
         print(_dry_run_script(task, path, options))
         return 0
-    store, jobs = pending(task, (0, 1), path)
+    fam, jobs = pending(task, (0, 1), path, share=False)  # a chunk file holds one cell
+    store = fam.own
     folder = store.path / CHUNKS
     done_files = {int(p.stem.split("-")[1]) for p in folder.glob("chunk-*.npz")} \
         if folder.is_dir() else set()
