@@ -6,8 +6,10 @@ nothing to draw) and ``make(df) -> Figure``; the first paragraph of its docstrin
 (a full sentence). They are discovered here so adding a figure is adding a module. Optional:
 ``ALSO`` (other sources ``make`` takes as keyword arguments, e.g. ``results``), ``CLAIMS`` (the
 claim ids it bears on, where the page shows it), ``PER_TASK`` (also drawn once per task, into
-``<SLUG>/<task>.png``, by ``make_task`` if it has one, else ``make``, on that task's rows) and
-``TASK_CAPTION`` (the per-task caption; ``{task}`` is replaced by the task). Their CSVs are
+``<SLUG>/<task>.png``, by ``make_task`` if it has one, else ``make``, on that task's rows, or
+on the rows ``task_rows(df, task)`` picks where a task's panel needs its siblings' too, e.g. the
+other regime of its pair) and ``TASK_CAPTION`` (the per-task caption; ``{task}`` is replaced by
+the task). Their CSVs are
 read strictly (``benchmarks.common.tables``): a damaged table is refused, naming it, before any
 figure is drawn.
 """
@@ -159,8 +161,9 @@ def _suite(module: ModuleType, df: pd.DataFrame, extra: dict, inputs: list[str],
 
 def _per_task(module: ModuleType, df: pd.DataFrame, extra: dict, tasks: list[str],
               out: Path, drawn: dict) -> dict[str, dict]:
-    """Draw (or keep) one PNG per task of a ``PER_TASK`` figure from that task's rows (and
-    remove those of tasks no longer drawn); their manifest entries."""
+    """Draw (or keep) one PNG per task of a ``PER_TASK`` figure from that task's rows (those
+    its ``task_rows`` picks, where it has one), and remove those of tasks no longer drawn;
+    their manifest entries."""
     make = getattr(module, "make_task", module.make)
     folder = out / module.SLUG
     folder.mkdir(exist_ok=True)
@@ -170,7 +173,7 @@ def _per_task(module: ModuleType, df: pd.DataFrame, extra: dict, tasks: list[str
         raise ValueError(f"{module.SLUG}: two tasks share a per-task file name: {tasks}")
     for task in tasks:
         mine = {k: _of_task(v, task) for k, v in extra.items()}
-        rows = _of_task(df, task)
+        rows = getattr(module, "task_rows", _of_task)(df, task)
         digest = _inputs_digest(module, "/".join(_frame_digest(f) for f in [rows, *mine.values()]))
         name = f"{module.SLUG}/{task_file(task)}"
         png = _kept(out / name, drawn.get(name, {}), digest) or \

@@ -18,6 +18,12 @@ SOURCE = "results"
 CLAIMS = ("C5",)
 RECIPES = {"none": "AdamW", "sam": "SAM", "nso": "NSO"}
 METHODS = {"linear_surrogate": "-", "influence": ":", "kernel_sm": "--"}
+PER_TASK = True
+TASK_CAPTION = ("C5 around {task}: the ablation grid it belongs to (the same task but for its "
+                "recipe and training length; AdamW, SAM and NSO against training steps), with "
+                "the Hessian trace, the linear surrogate's residual and the surrogates' LDS; the "
+                "grey line marks this cell's length.")
+GRID = ("train.sharpness", "train.steps")  # the overrides a grid varies; the others name it
 
 
 def select(df: pd.DataFrame) -> pd.DataFrame:
@@ -29,7 +35,17 @@ def select(df: pd.DataFrame) -> pd.DataFrame:
     out["recipe"] = params[keep].map(lambda p: p.get("train.sharpness", "none"))
     out["steps"] = params[keep].map(lambda p: int(p["train.steps"]))
     out["value"] = pd.to_numeric(out["value"], errors="coerce")
+    out["grid"] = params[keep].map(
+        lambda p: json.dumps({k: v for k, v in p.items() if k not in GRID}, sort_keys=True))
     return out
+
+
+def task_rows(df: pd.DataFrame, task: str) -> pd.DataFrame:
+    """The rows of ``task``'s grid (the cells that differ from it only in recipe and training
+    length), ``focus`` marking its own."""
+    data = select(df)
+    own = data["task"].astype(str) == task
+    return data[data["grid"].isin(set(data.loc[own, "grid"]))].assign(focus=own)
 
 
 def _lines(ax, rows: pd.DataFrame, style: str = "-", label_suffix: str = "") -> None:
@@ -64,4 +80,18 @@ def make(df: pd.DataFrame) -> Figure:
         ax.tick_params(labelsize=7)
     ax_tr.legend(fontsize=7)
     fig.suptitle("C5: Hessian regularisation vs training length (modular addition)")
+    return fig
+
+
+def make_task(df: pd.DataFrame) -> Figure:
+    """One grid's three panels, the ``focus`` cell's training length marked."""
+    fig = make(df)
+    focus = df[df["focus"]] if "focus" in df else df.iloc[0:0]
+    if not focus.empty:
+        first = focus.iloc[0]
+        for ax in fig.axes:
+            ax.axvline(first["steps"], color="grey", linestyle=":", linewidth=1)
+        name = RECIPES.get(first["recipe"], first["recipe"])
+        fig.suptitle(f"C5 around {first['task']}\n(this cell: {name}, grey line: its length)",
+                     fontsize=10)
     return fig

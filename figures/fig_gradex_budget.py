@@ -15,6 +15,11 @@ from matplotlib.figure import Figure
 SLUG = "gradex_budget"
 SOURCE = "gradex_budget"
 CLAIMS = ("C4",)
+PER_TASK = True
+TASK_CAPTION = ("Where the first-order estimate stops holding on {task}: GradEx's relative "
+                "error against the real fine-tuned F (RE_est, solid) and the exact first-order "
+                "expansion's (RE_lin, dashed) against the fine-tuning steps from W0, the cell's "
+                "own budget circled, and the subsets' mean accuracy against the same steps.")
 PAPER_RE = 2.4
 
 

@@ -11,6 +11,7 @@ marker is the regime (from scratch, fine-tuned, imported ground truth).
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
@@ -19,6 +20,14 @@ SOURCE = "interactions"
 CLAIMS = ("C2",)
 MARKERS = {"scratch": ("o", "C0"), "fine-tuned": ("^", "C1"), "imported": ("s", "C2")}
 PANELS = ("n = 2K", "all fitting rows")
+PER_TASK = True
+TASK_CAPTION = ("The interaction map of {task}, at n = 2K fitting rows (a random draw of the "
+                "store's fitting subsets) and at every fitting row: left, the noise share of F's "
+                "variation and the held-out R² of the additive (ridge), pairwise and KernelSM "
+                "fits; right, the interaction share beside KernelSM's LDS gap over ridge.")
+SHARES = (("noise_share", "noise share"), ("r2_additive", "R² additive (ridge)"),
+          ("r2_pairwise", "R² pairwise"), ("r2_kernel", "R² KernelSM"))
+GAP = (("interaction_share", "interaction share"), ("lds_gap", "LDS gap (KernelSM − ridge)"))
 
 
 def select(df: pd.DataFrame) -> pd.DataFrame:
@@ -55,4 +64,35 @@ def make(df: pd.DataFrame) -> Figure:
             ax.legend(fontsize=7, title="regime", title_fontsize=7)
     axes[0].set_ylabel("LDS gap (KernelSM − ridge)")
     fig.suptitle("KernelSM's lead over the ridge surrogate against interaction share × n")
+    return fig
+
+
+def _grouped(ax, rows: pd.DataFrame, columns: tuple, labels: list[str]) -> None:
+    """Horizontal bars of ``columns`` (one colour each) for every row, top to bottom."""
+    y = np.arange(len(rows))
+    height = 0.8 / len(columns)
+    for i, (column, name) in enumerate(columns):
+        values = pd.to_numeric(rows[column], errors="coerce")
+        ax.barh(y - 0.4 + height * (i + 0.5), values, height=height, color=f"C{i}", label=name)
+    ax.set_yticks(y, labels, fontsize=8)
+    ax.axvline(0, color="#444444", linewidth=0.8)
+    ax.grid(axis="x", alpha=0.3)
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.08), ncols=2)
+
+
+def make_task(df: pd.DataFrame) -> Figure:
+    """One task's shares and fits (left) and interaction share and LDS gap (right), a bar group
+    per profile and fitting-row count."""
+    data = select(df).sort_values(["profile", "n"], kind="stable")
+    if data.empty:
+        raise ValueError("no interaction rows to plot")
+    labels = [f"{r.profile}, {r.panel}\n(n={r.n})" for r in data.itertuples()]
+    fig = Figure(figsize=(10, 1.2 * len(data) + 1.6), layout="constrained")
+    left, right = fig.subplots(1, 2, sharey=True)
+    _grouped(left, data, SHARES, labels)
+    left.set_title("noise share and held-out R² of each fit", fontsize=9)
+    _grouped(right, data, GAP, labels)
+    right.set_title("interaction share and KernelSM's lead", fontsize=9)
+    left.invert_yaxis()  # the axes share y: inverted once, first row on top
+    fig.suptitle(f"Interaction map of {data['task'].iloc[0]}", fontsize=10)
     return fig

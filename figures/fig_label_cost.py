@@ -19,6 +19,10 @@ LINES = {("kernel_sm", "retrain"): ("C0", "-", "o", "KernelSM, retrained labels"
          ("kernel_sm", "gradex"): ("C0", "--", "o", "KernelSM, GradEx labels"),
          ("linear_surrogate", "retrain"): ("C2", "-", "^", "linear, retrained labels"),
          ("linear_surrogate", "gradex"): ("C2", "--", "^", "linear, GradEx labels")}
+PER_TASK = True
+TASK_CAPTION = ("LDS on {task} against the CPU-seconds spent on labels: KernelSM and the ridge "
+                "linear surrogate fitted on the first m retrained or GradEx labels (95% CIs), "
+                "IF and TRAK at their own fit cost; W0's pretraining is not counted.")
 
 
 def select(df: pd.DataFrame) -> pd.DataFrame:
@@ -58,4 +62,11 @@ def make(df: pd.DataFrame) -> Figure:
         ax.set_title(f"{task} ({profile})", fontsize=9)
         ax.legend(fontsize=6)
     fig.suptitle("LDS against label cost: retrained vs first-order (GradEx) labels")
+    return fig
+
+
+def make_task(df: pd.DataFrame) -> Figure:
+    """One task's panel (a panel per profile), titled to fit its width."""
+    fig = make(df)
+    fig.suptitle("LDS against label cost:\nretrained vs GradEx labels")
     return fig

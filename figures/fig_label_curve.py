@@ -18,6 +18,11 @@ from benchmarks.common.schema import parse_method_key
 SLUG = "label_curve"
 SOURCE = "label_curve"
 CLAIMS = ("C2", "C3")
+PER_TASK = True
+TASK_CAPTION = ("The surrogates' LDS (top) and NE (bottom) on {task} against n/K, the fitting "
+                "subsets per unit: each point the mean ± sd over random draws of n of the "
+                "store's fitting subsets, scored on the same held-out subsets; dotted, the "
+                "paper's n/K = 1.6.")
 PAPER_N_OVER_K = 1.6  # the paper's modular experiments: n = 40 fitting subsets, K = 25 units
 NUMERIC = ("n", "n_over_K", "draws", "lds_mean", "lds_sd", "ne_mean", "ne_sd")
 # (method, its non-default fields) -> (colour, marker); a surrogate not listed gets the cycle's
@@ -75,4 +80,11 @@ def make(df: pd.DataFrame) -> Figure:
         axes[0, col].legend(fontsize=6)
     fig.suptitle("Surrogates against the number of fitting subsets (mean ± sd over draws; "
                  "dotted: the paper's n/K = 1.6)", fontsize=10)
+    return fig
+
+
+def make_task(df: pd.DataFrame) -> Figure:
+    """One task's column (a column per profile), titled to fit its width."""
+    fig = make(df)
+    fig.suptitle("Surrogates against the fitting subsets\n(mean ± sd over draws)", fontsize=10)
     return fig

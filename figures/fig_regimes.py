@@ -26,6 +26,11 @@ PANELS = (  # (title, metric, variant or None for every variant, methods)
     ("GradEx relative error (%)", "relerr", None, GRADEX),
     ("LDS (Spearman)", "lds", "spearman", SURROGATES),
 )
+PER_TASK = True
+TASK_CAPTION = ("{task} beside the other regime of its family (trained from scratch vs "
+                "fine-tuned from a shared W0): GradEx's relative error against the real F "
+                "(RE_est, the C4 number; RE_lin, the Taylor error of real fine-tuning) and the "
+                "LDS of KernelSM on retrained vs GradEx labels and of the ridge surrogate.")
 
 
 def select(df: pd.DataFrame) -> pd.DataFrame:
@@ -41,6 +46,14 @@ def select(df: pd.DataFrame) -> pd.DataFrame:
     out["value"] = pd.to_numeric(out["value"], errors="coerce")
     out["family"] = out["task_family"].str.removesuffix(SUFFIX)
     return out
+
+
+def task_rows(df: pd.DataFrame, task: str) -> pd.DataFrame:
+    """The rows of ``task``'s regime pair: its own and those of the other regime of its family
+    (a pair needs both; empty where ``task`` is not in one)."""
+    data = select(df)
+    family = data.loc[data["task"].astype(str) == task, "family"]
+    return data[data["family"].isin(set(family))]
 
 
 def _of(rows: pd.DataFrame, methods: tuple) -> pd.Series:

@@ -60,4 +60,6 @@ def test_the_figure_is_drawn_from_the_table_beside_results_and_skipped_without(t
     assert figures.render_all(results, None, tmp_path / "none") == []
     _frame().to_csv(tmp_path / "label_curve.csv", index=False)
     paths = figures.render_all(results, None, tmp_path / "figs")
-    assert [p.name for p in paths] == ["label_curve.png"] and paths[0].stat().st_size > 1000
+    names = [p.relative_to(tmp_path / "figs").as_posix() for p in paths]
+    assert names == ["label_curve.png", "label_curve/a.png", "label_curve/b.png"]  # and per task
+    assert all(p.stat().st_size > 1000 for p in paths)
