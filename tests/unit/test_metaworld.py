@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import re
+import sys
+
 import numpy as np
 import pytest
 import torch
 
 from benchmarks.api.method import make_method
 from benchmarks.api.task import make_task
+from benchmarks.common.extras import install_hint
 from benchmarks.common.fields import SpecError
-from benchmarks.tasks.metaworld import envs
+from benchmarks.common.spec import MissingExtraError
+from benchmarks.tasks.metaworld import envs, sac
 from benchmarks.tasks.metaworld.task import squared_error
 
 pytest.importorskip("metaworld", reason="pip install 'taskattr[rl]'")
@@ -46,6 +51,57 @@ def test_rollouts_are_deterministic_given_the_policy():
     for x, y in zip(first, again, strict=True):
         np.testing.assert_array_equal(x, y)
     assert first[0].shape == (2,) and set(np.unique(first[1])) <= {0.0, 1.0}
+
+
+def _mlp(seed: int):
+    """A batched act: a seeded random two-layer policy."""
+    torch.manual_seed(seed)
+    net = torch.nn.Sequential(torch.nn.Linear(49, 16), torch.nn.Tanh(), torch.nn.Linear(16, 4))
+
+    def act(obs: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            return 3 * net(torch.as_tensor(obs)).double().numpy()
+
+    return act
+
+
+@pytest.mark.parametrize("name", envs.MT10)
+def test_fast_environment_steps_as_metaworlds_own_class(name):
+    """``fastenv`` against metaworld's class (the old code path, ``upstream=True``) driven by
+    the noisy scripted expert (it grasps and pushes: contacts): every step's observation,
+    reward, info and ``touching_main_object`` bit-identical."""
+    fast, ref = envs.environment(0, name, 49), envs.environment(0, name, 49, upstream=True)
+    assert isinstance(fast, type(ref)) and type(fast) is not type(ref)
+    expert = envs.metaworld().policies.ENV_POLICY_MAP[name]()
+    rng = np.random.default_rng(1)
+    obs, want = fast.reset()[0], ref.reset()[0]
+    np.testing.assert_array_equal(obs, want)
+    for _ in range(80):
+        action = np.clip(expert.get_action(obs) + 0.3 * rng.standard_normal(4), -1.0, 1.0)
+        got, want = fast.step(action), ref.step(action)
+        np.testing.assert_array_equal(got[0], want[0])
+        assert got[1:4] == want[1:4] and got[4] == want[4]
+        assert _touching(fast) == _touching(ref)
+        obs = got[0]
+
+
+def _touching(env) -> bool | None:
+    """``touching_main_object``, or None where the task cannot say (no ``objGeom``, or
+    metaworld's outdated ``geom_name2id``)."""
+    try:
+        return env.touching_main_object
+    except (KeyError, AttributeError):
+        return None
+
+
+def test_fast_environments_give_the_same_returns_and_successes():
+    """The evaluation's outputs for a fixed set of policies (seeded random MLPs): returns and
+    successes of ``task_rollouts`` bit-identical with metaworld's own classes."""
+    for seed in (0, 1):
+        got = envs.task_rollouts(_mlp(seed), 0, len(envs.MT10), 1, horizon=40)
+        want = envs.task_rollouts(_mlp(seed), 0, len(envs.MT10), 1, horizon=40, upstream=True)
+        for x, y in zip(got, want, strict=True):
+            np.testing.assert_array_equal(x, y)
 
 
 def test_task_units_targets_and_bit_identical_ground_truth(tiny):
@@ -110,6 +166,17 @@ def test_sac_code_path_is_bit_identical_and_stores_minus_return(tmp_path, monkey
     assert not list((tmp_path / "tmp").glob("SB3-*"))  # no SB3 log folder left behind
     assert make_method("tracin", {}).applies(task) is not None  # no model to differentiate
     assert make_method("kernel_sm", {}).applies(task) is None
+
+
+@pytest.mark.parametrize("missing", ["metaworld", "stable_baselines3", "gymnasium"])
+def test_a_missing_rl_extra_is_the_suites_one_line(monkeypatch, missing):
+    """envs.py and sac.py refuse through ``extras.require``: one line naming the rl extra."""
+    monkeypatch.setitem(sys.modules, missing, None)  # an import of it raises ImportError
+    calls = {"metaworld": envs.metaworld, "gymnasium": lambda: sac.subset_env([0], None, 0),
+             "stable_baselines3": lambda: sac._sac(None, sac.SACParams(), 0)}
+    with pytest.raises(MissingExtraError, match=re.escape(install_hint("rl"))) as err:
+        calls[missing]()
+    assert f"needs {missing} " in str(err.value) and "\n" not in str(err.value)
 
 
 def test_mt10_families_are_fine_tuned_without_a_suffix():

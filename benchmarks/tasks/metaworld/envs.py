@@ -4,8 +4,10 @@ Goals are fixed: ``metaworld.MT10(seed)`` draws 50 goal variations per task from
 ``set_task`` freezes one, so every ``reset`` of a variation starts from the same state and the
 physics is deterministic; a rollout's only randomness is what the caller adds. Building the
 benchmark costs about 10 CPU-s, so each process builds it once (``benchmark``) and keeps one
-environment per (task, variation) it has used (``environment``). The experts read the 39-dim
-observation; the policies read it with the task's one-hot appended (49 dims).
+environment per (task, variation) it has used (``environment``): an instance of
+``fastenv.fast_class`` of metaworld's class (the same bits, faster), or with ``upstream=True``
+of metaworld's class itself (the reference the tests and the bench compare with). The experts
+read the 39-dim observation; the policies read it with the task's one-hot appended (49 dims).
 """
 
 from __future__ import annotations
@@ -16,24 +18,21 @@ from collections.abc import Callable
 
 import numpy as np
 
-from benchmarks.common.spec import MissingExtraError
+from benchmarks.common.extras import require
+from benchmarks.tasks.metaworld.fastenv import fast_class
 
 OBS_DIM, ACT_DIM, HORIZON_MAX = 39, 4, 500
 VARIATIONS = 50  # goal variations per MT10 task
 MT10 = ("reach-v3", "push-v3", "pick-place-v3", "door-open-v3", "drawer-open-v3",
         "drawer-close-v3", "button-press-topdown-v3", "peg-insert-side-v3", "window-open-v3",
         "window-close-v3")  # metaworld's canonical order: the one-hot index of each task
-INSTALL = "pip install 'taskattr[rl]' (metaworld with gymnasium[mujoco])"
 
 
 def metaworld():
-    """The ``metaworld`` module, or a one-line error saying how to install it."""
+    """The ``metaworld`` module, or the one-line error naming the ``rl`` extra."""
     warnings.filterwarnings("ignore", message=r"Constant\(s\) may be too high")
-    try:
-        import metaworld as mw
-        import metaworld.policies  # noqa: F401  (the scripted experts)
-    except ImportError as err:
-        raise MissingExtraError(f"the mt10 benchmark needs metaworld ({err}); {INSTALL}") from None
+    mw = require("metaworld", "rl", "the mt10 benchmark")
+    require("metaworld.policies", "rl", "the mt10 benchmark")  # the scripted experts
     return mw
 
 
@@ -48,13 +47,15 @@ def benchmark(env_seed: int):
 
 
 @functools.lru_cache(maxsize=512)
-def environment(env_seed: int, name: str, variation: int):
-    """One raw environment of ``name`` with goal variation ``variation`` (0..49) frozen."""
+def environment(env_seed: int, name: str, variation: int, upstream: bool = False):
+    """One raw environment of ``name`` with goal variation ``variation`` (0..49) frozen;
+    ``upstream``: metaworld's class rather than its ``fast_class``."""
     bench = benchmark(env_seed)
     tasks = [t for t in bench.train_tasks if t.env_name == name]
     if not 0 <= variation < len(tasks):
         raise ValueError(f"goal variation {variation} of {name}: MT10 has {len(tasks)}")
-    env = bench.train_classes[name]()
+    cls = bench.train_classes[name]
+    env = (cls if upstream else fast_class(cls))()
     env.set_task(tasks[variation])
     return env
 
@@ -87,11 +88,12 @@ def expert_data(env_seed: int, name: str, variations: list[int], horizon: int, n
 
 
 def rollouts(act: Callable[[np.ndarray], np.ndarray], env_seed: int,
-             episodes: list[tuple[int, int]], horizon: int) -> tuple[np.ndarray, np.ndarray]:
+             episodes: list[tuple[int, int]], horizon: int, upstream: bool = False
+             ) -> tuple[np.ndarray, np.ndarray]:
     """Deterministic episodes ``(task index, variation)`` stepped in lockstep, one ``act`` call
     per step on every episode's observation (``(E, 49) -> (E, 4)``): return (sum of rewards)
     and success (``info["success"]`` at any step), each ``(E,)``."""
-    envs = [environment(env_seed, MT10[i], v) for i, v in episodes]
+    envs = [environment(env_seed, MT10[i], v, upstream) for i, v in episodes]
     tags = np.stack([one_hot(i) for i, _ in episodes])
     obs = np.stack([env.reset()[0] for env in envs]).astype(np.float32)
     total = np.zeros(len(envs))
@@ -106,9 +108,10 @@ def rollouts(act: Callable[[np.ndarray], np.ndarray], env_seed: int,
 
 
 def task_rollouts(act: Callable[[np.ndarray], np.ndarray], env_seed: int, n_tasks: int,
-                  per_task: int, horizon: int) -> tuple[np.ndarray, np.ndarray]:
+                  per_task: int, horizon: int, upstream: bool = False
+                  ) -> tuple[np.ndarray, np.ndarray]:
     """Each of the first ``n_tasks`` tasks on its last ``per_task`` goal variations (the ones
     no training uses): mean return and mean success per task, each ``(n_tasks,)``."""
     episodes = [(i, v) for i in range(n_tasks) for v in range(VARIATIONS - per_task, VARIATIONS)]
-    total, success = rollouts(act, env_seed, episodes, horizon)
+    total, success = rollouts(act, env_seed, episodes, horizon, upstream)
     return total.reshape(n_tasks, per_task).mean(1), success.reshape(n_tasks, per_task).mean(1)

@@ -20,8 +20,8 @@ import numpy as np
 
 from benchmarks.api.task import Task, register_family
 from benchmarks.common.cache import cache_root, cached_torch
+from benchmarks.common.extras import require
 from benchmarks.common.spec import (
-    MissingExtraError,
     SpecError,
     SubsetDesign,
     TaskSpec,
@@ -32,7 +32,7 @@ from benchmarks.common.spec import (
 )
 from benchmarks.tasks.metaworld import envs
 
-INSTALL = "pip install 'taskattr[rl]' (stable-baselines3)"
+NEEDS = "mt10-sac"  # what needs the rl extra's libraries, in their one-line error
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,7 @@ class SACParams:
 def subset_env(units, params: SACParams, seed: int):
     """A gymnasium env over the tasks of ``units``: each reset draws a task and a training
     variation from a seeded stream; observations carry the task's one-hot (49 dims)."""
-    import gymnasium as gym  # the rl extra; imported here so the registry never needs it
+    gym = require("gymnasium", "rl", NEEDS)  # imported here so the registry never needs it
 
     class SubsetEnv(gym.Env):
         def __init__(self) -> None:
@@ -90,11 +90,8 @@ def subset_env(units, params: SACParams, seed: int):
 
 
 def _sac(env, params: SACParams, seed: int):
-    try:
-        from stable_baselines3 import SAC
-        from stable_baselines3.common.logger import Logger
-    except ImportError as err:
-        raise MissingExtraError(f"mt10-sac needs stable-baselines3 ({err}); {INSTALL}") from None
+    SAC = require("stable_baselines3", "rl", NEEDS).SAC
+    Logger = require("stable_baselines3.common.logger", "rl", NEEDS).Logger
     net = [params.hidden] * 3
     agent = SAC("MlpPolicy", env, learning_rate=params.lr, batch_size=params.batch_size,
                 learning_starts=params.learning_starts, seed=seed % 2**32, device="cpu",
