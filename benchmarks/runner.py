@@ -36,6 +36,7 @@ from benchmarks.groundtruth.diagnostics import at_chance, summarise_ground_truth
 from benchmarks.groundtruth.executors import Executor
 from benchmarks.groundtruth.fill import open_store
 from benchmarks.groundtruth.store import GroundTruthStore
+from benchmarks.oracles import memo
 from benchmarks.oracles.fit import fit_method, method_predict, method_scores
 
 
@@ -83,6 +84,7 @@ def run_paper_cell(task: Task, cell: Cell, executor: Executor,
         if out.rows:
             run.records.append({"rows": out.rows})
         run.tables += out.tables
+    memo.release()  # the gradients, curvature and features the cell's methods shared
     return run
 
 

@@ -33,8 +33,8 @@ from benchmarks.oracles.gradex import (
     LOSS_FORMS,
     PROJECTIONS,
     estimate,
-    features,
     gradex_config,
+    shared_features,
     solve_subsets,
 )
 from benchmarks.training.engine import batched_forward, train
@@ -79,7 +79,7 @@ class GradEx(Method):
         task = ctx.task
         config = gradex_config(task.spec.profile, self._overrides())
         tm = ctx.models.linearisation_point() if ctx.models else ctx.model
-        feat = features(tm, config, f"{task.spec.key}/gradex")
+        feat = shared_features(tm, config, f"{task.spec.key}/gradex")[0]
         state = {"features": feat, "weights": task.example_weights, "output": task.primary,
                  "k": feat.k, "lam_z": config.lam_z}
         K = task.K

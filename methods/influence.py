@@ -20,18 +20,16 @@ LiSSA only on tasks with flipped labels, where ``mislabel_auc`` reads it).
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 from torch.func import functional_call, grad, jvp, vjp, vmap
 
 from benchmarks.api.context import Context
 from benchmarks.api.method import SOFTMAX_CE, Fitted
 from benchmarks.api.registry import register_method
-from benchmarks.common.device import to_numpy
 from benchmarks.common.spec import SpecError, param
+from benchmarks.oracles import memo
 from benchmarks.training.grads import flat_dim
 from methods._common.ekfac import EKFAC, fit_ekfac, is_softmax_ce, precondition
 from methods._common.groups import GroupContributions, ParamGroups
@@ -48,24 +46,18 @@ SELF_INFLUENCE_MAX = 2 * 10**7  # K·d entries of the extra right-hand sides (16
 EXACT_MAX_D = 30_000  # the exact solver's dense d x d float64 curvature: 7.2 GB at this d
 
 
-_CURVATURE: dict[str, torch.Tensor] = {}  # the last dense curvature built, by content
-
-
 def dense_curvature(model, params: dict[str, torch.Tensor], kind: str = "ggn") -> torch.Tensor:
     """The ``(d, d)`` curvature ``H V`` at ``V = I`` of the weighted training loss at
-    ``params``. The last one built is kept, keyed by the content it depends on (parameters,
-    training data and weights, ``kind``): the exact IF, its parameter-weighted variant and the
-    weight grid of one cell solve with the same H, which costs d Hessian-vector products."""
-    h = hashlib.sha256(kind.encode())
-    for t in (*params.values(), model.problem.X, model.problem.y):
-        h.update(to_numpy(t).tobytes())
-    h.update(np.ascontiguousarray(model.weights).tobytes())
-    key = h.hexdigest()
-    if key not in _CURVATURE:
-        _CURVATURE.clear()
+    ``params``, built once per cell and model (``oracles.memo``): the exact IF, its
+    parameter-weighted variant and the weight grid of one cell solve with the same H, which
+    costs d Hessian-vector products."""
+    def build() -> torch.Tensor:
         hvp, d = make_hvp(model, params, kind)
-        _CURVATURE[key] = hvp(torch.eye(d, dtype=torch.float64))
-    return _CURVATURE[key]
+        return hvp(torch.eye(d, dtype=torch.float64))
+
+    key = (memo.digest(model, params), "dense_curvature", kind, model.problem.loss,
+           model.problem.loss_form)
+    return memo.shared(key, build)[0]
 
 
 def make_hvp(model, params: dict[str, torch.Tensor], kind: str = "ggn", chunk: int = 128):

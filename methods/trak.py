@@ -21,9 +21,9 @@ from benchmarks.api.context import Context
 from benchmarks.api.method import SOFTMAX_CE, Fitted
 from benchmarks.api.registry import register_method
 from benchmarks.common.spec import SpecError, param
-from benchmarks.training.grads import Projector, flat_dim, stacked_grads
+from benchmarks.training.grads import Projector, flat_dim
 from methods._common.groups import GRANULARITIES, GroupContributions, GroupProjector, ParamGroups
-from methods._common.taskgrads import GradientMethod, additive_fitted, per_unit
+from methods._common.taskgrads import GradientMethod, additive_fitted, example_grads, per_unit
 
 
 def margin(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -131,8 +131,7 @@ class TRAK(GradientMethod):
         module = model.module.double()
         params = {k: v.double() for k, v in model.params.items()}
         (X, Xt), y = model.inputs(), model.problem.y
-        G = stacked_grads(module, params, X, y, margin)
-        Gt = stacked_grads(module, params, Xt, model.yt, margin)
+        G, Gt = example_grads(model, margin)  # shared by the cell's TRAK variants
         groups = ParamGroups.of_params(params, granularity or "layer")
         if self.block_projection != "none":
             proj = GroupProjector(ParamGroups.of_params(params, self.block_projection),

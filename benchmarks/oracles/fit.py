@@ -13,13 +13,16 @@ from benchmarks.api.task import Task
 from benchmarks.common.spec import derive_seed
 from benchmarks.groundtruth.fullmodel import StoreFullModels, full_model
 from benchmarks.groundtruth.store import GroundTruthStore
+from benchmarks.oracles import memo
 from benchmarks.oracles.labels import make_oracle
 
 
 def build_context(task: Task, store: GroundTruthStore, method: Method,
                   output: str | None = None) -> Context:
     """Hand ``method`` what it declared, never evaluation subsets; its labels are the stored
-    ``output`` (default: the task's primary F)."""
+    ``output`` (default: the task's primary F). The cell's shared computations
+    (``oracles.memo``) are this task's from here on."""
+    memo.enter(task.spec.key)
     seed = derive_seed(seed_key(task), method.key)
     output = output or task.primary
     kwargs: dict = {}

@@ -28,6 +28,7 @@ from torch.func import functional_call
 from benchmarks.api.context import TrainedModel
 from benchmarks.common.device import to_numpy
 from benchmarks.common.spec import SpecError
+from benchmarks.oracles import memo
 from benchmarks.oracles.gradex_solve import Solution, solve, solve_squared
 from benchmarks.training.grads import Projector, jacobian_chunks
 
@@ -182,6 +183,16 @@ def features(tm: TrainedModel, config: GradExConfig, key: str) -> Features:
     psi = projected_jacobians(module, params, X, project)
     psi_t = projected_jacobians(module, params, Xt, project)
     return Features(base, psi, tm.problem.y, base_t, psi_t, yt, gram, form, target_of)
+
+
+def shared_features(tm: TrainedModel, config: GradExConfig, key: str) -> tuple[Features, float]:
+    """``features`` made once per cell and model (``oracles.memo``): the GradEx oracle, the
+    GradEx method and the stages that refit it read the same ones. Also returns the seconds
+    they took when computed (the oracle's recorded label cost, whoever paid it)."""
+    what = ("gradex_features", config.projection,
+            None if config.projection == "identity" else config.proj_dim, key,
+            tm.problem.loss_form)
+    return memo.shared((memo.digest(tm), *what), lambda: features(tm, config, key))
 
 
 def solve_subsets(feat: Features, weights: np.ndarray, lam_z: float, tol: float = 1e-8

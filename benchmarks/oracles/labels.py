@@ -39,7 +39,7 @@ from benchmarks.common.spec import (
 from benchmarks.groundtruth.fullmodel import linearisation_point
 from benchmarks.groundtruth.store import GroundTruthStore
 from benchmarks.groundtruth.subsets import draw_mask
-from benchmarks.oracles.gradex import estimate, features, gradex_config, solve_subsets
+from benchmarks.oracles.gradex import estimate, gradex_config, shared_features, solve_subsets
 from benchmarks.training.retrain_task import RetrainTask
 
 ENUMERATE_MAX = 100_000  # subset spaces this small are enumerated (exact sampling w/o repl.)
@@ -115,13 +115,17 @@ class GradExOracle:
         tm = linearisation_point(self.task, self.store)
         t1 = time.perf_counter()
         masks = self.masks()
-        feat = features(tm, self.config, f"{self.task.spec.key}/gradex")
         t2 = time.perf_counter()
+        # the features' own cost, also when another method of the cell computed them first
+        feat, feat_s = shared_features(tm, self.config, f"{self.task.spec.key}/gradex")
+        t3 = time.perf_counter()
         sol = solve_subsets(feat, self.task.example_weights(masks), self.config.lam_z)
         arrays = {"masks": masks, **estimate(feat, sol.Z)}
-        t3 = time.perf_counter()
-        meta = {**self._meta_key(), "m": len(masks), "k": feat.k, "cost_s": t3 - t1,
-                "w0_s": t1 - t0, "features_s": t2 - t1, "solve_s": t3 - t2,
+        solve_s = time.perf_counter() - t3
+        features_s = t2 - t1 + feat_s
+        meta = {**self._meta_key(), "m": len(masks), "k": feat.k,
+                "cost_s": features_s + solve_s, "w0_s": t1 - t0, "features_s": features_s,
+                "solve_s": solve_s,
                 "max_kkt": sol.max_residual, "iterations": sol.iterations,
                 "provenance": provenance()}
         _write_atomic(self.folder, meta, arrays)

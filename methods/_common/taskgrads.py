@@ -16,6 +16,7 @@ from benchmarks.api.context import TrainedModel
 from benchmarks.api.method import Fitted, Method, Need
 from benchmarks.common.device import to_numpy
 from benchmarks.common.spec import param
+from benchmarks.oracles import memo
 from benchmarks.training.grads import stacked_grads
 from benchmarks.training.retrain_task import RetrainTask
 
@@ -68,25 +69,39 @@ def per_unit(x: torch.Tensor, membership, aggregate: str) -> torch.Tensor:
     return x / torch.as_tensor(membership, dtype=x.dtype).sum(1).reshape(-1, *[1] * (x.ndim - 1))
 
 
+def example_grads(model: TrainedModel, loss=None) -> tuple[torch.Tensor, torch.Tensor]:
+    """float64 per-example gradients of ``loss`` (default the training loss) at ``model``:
+    training ``(n, d)`` and target ``(n_t, d)``, computed once per cell (``oracles.memo``)."""
+    loss = loss or model.problem.loss
+
+    def compute() -> tuple[torch.Tensor, torch.Tensor]:
+        module = model.module.double()
+        params = {k: v.double() for k, v in model.params.items()}
+        (X, Xt), y = model.inputs(), model.problem.y
+        return (stacked_grads(module, params, X, y, loss),
+                stacked_grads(module, params, Xt, model.yt, loss))
+
+    return memo.shared((memo.digest(model), "example_grads", loss), compute)[0]
+
+
 def task_gradients(model: TrainedModel, aggregate: str = "sum",
                    normalize: bool = False) -> TaskGradients:
-    """Per-example gradients in float64 and their unit sums (or means, the authors' flag).
+    """Per-example gradients in float64 (``example_grads``) and their unit sums (or means, the
+    authors' flag).
 
     ``normalize``: scale every per-example gradient to unit length first (cosine variants).
     """
     module = model.module.double()
     params = {k: v.double() for k, v in model.params.items()}
-    (X, Xt), y = model.inputs(), model.problem.y
-    loss = model.problem.loss
-    G = stacked_grads(module, params, X, y, loss)
-    Gt = stacked_grads(module, params, Xt, model.yt, loss)
+    Xt = model.inputs()[1]
+    G, Gt = example_grads(model)
     if normalize:
         G, Gt = cosine_rows(G), cosine_rows(Gt)
     M = torch.as_tensor(model.membership, dtype=torch.float64)
     w = torch.as_tensor(model.weights, dtype=torch.float64)
     units = per_unit((M * w) @ G, model.membership, aggregate)
     with torch.no_grad():
-        phi = loss(torch.func.functional_call(module, params, (Xt,)), model.yt)
+        phi = model.problem.loss(torch.func.functional_call(module, params, (Xt,)), model.yt)
     return TaskGradients(G, Gt, units, phi, params)
 
 

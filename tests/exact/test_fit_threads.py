@@ -27,6 +27,7 @@ from benchmarks.api.context import Context, LabelSet, seed_key
 from benchmarks.api.evaluation import Evaluation
 from benchmarks.api.method import make_method
 from benchmarks.api.registry import METRICS
+from benchmarks.oracles import memo
 from benchmarks.oracles.fit import fit_method, method_predict, method_scores
 
 # gradient methods of every family (exact, CG, EK-FAC, dual IF; TRAK, TracIn, Grad-Dot, GradEx,
@@ -61,6 +62,7 @@ def process_threads(torch_n: int, blas_n: int):
 def _cell(task, store, method, eval_masks, eval_F, loo_delta, flipped=None, groups=None):
     """What ``runner.run_cell`` computes for one cell, as arrays and metric rows."""
     shutil.rmtree(store.path / "gradex", ignore_errors=True)  # labels made in this fit
+    memo.release()  # and the gradients, curvature and features (oracles.memo)
     _, fitted = fit_method(task, store, method)
     scores = method_scores(method, fitted)
     pred = method_predict(method, fitted, eval_masks)

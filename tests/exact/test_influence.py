@@ -63,25 +63,3 @@ def test_exact_solver_declines_a_model_too_large_for_a_dense_curvature():
     assert make_method("influence", {"solver": "cg"}).applies(task) is None
     assert make_method("influence", {}).applies(make_task("modular-addition", "quick")) is None
 
-
-def test_dense_curvature_is_built_once_per_model(tiny_addition, monkeypatch):
-    """The exact IF and its per-group split on one model share one dense H (bit-identical
-    scores to a fresh build); another model builds its own."""
-    from benchmarks.api.method import make_method
-    from benchmarks.oracles.fit import build_context
-    from methods import influence
-
-    task, store = tiny_addition
-    method = make_method("influence", {})
-    influence._CURVATURE.clear()
-    first = method.fit(build_context(task, store, method)).scores
-    builds = []
-    real = influence.make_hvp
-    monkeypatch.setattr(influence, "make_hvp", lambda *a, **k: builds.append(1) or real(*a, **k))
-    again = method.fit(build_context(task, store, method)).scores
-    pw = make_method("param_weighted", {"base": "influence", "weights": "uniform"})
-    pw.fit(build_context(task, store, pw))
-    assert builds == [] and (again == first).all()
-    influence._CURVATURE.clear()
-    assert (method.fit(build_context(task, store, method)).scores == first).all()
-    assert builds == [1]
