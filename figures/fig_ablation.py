@@ -1,9 +1,10 @@
-"""Hessian-regularisation ablation (claim C5), three panels against training length.
+"""Hessian-regularisation ablation (claim C5), three panels against training length per grid.
 
 Hessian trace of the full-set model (log scale), the linear surrogate's residual (repo NE), and
 LDS of the linear surrogate, influence and KernelSM; one colour per recipe (AdamW, SAM, NSO),
-one line style per method in the LDS panel. Drawn from ``results.csv`` rows of cells whose
-variant sets ``train.steps``.
+one line style per method in the LDS panel; one row of panels per grid (cells that share every
+override but the recipe and the length). Drawn from ``results.csv`` rows of cells whose variant
+sets ``train.steps``.
 """
 
 from __future__ import annotations
@@ -56,13 +57,16 @@ def _lines(ax, rows: pd.DataFrame, style: str = "-", label_suffix: str = "") -> 
                     label=name + label_suffix)
 
 
-def make(df: pd.DataFrame) -> Figure:
-    """Trace, residual and LDS against training steps."""
-    data = select(df)
-    if data.empty:
-        raise ValueError("no ablation rows to plot")
-    fig = Figure(figsize=(13, 3.8), layout="constrained")
-    ax_tr, ax_ne, ax_lds = fig.subplots(1, 3)
+def _grid_name(grid: str) -> str:
+    """A grid's shared overrides in words (``{}``: the cell's own recipe, full batch)."""
+    fixed = json.loads(grid)
+    return ", ".join(f"{k.split('.', 1)[1]}={v}" for k, v in sorted(fixed.items())) or \
+        "the task's own recipe"
+
+
+def _panels(axes, data: pd.DataFrame) -> None:
+    """One grid's trace, residual and LDS panels against training steps."""
+    ax_tr, ax_ne, ax_lds = axes
     _lines(ax_tr, data[data.metric == "hessian_trace"])
     ax_tr.set_yscale("log")
     ax_tr.set_title("Hessian trace (full-set model, Hutchinson)", fontsize=9)
@@ -75,10 +79,24 @@ def make(df: pd.DataFrame) -> Figure:
                     & (data.variant == "spearman")]
         _lines(ax_lds, rows, style, f" · {method}")
     ax_lds.set_title("LDS (solid linear, dotted IF, dashed KernelSM)", fontsize=9)
-    for ax in (ax_tr, ax_ne, ax_lds):
+    for ax in axes:
         ax.set_xlabel("training steps", fontsize=8)
         ax.tick_params(labelsize=7)
     ax_tr.legend(fontsize=7)
+
+
+def make(df: pd.DataFrame) -> Figure:
+    """Trace, residual and LDS against training steps: one row of panels per grid (the
+    full-batch recipe and the minibatch one are separate grids, never mixed in one line)."""
+    data = select(df)
+    if data.empty:
+        raise ValueError("no ablation rows to plot")
+    grids = sorted(data["grid"].unique())
+    fig = Figure(figsize=(13, 3.8 * len(grids)), layout="constrained")
+    axes = fig.subplots(len(grids), 3, squeeze=False)
+    for row, grid in zip(axes, grids, strict=True):
+        _panels(row, data[data["grid"] == grid])
+        row[0].set_ylabel(_grid_name(grid), fontsize=8)
     fig.suptitle("C5: Hessian regularisation vs training length (modular addition)")
     return fig
 

@@ -239,6 +239,21 @@ def test_ablation_figure_reads_recipe_and_steps() -> None:
     assert fig_ablation.make(df).axes[0].get_yscale() == "log"
 
 
+def test_the_ablation_figure_draws_each_grid_in_its_own_row() -> None:
+    """The full-batch and the minibatch grids share lengths (1000, 2000) but never a line."""
+    rows = []
+    for extra, value in (({}, 10.0), ({"train.batch_size": 64}, 1000.0)):
+        for steps in (1000, 2000):
+            rows.append({"task_params": json.dumps({"train.steps": steps} | extra),
+                         "metric": "hessian_trace", "variant": "hutchinson", "method": "model",
+                         "value": value + steps})
+    fig = fig_ablation.make(pd.DataFrame(rows))
+    assert len(fig.axes) == 6
+    traces = [fig.axes[0], fig.axes[3]]  # first panel of each row
+    ys = [sorted(y for line in ax.get_lines() for y in line.get_ydata()) for ax in traces]
+    assert sorted(ys) == [[1010.0, 2010.0], [2000.0, 3000.0]]
+
+
 def test_selection_figure_draws_methods_and_baselines() -> None:
     rows = [{"task": "t", "profile": "quick", "metric": "selection", "variant": "loss@k",
              "method": m, "method_key": k, "method_label": k, "value": v}
