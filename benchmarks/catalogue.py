@@ -284,13 +284,24 @@ def _imports_from(module: str) -> frozenset[str]:
     return frozenset(third)
 
 
+def _is_require(node: ast.AST) -> bool:
+    """A call ``require("module", ...)`` (``common.extras.require``: an import by name)."""
+    if not isinstance(node, ast.Call) or not node.args:
+        return False
+    func = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+    first = node.args[0]
+    return func == "require" and isinstance(first, ast.Constant) and isinstance(first.value, str)
+
+
 def _imports(module: str, path: Path, is_package: bool) -> list[str]:
     """Every module a source file imports (relative ones resolved; ``from a import b`` gives
-    ``a`` and ``a.b``, which may be a module)."""
+    ``a`` and ``a.b``, which may be a module), ``extras.require("a", ...)`` calls included."""
     package = module if is_package else module.rpartition(".")[0]
     out = []
     for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.Import):
+        if _is_require(node):
+            out.append(node.args[0].value)
+        elif isinstance(node, ast.Import):
             out += [a.name for a in node.names]
         elif isinstance(node, ast.ImportFrom):
             base = importlib.util.resolve_name("." * node.level + (node.module or ""), package) \
