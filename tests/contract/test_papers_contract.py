@@ -25,7 +25,8 @@ def test_cells_name_registered_tasks_methods_and_stages(name, profile):
     paper = PAPERS.get(name)()
     assert isinstance(paper, Paper) and paper.title
     cells = paper.cells(profile)
-    assert cells and all(isinstance(c, Cell) for c in cells)
+    assert cells or paper.opt_in  # an opt-in paper may leave a profile out (overlap-dial: paper)
+    assert any(paper.cells(p) for p in PROFILES) and all(isinstance(c, Cell) for c in cells)
     assert len({(c.task, tuple(sorted(c.overrides.items()))) for c in cells}) == len(cells)
     stage_types = {cls for _, cls in STAGES.items()}
     for cell in cells:
