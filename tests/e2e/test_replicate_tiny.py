@@ -51,8 +51,12 @@ def test_replicate_tiny_end_to_end(tmp_path):
     times = pd.read_csv(out / "timings.csv")  # where the run's time went
     assert {"ground truth", "W0 pretraining", "rendering"} <= set(times.stage)
     assert (times.wall_s >= 0).all() and "timings (wall-clock" in proc.stdout
-    gt_rows = times[times.stage == "ground truth"]
-    assert (gt_rows.models > 0).all() and (gt_rows.gflop > 0).all()  # cold: trained, counted
+    every_gt = times[times.stage == "ground truth"]
+    gt_rows = every_gt[every_gt.models > 0]  # cold: trained, counted
+    assert (gt_rows.gflop > 0).all() and (gt_rows.cache == "cold").all()
+    shared = every_gt[every_gt.models == 0]  # an ablation recipe's longer length: trained by
+    assert len(shared) == 6 and (shared.cache == "warm").all()  # its first cell (prefix.py)
+    assert shared.task.str.contains("steps=40").all()
     assert not (out / "bench.json").exists()  # replicate benchmarks nothing itself
     perf = [sys.executable, "-m", "benchmarks.perf.replicate_stages", "--out", str(out),
             "--profile", "tiny"]

@@ -217,5 +217,7 @@ def test_registered_and_drawn_from_its_table(cache, tmp_path):
     shown = fig_interactions.select(pd.read_csv(tmp_path / "interactions.csv"))
     assert sorted(shown.panel.unique()) == sorted(fig_interactions.PANELS) and len(shown) == 4
     paths = render_all(tmp_path / "results.csv", None, tmp_path / "out")
-    assert [p.name for p in paths] == ["interactions.png"]
+    assert [p.relative_to(tmp_path / "out").as_posix() for p in paths] == [
+        "interactions.png", "interactions/interact-additive.png",
+        "interactions/interact-pairwise.png"]  # the suite figure, then one panel per task
     assert (tmp_path / "out" / "interactions.png").read_bytes()[:4] == b"\x89PNG"
