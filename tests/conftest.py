@@ -37,6 +37,21 @@ def tiny_addition(tmp_path_factory):
 
 
 @pytest.fixture
+def tiny_ctx(cache):
+    """A method's Context on tiny modular addition trained 20 steps: its full-set model and
+    checkpoints (trained on first use in the test's cache), no subset ground truth."""
+    from benchmarks.api.context import Context
+    from benchmarks.api.task import make_task
+    from benchmarks.groundtruth.fill import open_store
+    from benchmarks.groundtruth.fullmodel import StoreFullModels, full_model
+
+    task = make_task("modular-addition", "tiny", {"train.steps": 20})
+    store = open_store(task)
+    return Context(task=task, seed=1, model=full_model(task, store),
+                   models=StoreFullModels(task, store))
+
+
+@pytest.fixture
 def cache(tmp_path, monkeypatch):
     """Point ``TASKATTR_CACHE`` (read at call time by ``cache_root``) at a fresh folder."""
     monkeypatch.setenv("TASKATTR_CACHE", str(tmp_path))

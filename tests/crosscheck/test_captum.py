@@ -27,10 +27,6 @@ captum = pytest.importorskip("captum", reason="captum not installed")
 
 from captum.influence import TracInCP  # noqa: E402
 
-from benchmarks.api.context import Context  # noqa: E402
-from benchmarks.api.task import make_task  # noqa: E402
-from benchmarks.groundtruth.fill import open_store  # noqa: E402
-from benchmarks.groundtruth.fullmodel import StoreFullModels, full_model  # noqa: E402
 from methods.tracin import TracIn, checkpoint_scores  # noqa: E402
 
 pytestmark = pytest.mark.slow
@@ -41,14 +37,6 @@ OTHER_RATES = (0.1, 0.02, 0.005)  # distinct per-checkpoint rates: lr applied on
 # in K = 9 units, 53 targets): Spearman 1.0, max |ours - theirs| / max |ours| = 3.5e-16 (the
 # method, eta = 0.03 at every checkpoint) and 5.3e-16 (the rates above).
 MIN_SPEARMAN, MAX_REL_ERR = 0.9999999, 1e-10
-
-
-@pytest.fixture
-def ctx(cache):
-    task = make_task("modular-addition", "tiny", {"train.steps": 20})
-    store = open_store(task)
-    return Context(task=task, seed=1, model=full_model(task, store),
-                   models=StoreFullModels(task, store))
 
 
 def _captum(ctx, models, rates) -> np.ndarray:
@@ -78,14 +66,16 @@ def _check(ours: np.ndarray, theirs: np.ndarray, what: str) -> None:
     assert rel <= MAX_REL_ERR
 
 
-def test_tracin_matches_captum_tracincp(ctx):
+def test_tracin_matches_captum_tracincp(tiny_ctx):
+    ctx = tiny_ctx
     method = TracIn(n_checkpoints=N_CHECKPOINTS)
     models, etas = method.checkpoints(ctx)
     assert len(models) == N_CHECKPOINTS and etas == [ctx.task.spec.train.lr] * N_CHECKPOINTS
     _check(method.fit(ctx).scores, _captum(ctx, models, etas), "the method")
 
 
-def test_per_checkpoint_rates_enter_once(ctx):
+def test_per_checkpoint_rates_enter_once(tiny_ctx):
+    ctx = tiny_ctx
     models, _ = TracIn(n_checkpoints=N_CHECKPOINTS).checkpoints(ctx)
     ours = sum(checkpoint_scores(m, eta)[0] for m, eta in zip(models, OTHER_RATES, strict=True))
     _check(ours.numpy(), _captum(ctx, models, OTHER_RATES), f"rates {OTHER_RATES}")

@@ -8,13 +8,12 @@ import torch.nn.functional as F
 from logreg_fixture import logreg
 from torch import nn
 
-from benchmarks.api.context import Context, TrainedModel
+from benchmarks.api.context import TrainedModel
 from benchmarks.api.method import make_method
 from benchmarks.api.task import make_task
 from benchmarks.common.spec import SpecError, TrainSpec
 from benchmarks.groundtruth.fill import open_store
 from benchmarks.groundtruth.fullmodel import (
-    StoreFullModels,
     checkpoint_steps,
     full_model,
     full_model_checkpoints,
@@ -110,14 +109,6 @@ def test_flipped_labels_have_larger_self_influence():
     assert (own <= 0).all()  # including a point never raises its own loss at first order
     assert mag[f].mean() >= MIN_SELF_INFLUENCE_RATIO * mag[~f].mean()
     assert _auc(mag[f], mag[~f]) >= MIN_SELF_INFLUENCE_AUC
-
-
-@pytest.fixture
-def tiny_ctx(cache):
-    task = make_task("modular-addition", "tiny", {"train.steps": 20})
-    store = open_store(task)
-    return Context(task=task, seed=1, model=full_model(task, store),
-                   models=StoreFullModels(task, store))
 
 
 def test_tracin_last_is_lr_times_grad_dot(tiny_ctx):
