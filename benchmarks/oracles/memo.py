@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import hashlib
 import time
 from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ import numpy as np
 import torch
 
 from benchmarks.api.context import TrainedModel
+from benchmarks.common.cache import value_digest
 
 T = TypeVar("T")
 MAX_BYTES = 8 * 2**30  # the quick MT10 model's per-example gradients (5.6 GB) fit
@@ -74,26 +74,18 @@ def shared(key: Hashable, compute: Callable[[], T]) -> tuple[T, float]:
 def digest(model: TrainedModel, params: dict[str, torch.Tensor] | None = None) -> str:
     """sha256 of everything a computation at ``model`` reads: ``params`` (default the model's),
     the module's architecture and floating buffers (as float64: callers cast the module), the
-    training and target data, weights and membership, the device and torch's thread count."""
-    h = hashlib.sha256(repr(model.module).encode())
-    h.update(f"{torch.get_num_threads()}".encode())
-    for name, t in (params if params is not None else model.params).items():
-        _update(h, name, t)
-    for name, b in model.module.named_buffers():
-        _update(h, name, b.double() if b.is_floating_point() else b)
-    for name, t in (("X", model.problem.X), ("y", model.problem.y), ("Xt", model.Xt),
-                    ("yt", model.yt)):
-        _update(h, name, t)
-    for name, a in (("membership", model.membership), ("weights", model.weights)):
-        arr = np.ascontiguousarray(a)
-        h.update(f"{name}{arr.dtype}{arr.shape}".encode() + arr.tobytes())
-    return h.hexdigest()
-
-
-def _update(h, name: str, t: torch.Tensor) -> None:
-    t = t.detach()
-    h.update(f"{name}{t.dtype}{tuple(t.shape)}{t.device}".encode())
-    h.update(t.cpu().contiguous().view(-1).view(torch.uint8).numpy().tobytes())
+    training and target data, weights and membership, their devices and torch's thread count
+    (``common.cache.value_digest`` of them all)."""
+    params = params if params is not None else model.params
+    buffers = {n: b.double() if b.is_floating_point() else b
+               for n, b in model.module.named_buffers()}
+    data = {"X": model.problem.X, "y": model.problem.y, "Xt": model.Xt, "yt": model.yt,
+            "membership": torch.as_tensor(np.ascontiguousarray(model.membership)),
+            "weights": torch.as_tensor(np.ascontiguousarray(model.weights))}
+    tensors = [*params.values(), *buffers.values(), *data.values()]
+    return value_digest({"module": repr(model.module), "threads": torch.get_num_threads(),
+                         "devices": sorted({str(t.device) for t in tensors}),
+                         "params": params, "buffers": buffers, "data": data})
 
 
 def nbytes(value: object) -> int:
