@@ -100,15 +100,7 @@ def train(problem: Problem, weights: torch.Tensor, seeds: list[int], spec: Train
           engine: str = "batched", device: torch.device | None = None) -> Params:
     """Train ``len(seeds)`` models on ``device`` (default: ``device.current()``);
     ``weights: (B, n)``. Returns ``{name: (B, ...)}`` on the CPU."""
-    if engine not in ENGINES:
-        raise ValueError(f"unknown engine {engine!r}. Available: {', '.join(ENGINES)}")
-    if weights.shape != (len(seeds), problem.X.shape[0]):
-        raise ValueError(f"weights must be (B={len(seeds)}, n={problem.X.shape[0]}), "
-                         f"got {tuple(weights.shape)}")
-    placed = problem.on(devices.current() if device is None else device)
-    fn = train_batched if engine == "batched" else train_loop
-    out = _halving(fn, placed, weights.to(problem.dtype).cpu(), seeds, spec)
-    return {k: v.cpu() for k, v in out.items()}
+    return _train(problem, weights, seeds, spec, engine, device)
 
 
 def train_at(problem: Problem, weights: torch.Tensor, seeds: list[int], spec: TrainSpec,
@@ -122,14 +114,26 @@ def train_at(problem: Problem, weights: torch.Tensor, seeds: list[int], spec: Tr
     steps_at = [int(s) for s in steps_at]
     if not steps_at or steps_at != sorted(set(steps_at)) or steps_at[0] < 1:
         raise ValueError(f"steps_at must be strictly increasing step counts ≥ 1, got {steps_at}")
+    return _train(problem, weights, seeds, replace(spec, steps=steps_at[-1]), engine, None,
+                  tuple(steps_at))
+
+
+def _train(problem: Problem, weights: torch.Tensor, seeds: list[int], spec: TrainSpec,
+           engine: str, device: torch.device | None, steps_at: tuple[int, ...] = ()
+           ) -> Params | list[Params]:
+    """What ``train`` and ``train_at`` share: the checks, the placement, the out-of-memory
+    halving and the copy back to the CPU (one ``Params``, or one per ``steps_at``)."""
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}. Available: {', '.join(ENGINES)}")
-    spec = replace(spec, steps=steps_at[-1])
-    placed = problem.on(devices.current())
+    if weights.shape != (len(seeds), problem.X.shape[0]):
+        raise ValueError(f"weights must be (B={len(seeds)}, n={problem.X.shape[0]}), "
+                         f"got {tuple(weights.shape)}")
+    placed = problem.on(devices.current() if device is None else device)
     fn = functools.partial(train_batched if engine == "batched" else train_loop,
-                           steps_at=tuple(steps_at))
+                           steps_at=steps_at)
     out = _halving(fn, placed, weights.to(problem.dtype).cpu(), seeds, spec)
-    return [{k: v.cpu() for k, v in snap.items()} for snap in out]
+    snaps = [{k: v.cpu() for k, v in snap.items()} for snap in (out if steps_at else [out])]
+    return snaps if steps_at else snaps[0]
 
 
 def _halving(fn: Callable[..., Params | list[Params]], problem: Problem, weights: torch.Tensor,
