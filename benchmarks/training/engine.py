@@ -129,8 +129,8 @@ def _train(problem: Problem, weights: torch.Tensor, seeds: list[int], spec: Trai
         raise ValueError(f"weights must be (B={len(seeds)}, n={problem.X.shape[0]}), "
                          f"got {tuple(weights.shape)}")
     placed = problem.on(devices.current() if device is None else device)
-    fn = functools.partial(train_batched if engine == "batched" else train_loop,
-                           steps_at=steps_at)
+    fn = train_batched if engine == "batched" else train_loop
+    fn = functools.partial(fn, steps_at=steps_at) if steps_at else fn
     out = _halving(fn, placed, weights.to(problem.dtype).cpu(), seeds, spec)
     snaps = [{k: v.cpu() for k, v in snap.items()} for snap in (out if steps_at else [out])]
     return snaps if steps_at else snaps[0]
