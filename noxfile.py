@@ -136,6 +136,7 @@ def bench(session: nox.Session) -> None:
     session.run("python", "-m", "benchmarks.perf", "engine", *session.posargs)
     session.run("python", "-m", "benchmarks.perf", "engine", "--task", "fmnist-class",
                 "--entry", "engine_fmnist")
+    session.run("python", "-m", "benchmarks.perf", "compiled_step")
     session.run("python", "-m", "benchmarks.perf", "engine_gpu")  # writes only where CUDA is
     session.run("python", "-m", "benchmarks.perf", "executors")
     session.run("python", "-m", "benchmarks.perf", "attribution")

@@ -257,14 +257,15 @@ def leaderboard(args: argparse.Namespace) -> int:
     from benchmarks.api.evaluation import write_definitions
     from benchmarks.common.schema import RESULTS
     from benchmarks.common.tables import read_table
-    from benchmarks.replicate import write_claims
+    from benchmarks.replicate import default_labels, write_claims
     from leaderboard import build, claims, scorecard, wallclock
     from leaderboard.render import write_all
 
     results = build.LEADERBOARD_DIR / "results.csv"
     profiles = sorted(read_table(results, RESULTS).profile.unique())
-    if wallclock.update_readme(build.LEADERBOARD_DIR / "timings.csv"):  # both tables checked
-        print(f"wrote {wallclock.README} (wall-clock section)")  # before anything is written
+    if wallclock.update_readme(build.LEADERBOARD_DIR / "timings.csv",  # both tables checked
+                               default=default_labels("quick")):  # before anything is written
+        print(f"wrote {wallclock.README} and {wallclock.FRONT} (wall-clock and budget)")
     for profile in profiles:
         write_claims(results, profile)
     claims.write_verdict(build.LEADERBOARD_DIR / "claims.csv", build.LEADERBOARD_DIR / "verdict.md")

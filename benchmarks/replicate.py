@@ -22,7 +22,7 @@ from benchmarks.api.claims import Noise
 from benchmarks.api.evaluation import write_definitions
 from benchmarks.api.paper import Cell, Paper, merge
 from benchmarks.api.registry import PAPERS, TASKS
-from benchmarks.api.task import execution_overrides, make_task
+from benchmarks.api.task import execution_overrides, make_task, variant_label
 from benchmarks.common import timing
 from benchmarks.common.schema import RESULTS
 from benchmarks.common.tables import read_table
@@ -53,6 +53,13 @@ def plan(profile: str, tasks: list[str] | None, papers: list[tuple[str, Paper]]
                    if not tasks or c.task in tasks])
     listed = {c.task for c in cells}
     return [(c.task, c) for c in cells] + [(t, None) for t in tasks or [] if t not in listed]
+
+
+def default_labels(profile: str) -> set[str]:
+    """Labels (``timings.csv``'s ``task``) of every cell the default ``replicate`` runs at
+    ``profile``: the papers not ``opt_in``."""
+    return {variant_label(name, cell.overrides) for name, cell in
+            plan(profile, None, selected_papers(None)) if cell is not None}
 
 
 LOCAL = Executor()

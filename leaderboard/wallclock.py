@@ -1,15 +1,19 @@
-"""The wall-clock section of ``docs/performance.md``, generated from ``leaderboard/timings.csv``
-(never copied by hand): per task of a profile, the minutes of W0, ground truth (and how many
-models it trained in the run that timed it: 0 means the ground truth was cached then), methods
-and stages; the total; and which rows were measured cold.
+"""The wall-clock section of ``docs/performance.md`` and the budget line of ``README.md``,
+generated from ``leaderboard/timings.csv`` (never copied by hand): per task of a profile, the
+minutes of W0, ground truth (and how many models it trained in the run that timed it: 0 means
+the ground truth was cached then), methods and stages; the total of the default job and of the
+opt-in papers; and that total against ``BUDGET_MIN``.
 
-``python -m benchmarks leaderboard`` and ``replicate`` rewrite the block between ``BEGIN`` and
-``END`` in ``docs/performance.md`` (``README`` below: the page that carries the block);
-tests/unit/test_wallclock.py checks the committed page against the committed timings.
+``python -m benchmarks leaderboard`` and ``replicate`` rewrite the blocks between ``BEGIN`` and
+``END`` in ``docs/performance.md`` (``README`` below: the page that carries the table) and
+between ``BUDGET_BEGIN`` and ``BUDGET_END`` in ``FRONT``; the caller names the default job's
+tasks (this package reads files, not the papers). tests/unit/test_wallclock.py checks the
+committed pages against the committed timings.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from pathlib import Path
 
 import pandas as pd
@@ -22,6 +26,10 @@ from .md import escape, replace_block
 BEGIN = "<!-- wallclock:begin (generated from leaderboard/timings.csv; do not edit) -->"
 END = "<!-- wallclock:end -->"
 README = Path("docs") / "performance.md"  # of the working directory (the checkout)
+BUDGET_BEGIN = "<!-- budget:begin (generated from leaderboard/timings.csv; do not edit) -->"
+BUDGET_END = "<!-- budget:end -->"
+FRONT = Path("README.md")
+BUDGET_MIN = 45  # the target for the whole default quick job, cold, on the 2-core machine
 PARTS = (("W0", ("W0 pretraining",)), ("ground truth", ("ground truth",)),
          ("methods", ("method ",)), ("stages", ("stage ",)))
 
@@ -48,9 +56,23 @@ def per_task(timings: pd.DataFrame, profile: str, cache: str = "cold") -> pd.Dat
     return minutes.drop(index=[t for t in minutes.index if t.startswith("(")], errors="ignore")
 
 
-def markdown(timings: pd.DataFrame, profile: str = "quick") -> str:
-    """The section's Markdown: a table per task and the run's total."""
+def table_of(timings: pd.DataFrame, profile: str,
+             default: Collection[str] | None = None) -> pd.DataFrame:
+    """``per_task`` of the cold rows, plus each default-job task timed only warm: a cell whose
+    ground truth a sibling trained (``design.shared_lengths``), so its models count 0."""
     table = per_task(timings, profile)
+    if default is None:
+        return table
+    warm = per_task(timings, profile, "warm")
+    shared = warm.loc[[t for t in warm.index if t in default and t not in table.index]]
+    return pd.concat([table, shared.assign(models=0.0)]).sort_index()
+
+
+def markdown(timings: pd.DataFrame, profile: str = "quick",
+             default: Collection[str] | None = None) -> str:
+    """The section's Markdown: a table per task and the run's total (with ``default``, the
+    default job's tasks: the others are marked opt-in and summed apart)."""
+    table = table_of(timings, profile, default)
     if table.empty:
         return f"No cold `{profile}` timings recorded yet (`replicate` writes them)."
     warm = per_task(timings, profile, "warm").total.reindex(table.index)
@@ -64,27 +86,63 @@ def markdown(timings: pd.DataFrame, profile: str = "quick") -> str:
     for task, r in table.iterrows():
         models = "—" if pd.isna(r.models) else f"{int(r.models):,}"
         rerun = "—" if pd.isna(warm[task]) else f"{warm[task]:.1f}"
-        lines.append(f"| {escape(task)} | {r.W0:.1f} | {r['ground truth']:.1f} | {models} | "
+        name = escape(task) + (" *(opt-in)*" if default is not None and task not in default
+                               else "")
+        lines.append(f"| {name} | {r.W0:.1f} | {r['ground truth']:.1f} | {models} | "
                      f"{r.methods:.1f} | {r.stages:.1f} | {r.total:.1f} | {rerun} | "
                      f"{escape(r.measured) if isinstance(r.measured, str) else '—'} |")
-    total = table.total.sum() + other / 60
-    lines += ["", f"Minutes of wall-clock of the cold runs (ground truth trained in the run), "
-              f"from `leaderboard/timings.csv`: **{total:.0f} min** over {len(table)} tasks "
-              f"(rendering {other / 60:.1f} min); *warm rerun* is the same task's last run "
-              f"with its ground truth cached, kept beside the cold one. Ground truth was "
-              f"trained in the timed run (cold) for {cold} of them, cached then for {cached} "
-              f"(their ground-truth minutes are a cache check, not its cost), and not recorded "
-              f"for {unknown} (timed before the count of models trained was kept: —)."]
+    lines += ["", _total_sentence(table, other, default) + f" *warm rerun* is the same "
+              f"task's last run with its ground truth cached, kept beside the cold one. Ground "
+              f"truth was trained in the timed run (cold) for {cold} of them, cached then for "
+              f"{cached} (their ground-truth minutes are a cache check, not its cost), and not "
+              f"recorded for {unknown} (timed before the count of models trained was kept: —)."]
     return "\n".join(lines)
 
 
-def update_readme(timings_csv: Path, readme: Path | None = None, profile: str = "quick"
-                  ) -> bool:
-    """Rewrite the generated block of ``readme`` (default ``README``); True if it changed. A
-    README without the markers is left alone; a damaged ``timings_csv`` is refused
-    (``benchmarks.common.tables``) before the README is touched."""
-    readme = README if readme is None else readme
-    if BEGIN not in readme.read_text() or END not in readme.read_text():
-        return False
-    body = markdown(read_table(timings_csv, TIMINGS), profile) if timings_csv.exists() else ""
-    return replace_block(readme, BEGIN, END, body)
+def _total_sentence(table: pd.DataFrame, other: float,
+                    default: Collection[str] | None) -> str:
+    head = "Minutes of wall-clock of the cold runs (ground truth trained in the run), from " \
+           "`leaderboard/timings.csv`:"
+    if default is None:
+        return (f"{head} **{table.total.sum() + other / 60:.0f} min** over {len(table)} tasks "
+                f"(rendering {other / 60:.1f} min);")
+    mine = table.index.isin(list(default))
+    return (f"{head} **{table.total[mine].sum() + other / 60:.0f} min** for the default job's "
+            f"{int(mine.sum())} tasks (rendering {other / 60:.1f} min included), and "
+            f"{table.total[~mine].sum():.0f} min for {int((~mine).sum())} opt-in tasks;")
+
+
+def budget_line(timings: pd.DataFrame, profile: str, default: Collection[str]) -> str:
+    """README's sentence: the default job's cold minutes against ``BUDGET_MIN``, its ground
+    truth's share and its three largest tasks."""
+    table = table_of(timings, profile, default)
+    table = table[table.index.isin(list(default))]
+    if table.empty:
+        return f"No cold `{profile}` timings recorded yet (`replicate` writes them)."
+    cold = timings[(timings.profile == profile) & (timings.cache == "cold")]
+    total = table.total.sum() + cold[cold.task.str.startswith("(")].wall_s.sum() / 60
+    top = table.total.sort_values(ascending=False).head(3)
+    verdict = ("met" if total <= BUDGET_MIN else
+               f"missed by {total - BUDGET_MIN:.0f} min ({total / BUDGET_MIN:.1f}×)")
+    return (f"**Budget** ({BUDGET_MIN} min for the whole default `{profile}` job, cold, on 2 "
+            f"cores): {verdict}. Its {len(table)} cells sum to {total:.0f} min in per-cell "
+            f"runs, {table['ground truth'].sum():.0f} of them ground truth; the largest are "
+            + ", ".join(f"{escape(t)} ({m:.0f} min)" for t, m in top.items())
+            + f". Where the time goes and what bounds it: [{README.as_posix()}]"
+              f"({README.as_posix()}).")
+
+
+def update_readme(timings_csv: Path, readme: Path | None = None, profile: str = "quick",
+                  default: Collection[str] | None = None, front: Path | None = None) -> bool:
+    """Rewrite the generated block of ``readme`` (default ``README``) and, given the default
+    job's tasks, the budget line of ``front`` (default ``FRONT``); True if either changed. A
+    page without the markers is left alone; a damaged ``timings_csv`` is refused
+    (``benchmarks.common.tables``) before anything is touched."""
+    timings = read_table(timings_csv, TIMINGS) if timings_csv.exists() else None
+    body = "" if timings is None else markdown(timings, profile, default)
+    changed = replace_block(README if readme is None else readme, BEGIN, END, body)
+    if default is not None:
+        line = "" if timings is None else budget_line(timings, profile, default)
+        changed = replace_block(FRONT if front is None else front, BUDGET_BEGIN, BUDGET_END,
+                                line) or changed
+    return changed

@@ -31,6 +31,16 @@ from benchmarks.common.spec import (
 VARIANT_PREFIXES = ("params.", "train.")
 
 
+def variant_label(name: str, overrides: dict) -> str:
+    """A task's display name: ``name``, plus its ``params.*`` and ``train.*`` overrides
+    (``modular-addition[block=7]``); what ``Task.label`` shows and ``timings.csv`` records."""
+    variant = {k: v for k, v in overrides.items() if k.startswith(VARIANT_PREFIXES)}
+    if not variant:
+        return name
+    inner = ",".join(f"{k.split('.', 1)[1]}={v}" for k, v in sorted(variant.items()))
+    return f"{name}[{inner}]"
+
+
 class Task(ABC):
     """One benchmark task built from a frozen spec."""
 
@@ -125,11 +135,7 @@ class Task(ABC):
     def label(self) -> str:
         """Display name: the registry name plus the variant's ``params.*`` and ``train.*``
         overrides (design overrides change sizes, not the task)."""
-        variant = {k: v for k, v in self.overrides.items() if k.startswith(VARIANT_PREFIXES)}
-        if not variant:
-            return self.spec.name
-        inner = ",".join(f"{k.split('.', 1)[1]}={v}" for k, v in sorted(variant.items()))
-        return f"{self.spec.name}[{inner}]"
+        return variant_label(self.spec.name, self.overrides)
 
     @property
     def params_json(self) -> str:

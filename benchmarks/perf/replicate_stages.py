@@ -83,6 +83,7 @@ def main(argv: list[str] | None = None) -> None:
 
     from benchmarks.common.schema import TIMINGS
     from benchmarks.common.tables import read_table
+    from benchmarks.replicate import default_labels
     from leaderboard import build, wallclock
 
     ap = argparse.ArgumentParser(prog="python -m benchmarks.perf.replicate_stages")
@@ -100,7 +101,8 @@ def main(argv: list[str] | None = None) -> None:
               f"{r['achieved_gflops']:.1f} GFLOP/s, {100 * r['frac_of_peak']:.0f}% of "
               f"{r['peak_gflops']:.0f} ({r['workers']} x the 1-thread matmul peak)")
     if args.out.resolve() == build.LEADERBOARD_DIR.resolve() and \
-            wallclock.update_readme(timings, profile=args.profile):
+            wallclock.update_readme(timings, profile=args.profile,
+                                    default=default_labels(args.profile)):
         print(f"wrote {wallclock.README} (wall-clock section)")
 
 

@@ -80,3 +80,17 @@ def test_an_opt_in_paper_runs_only_when_named():
     kernelsm = PAPERS.get("kernelsm")().cells("quick")
     base = next(c for c in kernelsm if c.task == "modular-addition" and not c.overrides)
     assert {n for n, _ in cells[0][1].methods} <= {n for n, _ in base.methods}
+
+
+def test_the_default_jobs_labels_are_those_its_tasks_show():
+    """``default_labels`` (the wall-clock's default job) names each default cell as its task's
+    ``label`` does, and no opt-in cell."""
+    from benchmarks.api.task import make_task
+    from benchmarks.replicate import default_labels
+
+    labels = default_labels("quick")
+    assert "modular-addition[block=7]" in labels and "mt10" in labels
+    assert not any("overlap=" in label for label in labels)
+    name, cell = next((n, c) for n, c in plan("quick", None, selected_papers(None))
+                      if "params.block" in c.overrides)
+    assert make_task(name, "quick", cell.overrides).label in labels

@@ -1,6 +1,6 @@
-"""The wall-clock section of docs/performance.md is generated from leaderboard/timings.csv
-(leaderboard/wallclock.py): the committed page matches the committed timings, and the
-table's sums and cold/cached counts are those of the rows."""
+"""The wall-clock section of docs/performance.md and README's budget line are generated from
+leaderboard/timings.csv (leaderboard/wallclock.py): the committed pages match the committed
+timings, and the table's sums and cold/cached counts are those of the rows."""
 
 from __future__ import annotations
 
@@ -11,10 +11,15 @@ from leaderboard.build import LEADERBOARD_DIR
 
 
 def test_committed_readme_matches_committed_timings(tmp_path):
+    from benchmarks.replicate import default_labels
+
     assert wallclock.BEGIN in wallclock.README.read_text()  # the page carries the block
-    copy = tmp_path / "performance.md"
+    assert wallclock.BUDGET_BEGIN in wallclock.FRONT.read_text()  # and README its budget
+    copy, front = tmp_path / "performance.md", tmp_path / "README.md"
     copy.write_text(wallclock.README.read_text())
-    changed = wallclock.update_readme(LEADERBOARD_DIR / "timings.csv", copy)
+    front.write_text(wallclock.FRONT.read_text())
+    changed = wallclock.update_readme(LEADERBOARD_DIR / "timings.csv", copy,
+                                      default=default_labels("quick"), front=front)
     assert not changed, "wall-clock is stale: run `python -m benchmarks leaderboard`"
 
 
@@ -37,6 +42,22 @@ def test_table_sums_parts_and_counts_cold_tasks():
     text = wallclock.markdown(_rows(), "quick")
     assert "**15 min** over 2 tasks (rendering 1.5 min)" in text  # 13.5 + 0.12 + 1.5
     assert "(cold) for 1 of them, cached then for 1" in text
+
+
+def test_default_job_and_opt_in_tasks_are_summed_apart_against_the_budget():
+    rows = _rows()
+    shared = rows[rows.task == "a"].assign(task="a2", cache="warm", models=0)  # a sibling
+    timings = pd.concat([rows, shared])
+    text = wallclock.markdown(timings, "quick", default={"a", "a2"})
+    assert "| b *(opt-in)* |" in text and "| a2 | 0.5 | 10.0 | 0 |" in text
+    assert "**28 min** for the default job's 2 tasks" in text  # 13.5 + 13.5 + 1.5, half to even
+    assert "and 0 min for 1 opt-in tasks" in text
+    line = wallclock.budget_line(timings, "quick", {"a", "a2"})
+    assert line.startswith("**Budget** (45 min") and ": met." in line
+    assert "2 cells sum to 28 min" in line and "20 of them ground truth" in line
+    slow = timings.assign(wall_s=timings.wall_s * 3)  # 85.5 min
+    line = wallclock.budget_line(slow, "quick", {"a", "a2"})
+    assert "missed by 40 min (1.9×)" in line and "largest are a (40 min), a2 (40 min)" in line
 
 
 def test_update_is_idempotent_and_leaves_a_readme_without_markers(tmp_path):
