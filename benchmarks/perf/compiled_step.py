@@ -36,28 +36,42 @@ from torch.func import functional_call, grad, stack_module_state, vmap
 
 from benchmarks.api.task import make_task
 from benchmarks.common.provenance import provenance
+from benchmarks.common.spec import TrainSpec
 from benchmarks.groundtruth.fill import model_seed, open_store
 from benchmarks.perf.engine import matmul_peak_gflops, write_entry
-from benchmarks.training.engine import Params, Problem, make_optimizer, pack, train, train_flops
+from benchmarks.training.engine import (
+    Params,
+    Problem,
+    make_optimizer,
+    minibatch,
+    pack,
+    train,
+    train_flops,
+)
 from leaderboard.build import BENCH_JSON
 
 GradFn = Callable[[Params, torch.Tensor, torch.Tensor, torch.Tensor], Params]
 
 
+def model_loss(problem: Problem) -> Callable[..., torch.Tensor]:
+    """One model's weighted loss ``(params, x (n, ...), y, wt (n,)) -> ()``, as the batched
+    engine's objective."""
+    template = copy.deepcopy(problem.init(0)).to("meta")
+
+    def loss(p: Params, x: torch.Tensor, y: torch.Tensor, wt: torch.Tensor) -> torch.Tensor:
+        return (wt * problem.loss(functional_call(template, p, (x,)), y)).sum()
+
+    return loss
+
+
 def compiled_grads(problem: Problem) -> GradFn:
     """Each model's gradient of its weighted loss, ``(params (B, ...), x, y, wt) -> grads``,
     compiled for static shapes (a new shape compiles anew)."""
-    template = copy.deepcopy(problem.init(0)).to("meta")
-
-    def model_loss(p: Params, x: torch.Tensor, y: torch.Tensor, wt: torch.Tensor
-                   ) -> torch.Tensor:
-        return (wt * problem.loss(functional_call(template, p, (x,)), y)).sum()
-
-    return torch.compile(vmap(grad(model_loss)), dynamic=False)
+    return torch.compile(vmap(grad(model_loss(problem))), dynamic=False)
 
 
 def train_candidate(fn: GradFn, problem: Problem, weights: torch.Tensor, seeds: list[int],
-                    spec) -> tuple[Params, float, float]:
+                    spec: TrainSpec) -> tuple[Params, float, float]:
     """Full-batch or minibatch training as the batched engine does it, gradients from ``fn``.
     Returns the parameters, the first step's seconds and the mean of the others."""
     params, _ = stack_module_state([problem.init(s) for s in seeds])
@@ -72,8 +86,7 @@ def train_candidate(fn: GradFn, problem: Problem, weights: torch.Tensor, seeds: 
     for _ in range(spec.steps):
         t0 = time.perf_counter()
         if spec.batch_size:
-            pos = torch.stack([torch.multinomial(w[b].double(), spec.batch_size, True,
-                                                 generator=g) for b, g in enumerate(gens)])
+            pos = torch.stack([minibatch(w[b], spec.batch_size, g) for b, g in enumerate(gens)])
             x, y = Xb[rows, pos], yb[rows, pos]
             wt = torch.full(pos.shape, 1.0 / spec.batch_size, dtype=w.dtype)
         else:
@@ -90,13 +103,7 @@ def train_candidate(fn: GradFn, problem: Problem, weights: torch.Tensor, seeds: 
 def dynamic_error(problem: Problem, weights: torch.Tensor, seeds: list[int]) -> str | None:
     """The error compiling once with the model and example dimensions marked dynamic raises
     (None: it compiled)."""
-    template = copy.deepcopy(problem.init(0)).to("meta")
-
-    def model_loss(p: Params, x: torch.Tensor, y: torch.Tensor, wt: torch.Tensor
-                   ) -> torch.Tensor:
-        return (wt * problem.loss(functional_call(template, p, (x,)), y)).sum()
-
-    fn = torch.compile(vmap(grad(model_loss)), fullgraph=True)
+    fn = torch.compile(vmap(grad(model_loss(problem))), fullgraph=True)
     logging.getLogger("torch._guards").setLevel(logging.CRITICAL)  # the error is returned
     params, _ = stack_module_state([problem.init(s) for s in seeds])
     params = {k: v.detach() for k, v in params.items()}
