@@ -113,8 +113,8 @@ def _total_sentence(table: pd.DataFrame, other: float,
 
 
 def budget_line(timings: pd.DataFrame, profile: str, default: Collection[str]) -> str:
-    """README's sentence: the default job's cold minutes against ``BUDGET_MIN``, its ground
-    truth's share and its three largest tasks."""
+    """README's sentence: the default job's minutes against ``BUDGET_MIN``, its floor (the
+    ground truth, and the task with the most of it) and its three largest tasks."""
     table = table_of(timings, profile, default)
     table = table[table.index.isin(list(default))]
     if table.empty:
@@ -122,14 +122,16 @@ def budget_line(timings: pd.DataFrame, profile: str, default: Collection[str]) -
     cold = timings[(timings.profile == profile) & (timings.cache == "cold")]
     total = table.total.sum() + cold[cold.task.str.startswith("(")].wall_s.sum() / 60
     top = table.total.sort_values(ascending=False).head(3)
+    gt = table["ground truth"]
     verdict = ("met" if total <= BUDGET_MIN else
                f"missed by {total - BUDGET_MIN:.0f} min ({total / BUDGET_MIN:.1f}×)")
     return (f"**Budget** ({BUDGET_MIN} min for the whole default `{profile}` job, cold, on 2 "
             f"cores): {verdict}. Its {len(table)} cells sum to {total:.0f} min in per-cell "
-            f"runs, {table['ground truth'].sum():.0f} of them ground truth; the largest are "
+            f"runs. The floor is their ground truth, {gt.sum():.0f} min of real training, "
+            f"rollouts and inference that only a smaller design would cut (the most: "
+            f"{escape(str(gt.idxmax()))}, {gt.max():.0f} min). The largest cells are "
             + ", ".join(f"{escape(t)} ({m:.0f} min)" for t, m in top.items())
-            + f". Where the time goes and what bounds it: [{README.as_posix()}]"
-              f"({README.as_posix()}).")
+            + f"; where the time goes: [{README.as_posix()}]({README.as_posix()}).")
 
 
 def update_readme(timings_csv: Path, readme: Path | None = None, profile: str = "quick",

@@ -54,10 +54,11 @@ def test_default_job_and_opt_in_tasks_are_summed_apart_against_the_budget():
     assert "and 0 min for 1 opt-in tasks" in text
     line = wallclock.budget_line(timings, "quick", {"a", "a2"})
     assert line.startswith("**Budget** (45 min") and ": met." in line
-    assert "2 cells sum to 28 min" in line and "20 of them ground truth" in line
+    assert "2 cells sum to 28 min" in line and "their ground truth, 20 min" in line
+    assert "(the most: a, 10 min)" in line
     slow = timings.assign(wall_s=timings.wall_s * 3)  # 85.5 min
     line = wallclock.budget_line(slow, "quick", {"a", "a2"})
-    assert "missed by 40 min (1.9×)" in line and "largest are a (40 min), a2 (40 min)" in line
+    assert "missed by 40 min (1.9×)" in line and "largest cells are a (40 min), a2 (40 min)" in line
 
 
 def test_update_is_idempotent_and_leaves_a_readme_without_markers(tmp_path):
