@@ -95,8 +95,18 @@ def markdown(timings: pd.DataFrame, profile: str = "quick",
               f"task's last run with its ground truth cached, kept beside the cold one. Ground "
               f"truth was trained in the timed run (cold) for {cold} of them, cached then for "
               f"{cached} (their ground-truth minutes are a cache check, not its cost), and not "
-              f"recorded for {unknown} (timed before the count of models trained was kept: —)."]
+              f"recorded for {unknown} (timed before the count of models trained was kept: —)."
+              + _shared_sentence(len(table) - len(per_task(timings, profile)))]
     return "\n".join(lines)
+
+
+def _shared_sentence(n: int) -> str:
+    if not n:
+        return ""
+    return (f" {n} of the default job's cells have no cold row: a sibling of the same recipe "
+            f"trains their ground truth (`design.shared_lengths`). They are counted from their "
+            f"last run, whose methods and stages, after a fully warm rerun, were cache reads; "
+            f"the minutes their methods and stages take when computed are not in the total.")
 
 
 def _total_sentence(table: pd.DataFrame, other: float,

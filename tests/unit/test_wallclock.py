@@ -52,6 +52,8 @@ def test_default_job_and_opt_in_tasks_are_summed_apart_against_the_budget():
     assert "| b *(opt-in)* |" in text and "| a2 | 0.5 | 10.0 | 0 |" in text
     assert "**28 min** for the default job's 2 tasks" in text  # 13.5 + 13.5 + 1.5, half to even
     assert "and 0 min for 1 opt-in tasks" in text
+    assert "1 of the default job's cells have no cold row" in text  # a2, counted warm
+    assert "have no cold row" not in wallclock.markdown(_rows(), "quick", default={"a"})
     line = wallclock.budget_line(timings, "quick", {"a", "a2"})
     assert line.startswith("**Budget** (45 min") and ": met." in line
     assert "2 cells sum to 28 min" in line and "their ground truth, 20 min" in line
