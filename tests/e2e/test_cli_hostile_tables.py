@@ -62,8 +62,10 @@ def board(tmp_path, monkeypatch) -> Path:
     monkeypatch.setattr(figures, "PACKAGE_DIR", tmp_path / "figures")
     readme = tmp_path / "README.md"
     readme.write_text(f"intro\n{wallclock.BEGIN}\n{wallclock.END}\n"
+                      f"{wallclock.BUDGET_BEGIN}\n{wallclock.BUDGET_END}\n"
                       f"{scorecard.SCORE_BEGIN}\n{scorecard.SCORE_END}\n")
     monkeypatch.setattr(wallclock, "README", readme)
+    monkeypatch.setattr(wallclock, "FRONT", readme)
     monkeypatch.setattr(scorecard, "README", readme)  # never the repository's README
     write_table(tmp_path / "results.csv", _results(), RESULTS.key)
     write_table(tmp_path / "timings.csv", _timings(), TIMINGS.key)
