@@ -68,6 +68,12 @@ def table_of(timings: pd.DataFrame, profile: str,
     return pd.concat([table, shared.assign(models=0.0)]).sort_index()
 
 
+def _rendering_min(timings: pd.DataFrame, profile: str) -> float:
+    """Minutes of the cold rows of no task (rendering): part of every total."""
+    cold = timings[(timings.profile == profile) & (timings.cache == "cold")]
+    return cold[cold.task.str.startswith("(")].wall_s.sum() / 60
+
+
 def markdown(timings: pd.DataFrame, profile: str = "quick",
              default: Collection[str] | None = None) -> str:
     """The section's Markdown: a table per task and the run's total (with ``default``, the
@@ -76,8 +82,7 @@ def markdown(timings: pd.DataFrame, profile: str = "quick",
     if table.empty:
         return f"No cold `{profile}` timings recorded yet (`replicate` writes them)."
     warm = per_task(timings, profile, "warm").total.reindex(table.index)
-    cold_rows = timings[(timings.profile == profile) & (timings.cache == "cold")]
-    other = cold_rows[cold_rows.task.str.startswith("(")].wall_s.sum()
+    other = _rendering_min(timings, profile)
     known = table.models.dropna()
     cold, cached, unknown = int((known > 0).sum()), int((known == 0).sum()), int(
         table.models.isna().sum())
@@ -114,11 +119,11 @@ def _total_sentence(table: pd.DataFrame, other: float,
     head = "Minutes of wall-clock of the cold runs (ground truth trained in the run), from " \
            "`leaderboard/timings.csv`:"
     if default is None:
-        return (f"{head} **{table.total.sum() + other / 60:.0f} min** over {len(table)} tasks "
-                f"(rendering {other / 60:.1f} min);")
+        return (f"{head} **{table.total.sum() + other:.0f} min** over {len(table)} tasks "
+                f"(rendering {other:.1f} min);")
     mine = table.index.isin(list(default))
-    return (f"{head} **{table.total[mine].sum() + other / 60:.0f} min** for the default job's "
-            f"{int(mine.sum())} tasks (rendering {other / 60:.1f} min included), and "
+    return (f"{head} **{table.total[mine].sum() + other:.0f} min** for the default job's "
+            f"{int(mine.sum())} tasks (rendering {other:.1f} min included), and "
             f"{table.total[~mine].sum():.0f} min for {int((~mine).sum())} opt-in tasks;")
 
 
@@ -129,8 +134,7 @@ def budget_line(timings: pd.DataFrame, profile: str, default: Collection[str]) -
     table = table[table.index.isin(list(default))]
     if table.empty:
         return f"No cold `{profile}` timings recorded yet (`replicate` writes them)."
-    cold = timings[(timings.profile == profile) & (timings.cache == "cold")]
-    total = table.total.sum() + cold[cold.task.str.startswith("(")].wall_s.sum() / 60
+    total = table.total.sum() + _rendering_min(timings, profile)
     top = table.total.sort_values(ascending=False).head(3)
     gt = table["ground truth"]
     verdict = ("met" if total <= BUDGET_MIN else
